@@ -1,0 +1,786 @@
+//! The embedded backend: one SQLite file, the default store of a single-machine cluster.
+//!
+//! Layout and the reasons for it:
+//!
+//! - `kv` holds only the current value of each key, so a LIST reads exactly the live keys and
+//!   never scans history.
+//! - `log` holds one row per revision (puts and deletions), for watch replay and reads at older
+//!   revisions. A deletion row carries the deleted value, so a DELETED event needs no lookup.
+//! - One writer thread owns the only writing connection. It takes every request waiting in its
+//!   queue, applies them in one transaction and commits once: one fsync per batch, never per
+//!   write. No request is answered before its batch is durable (WAL with `synchronous=FULL`).
+//! - The writer publishes each committed batch to in-process watchers; nothing polls.
+//! - Compaction deletes superseded history in small batches between write batches, so writers
+//!   never wait long, and returns the freed pages to the file system (incremental vacuum and a
+//!   WAL truncation).
+//! - Reads use a small pool of reader connections; WAL lets them run beside the writer.
+//!
+//! The file is marked with an application id. A file that is not a SQLite database, that
+//! belongs to another application, or that fails SQLite's integrity check is refused at open
+//! and never written to. A lock file keeps a second process from opening the same store.
+
+use crate::hub::{Hub, HubWatch};
+use crate::types::{prefix_end, EventKind, KeyValue, RangeRequest, RangeResult, Revision, WatchEvent};
+use crate::{Result, Store, StoreError, Watch};
+use async_trait::async_trait;
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+
+/// Marks a SQLite file as a Berth store ("BRTH").
+const APPLICATION_ID: i32 = 0x4252_5448;
+/// The schema this code writes and understands.
+const SCHEMA_VERSION: i32 = 1;
+/// The most write requests committed in one transaction.
+const MAX_BATCH: usize = 1024;
+/// Log rows examined per compaction step; small, so a step never holds the writer for long.
+const COMPACT_STEP: i64 = 2_000;
+/// Reader connections kept open for reuse.
+const READER_POOL: usize = 8;
+
+const SCHEMA: &str = "
+CREATE TABLE kv (
+    key BLOB PRIMARY KEY,
+    value BLOB NOT NULL,
+    create_rev INTEGER NOT NULL,
+    mod_rev INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE log (
+    rev INTEGER PRIMARY KEY,
+    key BLOB NOT NULL,
+    value BLOB NOT NULL,
+    create_rev INTEGER NOT NULL,
+    prev_rev INTEGER NOT NULL,
+    deleted INTEGER NOT NULL
+);
+CREATE INDEX log_key_rev ON log (key, rev);
+CREATE TABLE meta (
+    name TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO meta (name, value) VALUES ('compacted', 0);
+";
+
+enum Op {
+    Create { key: String, value: Vec<u8> },
+    Update { key: String, value: Vec<u8>, expected: Revision },
+    Delete { key: String, expected: Option<Revision> },
+    Compact { revision: Revision },
+}
+
+struct Request {
+    op: Op,
+    reply: oneshot::Sender<Result<KeyValue>>,
+}
+
+/// The embedded SQLite store.
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Option<mpsc::Sender<Request>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    readers: Arc<Mutex<Vec<Connection>>>,
+    hub: Arc<Hub>,
+    _lock: File,
+}
+
+impl SqliteStore {
+    /// Opens the store in the file at `path`, creating it if it does not exist.
+    ///
+    /// Fails with [`StoreError::BadDatabase`] if the file is not a Berth store or is damaged,
+    /// and with [`StoreError::Backend`] if another process holds it open.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        let lock = lock_file(&path)?;
+        check_existing(&path)?;
+        let conn = Connection::open(&path)?;
+        let revision = init_schema(&conn, &path)?;
+        let hub = Arc::new(Hub::new(revision));
+        let (tx, rx) = mpsc::channel(4 * MAX_BATCH);
+        let writer = Writer {
+            conn,
+            revision,
+            hub: hub.clone(),
+            compaction: None,
+        };
+        let thread = std::thread::Builder::new()
+            .name("berth-store-writer".into())
+            .spawn(move || writer.run(rx))
+            .map_err(|e| StoreError::Backend(format!("cannot start the writer thread: {e}")))?;
+        Ok(SqliteStore {
+            path,
+            writer: Some(tx),
+            thread: Some(thread),
+            readers: Arc::new(Mutex::new(Vec::new())),
+            hub,
+            _lock: lock,
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    async fn write(&self, op: Op) -> Result<KeyValue> {
+        let (reply, rx) = oneshot::channel();
+        let writer = self.writer.as_ref().ok_or(StoreError::Closed)?;
+        writer
+            .send(Request { op, reply })
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Runs `f` on a pooled reader connection on the blocking thread pool.
+    async fn read<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    {
+        let readers = self.readers.clone();
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || {
+            let pooled = readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
+            let mut conn = match pooled {
+                Some(conn) => conn,
+                None => open_reader(&path)?,
+            };
+            let out = f(&mut conn);
+            let mut pool = readers.lock().unwrap_or_else(|p| p.into_inner());
+            if pool.len() < READER_POOL {
+                pool.push(conn);
+            }
+            out
+        })
+        .await
+        .map_err(|e| StoreError::Backend(format!("reader task failed: {e}")))?
+    }
+}
+
+impl Drop for SqliteStore {
+    /// Stops the writer and waits for it, so the file is quiet when the lock is released.
+    fn drop(&mut self) {
+        self.writer.take();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+        self.hub.close();
+    }
+}
+
+fn lock_file(path: &Path) -> Result<File> {
+    let mut lock_path = path.as_os_str().to_owned();
+    lock_path.push(".lock");
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| StoreError::Backend(format!("{}: {e}", PathBuf::from(&lock_path).display())))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Backend(format!(
+            "{}: the store is in use by another process",
+            path.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(StoreError::Backend(format!("{}: cannot lock: {e}", path.display())))
+        }
+    }
+}
+
+fn bad(path: &Path, reason: impl Into<String>) -> StoreError {
+    StoreError::BadDatabase {
+        path: path.display().to_string(),
+        reason: reason.into(),
+    }
+}
+
+/// Refuses a file that exists and is not a healthy Berth store, before anything writes to it.
+fn check_existing(path: &Path) -> Result<()> {
+    let mut file = match File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(StoreError::Backend(format!("{}: {e}", path.display()))),
+    };
+    let mut header = Vec::with_capacity(100);
+    file.by_ref()
+        .take(100)
+        .read_to_end(&mut header)
+        .map_err(|e| StoreError::Backend(format!("{}: {e}", path.display())))?;
+    if header.is_empty() {
+        return Ok(());
+    }
+    if header.len() < 100 || !header.starts_with(b"SQLite format 3\0") {
+        return Err(bad(path, "not a Berth store: the file is not a SQLite database"));
+    }
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|e| bad(path, format!("cannot open: {e}")))?;
+    let app: i32 = conn
+        .query_row("PRAGMA application_id", [], |r| r.get(0))
+        .map_err(|e| bad(path, format!("unreadable database: {e}")))?;
+    if app != APPLICATION_ID {
+        let tables: i64 = conn
+            .query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))
+            .map_err(|e| bad(path, format!("unreadable database: {e}")))?;
+        if app != 0 || tables > 0 {
+            return Err(bad(path, "not a Berth store: the database belongs to another application"));
+        }
+        return Ok(());
+    }
+    let version: i32 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(|e| bad(path, format!("unreadable database: {e}")))?;
+    if version != SCHEMA_VERSION {
+        return Err(bad(
+            path,
+            format!("store schema version {version} is not supported (this Berth reads {SCHEMA_VERSION})"),
+        ));
+    }
+    let mut check = conn
+        .prepare("PRAGMA quick_check")
+        .map_err(|e| bad(path, format!("database is damaged: {e}")))?;
+    let problems: Vec<String> = check
+        .query_map([], |r| r.get::<_, String>(0))
+        .and_then(|rows| rows.collect())
+        .map_err(|e| bad(path, format!("database is damaged: {e}")))?;
+    if problems.len() != 1 || problems[0] != "ok" {
+        let first = problems.into_iter().take(3).collect::<Vec<_>>().join("; ");
+        return Err(bad(path, format!("database is damaged: {first}")));
+    }
+    Ok(())
+}
+
+/// Creates the schema in a new file, or reads the current revision of an existing one.
+fn init_schema(conn: &Connection, path: &Path) -> Result<Revision> {
+    conn.busy_timeout(Duration::from_secs(5))?;
+    let app: i32 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
+    if app != APPLICATION_ID {
+        // A new file: auto_vacuum must be chosen before the first table exists.
+        conn.execute_batch("PRAGMA auto_vacuum = INCREMENTAL;")?;
+        conn.execute_batch("PRAGMA journal_mode = WAL;")?;
+        conn.execute_batch(&format!(
+            "BEGIN; {SCHEMA} PRAGMA application_id = {APPLICATION_ID}; \
+             PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+        ))
+        .map_err(|e| bad(path, format!("cannot create the store: {e}")))?;
+    }
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(bad(path, format!("cannot use write-ahead logging (journal mode {mode})")));
+    }
+    conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA wal_autocheckpoint = 4000;")?;
+    let revision: Option<Revision> = conn.query_row("SELECT max(rev) FROM log", [], |r| r.get(0))?;
+    Ok(revision.unwrap_or(0))
+}
+
+fn open_reader(path: &Path) -> Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(Duration::from_secs(5))?;
+    Ok(conn)
+}
+
+fn key_string(bytes: Vec<u8>) -> rusqlite::Result<String> {
+    String::from_utf8(bytes).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Blob, Box::new(e))
+    })
+}
+
+/// Progress of a compaction that is still deleting history.
+struct Compaction {
+    target: Revision,
+    /// Log rows up to this revision have been examined.
+    done_up_to: Revision,
+    waiters: Vec<oneshot::Sender<Result<KeyValue>>>,
+}
+
+/// The owner of the only writing connection.
+struct Writer {
+    conn: Connection,
+    revision: Revision,
+    hub: Arc<Hub>,
+    compaction: Option<Compaction>,
+}
+
+/// What one applied request produced, before its batch is committed.
+enum Outcome {
+    Written(KeyValue, WatchEvent),
+    Refused(StoreError),
+    CompactStarted,
+}
+
+impl Writer {
+    fn run(mut self, mut rx: mpsc::Receiver<Request>) {
+        loop {
+            let first = if self.compaction.is_some() {
+                match rx.try_recv() {
+                    Ok(req) => req,
+                    Err(mpsc::error::TryRecvError::Empty) => {
+                        self.compact_step();
+                        continue;
+                    }
+                    Err(mpsc::error::TryRecvError::Disconnected) => break,
+                }
+            } else {
+                match rx.blocking_recv() {
+                    Some(req) => req,
+                    None => break,
+                }
+            };
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(req) => batch.push(req),
+                    Err(_) => break,
+                }
+            }
+            self.commit_batch(batch);
+            if self.compaction.is_some() {
+                self.compact_step();
+            }
+        }
+        if let Some(c) = self.compaction.take() {
+            for w in c.waiters {
+                let _ = w.send(Err(StoreError::Closed));
+            }
+        }
+        self.hub.close();
+    }
+
+    fn commit_batch(&mut self, batch: Vec<Request>) {
+        let start_revision = self.revision;
+        let result = (|| -> rusqlite::Result<Vec<Outcome>> {
+            let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut revision = start_revision;
+            let mut outcomes = Vec::with_capacity(batch.len());
+            for req in &batch {
+                outcomes.push(apply(&tx, &req.op, &mut revision)?);
+            }
+            tx.commit()?;
+            Ok(outcomes)
+        })();
+        match result {
+            Ok(outcomes) => {
+                let mut events = Vec::new();
+                let mut replies = Vec::with_capacity(batch.len());
+                for (req, outcome) in batch.into_iter().zip(outcomes) {
+                    match outcome {
+                        Outcome::Written(kv, event) => {
+                            self.revision = kv.mod_revision;
+                            events.push(Arc::new(event));
+                            replies.push((req.reply, Ok(kv)));
+                        }
+                        Outcome::Refused(err) => replies.push((req.reply, Err(err))),
+                        Outcome::CompactStarted => {
+                            let Op::Compact { revision } = req.op else {
+                                continue;
+                            };
+                            self.start_compaction(revision, req.reply);
+                        }
+                    }
+                }
+                self.hub.publish(&events, self.revision);
+                for (reply, result) in replies {
+                    let _ = reply.send(result);
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "store batch failed; nothing in it was written");
+                for req in batch {
+                    let _ = req.reply.send(Err(StoreError::Backend(format!("sqlite: {e}"))));
+                }
+            }
+        }
+    }
+
+    fn start_compaction(&mut self, target: Revision, reply: oneshot::Sender<Result<KeyValue>>) {
+        match &mut self.compaction {
+            Some(c) => {
+                c.target = c.target.max(target);
+                c.waiters.push(reply);
+            }
+            None => {
+                self.compaction = Some(Compaction {
+                    target,
+                    done_up_to: 0,
+                    waiters: vec![reply],
+                })
+            }
+        }
+    }
+
+    /// Deletes one small batch of superseded history; finishes the compaction when none is left.
+    fn compact_step(&mut self) {
+        let Some(c) = &mut self.compaction else {
+            return;
+        };
+        let target = c.target;
+        let lo = c.done_up_to;
+        let hi = (lo + COMPACT_STEP).min(target - 1);
+        let result = (|| -> rusqlite::Result<()> {
+            if hi > lo {
+                // A row is superseded when a newer row of the same key exists at or below the
+                // target. Rows are visited in revision order, so a deletion row is only removed
+                // after every older row of its key is gone.
+                self.conn.execute(
+                    "DELETE FROM log WHERE rev > ?1 AND rev <= ?2 AND (deleted = 1 OR EXISTS (
+                        SELECT 1 FROM log AS newer WHERE newer.key = log.key
+                        AND newer.rev > log.rev AND newer.rev <= ?3))",
+                    params![lo, hi, target],
+                )?;
+                self.conn.execute_batch("PRAGMA incremental_vacuum(256);")?;
+            }
+            Ok(())
+        })();
+        match result {
+            Ok(()) if hi > lo => c.done_up_to = hi,
+            Ok(()) => {
+                let finished = self.compaction.take();
+                let outcome = self
+                    .conn
+                    .execute_batch("PRAGMA incremental_vacuum; PRAGMA wal_checkpoint(TRUNCATE);")
+                    .map_err(StoreError::from);
+                for w in finished.map(|c| c.waiters).unwrap_or_default() {
+                    let _ = w.send(outcome.as_ref().map(|_| empty_kv()).map_err(clone_err));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "compaction step failed");
+                if let Some(c) = self.compaction.take() {
+                    for w in c.waiters {
+                        let _ = w.send(Err(StoreError::Backend(format!("sqlite: {e}"))));
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn empty_kv() -> KeyValue {
+    KeyValue {
+        key: String::new(),
+        value: Vec::new(),
+        create_revision: 0,
+        mod_revision: 0,
+    }
+}
+
+fn clone_err(e: &StoreError) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+/// Applies one request inside the batch transaction. A refused precondition is an outcome,
+/// not an error: only SQLite failures abort the batch.
+fn apply(tx: &rusqlite::Transaction<'_>, op: &Op, revision: &mut Revision) -> rusqlite::Result<Outcome> {
+    let current = |key: &str| -> rusqlite::Result<Option<KeyValue>> {
+        tx.prepare_cached("SELECT value, create_rev, mod_rev FROM kv WHERE key = ?1")?
+            .query_row([key.as_bytes()], |r| {
+                Ok(KeyValue {
+                    key: key.to_owned(),
+                    value: r.get(0)?,
+                    create_revision: r.get(1)?,
+                    mod_revision: r.get(2)?,
+                })
+            })
+            .optional()
+    };
+    let put = |kv: &KeyValue, prev_rev: Revision| -> rusqlite::Result<()> {
+        tx.prepare_cached(
+            "INSERT INTO kv (key, value, create_rev, mod_rev) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value,
+             create_rev = excluded.create_rev, mod_rev = excluded.mod_rev",
+        )?
+        .execute(params![kv.key.as_bytes(), kv.value, kv.create_revision, kv.mod_revision])?;
+        tx.prepare_cached(
+            "INSERT INTO log (rev, key, value, create_rev, prev_rev, deleted)
+             VALUES (?1, ?2, ?3, ?4, ?5, 0)",
+        )?
+        .execute(params![kv.mod_revision, kv.key.as_bytes(), kv.value, kv.create_revision, prev_rev])?;
+        Ok(())
+    };
+    Ok(match op {
+        Op::Create { key, value } => {
+            if current(key)?.is_some() {
+                return Ok(Outcome::Refused(StoreError::AlreadyExists { key: key.clone() }));
+            }
+            *revision += 1;
+            let kv = KeyValue {
+                key: key.clone(),
+                value: value.clone(),
+                create_revision: *revision,
+                mod_revision: *revision,
+            };
+            put(&kv, 0)?;
+            let event = WatchEvent { kind: EventKind::Put, kv: kv.clone(), prev: None };
+            Outcome::Written(kv, event)
+        }
+        Op::Update { key, value, expected } => {
+            let Some(old) = current(key)? else {
+                return Ok(Outcome::Refused(StoreError::NotFound { key: key.clone() }));
+            };
+            if old.mod_revision != *expected {
+                return Ok(Outcome::Refused(StoreError::Conflict {
+                    key: key.clone(),
+                    expected: *expected,
+                    current: Some(Box::new(old)),
+                }));
+            }
+            *revision += 1;
+            let kv = KeyValue {
+                key: key.clone(),
+                value: value.clone(),
+                create_revision: old.create_revision,
+                mod_revision: *revision,
+            };
+            put(&kv, old.mod_revision)?;
+            let event = WatchEvent { kind: EventKind::Put, kv: kv.clone(), prev: Some(old) };
+            Outcome::Written(kv, event)
+        }
+        Op::Delete { key, expected } => {
+            let Some(old) = current(key)? else {
+                return Ok(Outcome::Refused(StoreError::NotFound { key: key.clone() }));
+            };
+            if let Some(expected) = expected {
+                if old.mod_revision != *expected {
+                    return Ok(Outcome::Refused(StoreError::Conflict {
+                        key: key.clone(),
+                        expected: *expected,
+                        current: Some(Box::new(old)),
+                    }));
+                }
+            }
+            *revision += 1;
+            tx.prepare_cached("DELETE FROM kv WHERE key = ?1")?.execute([key.as_bytes()])?;
+            tx.prepare_cached(
+                "INSERT INTO log (rev, key, value, create_rev, prev_rev, deleted)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 1)",
+            )?
+            .execute(params![*revision, key.as_bytes(), old.value, old.create_revision, old.mod_revision])?;
+            let kv = KeyValue { mod_revision: *revision, ..old.clone() };
+            let event = WatchEvent { kind: EventKind::Delete, kv: kv.clone(), prev: Some(old) };
+            Outcome::Written(kv, event)
+        }
+        Op::Compact { revision: target } => {
+            let compacted: Revision =
+                tx.query_row("SELECT value FROM meta WHERE name = 'compacted'", [], |r| r.get(0))?;
+            if *target > *revision {
+                return Ok(Outcome::Refused(StoreError::FutureRevision {
+                    requested: *target,
+                    current: *revision,
+                }));
+            }
+            if *target <= compacted {
+                return Ok(Outcome::Refused(StoreError::Compacted {
+                    requested: *target,
+                    compacted,
+                }));
+            }
+            tx.execute("UPDATE meta SET value = ?1 WHERE name = 'compacted'", [*target])?;
+            Outcome::CompactStarted
+        }
+    })
+}
+
+/// Reads the current revision and the compacted revision inside the caller's read transaction.
+fn revisions(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<(Revision, Revision)> {
+    let current: Option<Revision> = tx.query_row("SELECT max(rev) FROM log", [], |r| r.get(0))?;
+    let compacted: Revision =
+        tx.query_row("SELECT value FROM meta WHERE name = 'compacted'", [], |r| r.get(0))?;
+    Ok((current.unwrap_or(0), compacted))
+}
+
+fn range_in(conn: &mut Connection, req: &RangeRequest) -> Result<RangeResult> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+    let (current, compacted) = revisions(&tx)?;
+    let revision = if req.revision == 0 { current } else { req.revision };
+    if revision > current {
+        return Err(StoreError::FutureRevision { requested: revision, current });
+    }
+    if revision < compacted {
+        return Err(StoreError::Compacted { requested: revision, compacted });
+    }
+    let lo: Vec<u8> = match &req.start_after {
+        Some(after) if after.as_str() >= req.prefix.as_str() => {
+            let mut k = after.as_bytes().to_vec();
+            k.push(0);
+            k
+        }
+        _ => req.prefix.as_bytes().to_vec(),
+    };
+    let hi = prefix_end(req.prefix.as_bytes()).unwrap_or_else(|| vec![0xff; 1024]);
+    let limit: i64 = if req.limit == 0 { -1 } else { req.limit as i64 + 1 };
+    let mut kvs = Vec::new();
+    if revision == current {
+        let mut stmt = tx.prepare_cached(
+            "SELECT key, value, create_rev, mod_rev FROM kv
+             WHERE key >= ?1 AND key < ?2 ORDER BY key LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(params![lo, hi, limit], |r| {
+            Ok(KeyValue {
+                key: key_string(r.get(0)?)?,
+                value: r.get(1)?,
+                create_revision: r.get(2)?,
+                mod_revision: r.get(3)?,
+            })
+        })?;
+        for row in rows {
+            kvs.push(row?);
+        }
+    } else {
+        // The newest log row of each key at or below the revision; keys whose newest row is a
+        // deletion did not exist then. SQLite takes the bare columns from the max(rev) row.
+        let mut stmt = tx.prepare_cached(
+            "SELECT key, value, create_rev, max(rev), deleted FROM log
+             WHERE key >= ?1 AND key < ?2 AND rev <= ?3 GROUP BY key ORDER BY key",
+        )?;
+        let rows = stmt.query_map(params![lo, hi, revision], |r| {
+            Ok((
+                KeyValue {
+                    key: key_string(r.get(0)?)?,
+                    value: r.get(1)?,
+                    create_revision: r.get(2)?,
+                    mod_revision: r.get(3)?,
+                },
+                r.get::<_, i64>(4)? != 0,
+            ))
+        })?;
+        for row in rows {
+            let (kv, deleted) = row?;
+            if !deleted {
+                kvs.push(kv);
+                if limit > 0 && kvs.len() as i64 >= limit {
+                    break;
+                }
+            }
+        }
+    }
+    let more = req.limit != 0 && kvs.len() > req.limit;
+    if more {
+        kvs.truncate(req.limit);
+    }
+    Ok(RangeResult { kvs, more, revision })
+}
+
+/// The changes under a prefix in `(after, upto]`, oldest first.
+fn history(conn: &mut Connection, prefix: &str, after: Revision, upto: Revision) -> Result<Vec<WatchEvent>> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+    let (_, compacted) = revisions(&tx)?;
+    if after + 1 < compacted {
+        return Err(StoreError::Compacted { requested: after, compacted });
+    }
+    if upto <= after {
+        return Ok(Vec::new());
+    }
+    let lo = prefix.as_bytes().to_vec();
+    let hi = prefix_end(prefix.as_bytes()).unwrap_or_else(|| vec![0xff; 1024]);
+    let mut stmt = tx.prepare_cached(
+        "SELECT l.rev, l.key, l.value, l.create_rev, l.deleted, p.value, p.create_rev, p.rev
+         FROM log AS l LEFT JOIN log AS p ON p.rev = l.prev_rev AND l.prev_rev > 0
+         WHERE l.rev > ?1 AND l.rev <= ?2 AND l.key >= ?3 AND l.key < ?4 ORDER BY l.rev",
+    )?;
+    let rows = stmt.query_map(params![after, upto, lo, hi], |r| {
+        let key = key_string(r.get(1)?)?;
+        let kv = KeyValue {
+            key: key.clone(),
+            value: r.get(2)?,
+            create_revision: r.get(3)?,
+            mod_revision: r.get(0)?,
+        };
+        let deleted = r.get::<_, i64>(4)? != 0;
+        let prev = match r.get::<_, Option<Vec<u8>>>(5)? {
+            Some(value) => Some(KeyValue {
+                key,
+                value,
+                create_revision: r.get(6)?,
+                mod_revision: r.get(7)?,
+            }),
+            None => None,
+        };
+        Ok(WatchEvent {
+            kind: if deleted { EventKind::Delete } else { EventKind::Put },
+            kv,
+            prev,
+        })
+    })?;
+    let mut events = Vec::new();
+    for row in rows {
+        events.push(row?);
+    }
+    Ok(events)
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn create(&self, key: &str, value: Vec<u8>) -> Result<KeyValue> {
+        self.write(Op::Create { key: key.to_owned(), value }).await
+    }
+
+    async fn update(&self, key: &str, value: Vec<u8>, expected_mod_revision: Revision) -> Result<KeyValue> {
+        self.write(Op::Update { key: key.to_owned(), value, expected: expected_mod_revision }).await
+    }
+
+    async fn delete(&self, key: &str, expected_mod_revision: Option<Revision>) -> Result<KeyValue> {
+        self.write(Op::Delete { key: key.to_owned(), expected: expected_mod_revision }).await
+    }
+
+    async fn get(&self, key: &str) -> Result<(Option<KeyValue>, Revision)> {
+        let key = key.to_owned();
+        self.read(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+            let kv = tx
+                .prepare_cached("SELECT value, create_rev, mod_rev FROM kv WHERE key = ?1")?
+                .query_row([key.as_bytes()], |r| {
+                    Ok(KeyValue {
+                        key: key.clone(),
+                        value: r.get(0)?,
+                        create_revision: r.get(1)?,
+                        mod_revision: r.get(2)?,
+                    })
+                })
+                .optional()?;
+            let (current, _) = revisions(&tx)?;
+            Ok((kv, current))
+        })
+        .await
+    }
+
+    async fn range(&self, request: RangeRequest) -> Result<RangeResult> {
+        self.read(move |conn| range_in(conn, &request)).await
+    }
+
+    async fn watch(&self, prefix: &str, after: Revision) -> Result<Watch> {
+        let sub = self.hub.subscribe(prefix)?;
+        let upto = sub.committed;
+        let owned_prefix = prefix.to_owned();
+        let events = self.read(move |conn| history(conn, &owned_prefix, after, upto)).await?;
+        Ok(Watch::new(Box::new(HubWatch::new(sub, events, after))))
+    }
+
+    async fn compact(&self, revision: Revision) -> Result<()> {
+        match self.write(Op::Compact { revision }).await {
+            Ok(_) => Ok(()),
+            // Compacting at or below an earlier compaction has nothing left to do.
+            Err(StoreError::Compacted { .. }) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn current_revision(&self) -> Result<Revision> {
+        Ok(self.hub.committed())
+    }
+
+    async fn health(&self) -> Result<()> {
+        self.read(|conn| {
+            conn.query_row("SELECT 1", [], |_| Ok(()))?;
+            Ok(())
+        })
+        .await
+    }
+}
