@@ -435,7 +435,7 @@ impl Writer {
                         AND newer.rev > log.rev AND newer.rev <= ?3))",
                     params![lo, hi, target],
                 )?;
-                self.conn.execute_batch("PRAGMA incremental_vacuum(256);")?;
+                incremental_vacuum(&self.conn, 256)?;
             }
             Ok(())
         })();
@@ -443,9 +443,8 @@ impl Writer {
             Ok(()) if hi > lo => c.done_up_to = hi,
             Ok(()) => {
                 let finished = self.compaction.take();
-                let outcome = self
-                    .conn
-                    .execute_batch("PRAGMA incremental_vacuum; PRAGMA wal_checkpoint(TRUNCATE);")
+                let outcome = incremental_vacuum(&self.conn, 0)
+                    .and_then(|()| self.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);"))
                     .map_err(StoreError::from);
                 for w in finished.map(|c| c.waiters).unwrap_or_default() {
                     let _ = w.send(outcome.as_ref().map(|_| empty_kv()).map_err(clone_err));
@@ -461,6 +460,21 @@ impl Writer {
             }
         }
     }
+}
+
+/// Returns up to `pages` free pages to the file system (all of them when `pages` is 0).
+/// SQLite frees one page per step of the pragma, so every row must be read.
+fn incremental_vacuum(conn: &Connection, pages: i64) -> rusqlite::Result<()> {
+    // Pragmas take no bound parameters; `pages` is a number this module chose.
+    let sql = if pages > 0 {
+        format!("PRAGMA incremental_vacuum({pages})")
+    } else {
+        "PRAGMA incremental_vacuum".to_owned()
+    };
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query([])?;
+    while rows.next()?.is_some() {}
+    Ok(())
 }
 
 fn empty_kv() -> KeyValue {
