@@ -35,3 +35,39 @@ pub fn object_key(resource: &ResourceInfo, namespace: Option<&str>, name: &str) 
     key.push_str(name);
     key
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use berth_api_types::catalog::find;
+
+    #[test]
+    fn keys_follow_the_registry_layout() {
+        let pods = find("", "pods").expect("pods are served");
+        let deployments = find("apps", "deployments").expect("deployments are served");
+        let nodes = find("", "nodes").expect("nodes are served");
+        let roles = find("rbac.authorization.k8s.io", "clusterroles").expect("clusterroles");
+        let cases = [
+            (object_key(pods, Some("default"), "web"), "/registry/pods/default/web"),
+            (collection_prefix(pods, Some("default")), "/registry/pods/default/"),
+            (collection_prefix(pods, None), "/registry/pods/"),
+            (object_key(deployments, Some("ns1"), "api"), "/registry/apps/deployments/ns1/api"),
+            (object_key(nodes, Some("ignored"), "node-a"), "/registry/nodes/node-a"),
+            (
+                object_key(roles, None, "admin"),
+                "/registry/rbac.authorization.k8s.io/clusterroles/admin",
+            ),
+        ];
+        for (got, want) in cases {
+            assert_eq!(got, want);
+        }
+    }
+
+    #[test]
+    fn one_namespace_prefix_never_covers_another() {
+        let pods = find("", "pods").expect("pods are served");
+        let a = collection_prefix(pods, Some("team"));
+        let b = object_key(pods, Some("team-b"), "x");
+        assert!(!b.starts_with(&a));
+    }
+}

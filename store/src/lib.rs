@@ -20,7 +20,7 @@ pub mod error;
 pub mod etcd;
 pub mod etcd_server;
 mod hub;
-// pub mod keys;
+pub mod keys;
 pub mod memory;
 pub mod sqlite;
 mod types;

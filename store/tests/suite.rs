@@ -356,4 +356,4 @@ macro_rules! suite {
 
 suite!(memory);
 suite!(sqlite);
-//ETCD suite!(etcd);
+suite!(etcd);

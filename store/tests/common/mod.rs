@@ -29,7 +29,6 @@ pub async fn sqlite() -> Fixture {
     }
 }
 
-/*ETCD
 pub async fn etcd() -> Fixture {
     let server = berth_store::etcd_server::EtcdServer::start()
         .await
@@ -42,4 +41,3 @@ pub async fn etcd() -> Fixture {
         _guard: Box::new(server),
     }
 }
-ETCD*/

@@ -1,0 +1,336 @@
+//! Store benchmarks: every backend measured in one run on the same machine.
+//!
+//! `cargo bench -p berth-store --bench store` prints a Markdown table for docs/BENCHMARKS.md:
+//! the machine's fsync rate, sequential durable writes/s, writes/s with 32 concurrent writers,
+//! get latency, the time to range 10 000 keys of 1.5 KB, and watch delivery latency to 1 000
+//! watchers, for the SQLite, etcd and memory backends, with the SQLite targets checked and the
+//! SQLite/etcd ratio. The etcd backend runs against a real local etcd started for the run
+//! (Debian's etcd-server); it is skipped with a note if etcd is not installed.
+//!
+//! `BERTH_BENCH_QUICK=1` shrinks every workload for a smoke run; `BERTH_BENCH_ONLY=sqlite`
+//! measures the SQLite backend alone (while tuning it).
+
+use berth_store::etcd::EtcdStore;
+use berth_store::etcd_server::EtcdServer;
+use berth_store::memory::MemoryStore;
+use berth_store::sqlite::SqliteStore;
+use berth_store::{DynStore, RangeRequest};
+use std::io::Write;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const VALUE_SIZE: usize = 1536;
+
+struct Sizes {
+    sequential: usize,
+    concurrent: usize,
+    gets: usize,
+    range_keys: usize,
+    watchers: usize,
+    watch_writes: usize,
+}
+
+impl Sizes {
+    fn new() -> Self {
+        if std::env::var_os("BERTH_BENCH_QUICK").is_some() {
+            Sizes {
+                sequential: 200,
+                concurrent: 2_000,
+                gets: 500,
+                range_keys: 1_000,
+                watchers: 100,
+                watch_writes: 20,
+            }
+        } else {
+            Sizes {
+                sequential: 2_000,
+                concurrent: 32_000,
+                gets: 5_000,
+                range_keys: 10_000,
+                watchers: 1_000,
+                watch_writes: 100,
+            }
+        }
+    }
+}
+
+#[derive(Default, Clone)]
+struct Results {
+    sequential_per_s: f64,
+    concurrent_per_s: f64,
+    get_p50_us: f64,
+    get_p99_us: f64,
+    range_ms: f64,
+    watch_p50_ms: f64,
+    watch_p99_ms: f64,
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx.min(sorted.len() - 1)]
+}
+
+fn value(tag: u64) -> Vec<u8> {
+    let mut v = format!("{tag:020}").into_bytes();
+    v.resize(VALUE_SIZE, b'x');
+    v
+}
+
+/// Writes 4 KiB blocks, each followed by `fdatasync`, over a preallocated 16 MiB file for two
+/// seconds: the ceiling for any durable one-at-a-time writer on this disk. The file is laid out
+/// first so that, as for a database's reused log, a sync never has to persist a size change.
+fn fsync_rate(dir: &std::path::Path) -> f64 {
+    use std::io::{Seek, SeekFrom};
+    const SPAN: u64 = 16 << 20;
+    let path = dir.join("fsync-probe");
+    let probe = || -> std::io::Result<f64> {
+        let mut file = std::fs::File::create(&path)?;
+        file.write_all(&vec![0u8; SPAN as usize])?;
+        file.sync_all()?;
+        let block = vec![7u8; 4096];
+        let start = Instant::now();
+        let mut n = 0u64;
+        while start.elapsed() < Duration::from_secs(2) {
+            file.seek(SeekFrom::Start((n * 4096) % SPAN))?;
+            file.write_all(&block)?;
+            file.sync_data()?;
+            n += 1;
+        }
+        Ok(n as f64 / start.elapsed().as_secs_f64())
+    };
+    let rate = probe().unwrap_or_else(|e| {
+        eprintln!("fsync probe: {e}");
+        f64::NAN
+    });
+    let _ = std::fs::remove_file(&path);
+    rate
+}
+
+async fn run(store: DynStore, sizes: &Sizes) -> Results {
+    let mut out = Results::default();
+
+    // Sequential durable writes.
+    let start = Instant::now();
+    for i in 0..sizes.sequential {
+        store.create(&format!("/bench/seq/{i:08}"), value(i as u64)).await.expect("create");
+    }
+    out.sequential_per_s = sizes.sequential as f64 / start.elapsed().as_secs_f64();
+
+    // 32 concurrent writers.
+    let per_writer = sizes.concurrent / 32;
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for w in 0..32 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..per_writer {
+                store
+                    .create(&format!("/bench/conc/{w:02}/{i:08}"), value(i as u64))
+                    .await
+                    .expect("create");
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("writer task");
+    }
+    out.concurrent_per_s = (per_writer * 32) as f64 / start.elapsed().as_secs_f64();
+
+    // Get latency over the keys written above.
+    let mut lat = Vec::with_capacity(sizes.gets);
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    for _ in 0..sizes.gets {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let i = (x % sizes.sequential as u64) as usize;
+        let t = Instant::now();
+        let (kv, _) = store.get(&format!("/bench/seq/{i:08}")).await.expect("get");
+        lat.push(t.elapsed().as_secs_f64() * 1e6);
+        assert!(kv.is_some());
+    }
+    lat.sort_by(f64::total_cmp);
+    out.get_p50_us = percentile(&lat, 0.5);
+    out.get_p99_us = percentile(&lat, 0.99);
+
+    // Range of many 1.5 KB keys.
+    let per_writer = sizes.range_keys / 32;
+    let mut tasks = Vec::new();
+    for w in 0..32 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..per_writer {
+                store
+                    .create(&format!("/bench/range/{w:02}/{i:08}"), value(i as u64))
+                    .await
+                    .expect("create");
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("writer task");
+    }
+    let mut times = Vec::new();
+    for _ in 0..7 {
+        let t = Instant::now();
+        let r = store.range(RangeRequest::prefix("/bench/range/")).await.expect("range");
+        times.push(t.elapsed().as_secs_f64() * 1e3);
+        assert_eq!(r.kvs.len(), per_writer * 32);
+    }
+    times.sort_by(f64::total_cmp);
+    out.range_ms = percentile(&times, 0.5);
+
+    // Watch delivery to many watchers: time from the start of a write to its arrival.
+    let base = Instant::now();
+    let from = store.current_revision().await.expect("revision");
+    let mut watchers = Vec::new();
+    for _ in 0..sizes.watchers {
+        let mut watch = store.watch("/bench/watch/", from).await.expect("watch");
+        let writes = sizes.watch_writes;
+        watchers.push(tokio::spawn(async move {
+            let mut samples = Vec::with_capacity(writes);
+            for _ in 0..writes {
+                let event = match tokio::time::timeout(Duration::from_secs(60), watch.next()).await
+                {
+                    Ok(Some(Ok(event))) => event,
+                    _ => break,
+                };
+                let arrived = base.elapsed().as_nanos() as u64;
+                let sent: u64 = std::str::from_utf8(&event.kv.value[..20])
+                    .ok()
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(arrived);
+                samples.push(arrived.saturating_sub(sent) as f64 / 1e6);
+            }
+            samples
+        }));
+    }
+    for i in 0..sizes.watch_writes {
+        let sent = base.elapsed().as_nanos() as u64;
+        store.create(&format!("/bench/watch/{i:08}"), value(sent)).await.expect("create");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let mut samples = Vec::new();
+    for w in watchers {
+        samples.extend(w.await.expect("watcher task"));
+    }
+    let expected = sizes.watchers * sizes.watch_writes;
+    if samples.len() != expected {
+        eprintln!("warning: {} of {expected} watch events arrived", samples.len());
+    }
+    samples.sort_by(f64::total_cmp);
+    out.watch_p50_ms = percentile(&samples, 0.5);
+    out.watch_p99_ms = percentile(&samples, 0.99);
+    out
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    runtime.block_on(async_main());
+}
+
+async fn async_main() {
+    let sizes = Sizes::new();
+    let dir = tempfile::tempdir().expect("temp dir");
+    eprintln!("measuring the fsync rate ...");
+    let fsync = fsync_rate(dir.path());
+
+    eprintln!("sqlite ...");
+    let sqlite: DynStore =
+        Arc::new(SqliteStore::open(dir.path().join("bench.db")).expect("open sqlite"));
+    let sqlite_r = run(sqlite, &sizes).await;
+
+    let only_sqlite = std::env::var("BERTH_BENCH_ONLY").is_ok_and(|v| v == "sqlite");
+    eprintln!("etcd ...");
+    let etcd_r = match if only_sqlite { Err("not asked for".to_string()) } else { EtcdServer::start().await.map_err(|e| e.to_string()) } {
+        Ok(server) => {
+            let store: DynStore =
+                Arc::new(EtcdStore::connect(&[server.endpoint()]).await.expect("connect etcd"));
+            let r = run(store, &sizes).await;
+            drop(server);
+            Some(r)
+        }
+        Err(e) => {
+            eprintln!("etcd skipped: {e}");
+            None
+        }
+    };
+
+    eprintln!("memory ...");
+    let memory_r = run(Arc::new(MemoryStore::new()), &sizes).await;
+
+    report(fsync, &sizes, &sqlite_r, etcd_r.as_ref(), &memory_r);
+}
+
+fn report(fsync: f64, sizes: &Sizes, s: &Results, e: Option<&Results>, m: &Results) {
+    let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    println!("Machine: {cpus} CPUs; fsync rate of the data disk: {fsync:.0}/s");
+    println!();
+    println!(
+        "| measure | sqlite | etcd | memory | sqlite / etcd | sqlite target | sqlite meets it |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    let e_or = |f: fn(&Results) -> f64| e.map(f).unwrap_or(f64::NAN);
+    let rows: [(&str, fn(&Results) -> f64, String, Box<dyn Fn(f64) -> bool>); 7] = [
+        (
+            "sequential durable writes/s",
+            |r| r.sequential_per_s,
+            format!(">= {:.0} (90 % of fsync rate)", 0.9 * fsync),
+            Box::new(move |v| v >= 0.9 * fsync),
+        ),
+        (
+            "writes/s, 32 concurrent writers",
+            |r| r.concurrent_per_s,
+            ">= 10000".into(),
+            Box::new(|v| v >= 10_000.0),
+        ),
+        ("get p50 (µs)", |r| r.get_p50_us, "-".into(), Box::new(|_| true)),
+        ("get p99 (µs)", |r| r.get_p99_us, "-".into(), Box::new(|_| true)),
+        (
+            "range of 10 000 keys of 1.5 KB (ms)",
+            |r| r.range_ms,
+            "<= 20".into(),
+            Box::new(|v| v <= 20.0),
+        ),
+        ("watch delivery p50, 1 000 watchers (ms)", |r| r.watch_p50_ms, "-".into(), Box::new(|_| true)),
+        (
+            "watch delivery p99, 1 000 watchers (ms)",
+            |r| r.watch_p99_ms,
+            "<= 20".into(),
+            Box::new(|v| v <= 20.0),
+        ),
+    ];
+    for (name, get, target, ok) in rows {
+        let (sv, ev, mv) = (get(s), e_or(get), get(m));
+        let verdict = if target == "-" { "-" } else if ok(sv) { "yes" } else { "NO" };
+        println!(
+            "| {name} | {} | {} | {} | {} | {target} | {verdict} |",
+            fmt(sv),
+            fmt(ev),
+            fmt(mv),
+            if ev.is_nan() { "-".into() } else { format!("{:.2}", sv / ev) }
+        );
+    }
+    println!();
+    println!(
+        "Workload: {} sequential writes, {} concurrent writes, {} gets, range of {} keys, {} watchers x {} writes; values of {VALUE_SIZE} bytes.",
+        sizes.sequential, sizes.concurrent, sizes.gets, sizes.range_keys, sizes.watchers, sizes.watch_writes
+    );
+}
+
+fn fmt(v: f64) -> String {
+    if v.is_nan() {
+        "-".into()
+    } else if v >= 100.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.2}")
+    }
+}
