@@ -1,1 +1,222 @@
-fn main() {}
+//! `berth`: the all-in-one command line of Berth.
+//!
+//! This build holds Berth's foundation: the object model and the durable store. The commands
+//! here expose what exists so far; the control-plane and node commands (`up`, `server`,
+//! `agent`, `join`) arrive with the components that back them.
+
+use anyhow::{Context, Result};
+use berth_api_types::catalog::{ResourceInfo, CATALOG};
+use berth_store::{RangeRequest, Store};
+use clap::{Parser, Subcommand};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// The Kubernetes API version Berth serves.
+const KUBERNETES_VERSION: &str = "v1.33.0";
+
+#[derive(Parser)]
+#[command(
+    name = "berth",
+    version = concat!(env!("CARGO_PKG_VERSION"), " (Kubernetes API v1.33)"),
+    about = "Berth: a small, fast Kubernetes-compatible control plane and node agent.",
+    long_about = "Berth: a small, fast Kubernetes-compatible control plane and node agent.\n\n\
+        What exists so far: the object model (the catalog of served resources, defaulting, \
+        validation, label and field selectors, strategic-merge metadata) and the durable \
+        store (embedded SQLite, or an etcd cluster). The API server, controllers, scheduler, \
+        kubelet, proxy and `berth up` are not in this build yet."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print Berth's version and the Kubernetes API version it serves.
+    Version,
+    /// List the API resources Berth serves, like `kubectl api-resources`.
+    ApiResources {
+        /// Only resources of this API group ("" or "core" for the core group).
+        #[arg(long)]
+        api_group: Option<String>,
+        /// Only namespaced (true) or only cluster-scoped (false) resources.
+        #[arg(long)]
+        namespaced: Option<bool>,
+    },
+    /// Inspect a store.
+    #[command(subcommand)]
+    Store(StoreCommand),
+}
+
+#[derive(Subcommand)]
+enum StoreCommand {
+    /// Open an embedded store file, verify it, and print its revision and key counts.
+    ///
+    /// A file that is not a Berth store, or is damaged, is reported and left untouched.
+    Check {
+        /// The SQLite store file.
+        file: PathBuf,
+    },
+    /// Connect to etcd and print its revision and the key counts under /registry/.
+    CheckEtcd {
+        /// Comma-separated client URLs, e.g. http://127.0.0.1:2379.
+        #[arg(long, value_delimiter = ',', required = true)]
+        etcd_servers: Vec<String>,
+    },
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Version => {
+            println!("berth {}", env!("CARGO_PKG_VERSION"));
+            println!("Kubernetes API {KUBERNETES_VERSION}");
+            Ok(())
+        }
+        Command::ApiResources {
+            api_group,
+            namespaced,
+        } => {
+            let group = api_group.map(|g| if g == "core" { String::new() } else { g });
+            let rows: Vec<&ResourceInfo> = CATALOG
+                .iter()
+                .filter(|r| group.as_deref().is_none_or(|g| r.group == g))
+                .filter(|r| namespaced.is_none_or(|n| r.namespaced == n))
+                .collect();
+            print!("{}", api_resources_table(&rows));
+            Ok(())
+        }
+        Command::Store(cmd) => {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("starting the async runtime")?;
+            runtime.block_on(store_command(cmd))
+        }
+    }
+}
+
+/// Renders resources in `kubectl api-resources` columns, sorted by group then name.
+fn api_resources_table(rows: &[&ResourceInfo]) -> String {
+    let mut rows: Vec<[String; 5]> = rows
+        .iter()
+        .map(|r| {
+            [
+                r.plural.to_owned(),
+                r.short_names.join(","),
+                r.api_version(),
+                r.namespaced.to_string(),
+                r.kind.to_owned(),
+            ]
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        (a[2].contains('/'), &a[2], &a[0]).cmp(&(b[2].contains('/'), &b[2], &b[0]))
+    });
+    let header = ["NAME", "SHORTNAMES", "APIVERSION", "NAMESPACED", "KIND"].map(String::from);
+    let mut widths = header.clone().map(|h| h.len());
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.len());
+        }
+    }
+    let mut out = String::new();
+    for row in std::iter::once(&header).chain(&rows) {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .map(|(cell, w)| format!("{cell:<w$}"))
+            .collect();
+        out.push_str(cells.join("   ").trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+async fn store_command(cmd: StoreCommand) -> Result<()> {
+    let store: Box<dyn Store> = match &cmd {
+        StoreCommand::Check { file } => {
+            anyhow::ensure!(file.exists(), "{}: no such file", file.display());
+            Box::new(berth_store::sqlite::SqliteStore::open(file)?)
+        }
+        StoreCommand::CheckEtcd { etcd_servers } => {
+            let store = berth_store::etcd::EtcdStore::connect(etcd_servers).await?;
+            store.health().await.context("etcd is not answering")?;
+            Box::new(store)
+        }
+    };
+    let all = store
+        .range(RangeRequest::prefix(berth_store::keys::ROOT))
+        .await
+        .context("reading the store")?;
+    println!("revision: {}", all.revision);
+    println!("keys: {}", all.kvs.len());
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for kv in &all.kvs {
+        *counts.entry(resource_of(&kv.key)).or_default() += 1;
+    }
+    for (resource, n) in counts {
+        println!("  {resource}: {n}");
+    }
+    Ok(())
+}
+
+/// The resource part of a storage key: `pods` or `apps/deployments`.
+fn resource_of(key: &str) -> String {
+    let rest = key.strip_prefix(berth_store::keys::ROOT).unwrap_or(key);
+    let mut parts = rest.split('/');
+    let first = parts.next().unwrap_or_default();
+    if first.contains('.')
+        || CATALOG
+            .iter()
+            .any(|r| !r.group.is_empty() && r.group == first)
+    {
+        format!("{first}/{}", parts.next().unwrap_or_default())
+    } else {
+        first.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resource_of_splits_group_and_plural() {
+        for (key, want) in [
+            ("/registry/pods/default/web", "pods"),
+            ("/registry/apps/deployments/default/web", "apps/deployments"),
+            (
+                "/registry/rbac.authorization.k8s.io/clusterroles/admin",
+                "rbac.authorization.k8s.io/clusterroles",
+            ),
+            ("/registry/nodes/a", "nodes"),
+        ] {
+            assert_eq!(resource_of(key), want, "{key}");
+        }
+    }
+
+    #[test]
+    fn api_resources_lists_core_first_with_short_names() {
+        let all: Vec<&ResourceInfo> = CATALOG.iter().collect();
+        let table = api_resources_table(&all);
+        let lines: Vec<&str> = table.lines().collect();
+        assert!(lines[0].starts_with("NAME"));
+        assert_eq!(lines.len(), CATALOG.len() + 1);
+        let pods = lines
+            .iter()
+            .find(|l| l.starts_with("pods "))
+            .expect("pods row");
+        let cells: Vec<&str> = pods.split_whitespace().collect();
+        assert_eq!(cells, ["pods", "po", "v1", "true", "Pod"]);
+        let first_grouped = lines.iter().position(|l| l.contains("apps/v1")).unwrap();
+        let last_core = lines
+            .iter()
+            .rposition(|l| {
+                l.split_whitespace().nth(2) == Some("v1")
+                    || l.split_whitespace().nth(1) == Some("v1")
+            })
+            .unwrap();
+        assert!(last_core < first_grouped, "core resources come first");
+    }
+}
