@@ -1,7 +1,7 @@
 //! The errors of the store contract, one variant per outcome the API server maps to a status.
 
-use crate::Revision;
 use crate::types::KeyValue;
+use crate::Revision;
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]

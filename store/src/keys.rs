@@ -48,11 +48,23 @@ mod tests {
         let nodes = find("", "nodes").expect("nodes are served");
         let roles = find("rbac.authorization.k8s.io", "clusterroles").expect("clusterroles");
         let cases = [
-            (object_key(pods, Some("default"), "web"), "/registry/pods/default/web"),
-            (collection_prefix(pods, Some("default")), "/registry/pods/default/"),
+            (
+                object_key(pods, Some("default"), "web"),
+                "/registry/pods/default/web",
+            ),
+            (
+                collection_prefix(pods, Some("default")),
+                "/registry/pods/default/",
+            ),
             (collection_prefix(pods, None), "/registry/pods/"),
-            (object_key(deployments, Some("ns1"), "api"), "/registry/apps/deployments/ns1/api"),
-            (object_key(nodes, Some("ignored"), "node-a"), "/registry/nodes/node-a"),
+            (
+                object_key(deployments, Some("ns1"), "api"),
+                "/registry/apps/deployments/ns1/api",
+            ),
+            (
+                object_key(nodes, Some("ignored"), "node-a"),
+                "/registry/nodes/node-a",
+            ),
             (
                 object_key(roles, None, "admin"),
                 "/registry/rbac.authorization.k8s.io/clusterroles/admin",

@@ -77,14 +77,17 @@ pub trait Store: Send + Sync {
     ///
     /// Fails with [`StoreError::NotFound`] if the key is absent and with
     /// [`StoreError::Conflict`] (carrying the current value) if it changed since.
-    async fn update(&self, key: &str, value: Vec<u8>, expected_mod_revision: Revision)
-        -> Result<KeyValue>;
+    async fn update(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        expected_mod_revision: Revision,
+    ) -> Result<KeyValue>;
 
     /// Deletes `key`, if `expected_mod_revision` is given only when it still matches.
     ///
     /// Returns the deleted value, with `mod_revision` set to the revision of the deletion.
-    async fn delete(&self, key: &str, expected_mod_revision: Option<Revision>)
-        -> Result<KeyValue>;
+    async fn delete(&self, key: &str, expected_mod_revision: Option<Revision>) -> Result<KeyValue>;
 
     /// Reads one key at the current revision; also returns that revision.
     async fn get(&self, key: &str) -> Result<(Option<KeyValue>, Revision)>;

@@ -4,7 +4,9 @@
 //! behave exactly like the durable backends. Nothing survives the process.
 
 use crate::hub::{Hub, HubWatch};
-use crate::types::{prefix_end, EventKind, KeyValue, RangeRequest, RangeResult, Revision, WatchEvent};
+use crate::types::{
+    prefix_end, EventKind, KeyValue, RangeRequest, RangeResult, Revision, WatchEvent,
+};
 use crate::{Result, Store, StoreError, Watch};
 use async_trait::async_trait;
 use std::collections::BTreeMap;
@@ -72,7 +74,9 @@ impl Store for MemoryStore {
     async fn create(&self, key: &str, value: Vec<u8>) -> Result<KeyValue> {
         let mut state = self.lock();
         if state.current.contains_key(key) {
-            return Err(StoreError::AlreadyExists { key: key.to_owned() });
+            return Err(StoreError::AlreadyExists {
+                key: key.to_owned(),
+            });
         }
         let revision = state.revision + 1;
         let kv = KeyValue {
@@ -81,7 +85,11 @@ impl Store for MemoryStore {
             create_revision: revision,
             mod_revision: revision,
         };
-        let event = WatchEvent { kind: EventKind::Put, kv: kv.clone(), prev: None };
+        let event = WatchEvent {
+            kind: EventKind::Put,
+            kv: kv.clone(),
+            prev: None,
+        };
         self.commit(&mut state, event);
         Ok(kv)
     }
@@ -94,7 +102,9 @@ impl Store for MemoryStore {
     ) -> Result<KeyValue> {
         let mut state = self.lock();
         let Some(old) = state.current.get(key).cloned() else {
-            return Err(StoreError::NotFound { key: key.to_owned() });
+            return Err(StoreError::NotFound {
+                key: key.to_owned(),
+            });
         };
         if old.mod_revision != expected_mod_revision {
             return Err(StoreError::Conflict {
@@ -110,7 +120,11 @@ impl Store for MemoryStore {
             create_revision: old.create_revision,
             mod_revision: revision,
         };
-        let event = WatchEvent { kind: EventKind::Put, kv: kv.clone(), prev: Some(old) };
+        let event = WatchEvent {
+            kind: EventKind::Put,
+            kv: kv.clone(),
+            prev: Some(old),
+        };
         self.commit(&mut state, event);
         Ok(kv)
     }
@@ -118,7 +132,9 @@ impl Store for MemoryStore {
     async fn delete(&self, key: &str, expected_mod_revision: Option<Revision>) -> Result<KeyValue> {
         let mut state = self.lock();
         let Some(old) = state.current.get(key).cloned() else {
-            return Err(StoreError::NotFound { key: key.to_owned() });
+            return Err(StoreError::NotFound {
+                key: key.to_owned(),
+            });
         };
         if let Some(expected) = expected_mod_revision {
             if old.mod_revision != expected {
@@ -130,8 +146,15 @@ impl Store for MemoryStore {
             }
         }
         let revision = state.revision + 1;
-        let kv = KeyValue { mod_revision: revision, ..old.clone() };
-        let event = WatchEvent { kind: EventKind::Delete, kv: kv.clone(), prev: Some(old) };
+        let kv = KeyValue {
+            mod_revision: revision,
+            ..old.clone()
+        };
+        let event = WatchEvent {
+            kind: EventKind::Delete,
+            kv: kv.clone(),
+            prev: Some(old),
+        };
         self.commit(&mut state, event);
         Ok(kv)
     }
@@ -143,12 +166,22 @@ impl Store for MemoryStore {
 
     async fn range(&self, request: RangeRequest) -> Result<RangeResult> {
         let state = self.lock();
-        let revision = if request.revision == 0 { state.revision } else { request.revision };
+        let revision = if request.revision == 0 {
+            state.revision
+        } else {
+            request.revision
+        };
         if revision > state.revision {
-            return Err(StoreError::FutureRevision { requested: revision, current: state.revision });
+            return Err(StoreError::FutureRevision {
+                requested: revision,
+                current: state.revision,
+            });
         }
         if revision < state.compacted {
-            return Err(StoreError::Compacted { requested: revision, compacted: state.compacted });
+            return Err(StoreError::Compacted {
+                requested: revision,
+                compacted: state.compacted,
+            });
         }
         let end = prefix_end(request.prefix.as_bytes());
         // Start from the current values and undo every change made after `revision`.
@@ -174,18 +207,33 @@ impl Store for MemoryStore {
         let mut kvs: Vec<KeyValue> = view
             .range::<str, _>((start, Bound::Unbounded))
             .map(|(_, v)| v.clone())
-            .take(if request.limit == 0 { usize::MAX } else { request.limit + 1 })
+            .take(if request.limit == 0 {
+                usize::MAX
+            } else {
+                request.limit + 1
+            })
             .collect();
         let more = request.limit != 0 && kvs.len() > request.limit;
-        kvs.truncate(if request.limit == 0 { kvs.len() } else { request.limit });
-        Ok(RangeResult { kvs, more, revision })
+        kvs.truncate(if request.limit == 0 {
+            kvs.len()
+        } else {
+            request.limit
+        });
+        Ok(RangeResult {
+            kvs,
+            more,
+            revision,
+        })
     }
 
     async fn watch(&self, prefix: &str, after: Revision) -> Result<Watch> {
         let state = self.lock();
         let sub = self.hub.subscribe(prefix)?;
         if after + 1 < state.compacted {
-            return Err(StoreError::Compacted { requested: after, compacted: state.compacted });
+            return Err(StoreError::Compacted {
+                requested: after,
+                compacted: state.compacted,
+            });
         }
         let history = if sub.committed > after {
             state
@@ -204,7 +252,10 @@ impl Store for MemoryStore {
     async fn compact(&self, revision: Revision) -> Result<()> {
         let mut state = self.lock();
         if revision > state.revision {
-            return Err(StoreError::FutureRevision { requested: revision, current: state.revision });
+            return Err(StoreError::FutureRevision {
+                requested: revision,
+                current: state.revision,
+            });
         }
         if revision <= state.compacted {
             return Ok(());

@@ -56,7 +56,11 @@ async fn sigkill_under_32_writers_loses_no_acknowledged_write() {
         acks.push(line);
     }
     let _ = child.wait();
-    assert!(acks.len() >= 4000, "the writer acknowledged only {} writes", acks.len());
+    assert!(
+        acks.len() >= 4000,
+        "the writer acknowledged only {} writes",
+        acks.len()
+    );
 
     let store = SqliteStore::open(&db).expect("reopen after SIGKILL");
     let all = store.range(RangeRequest::prefix("/crash/")).await.unwrap();
@@ -69,7 +73,9 @@ async fn sigkill_under_32_writers_loses_no_acknowledged_write() {
     let mut max_rev = 0;
     for ack in &acks {
         let fields: Vec<&str> = ack.split(' ').collect();
-        let [op, writer, seq, rev] = fields[..] else { panic!("bad ack line {ack:?}") };
+        let [op, writer, seq, rev] = fields[..] else {
+            panic!("bad ack line {ack:?}")
+        };
         let writer: usize = writer.parse().unwrap();
         let seq: u64 = seq.parse().unwrap();
         let rev: i64 = rev.parse().unwrap();
@@ -77,7 +83,9 @@ async fn sigkill_under_32_writers_loses_no_acknowledged_write() {
         match op {
             "create" => {
                 let key = format!("/crash/{writer}/{seq}");
-                let kv = stored.get(&key).unwrap_or_else(|| panic!("acknowledged {key} was lost"));
+                let kv = stored
+                    .get(&key)
+                    .unwrap_or_else(|| panic!("acknowledged {key} was lost"));
                 assert_eq!(kv.value, crash_value(writer, seq), "{key}");
                 assert_eq!(kv.create_revision, rev, "{key}");
             }
@@ -96,7 +104,10 @@ async fn sigkill_under_32_writers_loses_no_acknowledged_write() {
         assert_eq!(w, writer);
         // A later write may have landed without its acknowledgement reaching us, never an
         // earlier one.
-        assert!(stored_seq >= seq, "counter {writer}: acknowledged {seq}, found {stored_seq}");
+        assert!(
+            stored_seq >= seq,
+            "counter {writer}: acknowledged {seq}, found {stored_seq}"
+        );
         assert!(kv.mod_revision >= rev);
     }
     assert!(store.current_revision().await.unwrap() >= max_rev);
@@ -117,7 +128,10 @@ async fn reopen_keeps_values_and_revision() {
         (kv, deleted)
     };
     let store = SqliteStore::open(&db).unwrap();
-    assert_eq!(store.current_revision().await.unwrap(), deleted.mod_revision);
+    assert_eq!(
+        store.current_revision().await.unwrap(),
+        deleted.mod_revision
+    );
     assert_eq!(store.get("/a").await.unwrap().0, Some(kv));
     assert_eq!(store.get("/b").await.unwrap().0, None);
     let next = store.create("/c", vec![]).await.unwrap();
@@ -146,18 +160,29 @@ fn assert_refused(path: &std::path::Path, reason_part: &str) {
     match SqliteStore::open(path) {
         Err(StoreError::BadDatabase { path: p, reason }) => {
             assert_eq!(p, path.display().to_string());
-            assert!(reason.contains(reason_part), "reason {reason:?} lacks {reason_part:?}");
+            assert!(
+                reason.contains(reason_part),
+                "reason {reason:?} lacks {reason_part:?}"
+            );
         }
         other => panic!("expected BadDatabase, got {:?}", other.map(|_| ())),
     }
-    assert_eq!(std::fs::read(path).unwrap(), before, "a refused file must not change");
+    assert_eq!(
+        std::fs::read(path).unwrap(),
+        before,
+        "a refused file must not change"
+    );
 }
 
 #[test]
 fn a_file_that_is_not_a_database_is_refused_and_kept() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("state.db");
-    std::fs::write(&db, b"these are somebody's notes, not a database\n".repeat(100)).unwrap();
+    std::fs::write(
+        &db,
+        b"these are somebody's notes, not a database\n".repeat(100),
+    )
+    .unwrap();
     assert_refused(&db, "not a SQLite database");
 }
 
@@ -180,7 +205,10 @@ async fn a_damaged_store_is_refused_and_kept() {
     {
         let store = SqliteStore::open(&db).unwrap();
         for i in 0..300 {
-            store.create(&format!("/k/{i:04}"), vec![b'v'; 1500]).await.unwrap();
+            store
+                .create(&format!("/k/{i:04}"), vec![b'v'; 1500])
+                .await
+                .unwrap();
         }
     }
     let mut bytes = std::fs::read(&db).unwrap();
@@ -204,7 +232,13 @@ async fn compaction_returns_space_and_keeps_current_values() {
     let store = SqliteStore::open(&db).unwrap();
     let mut revs = Vec::new();
     for k in 0..10 {
-        revs.push(store.create(&format!("/s/{k}"), vec![0; 4096]).await.unwrap().mod_revision);
+        revs.push(
+            store
+                .create(&format!("/s/{k}"), vec![0; 4096])
+                .await
+                .unwrap()
+                .mod_revision,
+        );
     }
     for round in 1..=150u8 {
         for (k, rev) in revs.iter_mut().enumerate() {
@@ -216,15 +250,24 @@ async fn compaction_returns_space_and_keeps_current_values() {
         }
     }
     let before = file_size(&db);
-    assert!(before > 6_000_000, "history should take space, file is {before} bytes");
+    assert!(
+        before > 6_000_000,
+        "history should take space, file is {before} bytes"
+    );
     let current = store.current_revision().await.unwrap();
     store.compact(current).await.unwrap();
     let after = file_size(&db);
-    assert!(after * 4 < before, "compaction should return space: {before} -> {after} bytes");
+    assert!(
+        after * 4 < before,
+        "compaction should return space: {before} -> {after} bytes"
+    );
     let all = store.range(RangeRequest::prefix("/s/")).await.unwrap();
     assert_eq!(all.kvs.len(), 10);
     assert!(all.kvs.iter().all(|kv| kv.value == vec![150u8; 4096]));
-    let at = store.range(RangeRequest::prefix("/s/").at_revision(current)).await.unwrap();
+    let at = store
+        .range(RangeRequest::prefix("/s/").at_revision(current))
+        .await
+        .unwrap();
     assert_eq!(at.kvs, all.kvs);
 }
 
@@ -240,7 +283,10 @@ async fn a_slow_watcher_is_cut_off_and_others_keep_up() {
         while seen < N {
             match tokio::time::timeout(Duration::from_secs(30), fast.next()).await {
                 Ok(Some(Ok(_))) => seen += 1,
-                other => panic!("fast watcher failed after {seen} events: {:?}", other.is_ok()),
+                other => panic!(
+                    "fast watcher failed after {seen} events: {:?}",
+                    other.is_ok()
+                ),
             }
         }
         seen
@@ -250,7 +296,10 @@ async fn a_slow_watcher_is_cut_off_and_others_keep_up() {
         let store = store.clone();
         writers.push(tokio::spawn(async move {
             for i in 0..N / 16 {
-                store.create(&format!("/w/{w}/{i}"), vec![0; 64]).await.unwrap();
+                store
+                    .create(&format!("/w/{w}/{i}"), vec![0; 64])
+                    .await
+                    .unwrap();
             }
         }));
     }
@@ -261,7 +310,10 @@ async fn a_slow_watcher_is_cut_off_and_others_keep_up() {
     // The slow watcher gets what was queued before it fell behind, then the compacted error.
     let mut delivered = 0;
     loop {
-        match tokio::time::timeout(Duration::from_secs(30), slow.next()).await.unwrap() {
+        match tokio::time::timeout(Duration::from_secs(30), slow.next())
+            .await
+            .unwrap()
+        {
             Some(Ok(_)) => delivered += 1,
             Some(Err(StoreError::Compacted { .. })) => break,
             other => panic!("expected a cut-off, got {:?}", other.map(|r| r.map(|_| ()))),

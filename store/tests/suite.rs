@@ -17,7 +17,12 @@ async fn next_event(watch: &mut berth_store::Watch) -> WatchEvent {
 }
 
 fn summary(event: &WatchEvent) -> (EventKind, String, Vec<u8>, Revision) {
-    (event.kind, event.kv.key.clone(), event.kv.value.clone(), event.revision())
+    (
+        event.kind,
+        event.kv.key.clone(),
+        event.kv.value.clone(),
+        event.revision(),
+    )
 }
 
 async fn create_and_get(s: DynStore) {
@@ -41,11 +46,18 @@ async fn create_and_get(s: DynStore) {
 
 async fn conditional_update(s: DynStore) {
     let created = s.create("/t/u", b"v1".to_vec()).await.unwrap();
-    let updated = s.update("/t/u", b"v2".to_vec(), created.mod_revision).await.unwrap();
+    let updated = s
+        .update("/t/u", b"v2".to_vec(), created.mod_revision)
+        .await
+        .unwrap();
     assert_eq!(updated.create_revision, created.create_revision);
     assert!(updated.mod_revision > created.mod_revision);
     match s.update("/t/u", b"v3".to_vec(), created.mod_revision).await {
-        Err(StoreError::Conflict { key, expected, current }) => {
+        Err(StoreError::Conflict {
+            key,
+            expected,
+            current,
+        }) => {
             assert_eq!(key, "/t/u");
             assert_eq!(expected, created.mod_revision);
             let current = current.expect("conflict carries the current value");
@@ -64,7 +76,10 @@ async fn conditional_update(s: DynStore) {
 
 async fn conditional_delete(s: DynStore) {
     let created = s.create("/t/d", b"v1".to_vec()).await.unwrap();
-    let updated = s.update("/t/d", b"v2".to_vec(), created.mod_revision).await.unwrap();
+    let updated = s
+        .update("/t/d", b"v2".to_vec(), created.mod_revision)
+        .await
+        .unwrap();
     match s.delete("/t/d", Some(created.mod_revision)).await {
         Err(StoreError::Conflict { current, .. }) => {
             assert_eq!(current.unwrap().mod_revision, updated.mod_revision)
@@ -75,7 +90,10 @@ async fn conditional_delete(s: DynStore) {
     assert_eq!(deleted.value, b"v2");
     assert!(deleted.mod_revision > updated.mod_revision);
     assert_eq!(s.get("/t/d").await.unwrap().0, None);
-    assert!(matches!(s.delete("/t/d", None).await, Err(StoreError::NotFound { .. })));
+    assert!(matches!(
+        s.delete("/t/d", None).await,
+        Err(StoreError::NotFound { .. })
+    ));
     let again = s.create("/t/d", b"v3".to_vec()).await.unwrap();
     assert!(again.create_revision > deleted.mod_revision);
     let gone = s.delete("/t/d", None).await.unwrap();
@@ -96,7 +114,9 @@ async fn revisions_are_global(s: DynStore) {
 
 async fn range_pages_through_a_prefix(s: DynStore) {
     for i in 0..25 {
-        s.create(&format!("/t/p/{i:03}"), format!("v{i}").into_bytes()).await.unwrap();
+        s.create(&format!("/t/p/{i:03}"), format!("v{i}").into_bytes())
+            .await
+            .unwrap();
     }
     // Neighbours that share a string prefix but not the path prefix stay out.
     s.create("/t/pp/x", vec![]).await.unwrap();
@@ -128,7 +148,10 @@ async fn range_pages_through_a_prefix(s: DynStore) {
     }
     assert_eq!(pages, 3);
     assert_eq!(seen, keys);
-    let exact = s.range(RangeRequest::prefix("/t/p/").limit(25)).await.unwrap();
+    let exact = s
+        .range(RangeRequest::prefix("/t/p/").limit(25))
+        .await
+        .unwrap();
     assert_eq!(exact.kvs.len(), 25);
     assert!(!exact.more);
 }
@@ -137,22 +160,40 @@ async fn range_at_an_older_revision(s: DynStore) {
     let a = s.create("/t/h/a", b"a1".to_vec()).await.unwrap();
     let b = s.create("/t/h/b", b"b1".to_vec()).await.unwrap();
     let snapshot = b.mod_revision;
-    s.update("/t/h/a", b"a2".to_vec(), a.mod_revision).await.unwrap();
+    s.update("/t/h/a", b"a2".to_vec(), a.mod_revision)
+        .await
+        .unwrap();
     s.delete("/t/h/b", None).await.unwrap();
     s.create("/t/h/c", b"c1".to_vec()).await.unwrap();
 
-    let old = s.range(RangeRequest::prefix("/t/h/").at_revision(snapshot)).await.unwrap();
+    let old = s
+        .range(RangeRequest::prefix("/t/h/").at_revision(snapshot))
+        .await
+        .unwrap();
     assert_eq!(old.revision, snapshot);
-    let view: Vec<_> = old.kvs.iter().map(|kv| (kv.key.as_str(), kv.value.as_slice())).collect();
+    let view: Vec<_> = old
+        .kvs
+        .iter()
+        .map(|kv| (kv.key.as_str(), kv.value.as_slice()))
+        .collect();
     assert_eq!(view, vec![("/t/h/a", &b"a1"[..]), ("/t/h/b", &b"b1"[..])]);
     assert_eq!(old.kvs[0].mod_revision, a.mod_revision);
 
     let now = s.range(RangeRequest::prefix("/t/h/")).await.unwrap();
-    let view: Vec<_> = now.kvs.iter().map(|kv| (kv.key.as_str(), kv.value.as_slice())).collect();
+    let view: Vec<_> = now
+        .kvs
+        .iter()
+        .map(|kv| (kv.key.as_str(), kv.value.as_slice()))
+        .collect();
     assert_eq!(view, vec![("/t/h/a", &b"a2"[..]), ("/t/h/c", &b"c1"[..])]);
 
     let paged = s
-        .range(RangeRequest::prefix("/t/h/").at_revision(snapshot).limit(1).start_after("/t/h/a"))
+        .range(
+            RangeRequest::prefix("/t/h/")
+                .at_revision(snapshot)
+                .limit(1)
+                .start_after("/t/h/a"),
+        )
         .await
         .unwrap();
     assert_eq!(paged.kvs.len(), 1);
@@ -160,7 +201,10 @@ async fn range_at_an_older_revision(s: DynStore) {
     assert!(!paged.more);
 
     let future = now.revision + 100;
-    match s.range(RangeRequest::prefix("/t/h/").at_revision(future)).await {
+    match s
+        .range(RangeRequest::prefix("/t/h/").at_revision(future))
+        .await
+    {
         Err(StoreError::FutureRevision { requested, .. }) => assert_eq!(requested, future),
         other => panic!("expected FutureRevision, got {other:?}"),
     }
@@ -174,7 +218,8 @@ async fn racing_writers_one_winner_per_round(s: DynStore) {
         for writer in 0..8 {
             let s = s.clone();
             tasks.push(tokio::spawn(async move {
-                s.update("/t/race", format!("{round}-{writer}").into_bytes(), base).await
+                s.update("/t/race", format!("{round}-{writer}").into_bytes(), base)
+                    .await
             }));
         }
         let mut winners = Vec::new();
@@ -187,7 +232,10 @@ async fn racing_writers_one_winner_per_round(s: DynStore) {
             }
         }
         assert_eq!(winners.len(), 1, "round {round}: exactly one writer wins");
-        assert_eq!(conflicts, 7, "round {round}: every other writer gets a conflict");
+        assert_eq!(
+            conflicts, 7,
+            "round {round}: every other writer gets a conflict"
+        );
         let (now, _) = s.get("/t/race").await.unwrap();
         assert_eq!(now.as_ref(), Some(&winners[0]));
         base = winners[0].mod_revision;
@@ -208,17 +256,43 @@ async fn watch_replays_missed_events(s: DynStore) {
         got.push(next_event(&mut watch).await);
     }
     let want = vec![
-        (EventKind::Put, "/t/w/a".to_owned(), b"2".to_vec(), u.mod_revision),
-        (EventKind::Put, "/t/w/b".to_owned(), b"3".to_vec(), b.mod_revision),
-        (EventKind::Delete, "/t/w/a".to_owned(), b"2".to_vec(), d.mod_revision),
+        (
+            EventKind::Put,
+            "/t/w/a".to_owned(),
+            b"2".to_vec(),
+            u.mod_revision,
+        ),
+        (
+            EventKind::Put,
+            "/t/w/b".to_owned(),
+            b"3".to_vec(),
+            b.mod_revision,
+        ),
+        (
+            EventKind::Delete,
+            "/t/w/a".to_owned(),
+            b"2".to_vec(),
+            d.mod_revision,
+        ),
     ];
     assert_eq!(got.iter().map(summary).collect::<Vec<_>>(), want);
-    assert_eq!(got[0].prev.as_ref().map(|p| p.value.clone()), Some(b"1".to_vec()));
+    assert_eq!(
+        got[0].prev.as_ref().map(|p| p.value.clone()),
+        Some(b"1".to_vec())
+    );
 
     // Live events follow the replay without a gap.
     let live = s.create("/t/w/c", b"4".to_vec()).await.unwrap();
     let event = next_event(&mut watch).await;
-    assert_eq!(summary(&event), (EventKind::Put, "/t/w/c".into(), b"4".to_vec(), live.mod_revision));
+    assert_eq!(
+        summary(&event),
+        (
+            EventKind::Put,
+            "/t/w/c".into(),
+            b"4".to_vec(),
+            live.mod_revision
+        )
+    );
 }
 
 async fn watch_from_now_sees_only_new_changes(s: DynStore) {
@@ -245,7 +319,9 @@ async fn many_concurrent_writes_reach_a_watcher_in_order(s: DynStore) {
         let s = s.clone();
         tasks.push(tokio::spawn(async move {
             for i in 0..20 {
-                s.create(&format!("/t/c/{w}/{i}"), vec![w, i]).await.unwrap();
+                s.create(&format!("/t/c/{w}/{i}"), vec![w, i])
+                    .await
+                    .unwrap();
             }
         }));
     }
@@ -269,10 +345,16 @@ async fn many_concurrent_writes_reach_a_watcher_in_order(s: DynStore) {
 async fn compaction_fails_old_reads_and_watches(s: DynStore) {
     let a = s.create("/t/k/a", b"a1".to_vec()).await.unwrap();
     let b = s.create("/t/k/b", b"b1".to_vec()).await.unwrap();
-    let a2 = s.update("/t/k/a", b"a2".to_vec(), a.mod_revision).await.unwrap();
+    let a2 = s
+        .update("/t/k/a", b"a2".to_vec(), a.mod_revision)
+        .await
+        .unwrap();
     let c = s.create("/t/k/c", b"c1".to_vec()).await.unwrap();
     s.delete("/t/k/c", None).await.unwrap();
-    let a3 = s.update("/t/k/a", b"a3".to_vec(), a2.mod_revision).await.unwrap();
+    let a3 = s
+        .update("/t/k/a", b"a3".to_vec(), a2.mod_revision)
+        .await
+        .unwrap();
     let compact_at = a3.mod_revision - 1; // after the deletion of c, before a3
 
     s.compact(compact_at).await.unwrap();
@@ -280,7 +362,10 @@ async fn compaction_fails_old_reads_and_watches(s: DynStore) {
     s.compact(compact_at).await.unwrap();
     s.compact(compact_at - 1).await.unwrap();
 
-    match s.range(RangeRequest::prefix("/t/k/").at_revision(b.mod_revision)).await {
+    match s
+        .range(RangeRequest::prefix("/t/k/").at_revision(b.mod_revision))
+        .await
+    {
         Err(StoreError::Compacted { requested, .. }) => assert_eq!(requested, b.mod_revision),
         other => panic!("expected Compacted, got {other:?}"),
     }
@@ -288,13 +373,23 @@ async fn compaction_fails_old_reads_and_watches(s: DynStore) {
         Err(StoreError::Compacted { .. }) => {}
         Ok(mut w) => match tokio::time::timeout(DEADLINE, w.next()).await {
             Ok(Some(Err(StoreError::Compacted { .. }))) => {}
-            other => panic!("expected a compacted watch, got {:?}", other.map(|o| o.map(|r| r.map(|e| summary(&e))))),
+            other => panic!(
+                "expected a compacted watch, got {:?}",
+                other.map(|o| o.map(|r| r.map(|e| summary(&e))))
+            ),
         },
         Err(e) => panic!("expected Compacted, got {e}"),
     }
     // At the compacted revision itself, keys last written before it are still readable.
-    let at = s.range(RangeRequest::prefix("/t/k/").at_revision(compact_at)).await.unwrap();
-    let view: Vec<_> = at.kvs.iter().map(|kv| (kv.key.as_str(), kv.value.as_slice())).collect();
+    let at = s
+        .range(RangeRequest::prefix("/t/k/").at_revision(compact_at))
+        .await
+        .unwrap();
+    let view: Vec<_> = at
+        .kvs
+        .iter()
+        .map(|kv| (kv.key.as_str(), kv.value.as_slice()))
+        .collect();
     assert_eq!(view, vec![("/t/k/a", &b"a2"[..]), ("/t/k/b", &b"b1"[..])]);
     assert_eq!(at.kvs[1].mod_revision, b.mod_revision);
     // A watch that needs nothing older than the compaction still works.

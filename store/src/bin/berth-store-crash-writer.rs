@@ -57,7 +57,10 @@ async fn main() {
                     Err(e) => return eprintln!("create {key}: {e}"),
                 };
                 report(&out, &ack);
-                let ack = match store.update(&counter, value(writer, seq), counter_rev).await {
+                let ack = match store
+                    .update(&counter, value(writer, seq), counter_rev)
+                    .await
+                {
                     Ok(kv) => {
                         counter_rev = kv.mod_revision;
                         format!("update {writer} {seq} {}", kv.mod_revision)
