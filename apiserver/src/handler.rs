@@ -1,0 +1,461 @@
+//! Request handling: authentication, routing, content negotiation and the verbs.
+//!
+//! Every outcome, success or failure, is rendered here, so every failure path ends in a
+//! `Status` object with the reason and code clients expect.
+
+use crate::authn::{TokenFile, UserInfo};
+use crate::discovery::{self, Aggregated};
+use crate::registry::{self, ListOptions, Registry};
+use crate::request::{self, Query, ResourceRequest, Target};
+use crate::status::{self, ApiError, ApiResult};
+use crate::watch;
+use berth_api_types::fields::FieldSelector;
+use berth_api_types::labels::LabelSelector;
+use bytes::Bytes;
+use http::{header, HeaderValue, Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The body type of every response.
+pub type Body = http_body_util::combinators::BoxBody<Bytes, std::io::Error>;
+
+/// The largest request body accepted, as Kubernetes limits it.
+pub const MAX_BODY: usize = 3 * 1024 * 1024;
+
+/// The Kubernetes version Berth reports.
+pub const GIT_VERSION: &str = "v1.33.0";
+
+const TABLE_TYPE: &str = "application/json;as=Table;v=v1;g=meta.k8s.io";
+
+/// Everything request handling needs.
+pub struct ApiServer {
+    /// The generic registry.
+    pub registry: Registry,
+    /// Static bearer tokens.
+    pub tokens: TokenFile,
+    /// `host:port` clients should use, for `/api`.
+    pub server_address: String,
+}
+
+/// Wraps bytes as a response body.
+pub fn full(bytes: impl Into<Bytes>) -> Body {
+    Full::new(bytes.into()).map_err(|never| match never {}).boxed()
+}
+
+fn json_response(code: StatusCode, value: &Value, content_type: &str) -> Response<Body> {
+    let body = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
+    let mut resp = Response::new(full(body));
+    *resp.status_mut() = code;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(content_type).unwrap_or(HeaderValue::from_static("application/json")),
+    );
+    resp
+}
+
+fn ok_json(value: &Value) -> Response<Body> {
+    json_response(StatusCode::OK, value, "application/json")
+}
+
+/// Renders an error as a `Status` response.
+pub fn error_response(err: &ApiError) -> Response<Body> {
+    let code = StatusCode::from_u16(err.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    json_response(code, &err.to_status(), "application/json")
+}
+
+fn text(code: StatusCode, body: &'static str) -> Response<Body> {
+    let mut resp = Response::new(full(body));
+    *resp.status_mut() = code;
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    resp
+}
+
+/// The media type of a header value, lower-cased, without parameters.
+fn media_type(value: Option<&HeaderValue>) -> String {
+    value
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+/// Whether the client asked for a server-side Table.
+fn wants_table(accept: &str) -> bool {
+    accept.split(',').any(|item| {
+        let params: Vec<String> = item.split(';').map(|p| p.trim().replace(' ', "")).collect();
+        params.iter().any(|p| p == "as=Table") && params.iter().any(|p| p == "g=meta.k8s.io")
+    })
+}
+
+impl ApiServer {
+    /// Identifies the caller from its verified certificate or its bearer token.
+    fn authenticate<B>(&self, req: &Request<B>, cert_user: Option<&UserInfo>) -> Option<UserInfo> {
+        if let Some(auth) = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+            let token = auth.strip_prefix("Bearer ").map(str::trim)?;
+            return self.tokens.lookup(token).cloned();
+        }
+        cert_user.cloned()
+    }
+
+    /// Handles one request.
+    pub async fn handle(
+        self: Arc<Self>,
+        req: Request<hyper::body::Incoming>,
+        cert_user: Option<UserInfo>,
+    ) -> Response<Body> {
+        let method = req.method().clone();
+        let path = req.uri().path().to_owned();
+        let started = std::time::Instant::now();
+        let resp = match self.route(req, cert_user.as_ref()).await {
+            Ok(resp) => resp,
+            Err(err) => {
+                if err.code >= 500 {
+                    tracing::error!(%method, %path, code = err.code, message = %err.message, "request failed");
+                }
+                error_response(&err)
+            }
+        };
+        tracing::debug!(%method, %path, code = resp.status().as_u16(), elapsed_us = started.elapsed().as_micros() as u64, "request");
+        resp
+    }
+
+    async fn route(
+        &self,
+        req: Request<hyper::body::Incoming>,
+        cert_user: Option<&UserInfo>,
+    ) -> ApiResult<Response<Body>> {
+        let path = req.uri().path().to_owned();
+        // Health and version are public, as a Kubernetes server leaves them by default.
+        match (req.method(), path.as_str()) {
+            (&Method::GET, "/healthz" | "/livez") => return Ok(text(StatusCode::OK, "ok")),
+            (&Method::GET, "/readyz") => {
+                return Ok(match self.registry.store().health().await {
+                    Ok(()) => text(StatusCode::OK, "ok"),
+                    Err(_) => text(StatusCode::SERVICE_UNAVAILABLE, "[-]store failed: not ready\nreadyz check failed"),
+                })
+            }
+            (&Method::GET, "/version") => return Ok(ok_json(&version())),
+            _ => {}
+        }
+        if self.authenticate(&req, cert_user).is_none() {
+            return Err(ApiError::unauthorized());
+        }
+        let query = Query::parse(req.uri().query());
+        let accept = req
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("application/json")
+            .to_owned();
+        if path == "/openapi/v2" {
+            // An empty document: clients fall back to the server's own validation.
+            let mut resp = Response::new(full(Bytes::new()));
+            resp.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/com.github.proto-openapi.spec.v2.v1.0+protobuf"),
+            );
+            return Ok(resp);
+        }
+        let target = request::parse(req.method(), &path, &query)?;
+        match target {
+            Target::CoreVersions => Ok(match Aggregated::from_accept(&accept) {
+                Some(v) => json_response(StatusCode::OK, &discovery::aggregated(v, true), v.content_type()),
+                None => ok_json(&discovery::core_versions(&self.server_address)),
+            }),
+            Target::Groups => Ok(match Aggregated::from_accept(&accept) {
+                Some(v) => json_response(StatusCode::OK, &discovery::aggregated(v, false), v.content_type()),
+                None => ok_json(&discovery::groups()),
+            }),
+            Target::Group(g) => discovery::group(&g).map(|d| ok_json(&d)).ok_or_else(ApiError::no_route),
+            Target::ResourceList { group, version } => discovery::resource_list(&group, &version)
+                .map(|d| ok_json(&d))
+                .ok_or_else(ApiError::no_route),
+            Target::Resource(r) => self.resource(req, r, query, &accept).await,
+        }
+    }
+
+    async fn resource(
+        &self,
+        req: Request<hyper::body::Incoming>,
+        r: ResourceRequest,
+        query: Query,
+        accept: &str,
+    ) -> ApiResult<Response<Body>> {
+        let res = r.resource;
+        let sub_verbs_ok = match &r.subresource {
+            Some(sub) => res.subresource(sub).is_some_and(|s| s.has_verb(r.verb) || r.verb == "patch" && s.has_verb("patch")),
+            None => res.has_verb(r.verb),
+        };
+        if !sub_verbs_ok {
+            return Err(ApiError::method_not_allowed(format!(
+                "the server does not allow this method on the requested resource ({} {})",
+                r.verb,
+                status::qualified(res.plural, res.group)
+            )));
+        }
+        if let Some(sub) = &r.subresource {
+            if !matches!(sub.as_str(), "status" | "finalize") {
+                return Err(ApiError::method_not_allowed(format!(
+                    "the {sub} subresource of {} is not served yet",
+                    status::qualified(res.plural, res.group)
+                )));
+            }
+        }
+        if res.namespaced && r.namespace.is_none() && !matches!(r.verb, "list" | "watch") {
+            return Err(ApiError::no_route());
+        }
+        let table = wants_table(accept);
+        let dry_run = match query.get("dryRun") {
+            None | Some("") => false,
+            Some("All") => true,
+            Some(other) => {
+                return Err(ApiError::bad_request(format!(
+                    "Invalid dry run value: {other}: supported values are \"All\""
+                )))
+            }
+        };
+        match r.verb {
+            "get" => {
+                let name = r.name.clone().unwrap_or_default();
+                let obj = self.registry.get(&r, &name).await?;
+                if table {
+                    let rv = registry::meta(&obj).get("resourceVersion").and_then(Value::as_str).unwrap_or("").to_owned();
+                    return Ok(self.table_response(&r, vec![obj], &rv, None, &query));
+                }
+                Ok(ok_json(&obj))
+            }
+            "list" => {
+                let opts = list_options(&r, &query)?;
+                let page = self.registry.list(&r, &opts).await?;
+                if table {
+                    return Ok(self.table_response(
+                        &r,
+                        page.items,
+                        &page.resource_version.to_string(),
+                        page.continue_token.as_deref(),
+                        &query,
+                    ));
+                }
+                let mut metadata = json!({"resourceVersion": page.resource_version.to_string()});
+                if let Some(c) = page.continue_token {
+                    metadata["continue"] = json!(c);
+                }
+                if let Some(n) = page.remaining {
+                    metadata["remainingItemCount"] = json!(n);
+                }
+                Ok(ok_json(&json!({
+                    "kind": res.list_kind(),
+                    "apiVersion": res.api_version(),
+                    "metadata": metadata,
+                    "items": page.items,
+                })))
+            }
+            "watch" => {
+                let opts = list_options(&r, &query)?;
+                let params = watch::WatchParams::from_query(&query)?;
+                watch::serve(self.registry.clone(), r, opts, params, table).await
+            }
+            "create" => {
+                let body = read_object(req).await?;
+                let obj = self.registry.create(&r, body, dry_run).await?;
+                Ok(json_response(StatusCode::CREATED, &obj, "application/json"))
+            }
+            "update" => {
+                let name = r.name.clone().unwrap_or_default();
+                let body = read_object(req).await?;
+                let existed = self.registry.get(&r, &name).await.is_ok();
+                let obj = self.registry.update(&r, &name, body, dry_run).await?;
+                let code = if existed { StatusCode::OK } else { StatusCode::CREATED };
+                Ok(json_response(code, &obj, "application/json"))
+            }
+            "patch" => {
+                let name = r.name.clone().unwrap_or_default();
+                let content_type = media_type(req.headers().get(header::CONTENT_TYPE));
+                let body = read_body(req).await?;
+                let patch = crate::patch::Patch::parse(&content_type, &body)?;
+                let obj = self
+                    .registry
+                    .modify(&r, &name, dry_run, |current| patch.apply(res, current))
+                    .await?;
+                Ok(ok_json(&obj))
+            }
+            "delete" => {
+                let name = r.name.clone().unwrap_or_default();
+                let options = delete_options(req, &query).await?;
+                let (obj, gone) = self.registry.delete(&r, &name, &options, dry_run).await?;
+                if gone && res.group.is_empty() && res.plural == "namespaces" {
+                    return Ok(ok_json(&obj));
+                }
+                let _ = gone;
+                Ok(ok_json(&obj))
+            }
+            "deletecollection" => {
+                let options = delete_options(req, &query).await?;
+                let opts = list_options(&r, &query)?;
+                let page = self.registry.list(&r, &ListOptions { limit: 0, continue_token: None, ..opts }).await?;
+                let mut deleted = Vec::new();
+                for item in page.items {
+                    let name = registry::meta(&item).get("name").and_then(Value::as_str).unwrap_or_default().to_owned();
+                    let mut one = r.clone();
+                    if res.namespaced {
+                        one.namespace = registry::meta(&item).get("namespace").and_then(Value::as_str).map(str::to_owned);
+                    }
+                    match self.registry.delete(&one, &name, &options, dry_run).await {
+                        Ok((obj, _)) => deleted.push(obj),
+                        Err(e) if e.code == 404 => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                Ok(ok_json(&json!({
+                    "kind": res.list_kind(),
+                    "apiVersion": res.api_version(),
+                    "metadata": {"resourceVersion": page.resource_version.to_string()},
+                    "items": deleted,
+                })))
+            }
+            other => Err(ApiError::method_not_allowed(format!("verb {other} is not supported"))),
+        }
+    }
+
+    fn table_response(
+        &self,
+        r: &ResourceRequest,
+        items: Vec<Value>,
+        rv: &str,
+        continue_token: Option<&str>,
+        query: &Query,
+    ) -> Response<Body> {
+        let include = crate::table::include_object(query.get("includeObject"));
+        let table = crate::table::build(r.resource, &items, include, rv, continue_token.unwrap_or(""));
+        json_response(StatusCode::OK, &table, TABLE_TYPE)
+    }
+}
+
+/// The `/version` document.
+pub fn version() -> Value {
+    json!({
+        "major": "1",
+        "minor": "33",
+        "gitVersion": GIT_VERSION,
+        "gitCommit": "berth",
+        "gitTreeState": "clean",
+        "buildDate": "2026-01-01T00:00:00Z",
+        "goVersion": "go1.24.0",
+        "compiler": "gc",
+        "platform": "linux/amd64",
+    })
+}
+
+fn list_options(r: &ResourceRequest, query: &Query) -> ApiResult<ListOptions> {
+    let labels = match query.get("labelSelector") {
+        Some(s) if !s.is_empty() => Some(LabelSelector::parse(s).map_err(|e| ApiError::bad_request(e.to_string()))?),
+        _ => None,
+    };
+    let fields = match query.get("fieldSelector") {
+        Some(s) if !s.is_empty() => {
+            let parsed = FieldSelector::parse(s).map_err(|e| ApiError::bad_request(e.to_string()))?;
+            Some(
+                parsed
+                    .for_kind(r.resource.group, r.resource.kind)
+                    .map_err(|e| ApiError::bad_request(e.to_string()))?,
+            )
+        }
+        _ => None,
+    };
+    let limit = query.int("limit")?.unwrap_or(0).max(0) as usize;
+    Ok(ListOptions {
+        labels,
+        fields,
+        limit,
+        continue_token: query.get("continue").filter(|c| !c.is_empty()).map(str::to_owned),
+        resource_version: query.get("resourceVersion").filter(|v| !v.is_empty()).map(str::to_owned),
+    })
+}
+
+/// Reads a request body, refusing oversized ones.
+pub async fn read_body(req: Request<hyper::body::Incoming>) -> ApiResult<Bytes> {
+    match Limited::new(req.into_body(), MAX_BODY).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
+            Err(ApiError::too_large(format!("the request body is larger than {MAX_BODY} bytes")))
+        }
+        Err(e) => Err(ApiError::bad_request(format!("reading the request body failed: {e}"))),
+    }
+}
+
+/// Decodes a JSON or YAML object body.
+async fn read_object(req: Request<hyper::body::Incoming>) -> ApiResult<Value> {
+    let content_type = media_type(req.headers().get(header::CONTENT_TYPE));
+    let body = read_body(req).await?;
+    decode_object(&content_type, &body)
+}
+
+/// Decodes a body of the given media type into a JSON value.
+pub fn decode_object(content_type: &str, body: &[u8]) -> ApiResult<Value> {
+    let value: Value = match content_type {
+        "" | "application/json" | "*/*" => serde_json::from_slice(body)
+            .map_err(|e| ApiError::bad_request(format!("error decoding JSON body: {e}")))?,
+        "application/yaml" | "application/x-yaml" | "text/yaml" => {
+            let text = std::str::from_utf8(body)
+                .map_err(|_| ApiError::bad_request("the YAML body is not valid UTF-8"))?;
+            serde_saphyr::from_str(text)
+                .map_err(|e| ApiError::bad_request(format!("error decoding YAML body: {e}")))?
+        }
+        other => {
+            return Err(ApiError::unsupported_media_type(
+                other,
+                &["application/json", "application/yaml"],
+            ))
+        }
+    };
+    if !value.is_object() {
+        return Err(ApiError::bad_request("the request body must be an object"));
+    }
+    Ok(value)
+}
+
+async fn delete_options(req: Request<hyper::body::Incoming>, query: &Query) -> ApiResult<Value> {
+    let content_type = media_type(req.headers().get(header::CONTENT_TYPE));
+    let body = read_body(req).await?;
+    let mut options = if body.iter().all(u8::is_ascii_whitespace) {
+        json!({})
+    } else {
+        decode_object(&content_type, &body)?
+    };
+    if let Some(p) = query.get("propagationPolicy") {
+        options["propagationPolicy"] = json!(p);
+    }
+    if let Some(g) = query.int("gracePeriodSeconds")? {
+        options["gracePeriodSeconds"] = json!(g);
+    }
+    if query.flag("orphanDependents") && options.get("propagationPolicy").is_none() {
+        options["propagationPolicy"] = json!("Orphan");
+    }
+    Ok(options)
+}
+
+/// How long a watch may stay open when the client gives no `timeoutSeconds`.
+pub const DEFAULT_WATCH_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_negotiation() {
+        assert!(wants_table("application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"));
+        assert!(!wants_table("application/json"));
+        assert!(!wants_table("application/json, */*"));
+    }
+
+    #[test]
+    fn bodies_decode_or_fail_clearly() {
+        assert_eq!(decode_object("application/json", b"{\"a\":1}").unwrap(), json!({"a": 1}));
+        assert_eq!(decode_object("application/yaml", b"a: 1\nb: [x]\n").unwrap(), json!({"a": 1, "b": ["x"]}));
+        assert_eq!(decode_object("application/json", b"{not json").unwrap_err().code, 400);
+        assert_eq!(decode_object("application/json", b"[1,2]").unwrap_err().code, 400);
+        assert_eq!(decode_object("application/vnd.kubernetes.protobuf", b"k8s\0").unwrap_err().code, 415);
+    }
+}

@@ -1,0 +1,209 @@
+//! Berth's API server: the Kubernetes API over HTTPS, backed by the Berth store.
+//!
+//! Stock kubectl and client libraries drive it as they drive a Kubernetes v1.33 API server.
+//! One generic [`registry::Registry`] implements every verb for every resource in the
+//! catalog; [`strategy`] holds the few per-resource hooks. On first start it creates the
+//! cluster PKI and an admin kubeconfig under its data directory.
+
+pub mod authn;
+pub mod discovery;
+pub mod handler;
+pub mod patch;
+pub mod registry;
+pub mod request;
+pub mod server;
+pub mod status;
+pub mod strategy;
+pub mod table;
+pub mod watch;
+
+use anyhow::{Context, Result};
+use berth_component_base::{kubeconfig, pki};
+use berth_store::DynStore;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Command-line options of `berth-apiserver` (and `berth apiserver`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct Options {
+    /// Directory for the embedded store, the PKI and the admin kubeconfig.
+    #[arg(long, default_value = "/var/lib/berth")]
+    pub data_dir: PathBuf,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind_address: IpAddr,
+    /// HTTPS port.
+    #[arg(long, default_value_t = 6443)]
+    pub secure_port: u16,
+    /// The address other components and clients use to reach this server.
+    #[arg(long)]
+    pub advertise_address: Option<IpAddr>,
+    /// etcd client URLs; without them the embedded SQLite store in the data directory is used.
+    #[arg(long, value_delimiter = ',')]
+    pub etcd_servers: Vec<String>,
+    /// The service IP range; its first address is the `kubernetes` Service's.
+    #[arg(long, default_value = "10.96.0.0/12")]
+    pub service_cluster_ip_range: String,
+    /// The NodePort range.
+    #[arg(long, default_value = "30000-32767")]
+    pub service_node_port_range: String,
+    /// Static bearer tokens, one `token,user,uid,"groups"` per line.
+    #[arg(long)]
+    pub token_auth_file: Option<PathBuf>,
+}
+
+/// The first usable address of an IPv4 CIDR (`10.96.0.0/12` gives `10.96.0.1`).
+pub fn first_service_ip(cidr: &str) -> Result<IpAddr> {
+    let (base, bits) = cidr.split_once('/').context("service range must be a CIDR like 10.96.0.0/12")?;
+    let base: Ipv4Addr = base.parse().context("service range base address")?;
+    let bits: u32 = bits.parse().context("service range prefix length")?;
+    anyhow::ensure!((1..=30).contains(&bits), "service range prefix length must be 1-30");
+    let mask = u32::MAX << (32 - bits);
+    Ok(IpAddr::V4(Ipv4Addr::from((u32::from(base) & mask) + 1)))
+}
+
+/// A running API server, ready to serve.
+pub struct Prepared {
+    /// The listener, already bound.
+    pub listener: tokio::net::TcpListener,
+    /// The TLS configuration.
+    pub tls: rustls::ServerConfig,
+    /// The request handler.
+    pub state: Arc<handler::ApiServer>,
+    /// Where the admin kubeconfig was written.
+    pub kubeconfig: PathBuf,
+    /// The address it listens on.
+    pub address: SocketAddr,
+}
+
+/// Opens the store, creates or loads the PKI, writes the admin kubeconfig, creates the
+/// default namespaces and binds the port.
+pub async fn prepare(opts: &Options) -> Result<Prepared> {
+    std::fs::create_dir_all(&opts.data_dir)
+        .with_context(|| format!("creating {}", opts.data_dir.display()))?;
+    let store: DynStore = if opts.etcd_servers.is_empty() {
+        Arc::new(berth_store::sqlite::SqliteStore::open(opts.data_dir.join("state.db"))?)
+    } else {
+        Arc::new(berth_store::etcd::EtcdStore::connect(&opts.etcd_servers).await?)
+    };
+    store.health().await.context("the store is not answering")?;
+    let listener = tokio::net::TcpListener::bind((opts.bind_address, opts.secure_port))
+        .await
+        .with_context(|| format!("binding {}:{}", opts.bind_address, opts.secure_port))?;
+    let address = listener.local_addr()?;
+    let advertise = opts.advertise_address.unwrap_or(if opts.bind_address.is_unspecified() {
+        IpAddr::V4(Ipv4Addr::LOCALHOST)
+    } else {
+        opts.bind_address
+    });
+
+    let pki_dir = opts.data_dir.join("pki");
+    let ca = pki::ClusterCa::load_or_create(&pki_dir, "berth-ca")?;
+    let mut ips = vec![IpAddr::V4(Ipv4Addr::LOCALHOST), first_service_ip(&opts.service_cluster_ip_range)?];
+    for ip in [opts.bind_address, advertise] {
+        if !ip.is_unspecified() && !ips.contains(&ip) {
+            ips.push(ip);
+        }
+    }
+    let dns: Vec<String> = [
+        "localhost",
+        "kubernetes",
+        "kubernetes.default",
+        "kubernetes.default.svc",
+        "kubernetes.default.svc.cluster.local",
+    ]
+    .map(String::from)
+    .to_vec();
+    // The serving certificate is cheap to make; a fresh one each start always has the
+    // current addresses.
+    let serving = ca.issue_server("berth-apiserver", &dns, &ips)?;
+    pki::write_public(&pki_dir.join("apiserver.crt"), &serving.cert_pem)?;
+    pki::write_private(&pki_dir.join("apiserver.key"), &serving.key_pem)?;
+    let sa_key = pki_dir.join("sa.key");
+    if !sa_key.exists() {
+        pki::write_private(&sa_key, &pki::generate_signing_key()?)?;
+    }
+    let admin_cert = pki_dir.join("admin.crt");
+    let admin = if admin_cert.exists() && pki_dir.join("admin.key").exists() {
+        pki::CertKey { cert_pem: pki::read(&admin_cert)?, key_pem: pki::read(&pki_dir.join("admin.key"))? }
+    } else {
+        let admin = ca.issue_client("kubernetes-admin", &["system:masters"])?;
+        pki::write_public(&admin_cert, &admin.cert_pem)?;
+        pki::write_private(&pki_dir.join("admin.key"), &admin.key_pem)?;
+        admin
+    };
+    let server_url = format!("https://{}", SocketAddr::new(advertise, address.port()));
+    let kubeconfig_path = opts.data_dir.join("admin.kubeconfig");
+    pki::write_private(
+        &kubeconfig_path,
+        &kubeconfig::render("berth", &server_url, ca.cert_pem(), "kubernetes-admin", &admin),
+    )?;
+
+    let tokens = match &opts.token_auth_file {
+        Some(path) => authn::TokenFile::load(path)?,
+        None => authn::TokenFile::default(),
+    };
+    let registry = registry::Registry::new(store);
+    create_default_namespaces(&registry).await?;
+    let state = Arc::new(handler::ApiServer {
+        registry,
+        tokens,
+        server_address: SocketAddr::new(advertise, address.port()).to_string(),
+    });
+    let tls = server::tls_config(ca.cert_pem(), &serving)?;
+    Ok(Prepared { listener, tls, state, kubeconfig: kubeconfig_path, address })
+}
+
+async fn create_default_namespaces(registry: &registry::Registry) -> Result<()> {
+    let namespaces = berth_api_types::catalog::find("", "namespaces").context("catalog lacks namespaces")?;
+    let r = request::ResourceRequest {
+        resource: namespaces,
+        namespace: None,
+        name: None,
+        subresource: None,
+        verb: "create",
+    };
+    for name in ["default", "kube-system", "kube-public", "kube-node-lease"] {
+        let body = serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
+        match registry.create(&r, body, false).await {
+            Ok(_) => {}
+            Err(e) if e.code == 409 => {}
+            Err(e) => anyhow::bail!("creating namespace {name}: {}", e.message),
+        }
+    }
+    Ok(())
+}
+
+/// Runs the API server until SIGINT or SIGTERM.
+pub async fn run(opts: Options) -> Result<()> {
+    let started = std::time::Instant::now();
+    let prepared = prepare(&opts).await?;
+    tracing::info!(
+        address = %prepared.address,
+        kubeconfig = %prepared.kubeconfig.display(),
+        ready_ms = started.elapsed().as_millis() as u64,
+        "berth-apiserver is serving"
+    );
+    server::serve(
+        prepared.listener,
+        prepared.tls,
+        prepared.state,
+        berth_component_base::shutdown_signal(),
+    )
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_service_ip_of_ranges() {
+        assert_eq!(first_service_ip("10.96.0.0/12").unwrap().to_string(), "10.96.0.1");
+        assert_eq!(first_service_ip("10.0.0.0/24").unwrap().to_string(), "10.0.0.1");
+        assert!(first_service_ip("10.0.0.0").is_err());
+        assert!(first_service_ip("nonsense/12").is_err());
+    }
+}

@@ -1,0 +1,17 @@
+//! `berth-apiserver`: the Berth API server as its own process.
+
+use clap::Parser;
+
+#[derive(Parser)]
+#[command(name = "berth-apiserver", version, about = "The Berth API server")]
+struct Cli {
+    #[command(flatten)]
+    options: berth_apiserver::Options,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    berth_component_base::init_tracing();
+    let cli = Cli::parse();
+    berth_apiserver::run(cli.options).await
+}

@@ -1,0 +1,683 @@
+//! The generic registry: every verb implemented once for every resource.
+//!
+//! A resource plugs in through its catalog entry and the small per-resource hooks in
+//! [`crate::strategy`]. The invariants every resource shares are enforced here, where no
+//! resource can skip them: uid, creationTimestamp and generation are server-owned, the
+//! resourceVersion is the store's mod revision, a deletionTimestamp never goes away, and every
+//! write is defaulted and validated before it reaches the store.
+
+use crate::request::ResourceRequest;
+use crate::status::{ApiError, ApiResult};
+use crate::strategy;
+use berth_api_types::catalog::ResourceInfo;
+use berth_api_types::fields::FieldSelector;
+use berth_api_types::labels::LabelSelector;
+use berth_api_types::{defaults, validation};
+use berth_store::{keys, DynStore, KeyValue, RangeRequest, Revision, StoreError};
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+
+/// How many times a patch or server-side change retries after losing a write race.
+const MAX_RETRIES: usize = 8;
+
+/// The registry over one store.
+#[derive(Clone)]
+pub struct Registry {
+    store: DynStore,
+}
+
+/// Options of a list or watch.
+#[derive(Debug, Default, Clone)]
+pub struct ListOptions {
+    /// Label selector (already parsed).
+    pub labels: Option<LabelSelector>,
+    /// Field selector (already converted for the kind).
+    pub fields: Option<FieldSelector>,
+    /// Page size; 0 for everything.
+    pub limit: usize,
+    /// Continue token from a previous page.
+    pub continue_token: Option<String>,
+    /// `resourceVersion` parameter.
+    pub resource_version: Option<String>,
+}
+
+/// One page of a list.
+pub struct ListPage {
+    /// The objects, with their resourceVersions.
+    pub items: Vec<Value>,
+    /// The list's resourceVersion.
+    pub resource_version: Revision,
+    /// Continue token, when more items follow.
+    pub continue_token: Option<String>,
+    /// How many items follow, when known.
+    pub remaining: Option<i64>,
+}
+
+/// Reads the metadata of an object; a missing or non-object metadata is treated as empty.
+pub fn meta(obj: &Value) -> &Map<String, Value> {
+    static EMPTY: std::sync::OnceLock<Map<String, Value>> = std::sync::OnceLock::new();
+    obj.get("metadata").and_then(Value::as_object).unwrap_or_else(|| EMPTY.get_or_init(Map::new))
+}
+
+fn meta_mut(obj: &mut Value) -> &mut Map<String, Value> {
+    if !obj.is_object() {
+        *obj = json!({});
+    }
+    let map = obj.as_object_mut().expect("just made an object");
+    let entry = map.entry("metadata").or_insert_with(|| json!({}));
+    if !entry.is_object() {
+        *entry = json!({});
+    }
+    entry.as_object_mut().expect("just made an object")
+}
+
+fn meta_str<'a>(obj: &'a Value, field: &str) -> Option<&'a str> {
+    meta(obj).get(field).and_then(Value::as_str)
+}
+
+/// The labels of an object as a map.
+pub fn labels_of(obj: &Value) -> BTreeMap<String, String> {
+    meta(obj)
+        .get("labels")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter().filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned()))).collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Whether an object passes the list's selectors.
+pub fn selected(resource: &ResourceInfo, opts: &ListOptions, obj: &Value) -> bool {
+    if let Some(l) = &opts.labels {
+        if !l.matches(&labels_of(obj)) {
+            return false;
+        }
+    }
+    if let Some(f) = &opts.fields {
+        if !f.matches_object(resource.group, resource.kind, obj) {
+            return false;
+        }
+    }
+    true
+}
+
+/// The current time as Kubernetes writes timestamps: RFC 3339, UTC, whole seconds.
+pub fn now_rfc3339() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    rfc3339(secs)
+}
+
+/// Formats seconds since the Unix epoch as `YYYY-MM-DDTHH:MM:SSZ`.
+pub fn rfc3339(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil date from a day count (proleptic Gregorian calendar).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+const NAME_CHARS: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+
+fn random_suffix() -> String {
+    use rand::Rng;
+    let mut rng = rand::rng();
+    (0..5).map(|_| NAME_CHARS[rng.random_range(0..NAME_CHARS.len())] as char).collect()
+}
+
+/// Decodes a stored object and stamps its resourceVersion.
+pub fn decode(kv: &KeyValue) -> ApiResult<Value> {
+    let mut obj: Value = serde_json::from_slice(&kv.value).map_err(|e| {
+        ApiError::internal(format!("stored object {} is not valid JSON: {e}", kv.key))
+    })?;
+    meta_mut(&mut obj).insert("resourceVersion".into(), json!(kv.mod_revision.to_string()));
+    Ok(obj)
+}
+
+fn encode(obj: &Value) -> ApiResult<Vec<u8>> {
+    let mut obj = obj.clone();
+    meta_mut(&mut obj).remove("resourceVersion");
+    serde_json::to_vec(&obj).map_err(|e| ApiError::internal(e.to_string()))
+}
+
+/// Parses a resourceVersion given by a client.
+pub fn parse_rv(rv: &str) -> ApiResult<Revision> {
+    rv.parse::<Revision>().ok().filter(|r| *r >= 0).ok_or_else(|| {
+        ApiError::bad_request(format!("invalid resourceVersion {rv:?}: must be a non-negative integer"))
+    })
+}
+
+fn encode_continue(rv: Revision, last_key: &str) -> String {
+    use base64::Engine;
+    let token = json!({"v": "meta.k8s.io/v1", "rv": rv, "start": format!("{last_key}\u{0}")});
+    base64::engine::general_purpose::URL_SAFE.encode(token.to_string())
+}
+
+fn decode_continue(token: &str) -> ApiResult<(Revision, String)> {
+    use base64::Engine;
+    let bad = || ApiError::bad_request("continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)");
+    let raw = base64::engine::general_purpose::URL_SAFE
+        .decode(token)
+        .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token))
+        .map_err(|_| bad())?;
+    let v: Value = serde_json::from_slice(&raw).map_err(|_| bad())?;
+    let rv = v.get("rv").and_then(Value::as_i64).ok_or_else(bad)?;
+    let start = v.get("start").and_then(Value::as_str).ok_or_else(bad)?;
+    Ok((rv, start.trim_end_matches('\u{0}').to_owned()))
+}
+
+impl Registry {
+    /// A registry over `store`.
+    pub fn new(store: DynStore) -> Self {
+        Registry { store }
+    }
+
+    /// The underlying store.
+    pub fn store(&self) -> &DynStore {
+        &self.store
+    }
+
+    fn key(&self, r: &ResourceRequest, name: &str) -> String {
+        keys::object_key(r.resource, r.namespace.as_deref(), name)
+    }
+
+    fn not_found(r: &ResourceRequest, name: &str) -> ApiError {
+        ApiError::not_found(r.resource.group, r.resource.plural, name)
+    }
+
+    /// Checks apiVersion and kind of a body against the resource it was sent to.
+    fn check_type(r: &ResourceRequest, body: &Value, expected_kind: &str) -> ApiResult<()> {
+        let res = r.resource;
+        let want_api = res.api_version();
+        if let Some(api) = body.get("apiVersion").and_then(Value::as_str) {
+            if api != want_api {
+                return Err(ApiError::bad_request(format!(
+                    "the API version in the data ({api}) does not match the expected API version ({want_api})"
+                )));
+            }
+        }
+        if let Some(kind) = body.get("kind").and_then(Value::as_str) {
+            if kind != expected_kind {
+                return Err(ApiError::bad_request(format!(
+                    "the kind in the data ({kind}) does not match the expected kind ({expected_kind})"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Defaulting then validation of a new object.
+    fn admit_create(r: &ResourceRequest, obj: &mut Value) -> ApiResult<()> {
+        let res = r.resource;
+        defaults::apply_defaults(res.group, res.kind, obj)
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+        let name = meta_str(obj, "name").unwrap_or_default().to_owned();
+        let errors = validation::validate(res.group, res.kind, obj);
+        if !errors.is_empty() {
+            return Err(ApiError::invalid(res.group, res.kind, &name, &errors));
+        }
+        Ok(())
+    }
+
+    fn admit_update(r: &ResourceRequest, obj: &mut Value, old: &Value) -> ApiResult<()> {
+        let res = r.resource;
+        defaults::apply_defaults(res.group, res.kind, obj)
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+        let name = meta_str(obj, "name").unwrap_or_default().to_owned();
+        let mut errors = validation::validate(res.group, res.kind, obj);
+        errors.extend(validation::validate_update(res.group, res.kind, obj, old));
+        errors.dedup_by(|a, b| a.to_string() == b.to_string());
+        if !errors.is_empty() {
+            return Err(ApiError::invalid(res.group, res.kind, &name, &errors));
+        }
+        Ok(())
+    }
+
+    /// Creates an object (POST to a collection).
+    pub async fn create(&self, r: &ResourceRequest, mut obj: Value, dry_run: bool) -> ApiResult<Value> {
+        let res = r.resource;
+        if !obj.is_object() {
+            return Err(ApiError::bad_request("the request body must be a JSON object"));
+        }
+        Self::check_type(r, &obj, res.kind)?;
+        obj["apiVersion"] = json!(res.api_version());
+        obj["kind"] = json!(res.kind);
+        // The namespace of the path wins; a different one in the body is an error.
+        if res.namespaced {
+            let ns = r.namespace.clone().unwrap_or_default();
+            match meta_str(&obj, "namespace") {
+                Some(body_ns) if !body_ns.is_empty() && body_ns != ns => {
+                    return Err(ApiError::bad_request(
+                        "the namespace of the provided object does not match the namespace sent on the request",
+                    ))
+                }
+                _ => {
+                    meta_mut(&mut obj).insert("namespace".into(), json!(ns));
+                }
+            }
+        } else {
+            meta_mut(&mut obj).remove("namespace");
+        }
+        let generated = {
+            let m = meta(&obj);
+            let has_name = m.get("name").and_then(Value::as_str).is_some_and(|n| !n.is_empty());
+            let generate = m.get("generateName").and_then(Value::as_str).filter(|g| !g.is_empty());
+            match (has_name, generate) {
+                (false, Some(prefix)) => Some(prefix.to_owned()),
+                _ => None,
+            }
+        };
+        let m = meta_mut(&mut obj);
+        for server_owned in ["uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "resourceVersion", "generation", "selfLink"] {
+            m.remove(server_owned);
+        }
+        m.insert("uid".into(), json!(uuid::Uuid::new_v4().to_string()));
+        m.insert("creationTimestamp".into(), json!(now_rfc3339()));
+        if strategy::uses_generation(res) {
+            m.insert("generation".into(), json!(1));
+        }
+        strategy::prepare_for_create(res, &mut obj);
+        // Try a few generated names before giving up, as a name collision is a matter of luck.
+        let attempts = if generated.is_some() { 3 } else { 1 };
+        for attempt in 0..attempts {
+            if let Some(prefix) = &generated {
+                let mut name: String = prefix.chars().take(63 - 5).collect();
+                name.push_str(&random_suffix());
+                meta_mut(&mut obj).insert("name".into(), json!(name));
+            }
+            if attempt == 0 {
+                Self::admit_create(r, &mut obj)?;
+            }
+            let name = meta_str(&obj, "name").unwrap_or_default().to_owned();
+            if dry_run {
+                let (existing, _) = self.store.get(&self.key(r, &name)).await?;
+                if existing.is_some() {
+                    return Err(ApiError::already_exists(res.group, res.plural, &name));
+                }
+                return Ok(obj);
+            }
+            match self.store.create(&self.key(r, &name), encode(&obj)?).await {
+                Ok(kv) => return decode(&kv),
+                Err(StoreError::AlreadyExists { .. }) if attempt + 1 < attempts => continue,
+                Err(StoreError::AlreadyExists { .. }) => {
+                    return Err(ApiError::already_exists(res.group, res.plural, &name))
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ApiError::internal("could not generate a unique name"))
+    }
+
+    /// Reads one object.
+    pub async fn get(&self, r: &ResourceRequest, name: &str) -> ApiResult<Value> {
+        let (kv, _) = self.store.get(&self.key(r, name)).await?;
+        match kv {
+            Some(kv) => decode(&kv),
+            None => Err(Self::not_found(r, name)),
+        }
+    }
+
+    /// Lists objects, with selectors and paging.
+    pub async fn list(&self, r: &ResourceRequest, opts: &ListOptions) -> ApiResult<ListPage> {
+        let prefix = keys::collection_prefix(r.resource, r.namespace.as_deref());
+        let (mut revision, mut start_after) = (0, None);
+        if let Some(token) = &opts.continue_token {
+            let (rv, start) = decode_continue(token)?;
+            if !start.starts_with(&prefix) && !start.is_empty() {
+                return Err(ApiError::bad_request("continue key is not valid for this request"));
+            }
+            revision = rv;
+            start_after = Some(start);
+        } else if let Some(rv) = opts.resource_version.as_deref() {
+            // "0" and unset both mean the newest data; an exact version is served as is.
+            let rv = parse_rv(rv)?;
+            if rv > 0 && opts.limit > 0 {
+                revision = rv;
+            }
+        }
+        let filtering = opts.labels.as_ref().is_some_and(|l| !l.is_empty())
+            || opts.fields.as_ref().is_some_and(|f| !f.is_empty());
+        let mut items = Vec::new();
+        let mut last_key = None;
+        let mut more;
+        loop {
+            let mut req = RangeRequest::prefix(prefix.clone()).at_revision(revision);
+            if let Some(after) = &start_after {
+                req = req.start_after(after.clone());
+            }
+            if opts.limit > 0 {
+                req = req.limit(if filtering { opts.limit.max(500) } else { opts.limit });
+            }
+            let page = self.store.range(req).await.map_err(|e| match e {
+                StoreError::Compacted { .. } if opts.continue_token.is_some() => ApiError::gone(
+                    "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.",
+                ),
+                other => other.into(),
+            })?;
+            revision = page.revision;
+            more = page.more;
+            for kv in &page.kvs {
+                last_key = Some(kv.key.clone());
+                let obj = decode(kv)?;
+                if selected(r.resource, opts, &obj) {
+                    items.push(obj);
+                    if opts.limit > 0 && items.len() >= opts.limit {
+                        break;
+                    }
+                }
+            }
+            if opts.limit > 0 && items.len() >= opts.limit {
+                // Items after the cut on this page are still to come.
+                let cut = last_key.as_deref();
+                let tail_left = page.kvs.last().map(|kv| Some(kv.key.as_str()) != cut).unwrap_or(false);
+                more = more || tail_left;
+                break;
+            }
+            if !more || opts.limit == 0 {
+                break;
+            }
+            start_after = last_key.clone();
+        }
+        let continue_token = match (more, &last_key) {
+            (true, Some(key)) => Some(encode_continue(revision, key)),
+            _ => None,
+        };
+        Ok(ListPage { items, resource_version: revision, continue_token, remaining: None })
+    }
+
+    /// Replaces an object (PUT), or creates it where the resource allows create-on-update.
+    pub async fn update(
+        &self,
+        r: &ResourceRequest,
+        name: &str,
+        mut obj: Value,
+        dry_run: bool,
+    ) -> ApiResult<Value> {
+        let res = r.resource;
+        if !obj.is_object() {
+            return Err(ApiError::bad_request("the request body must be a JSON object"));
+        }
+        let expected_kind = match r.subresource.as_deref() {
+            None | Some("status") | Some("finalize") => res.kind,
+            Some(other) => {
+                return Err(ApiError::method_not_allowed(format!(
+                    "subresource {other} does not support update yet"
+                )))
+            }
+        };
+        Self::check_type(r, &obj, expected_kind)?;
+        match meta_str(&obj, "name") {
+            Some(n) if n != name => {
+                return Err(ApiError::bad_request(
+                    "the name of the object does not match the name on the URL",
+                ))
+            }
+            _ => {}
+        }
+        if res.namespaced {
+            if let Some(ns) = meta_str(&obj, "namespace") {
+                if !ns.is_empty() && Some(ns) != r.namespace.as_deref() {
+                    return Err(ApiError::bad_request(
+                        "the namespace of the provided object does not match the namespace sent on the request",
+                    ));
+                }
+            }
+        }
+        let precondition = match meta_str(&obj, "resourceVersion") {
+            Some(rv) if !rv.is_empty() => Some(parse_rv(rv)?),
+            _ => None,
+        };
+        let key = self.key(r, name);
+        let (current, _) = self.store.get(&key).await?;
+        let Some(current) = current else {
+            if r.subresource.is_some() {
+                return Err(Self::not_found(r, name));
+            }
+            if strategy::allow_create_on_update(res) {
+                let mut create = r.clone();
+                create.name = None;
+                meta_mut(&mut obj).insert("name".into(), json!(name));
+                return self.create(&create, obj, dry_run).await;
+            }
+            return Err(Self::not_found(r, name));
+        };
+        if let Some(rv) = precondition {
+            if rv != current.mod_revision {
+                return Err(ApiError::stale(res.group, res.plural, name));
+            }
+        }
+        let old = decode(&current)?;
+        let new = self.prepare_update(r, obj, &old)?;
+        if dry_run {
+            return Ok(new);
+        }
+        self.write_update(r, name, &key, new, current.mod_revision).await
+    }
+
+    /// Fills server-owned fields of an update from the stored object, then defaults and
+    /// validates it.
+    fn prepare_update(&self, r: &ResourceRequest, mut new: Value, old: &Value) -> ApiResult<Value> {
+        let res = r.resource;
+        new["apiVersion"] = json!(res.api_version());
+        new["kind"] = json!(res.kind);
+        {
+            let old_meta = meta(old).clone();
+            let m = meta_mut(&mut new);
+            for owned in ["uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation", "namespace", "name"] {
+                match old_meta.get(owned) {
+                    Some(v) => m.insert(owned.into(), v.clone()),
+                    None => m.remove(owned),
+                };
+            }
+            m.remove("resourceVersion");
+        }
+        strategy::prepare_for_update(res, r.subresource.as_deref(), &mut new, old);
+        if strategy::uses_generation(res) && r.subresource.is_none() {
+            let spec_changed = new.get("spec") != old.get("spec");
+            let gen = meta(old).get("generation").and_then(Value::as_i64).unwrap_or(1);
+            meta_mut(&mut new).insert("generation".into(), json!(if spec_changed { gen + 1 } else { gen }));
+        }
+        Self::admit_update(r, &mut new, old)?;
+        Ok(new)
+    }
+
+    async fn write_update(
+        &self,
+        r: &ResourceRequest,
+        name: &str,
+        key: &str,
+        new: Value,
+        expected: Revision,
+    ) -> ApiResult<Value> {
+        let res = r.resource;
+        // An object being deleted whose last finalizer is gone is deleted now.
+        let deleting = meta(&new).get("deletionTimestamp").is_some_and(|v| !v.is_null());
+        let finalizers_left = meta(&new)
+            .get("finalizers")
+            .and_then(Value::as_array)
+            .is_some_and(|f| !f.is_empty());
+        if deleting && !finalizers_left && strategy::finalizers_done(res, &new) {
+            return match self.store.delete(key, Some(expected)).await {
+                Ok(kv) => {
+                    let mut obj = new;
+                    meta_mut(&mut obj)
+                        .insert("resourceVersion".into(), json!(kv.mod_revision.to_string()));
+                    Ok(obj)
+                }
+                Err(StoreError::Conflict { .. }) => Err(ApiError::stale(res.group, res.plural, name)),
+                Err(StoreError::NotFound { .. }) => Err(Self::not_found(r, name)),
+                Err(e) => Err(e.into()),
+            };
+        }
+        match self.store.update(key, encode(&new)?, expected).await {
+            Ok(kv) => decode(&kv),
+            Err(StoreError::Conflict { .. }) => Err(ApiError::stale(res.group, res.plural, name)),
+            Err(StoreError::NotFound { .. }) => Err(Self::not_found(r, name)),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Applies `change` to the stored object and writes the result, retrying when another
+    /// writer got in first. `change` sees the current object and returns the new one; a
+    /// `resourceVersion` it leaves in the result is a precondition.
+    pub async fn modify<F>(&self, r: &ResourceRequest, name: &str, dry_run: bool, change: F) -> ApiResult<Value>
+    where
+        F: Fn(&Value) -> ApiResult<Value> + Send + Sync,
+    {
+        let res = r.resource;
+        let key = self.key(r, name);
+        for _ in 0..MAX_RETRIES {
+            let (current, _) = self.store.get(&key).await?;
+            let Some(current) = current else {
+                return Err(Self::not_found(r, name));
+            };
+            let old = decode(&current)?;
+            let patched = change(&old)?;
+            if !patched.is_object() {
+                return Err(ApiError::bad_request("the patched object is not a JSON object"));
+            }
+            if let Some(rv) = meta_str(&patched, "resourceVersion") {
+                if !rv.is_empty() && parse_rv(rv)? != current.mod_revision {
+                    return Err(ApiError::stale(res.group, res.plural, name));
+                }
+            }
+            if meta_str(&patched, "name").is_some_and(|n| n != name) {
+                return Err(ApiError::bad_request("the name of the object does not match the name on the URL"));
+            }
+            let new = self.prepare_update(r, patched, &old)?;
+            if dry_run {
+                return Ok(new);
+            }
+            match self.write_update(r, name, &key, new, current.mod_revision).await {
+                Err(e) if e.code == 409 && e.reason == "Conflict" => continue,
+                other => return other,
+            }
+        }
+        Err(ApiError::stale(res.group, res.plural, name))
+    }
+
+    /// Deletes an object, or marks it for deletion while finalizers remain.
+    pub async fn delete(
+        &self,
+        r: &ResourceRequest,
+        name: &str,
+        options: &Value,
+        dry_run: bool,
+    ) -> ApiResult<(Value, bool)> {
+        let res = r.resource;
+        let key = self.key(r, name);
+        let precondition_uid = options.pointer("/preconditions/uid").and_then(Value::as_str);
+        let precondition_rv = options.pointer("/preconditions/resourceVersion").and_then(Value::as_str);
+        let propagation = options.get("propagationPolicy").and_then(Value::as_str);
+        if let Some(p) = propagation {
+            if !matches!(p, "Orphan" | "Background" | "Foreground") {
+                return Err(ApiError::invalid(res.group, "DeleteOptions", "", &[validation::FieldError::not_supported(
+                    &validation::Path::new("propagationPolicy"),
+                    json!(p),
+                    &["Foreground", "Background", "Orphan"],
+                )]));
+            }
+        }
+        for _ in 0..MAX_RETRIES {
+            let (current, _) = self.store.get(&key).await?;
+            let Some(current) = current else {
+                return Err(Self::not_found(r, name));
+            };
+            let obj = decode(&current)?;
+            if let Some(uid) = precondition_uid {
+                if meta_str(&obj, "uid") != Some(uid) {
+                    return Err(ApiError::conflict(res.group, res.plural, name, &format!(
+                        "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
+                        meta_str(&obj, "uid").unwrap_or_default()
+                    )));
+                }
+            }
+            if let Some(rv) = precondition_rv {
+                if parse_rv(rv)? != current.mod_revision {
+                    return Err(ApiError::conflict(res.group, res.plural, name, &format!(
+                        "Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {}",
+                        current.mod_revision
+                    )));
+                }
+            }
+            let mut marked = obj.clone();
+            let finalizers = strategy::finalizers_on_delete(res, &mut marked, propagation);
+            if finalizers {
+                // Graceful: record the deletion and let the finalizers' owners finish it.
+                let already = meta(&obj).get("deletionTimestamp").is_some_and(|v| !v.is_null());
+                if !already {
+                    let m = meta_mut(&mut marked);
+                    m.insert("deletionTimestamp".into(), json!(now_rfc3339()));
+                    m.insert("deletionGracePeriodSeconds".into(), json!(0));
+                    strategy::prepare_for_delete(res, &mut marked);
+                }
+                if dry_run || (already && marked == obj) {
+                    return Ok((marked, false));
+                }
+                let mut stored = marked.clone();
+                meta_mut(&mut stored).remove("resourceVersion");
+                match self.store.update(&key, encode(&stored)?, current.mod_revision).await {
+                    Ok(kv) => return Ok((decode(&kv)?, false)),
+                    Err(StoreError::Conflict { .. }) => continue,
+                    Err(StoreError::NotFound { .. }) => return Err(Self::not_found(r, name)),
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            if dry_run {
+                return Ok((obj, true));
+            }
+            match self.store.delete(&key, Some(current.mod_revision)).await {
+                Ok(_) => return Ok((obj, true)),
+                Err(StoreError::Conflict { .. }) => continue,
+                Err(StoreError::NotFound { .. }) => return Err(Self::not_found(r, name)),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ApiError::stale(res.group, res.plural, name))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn continue_tokens_round_trip_and_reject_garbage() {
+        let token = encode_continue(42, "/registry/pods/default/web");
+        assert_eq!(decode_continue(&token).unwrap(), (42, "/registry/pods/default/web".into()));
+        for bad in ["", "!!!", "e30="] {
+            assert_eq!(decode_continue(bad).unwrap_err().code, 400, "{bad}");
+        }
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339_utc_seconds() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(1_795_651_200 + 3_723), "2026-11-26T01:02:03Z");
+    }
+
+    #[test]
+    fn generated_suffixes_use_the_safe_alphabet() {
+        for _ in 0..100 {
+            let s = random_suffix();
+            assert_eq!(s.len(), 5);
+            assert!(s.bytes().all(|b| NAME_CHARS.contains(&b)));
+        }
+    }
+}

@@ -1,0 +1,221 @@
+//! Per-resource behaviour: the small hooks the generic registry calls.
+//!
+//! Each hook is a match on the resource, so a new kind's special cases are all in one place
+//! and the generic path stays free of kind-specific code.
+
+use berth_api_types::catalog::ResourceInfo;
+use serde_json::{json, Value};
+
+/// Whether spec changes bump `metadata.generation` for this resource.
+pub fn uses_generation(r: &ResourceInfo) -> bool {
+    matches!(
+        (r.group, r.plural),
+        ("apps", _)
+            | ("batch", _)
+            | ("", "replicationcontrollers")
+            | ("networking.k8s.io", "ingresses" | "networkpolicies")
+            | ("policy", "poddisruptionbudgets")
+    )
+}
+
+/// Whether a PUT of a missing object creates it (as Kubernetes allows for these kinds).
+pub fn allow_create_on_update(r: &ResourceInfo) -> bool {
+    matches!(
+        (r.group, r.plural),
+        ("", "endpoints")
+            | ("", "events")
+            | ("events.k8s.io", "events")
+            | ("coordination.k8s.io", "leases")
+            | ("rbac.authorization.k8s.io", _)
+            | ("", "limitranges")
+    )
+}
+
+fn has_status(r: &ResourceInfo) -> bool {
+    r.subresource("status").is_some()
+}
+
+/// Server-side fields of a new object.
+pub fn prepare_for_create(r: &ResourceInfo, obj: &mut Value) {
+    match (r.group, r.plural) {
+        ("", "namespaces") => {
+            obj["status"] = json!({"phase": "Active"});
+            let finalizers = obj.pointer("/spec/finalizers").cloned();
+            if finalizers.is_none() {
+                obj["spec"] = json!({"finalizers": ["kubernetes"]});
+            }
+            let name = obj.pointer("/metadata/name").and_then(Value::as_str).map(str::to_owned);
+            if let (Some(name), Some(meta)) = (name, obj.get_mut("metadata")) {
+                if let Some(labels) = meta.get_mut("labels").and_then(Value::as_object_mut) {
+                    labels.insert("kubernetes.io/metadata.name".into(), json!(name));
+                } else {
+                    meta["labels"] = json!({"kubernetes.io/metadata.name": name});
+                }
+            }
+        }
+        ("", "pods") => {
+            obj["status"] = json!({"phase": "Pending", "qosClass": qos_class(obj)});
+        }
+        _ if has_status(r) => {
+            if let Some(map) = obj.as_object_mut() {
+                map.remove("status");
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Carries over what an update of the main resource (or of `subresource`) may not change.
+pub fn prepare_for_update(r: &ResourceInfo, subresource: Option<&str>, new: &mut Value, old: &Value) {
+    if !has_status(r) {
+        return;
+    }
+    match subresource {
+        // The main resource ignores status; the status subresource ignores everything else.
+        None => match old.get("status") {
+            Some(status) => new["status"] = status.clone(),
+            None => {
+                if let Some(map) = new.as_object_mut() {
+                    map.remove("status");
+                }
+            }
+        },
+        Some("status") => {
+            let status = new.get("status").cloned();
+            let mut merged = old.clone();
+            if let Some(m) = merged.get_mut("metadata") {
+                m["resourceVersion"] = new.pointer("/metadata/resourceVersion").cloned().unwrap_or(Value::Null);
+                if m["resourceVersion"].is_null() {
+                    if let Some(map) = m.as_object_mut() {
+                        map.remove("resourceVersion");
+                    }
+                }
+            }
+            match status {
+                Some(s) => merged["status"] = s,
+                None => {
+                    if let Some(map) = merged.as_object_mut() {
+                        map.remove("status");
+                    }
+                }
+            }
+            *new = merged;
+        }
+        Some("finalize") if r.plural == "namespaces" => {
+            let finalizers = new.pointer("/spec/finalizers").cloned();
+            let mut merged = old.clone();
+            merged["spec"] = json!({"finalizers": finalizers.unwrap_or(json!([]))});
+            *new = merged;
+        }
+        Some(_) => {}
+    }
+}
+
+/// Whether a kind-specific finalizer (a namespace's `spec.finalizers`) still holds the object.
+pub fn finalizers_done(r: &ResourceInfo, obj: &Value) -> bool {
+    if r.group.is_empty() && r.plural == "namespaces" {
+        return obj
+            .pointer("/spec/finalizers")
+            .and_then(Value::as_array)
+            .is_none_or(|f| f.is_empty());
+    }
+    true
+}
+
+/// Adds the finalizers a deletion with `propagation` asks for; returns whether the object must
+/// wait for finalizers instead of being removed at once.
+pub fn finalizers_on_delete(r: &ResourceInfo, obj: &mut Value, propagation: Option<&str>) -> bool {
+    let extra = match propagation {
+        Some("Orphan") => Some("orphan"),
+        Some("Foreground") => Some("foregroundDeletion"),
+        _ => None,
+    };
+    if let Some(f) = extra {
+        let meta = &mut obj["metadata"];
+        match meta.get_mut("finalizers").and_then(Value::as_array_mut) {
+            Some(list) => {
+                if !list.iter().any(|v| v == f) {
+                    list.push(json!(f));
+                }
+            }
+            None => meta["finalizers"] = json!([f]),
+        }
+    }
+    let has_meta_finalizers = obj
+        .pointer("/metadata/finalizers")
+        .and_then(Value::as_array)
+        .is_some_and(|f| !f.is_empty());
+    has_meta_finalizers || !finalizers_done(r, obj)
+}
+
+/// Kind-specific marks of an object that starts terminating.
+pub fn prepare_for_delete(r: &ResourceInfo, obj: &mut Value) {
+    if r.group.is_empty() && r.plural == "namespaces" {
+        obj["status"] = json!({"phase": "Terminating"});
+    }
+}
+
+/// The QoS class of a pod, from its containers' requests and limits.
+pub fn qos_class(pod: &Value) -> &'static str {
+    let containers = ["containers", "initContainers"]
+        .iter()
+        .filter_map(|f| pod.pointer(&format!("/spec/{f}")).and_then(Value::as_array))
+        .flatten();
+    let mut any = false;
+    let mut guaranteed = true;
+    for c in containers {
+        let requests = c.pointer("/resources/requests").and_then(Value::as_object);
+        let limits = c.pointer("/resources/limits").and_then(Value::as_object);
+        for res in ["cpu", "memory"] {
+            let req = requests.and_then(|m| m.get(res));
+            let lim = limits.and_then(|m| m.get(res));
+            if req.is_some() || lim.is_some() {
+                any = true;
+            }
+            match (req, lim) {
+                (_, None) => guaranteed = false,
+                (Some(q), Some(l)) if q != l => guaranteed = false,
+                _ => {}
+            }
+        }
+    }
+    if !any {
+        "BestEffort"
+    } else if guaranteed {
+        "Guaranteed"
+    } else {
+        "Burstable"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn qos_classes() {
+        let cases = [
+            (json!({"spec": {"containers": [{"name": "a"}]}}), "BestEffort"),
+            (json!({"spec": {"containers": [{"resources": {"limits": {"cpu": "1", "memory": "1Gi"}, "requests": {"cpu": "1", "memory": "1Gi"}}}]}}), "Guaranteed"),
+            (json!({"spec": {"containers": [{"resources": {"requests": {"cpu": "100m"}}}]}}), "Burstable"),
+        ];
+        for (pod, want) in cases {
+            assert_eq!(qos_class(&pod), want, "{pod}");
+        }
+    }
+
+    #[test]
+    fn status_updates_keep_everything_but_status() {
+        let pods = berth_api_types::catalog::find("", "pods").unwrap();
+        let old = json!({"metadata": {"name": "p", "labels": {"a": "1"}}, "spec": {"x": 1}, "status": {"phase": "Pending"}});
+        let mut new = json!({"metadata": {"name": "p", "labels": {"a": "2"}, "resourceVersion": "5"}, "spec": {"x": 2}, "status": {"phase": "Running"}});
+        prepare_for_update(pods, Some("status"), &mut new, &old);
+        assert_eq!(new["spec"], json!({"x": 1}));
+        assert_eq!(new["metadata"]["labels"], json!({"a": "1"}));
+        assert_eq!(new["status"], json!({"phase": "Running"}));
+        let mut main = json!({"metadata": {"name": "p"}, "spec": {"x": 3}, "status": {"phase": "Failed"}});
+        prepare_for_update(pods, None, &mut main, &old);
+        assert_eq!(main["status"], json!({"phase": "Pending"}));
+        assert_eq!(main["spec"], json!({"x": 3}));
+    }
+}

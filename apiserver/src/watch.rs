@@ -1,0 +1,213 @@
+//! Watch streams: one JSON event per line, flushed as it happens.
+//!
+//! Semantics clients rely on: a watch from resourceVersion N sends exactly the changes after
+//! N; a watch without one (or with "0") first sends a synthetic ADDED for every existing
+//! object; selectors apply per event, so an object that stops matching arrives as DELETED and
+//! one that starts matching as ADDED; a compacted N ends in 410 Expired; `timeoutSeconds` ends
+//! the stream cleanly.
+
+use crate::handler::{Body, DEFAULT_WATCH_TIMEOUT};
+use crate::registry::{self, ListOptions, Registry};
+use crate::request::{Query, ResourceRequest};
+use crate::status::{ApiError, ApiResult};
+use berth_store::{keys, EventKind, Revision, StoreError};
+use bytes::Bytes;
+use http::{header, HeaderValue, Response};
+use http_body_util::{BodyExt, StreamBody};
+use hyper::body::Frame;
+use serde_json::{json, Value};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// How often a quiet watch sends a bookmark, when the client allows them.
+const BOOKMARK_EVERY: Duration = Duration::from_secs(60);
+
+/// The watch-specific query parameters.
+#[derive(Debug, Clone)]
+pub struct WatchParams {
+    /// `resourceVersion`, if given and not "0".
+    pub resource_version: Option<Revision>,
+    /// `allowWatchBookmarks`.
+    pub bookmarks: bool,
+    /// `sendInitialEvents`.
+    pub send_initial: Option<bool>,
+    /// `timeoutSeconds`, or the server default.
+    pub timeout: Duration,
+}
+
+impl WatchParams {
+    /// Reads the parameters from the query.
+    pub fn from_query(query: &Query) -> ApiResult<Self> {
+        let resource_version = match query.get("resourceVersion") {
+            None | Some("") | Some("0") => None,
+            Some(rv) => Some(registry::parse_rv(rv)?),
+        };
+        let send_initial = match query.get("sendInitialEvents") {
+            None | Some("") => None,
+            Some("true") => Some(true),
+            Some("false") => Some(false),
+            Some(other) => {
+                return Err(ApiError::bad_request(format!("invalid sendInitialEvents value {other:?}")))
+            }
+        };
+        if send_initial.is_some() && query.get("resourceVersionMatch") != Some("NotOlderThan") {
+            return Err(ApiError::invalid_message(
+                "resourceVersionMatch: Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
+            ));
+        }
+        let timeout = match query.int("timeoutSeconds")? {
+            Some(s) if s > 0 => Duration::from_secs(s as u64),
+            _ => DEFAULT_WATCH_TIMEOUT,
+        };
+        Ok(WatchParams {
+            resource_version,
+            bookmarks: query.flag("allowWatchBookmarks"),
+            send_initial,
+            timeout,
+        })
+    }
+}
+
+struct Stream {
+    tx: mpsc::Sender<Bytes>,
+    resource: &'static berth_api_types::catalog::ResourceInfo,
+    table: bool,
+}
+
+impl Stream {
+    async fn send(&self, kind: &str, object: &Value) -> bool {
+        let object = if self.table && kind != "BOOKMARK" && kind != "ERROR" {
+            crate::table::build(
+                self.resource,
+                std::slice::from_ref(object),
+                crate::table::IncludeObject::Metadata,
+                registry::meta(object).get("resourceVersion").and_then(Value::as_str).unwrap_or(""),
+                "",
+            )
+        } else {
+            object.clone()
+        };
+        let mut line = serde_json::to_vec(&json!({"type": kind, "object": object})).unwrap_or_default();
+        line.push(b'\n');
+        self.tx.send(Bytes::from(line)).await.is_ok()
+    }
+
+    fn bookmark(&self, rv: Revision, initial_end: bool) -> Value {
+        let mut meta = json!({"resourceVersion": rv.to_string()});
+        if initial_end {
+            meta["annotations"] = json!({"k8s.io/initial-events-end": "true"});
+        }
+        json!({"kind": self.resource.kind, "apiVersion": self.resource.api_version(), "metadata": meta})
+    }
+}
+
+/// Starts a watch and returns the streaming response.
+pub async fn serve(
+    registry: Registry,
+    r: ResourceRequest,
+    opts: ListOptions,
+    params: WatchParams,
+    table: bool,
+) -> ApiResult<Response<Body>> {
+    let store = registry.store().clone();
+    let prefix = keys::collection_prefix(r.resource, r.namespace.as_deref());
+    // The starting point and the initial state, resolved before answering so that errors
+    // (410 for a compacted version) are plain responses.
+    let initial = params.send_initial.unwrap_or(params.resource_version.is_none());
+    let (start, initial_items) = if initial {
+        let page = registry
+            .list(&r, &ListOptions { limit: 0, continue_token: None, resource_version: None, ..opts.clone() })
+            .await?;
+        (page.resource_version, page.items)
+    } else {
+        let rv = params.resource_version.unwrap_or(0);
+        (rv, Vec::new())
+    };
+    let mut watch = store.watch(&prefix, start).await.map_err(ApiError::from)?;
+    let (tx, rx) = mpsc::channel::<Bytes>(64);
+    let stream = Stream { tx, resource: r.resource, table };
+    let name_filter = r.name.clone();
+    tokio::spawn(async move {
+        let deadline = tokio::time::Instant::now() + params.timeout;
+        for item in &initial_items {
+            if !stream.send("ADDED", item).await {
+                return;
+            }
+        }
+        if params.send_initial == Some(true) && params.bookmarks
+            && !stream.send("BOOKMARK", &stream.bookmark(start, true)).await
+        {
+            return;
+        }
+        let mut last = start;
+        let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + BOOKMARK_EVERY, BOOKMARK_EVERY);
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep_until(deadline) => return,
+                _ = stream.tx.closed() => return,
+                _ = ticker.tick(), if params.bookmarks => {
+                    if !stream.send("BOOKMARK", &stream.bookmark(last, false)).await {
+                        return;
+                    }
+                }
+                event = watch.next() => {
+                    let event = match event {
+                        Some(Ok(event)) => event,
+                        Some(Err(StoreError::Compacted { requested, compacted })) => {
+                            let err = ApiError::gone(format!("too old resource version: {requested} ({compacted})"));
+                            let _ = stream.send("ERROR", &err.to_status()).await;
+                            return;
+                        }
+                        Some(Err(e)) => {
+                            let _ = stream.send("ERROR", &ApiError::internal(e.to_string()).to_status()).await;
+                            return;
+                        }
+                        None => return,
+                    };
+                    last = event.revision();
+                    // A deleted value carries the revision of its deletion (the store's contract).
+                    let Ok(current) = registry::decode(&event.kv) else { continue };
+                    if let Some(name) = &name_filter {
+                        if registry::meta(&current).get("name").and_then(Value::as_str) != Some(name) {
+                            continue;
+                        }
+                    }
+                    let now_matches = registry::selected(r.resource, &opts, &current);
+                    let kind = match event.kind {
+                        EventKind::Delete if now_matches => "DELETED",
+                        EventKind::Delete => continue,
+                        EventKind::Put => {
+                            let before = event.prev.as_ref().and_then(|p| registry::decode(p).ok());
+                            let was_matching = before.as_ref().map(|b| registry::selected(r.resource, &opts, b));
+                            match (was_matching, now_matches) {
+                                (Some(true), true) => "MODIFIED",
+                                (Some(true), false) => "DELETED",
+                                (Some(false), true) => "ADDED",
+                                (None, true) if event.kv.create_revision == event.kv.mod_revision => "ADDED",
+                                (None, true) => "MODIFIED",
+                                (_, false) => continue,
+                            }
+                        }
+                    };
+                    let object = current;
+                    if !stream.send(kind, &object).await {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+    let body = StreamBody::new(futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|bytes| (Ok::<_, std::io::Error>(Frame::data(bytes)), rx))
+    }));
+    let mut resp = Response::new(BodyExt::boxed(body));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(if table {
+            "application/json;as=Table;v=v1;g=meta.k8s.io"
+        } else {
+            "application/json"
+        }),
+    );
+    Ok(resp)
+}
