@@ -1,8 +1,9 @@
 //! `berth`: the all-in-one command line of Berth.
 //!
-//! This build holds Berth's foundation: the object model and the durable store. The commands
-//! here expose what exists so far; the control-plane and node commands (`up`, `server`,
-//! `agent`, `join`) arrive with the components that back them.
+//! The commands here expose what exists so far: the API server (`apiserver`, and `up`, which
+//! for now starts the control plane's API server on the embedded store), resource listing and
+//! store inspection. The other control-plane and node commands (`server`, `agent`, `join`)
+//! arrive with the components that back them.
 
 use anyhow::{Context, Result};
 use berth_api_types::catalog::{ResourceInfo, CATALOG};
@@ -21,9 +22,10 @@ const KUBERNETES_VERSION: &str = "v1.33.0";
     about = "Berth: a small, fast Kubernetes-compatible control plane and node agent.",
     long_about = "Berth: a small, fast Kubernetes-compatible control plane and node agent.\n\n\
         What exists so far: the object model (the catalog of served resources, defaulting, \
-        validation, label and field selectors, strategic-merge metadata) and the durable \
-        store (embedded SQLite, or an etcd cluster). The API server, controllers, scheduler, \
-        kubelet, proxy and `berth up` are not in this build yet."
+        validation, label and field selectors, strategic-merge metadata), the durable store \
+        (embedded SQLite, or an etcd cluster) and the API server that stock kubectl drives. \
+        `berth up` starts the API server on the embedded store; the controllers, scheduler, \
+        kubelet and proxy are not in this build yet."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -32,6 +34,18 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Start a local cluster on the embedded store (for now: the API server) and print where
+    /// its kubeconfig is.
+    Up {
+        /// Where the cluster keeps its state, certificates and kubeconfig.
+        #[arg(long, default_value_os_t = default_data_dir())]
+        data_dir: PathBuf,
+        /// HTTPS port of the API server.
+        #[arg(long, default_value_t = 6443)]
+        port: u16,
+    },
+    /// Run the API server (the same code as `berth-apiserver`).
+    Apiserver(berth_apiserver::Options),
     /// Print Berth's version and the Kubernetes API version it serves.
     Version,
     /// List the API resources Berth serves, like `kubectl api-resources`.
@@ -65,9 +79,56 @@ enum StoreCommand {
     },
 }
 
+/// `$HOME/.berth`, or `/var/lib/berth` when there is no home directory.
+fn default_data_dir() -> PathBuf {
+    std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(|h| PathBuf::from(h).join(".berth"))
+        .unwrap_or_else(|| PathBuf::from("/var/lib/berth"))
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
 fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
+        Command::Up { data_dir, port } => {
+            berth_component_base::init_tracing();
+            let options = berth_apiserver::Options {
+                data_dir,
+                bind_address: std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+                secure_port: port,
+                advertise_address: None,
+                etcd_servers: Vec::new(),
+                service_cluster_ip_range: "10.96.0.0/12".into(),
+                service_node_port_range: "30000-32767".into(),
+                token_auth_file: None,
+            };
+            runtime()?.block_on(async move {
+                let prepared = berth_apiserver::prepare(&options).await?;
+                println!("Berth is up: API server on https://{}", prepared.address);
+                println!("Kubeconfig: {}", prepared.kubeconfig.display());
+                println!("Try: export KUBECONFIG={}; kubectl get ns", prepared.kubeconfig.display());
+                println!("Press Ctrl-C to stop.");
+                berth_apiserver::server::serve(
+                    prepared.listener,
+                    prepared.tls,
+                    prepared.state,
+                    berth_component_base::shutdown_signal(),
+                )
+                .await?;
+                Ok(())
+            })
+        }
+        Command::Apiserver(options) => {
+            berth_component_base::init_tracing();
+            runtime()?.block_on(berth_apiserver::run(options))
+        }
         Command::Version => {
             println!("berth {}", env!("CARGO_PKG_VERSION"));
             println!("Kubernetes API {KUBERNETES_VERSION}");
@@ -87,11 +148,7 @@ fn main() -> Result<()> {
             Ok(())
         }
         Command::Store(cmd) => {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .context("starting the async runtime")?;
-            runtime.block_on(store_command(cmd))
+            runtime()?.block_on(store_command(cmd))
         }
     }
 }

@@ -23,7 +23,7 @@ fn help_says_what_exists() {
     let out = berth(&["help"]);
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    for word in ["api-resources", "store", "version"] {
+    for word in ["up", "apiserver", "api-resources", "store", "version"] {
         assert!(text.contains(word), "help lacks {word}: {text}");
     }
 }
@@ -61,4 +61,51 @@ fn store_check_reports_a_fresh_store() {
 
 fn berth_store_open(path: &std::path::Path) -> berth_store::sqlite::SqliteStore {
     berth_store::sqlite::SqliteStore::open(path).expect("create a store")
+}
+
+/// Kills the child process when the test ends, pass or fail.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[test]
+fn up_serves_kubectl_get_ns() {
+    let kubectl = "/usr/lib/google-cloud-sdk/bin/kubectl.1.33";
+    assert!(std::path::Path::new(kubectl).exists(), "{kubectl} is needed for this test");
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_berth"))
+        .args(["up", "--data-dir", dir.path().to_str().unwrap(), "--port", &port.to_string()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut running = Running(child);
+    let stdout = running.0.stdout.take().unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
+    let first = lines.next().expect("berth up prints its address").unwrap();
+    assert!(first.contains(&format!("127.0.0.1:{port}")), "{first}");
+    let second = lines.next().unwrap().unwrap();
+    let kubeconfig = dir.path().join("admin.kubeconfig");
+    assert!(second.contains(kubeconfig.to_str().unwrap()), "{second}");
+    let cache = dir.path().join("kubectl-cache");
+    let out = Command::new(kubectl)
+        .args(["--kubeconfig", kubeconfig.to_str().unwrap(), "--cache-dir", cache.to_str().unwrap()])
+        .args(["get", "ns", "-o", "name", "--request-timeout=20s"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
+        assert!(text.contains(&format!("namespace/{ns}")), "{text}");
+    }
 }
