@@ -195,6 +195,9 @@ impl ApiServer {
                 status::qualified(res.plural, res.group)
             )));
         }
+        if r.subresource.as_deref() == Some("scale") {
+            return self.scale(req, r, dry_run_of(&query)?).await;
+        }
         if let Some(sub) = &r.subresource {
             if !matches!(sub.as_str(), "status" | "finalize") {
                 return Err(ApiError::method_not_allowed(format!(
@@ -207,15 +210,7 @@ impl ApiServer {
             return Err(ApiError::no_route());
         }
         let table = wants_table(accept);
-        let dry_run = match query.get("dryRun") {
-            None | Some("") => false,
-            Some("All") => true,
-            Some(other) => {
-                return Err(ApiError::bad_request(format!(
-                    "Invalid dry run value: {other}: supported values are \"All\""
-                )))
-            }
-        };
+        let dry_run = dry_run_of(&query)?;
         match r.verb {
             "get" => {
                 let name = r.name.clone().unwrap_or_default();
@@ -319,6 +314,43 @@ impl ApiServer {
         }
     }
 
+    /// The `scale` subresource: get, update and patch an `autoscaling/v1` Scale.
+    async fn scale(
+        &self,
+        req: Request<hyper::body::Incoming>,
+        r: ResourceRequest,
+        dry_run: bool,
+    ) -> ApiResult<Response<Body>> {
+        let name = r.name.clone().unwrap_or_default();
+        let kind = r.resource.kind;
+        match r.verb {
+            "get" => Ok(ok_json(&crate::scale::to_scale(&self.registry.get(&r, &name).await?))),
+            "update" => {
+                let body = read_object(req).await?;
+                let obj = self
+                    .registry
+                    .modify(&r, &name, dry_run, |current| crate::scale::apply_scale(current, &body, kind))
+                    .await?;
+                Ok(ok_json(&crate::scale::to_scale(&obj)))
+            }
+            "patch" => {
+                let content_type = media_type(req.headers().get(header::CONTENT_TYPE));
+                let body = read_body(req).await?;
+                let patch = crate::patch::Patch::parse(&content_type, &body)?;
+                let obj = self
+                    .registry
+                    .modify(&r, &name, dry_run, |current| {
+                        let scale = crate::scale::to_scale(current);
+                        let patched = patch.apply_kind("autoscaling", "Scale", &scale)?;
+                        crate::scale::apply_scale(current, &patched, kind)
+                    })
+                    .await?;
+                Ok(ok_json(&crate::scale::to_scale(&obj)))
+            }
+            verb => Err(ApiError::method_not_allowed(format!("{verb} is not allowed on scale"))),
+        }
+    }
+
     fn table_response(
         &self,
         r: &ResourceRequest,
@@ -330,6 +362,16 @@ impl ApiServer {
         let include = crate::table::include_object(query.get("includeObject"));
         let table = crate::table::build(r.resource, &items, include, rv, continue_token.unwrap_or(""));
         json_response(StatusCode::OK, &table, TABLE_TYPE)
+    }
+}
+
+fn dry_run_of(query: &Query) -> ApiResult<bool> {
+    match query.get("dryRun") {
+        None | Some("") => Ok(false),
+        Some("All") => Ok(true),
+        Some(other) => Err(ApiError::bad_request(format!(
+            "Invalid dry run value: {other}: supported values are \"All\""
+        ))),
     }
 }
 

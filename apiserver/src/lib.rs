@@ -11,6 +11,7 @@ pub mod handler;
 pub mod patch;
 pub mod registry;
 pub mod request;
+pub mod scale;
 pub mod server;
 pub mod status;
 pub mod strategy;

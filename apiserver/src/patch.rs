@@ -55,8 +55,13 @@ impl Patch {
         }
     }
 
-    /// Applies the patch to the current object.
+    /// Applies the patch to the current object of `resource`.
     pub fn apply(&self, resource: &ResourceInfo, current: &Value) -> ApiResult<Value> {
+        self.apply_kind(resource.group, resource.kind, current)
+    }
+
+    /// Applies the patch to an object of the given group and kind.
+    pub fn apply_kind(&self, group: &str, kind: &str, current: &Value) -> ApiResult<Value> {
         match self {
             Patch::Json(p) => {
                 let mut doc = current.clone();
@@ -71,7 +76,7 @@ impl Patch {
                 Ok(doc)
             }
             Patch::Strategic(p) => {
-                berth_api_types::strategic_merge::apply(resource.group, resource.kind, current, p)
+                berth_api_types::strategic_merge::apply(group, kind, current, p)
                     .map_err(|e| ApiError::invalid_message(e.to_string()))
             }
         }

@@ -487,7 +487,7 @@ impl Registry {
             m.remove("resourceVersion");
         }
         strategy::prepare_for_update(res, r.subresource.as_deref(), &mut new, old);
-        if strategy::uses_generation(res) && r.subresource.is_none() {
+        if strategy::uses_generation(res) && r.subresource.as_deref() != Some("status") {
             let spec_changed = new.get("spec") != old.get("spec");
             let gen = meta(old).get("generation").and_then(Value::as_i64).unwrap_or(1);
             meta_mut(&mut new).insert("generation".into(), json!(if spec_changed { gen + 1 } else { gen }));
