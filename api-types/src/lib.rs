@@ -10,13 +10,17 @@
 //! - [`validation`]: field errors with their paths, and upstream's rules for names, labels,
 //!   annotations, required and immutable fields;
 //! - [`labels`] and [`fields`]: label- and field-selector parsing and matching;
-//! - [`patch_meta`]: strategic-merge-patch strategies and merge keys per list field.
+//! - [`patch_meta`]: strategic-merge-patch strategies and merge keys per list field;
+//! - [`strategic_merge`]: applying strategic merge patches with every directive;
+//! - [`tables`]: the columns `kubectl get` prints for each kind, built by the server.
 
 pub mod catalog;
 pub mod defaults;
 pub mod fields;
 pub mod labels;
 pub mod patch_meta;
+pub mod strategic_merge;
+pub mod tables;
 pub mod validation;
 
 /// The Kubernetes types Berth serves, from `k8s-openapi` (API version v1.33).

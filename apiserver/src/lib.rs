@@ -5,6 +5,7 @@
 //! catalog; [`strategy`] holds the few per-resource hooks. On first start it creates the
 //! cluster PKI and an admin kubeconfig under its data directory.
 
+pub mod allocator;
 pub mod authn;
 pub mod discovery;
 pub mod handler;
@@ -145,8 +146,12 @@ pub async fn prepare(opts: &Options) -> Result<Prepared> {
         Some(path) => authn::TokenFile::load(path)?,
         None => authn::TokenFile::default(),
     };
-    let registry = registry::Registry::new(store);
+    let ranges = allocator::ServiceRanges::parse(&opts.service_cluster_ip_range, &opts.service_node_port_range)
+        .map_err(anyhow::Error::msg)?;
+    let alloc = allocator::Allocator::new(store.clone(), ranges);
+    let registry = registry::Registry::new(store).with_allocator(alloc.clone());
     create_default_namespaces(&registry).await?;
+    ensure_kubernetes_service(&registry, &alloc, advertise, address.port()).await?;
     let state = Arc::new(handler::ApiServer {
         registry,
         tokens,
@@ -173,6 +178,80 @@ async fn create_default_namespaces(registry: &registry::Registry) -> Result<()> 
             Err(e) => anyhow::bail!("creating namespace {name}: {}", e.message),
         }
     }
+    Ok(())
+}
+
+fn resource_request(group: &str, plural: &str, namespace: Option<&str>, verb: &'static str) -> Result<request::ResourceRequest> {
+    Ok(request::ResourceRequest {
+        resource: berth_api_types::catalog::find(group, plural).with_context(|| format!("catalog lacks {plural}"))?,
+        namespace: namespace.map(str::to_owned),
+        name: None,
+        subresource: None,
+        verb,
+    })
+}
+
+/// Creates the `kubernetes` Service in `default` on the first service address and points its
+/// Endpoints at this server; later starts refresh the Endpoints.
+async fn ensure_kubernetes_service(
+    registry: &registry::Registry,
+    alloc: &allocator::Allocator,
+    advertise: IpAddr,
+    port: u16,
+) -> Result<()> {
+    let svc = serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "kubernetes", "namespace": "default", "labels": {"component": "apiserver", "provider": "kubernetes"}},
+        "spec": {
+            "type": "ClusterIP",
+            "clusterIP": alloc.ranges().first().to_string(),
+            "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": port}],
+            "sessionAffinity": "None",
+        },
+    });
+    let services = resource_request("", "services", Some("default"), "create")?;
+    match registry.get(&services, "kubernetes").await {
+        Ok(_) => {}
+        Err(e) if e.code == 404 => {
+            // The first address is reserved for this Service; claim it before creating.
+            alloc.claim_first(&svc).await.map_err(|e| anyhow::anyhow!(e.message))?;
+            let mut body = svc.clone();
+            body["spec"]["clusterIP"] = serde_json::Value::Null;
+            if let Some(spec) = body["spec"].as_object_mut() {
+                spec.remove("clusterIP");
+            }
+            // Created with the reserved address set directly, bypassing allocation.
+            let services_raw = registry::Registry::new(registry.store().clone());
+            let mut with_ip = svc.clone();
+            with_ip["spec"]["clusterIPs"] = serde_json::json!([alloc.ranges().first().to_string()]);
+            with_ip["spec"]["ipFamilies"] = serde_json::json!(["IPv4"]);
+            with_ip["spec"]["ipFamilyPolicy"] = serde_json::json!("SingleStack");
+            match services_raw.create(&services, with_ip, false).await {
+                Ok(_) => {}
+                Err(e) if e.code == 409 => {}
+                Err(e) => anyhow::bail!("creating the kubernetes Service: {}", e.message),
+            }
+        }
+        Err(e) => anyhow::bail!("reading the kubernetes Service: {}", e.message),
+    }
+    if advertise.is_loopback() {
+        // Endpoints may not name loopback addresses; pods cannot reach this server until it
+        // advertises a routable address (--advertise-address).
+        tracing::info!("advertise address is loopback: the kubernetes Endpoints are left empty");
+        return Ok(());
+    }
+    let endpoints = serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Endpoints",
+        "metadata": {"name": "kubernetes", "namespace": "default", "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"}},
+        "subsets": [{"addresses": [{"ip": advertise.to_string()}], "ports": [{"name": "https", "port": port, "protocol": "TCP"}]}],
+    });
+    let eps = resource_request("", "endpoints", Some("default"), "update")?;
+    registry
+        .update(&eps, "kubernetes", endpoints, false)
+        .await
+        .map_err(|e| anyhow::anyhow!("writing the kubernetes Endpoints: {}", e.message))?;
     Ok(())
 }
 

@@ -76,8 +76,13 @@ impl Patch {
                 Ok(doc)
             }
             Patch::Strategic(p) => {
-                berth_api_types::strategic_merge::apply(group, kind, current, p)
-                    .map_err(|e| ApiError::invalid_message(e.to_string()))
+                berth_api_types::strategic_merge::apply(group, kind, current, p).map_err(|e| {
+                    match e.http_status() {
+                        400 => ApiError::bad_request(e.to_string()),
+                        422 => ApiError::invalid_message(e.to_string()),
+                        _ => ApiError::internal(e.to_string()),
+                    }
+                })
             }
         }
     }

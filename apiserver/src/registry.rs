@@ -6,6 +6,7 @@
 //! resourceVersion is the store's mod revision, a deletionTimestamp never goes away, and every
 //! write is defaulted and validated before it reaches the store.
 
+use crate::allocator::{Allocator, Realloc};
 use crate::request::ResourceRequest;
 use crate::status::{ApiError, ApiResult};
 use crate::strategy;
@@ -24,6 +25,7 @@ const MAX_RETRIES: usize = 8;
 #[derive(Clone)]
 pub struct Registry {
     store: DynStore,
+    allocator: Option<Allocator>,
 }
 
 /// Options of a list or watch.
@@ -184,7 +186,25 @@ fn decode_continue(token: &str) -> ApiResult<(Revision, String)> {
 impl Registry {
     /// A registry over `store`.
     pub fn new(store: DynStore) -> Self {
-        Registry { store }
+        Registry { store, allocator: None }
+    }
+
+    /// Hands out Service addresses and ports from `allocator`.
+    pub fn with_allocator(mut self, allocator: Allocator) -> Self {
+        self.allocator = Some(allocator);
+        self
+    }
+
+    fn service_allocator(&self, r: &ResourceRequest) -> Option<&Allocator> {
+        let res = r.resource;
+        (res.group.is_empty() && res.plural == "services").then_some(self.allocator.as_ref()).flatten()
+    }
+
+    /// Releases what a removed object held.
+    async fn removed(&self, r: &ResourceRequest, obj: &Value) {
+        if let Some(a) = self.service_allocator(r) {
+            a.release(obj).await;
+        }
     }
 
     /// The underlying store.
@@ -302,6 +322,9 @@ impl Registry {
             }
             if attempt == 0 {
                 Self::admit_create(r, &mut obj)?;
+                if let (Some(a), false) = (self.service_allocator(r), dry_run) {
+                    a.allocate(&mut obj).await?;
+                }
             }
             let name = meta_str(&obj, "name").unwrap_or_default().to_owned();
             if dry_run {
@@ -311,13 +334,20 @@ impl Registry {
                 }
                 return Ok(obj);
             }
-            match self.store.create(&self.key(r, &name), encode(&obj)?).await {
+            let stored = self.store.create(&self.key(r, &name), encode(&obj)?).await;
+            match stored {
                 Ok(kv) => return decode(&kv),
                 Err(StoreError::AlreadyExists { .. }) if attempt + 1 < attempts => continue,
-                Err(StoreError::AlreadyExists { .. }) => {
-                    return Err(ApiError::already_exists(res.group, res.plural, &name))
+                Err(e) => {
+                    // The object was not stored: give back what was allocated for it.
+                    self.removed(r, &obj).await;
+                    return Err(match e {
+                        StoreError::AlreadyExists { .. } => {
+                            ApiError::already_exists(res.group, res.plural, &name)
+                        }
+                        other => other.into(),
+                    });
                 }
-                Err(e) => return Err(e.into()),
             }
         }
         Err(ApiError::internal("could not generate a unique name"))
@@ -466,7 +496,32 @@ impl Registry {
         if dry_run {
             return Ok(new);
         }
-        self.write_update(r, name, &key, new, current.mod_revision).await
+        self.allocate_and_write(r, name, &key, new, &old, current.mod_revision).await
+    }
+
+    /// Updates the allocations of a Service (if it is one), writes the update, and settles
+    /// the allocations according to whether the write happened.
+    async fn allocate_and_write(
+        &self,
+        r: &ResourceRequest,
+        name: &str,
+        key: &str,
+        mut new: Value,
+        old: &Value,
+        expected: Revision,
+    ) -> ApiResult<Value> {
+        let realloc = match self.service_allocator(r) {
+            Some(a) if r.subresource.is_none() => Some(a.reallocate(&mut new, old).await?),
+            _ => None,
+        };
+        let result = self.write_update(r, name, key, new, old, expected).await;
+        if let (Some(a), Some(Realloc { drop, taken })) = (self.service_allocator(r), realloc) {
+            match &result {
+                Ok(_) => a.release_keys(drop).await,
+                Err(_) => a.release_keys(taken).await,
+            }
+        }
+        result
     }
 
     /// Fills server-owned fields of an update from the stored object, then defaults and
@@ -502,6 +557,7 @@ impl Registry {
         name: &str,
         key: &str,
         new: Value,
+        old: &Value,
         expected: Revision,
     ) -> ApiResult<Value> {
         let res = r.resource;
@@ -514,6 +570,7 @@ impl Registry {
         if deleting && !finalizers_left && strategy::finalizers_done(res, &new) {
             return match self.store.delete(key, Some(expected)).await {
                 Ok(kv) => {
+                    self.removed(r, old).await;
                     let mut obj = new;
                     meta_mut(&mut obj)
                         .insert("resourceVersion".into(), json!(kv.mod_revision.to_string()));
@@ -563,7 +620,7 @@ impl Registry {
             if dry_run {
                 return Ok(new);
             }
-            match self.write_update(r, name, &key, new, current.mod_revision).await {
+            match self.allocate_and_write(r, name, &key, new, &old, current.mod_revision).await {
                 Err(e) if e.code == 409 && e.reason == "Conflict" => continue,
                 other => return other,
             }
@@ -642,7 +699,10 @@ impl Registry {
                 return Ok((obj, true));
             }
             match self.store.delete(&key, Some(current.mod_revision)).await {
-                Ok(_) => return Ok((obj, true)),
+                Ok(_) => {
+                    self.removed(r, &obj).await;
+                    return Ok((obj, true));
+                }
                 Err(StoreError::Conflict { .. }) => continue,
                 Err(StoreError::NotFound { .. }) => return Err(Self::not_found(r, name)),
                 Err(e) => return Err(e.into()),

@@ -67,6 +67,9 @@ pub fn prepare_for_create(r: &ResourceInfo, obj: &mut Value) {
 
 /// Carries over what an update of the main resource (or of `subresource`) may not change.
 pub fn prepare_for_update(r: &ResourceInfo, subresource: Option<&str>, new: &mut Value, old: &Value) {
+    if r.group.is_empty() && r.plural == "services" && subresource.is_none() {
+        carry_service_allocations(new, old);
+    }
     if !has_status(r) {
         return;
     }
@@ -108,6 +111,45 @@ pub fn prepare_for_update(r: &ResourceInfo, subresource: Option<&str>, new: &mut
             *new = merged;
         }
         Some(_) => {}
+    }
+}
+
+/// Keeps a Service's allocated addresses and node ports when an update leaves them out, as
+/// `kubectl apply` and `replace` of a manifest without them do.
+fn carry_service_allocations(new: &mut Value, old: &Value) {
+    let Some(old_spec) = old.get("spec") else { return };
+    if new.get("spec").is_none_or(|s| !s.is_object()) {
+        return;
+    }
+    let same_type = new.pointer("/spec/type").and_then(Value::as_str).unwrap_or("ClusterIP")
+        == old_spec.get("type").and_then(Value::as_str).unwrap_or("ClusterIP");
+    let unset = |v: Option<&Value>| v.is_none_or(|v| v.is_null() || v.as_str() == Some(""));
+    if unset(new.pointer("/spec/clusterIP")) && new.pointer("/spec/type").and_then(Value::as_str) != Some("ExternalName") {
+        for field in ["clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"] {
+            if let Some(v) = old_spec.get(field) {
+                if unset(new.pointer(&format!("/spec/{field}"))) {
+                    new["spec"][field] = v.clone();
+                }
+            }
+        }
+    }
+    if !same_type {
+        return;
+    }
+    let old_ports: Vec<&Value> = old_spec.get("ports").and_then(Value::as_array).map(|p| p.iter().collect()).unwrap_or_default();
+    if let Some(ports) = new.pointer_mut("/spec/ports").and_then(Value::as_array_mut) {
+        for p in ports {
+            if p.get("nodePort").is_some_and(|n| n.as_i64().unwrap_or(0) != 0) {
+                continue;
+            }
+            let proto = p.get("protocol").and_then(Value::as_str).unwrap_or("TCP").to_owned();
+            let held = old_ports.iter().find(|o| {
+                o.get("port") == p.get("port") && o.get("protocol").and_then(Value::as_str).unwrap_or("TCP") == proto
+            });
+            if let Some(n) = held.and_then(|o| o.get("nodePort")) {
+                p["nodePort"] = n.clone();
+            }
+        }
     }
 }
 
