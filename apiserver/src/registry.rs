@@ -293,6 +293,7 @@ impl Registry {
         } else {
             meta_mut(&mut obj).remove("namespace");
         }
+        self.admit_namespace(r).await?;
         let generated = {
             let m = meta(&obj);
             let has_name = m.get("name").and_then(Value::as_str).is_some_and(|n| !n.is_empty());
@@ -351,6 +352,31 @@ impl Registry {
             }
         }
         Err(ApiError::internal("could not generate a unique name"))
+    }
+
+    /// Refuses new objects in a namespace that does not exist or is being deleted.
+    async fn admit_namespace(&self, r: &ResourceRequest) -> ApiResult<()> {
+        let res = r.resource;
+        let Some(ns) = r.namespace.as_deref().filter(|_| res.namespaced) else {
+            return Ok(());
+        };
+        let Some(namespaces) = berth_api_types::catalog::find("", "namespaces") else {
+            return Ok(());
+        };
+        let (kv, _) = self.store.get(&keys::object_key(namespaces, None, ns)).await?;
+        let Some(kv) = kv else {
+            return Err(ApiError::not_found("", "namespaces", ns));
+        };
+        let namespace = decode(&kv)?;
+        let terminating = namespace.pointer("/status/phase").and_then(Value::as_str) == Some("Terminating")
+            || meta(&namespace).get("deletionTimestamp").is_some_and(|v| !v.is_null());
+        if terminating {
+            return Err(ApiError::forbidden(format!(
+                "unable to create new content in namespace {ns} because it is being terminated"
+            ))
+            .with_details(res.group, res.plural, ""));
+        }
+        Ok(())
     }
 
     /// Reads one object.
@@ -674,14 +700,28 @@ impl Registry {
             }
             let mut marked = obj.clone();
             let finalizers = strategy::finalizers_on_delete(res, &mut marked, propagation);
-            if finalizers {
-                // Graceful: record the deletion and let the finalizers' owners finish it.
-                let already = meta(&obj).get("deletionTimestamp").is_some_and(|v| !v.is_null());
-                if !already {
+            let requested_grace = options.get("gracePeriodSeconds").and_then(Value::as_i64);
+            let grace = strategy::grace_period(res, &obj, requested_grace);
+            let already = meta(&obj).get("deletionTimestamp").is_some_and(|v| !v.is_null());
+            let old_grace = meta(&obj).get("deletionGracePeriodSeconds").and_then(Value::as_i64);
+            // A pending graceful deletion whose wait is cut to zero, with no finalizer left,
+            // ends now.
+            let wait = finalizers || (grace > 0 && !(already && old_grace.is_some_and(|g| g == 0)));
+            if wait {
+                // Record the deletion and let its owners (the kubelet, a finalizer's
+                // controller) finish it. Grace periods only ever shorten.
+                let shorter = already && old_grace.is_some_and(|g| grace < g);
+                if !already || shorter {
+                    let now = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map(|d| d.as_secs() as i64)
+                        .unwrap_or(0);
                     let m = meta_mut(&mut marked);
-                    m.insert("deletionTimestamp".into(), json!(now_rfc3339()));
-                    m.insert("deletionGracePeriodSeconds".into(), json!(0));
-                    strategy::prepare_for_delete(res, &mut marked);
+                    m.insert("deletionTimestamp".into(), json!(rfc3339(now + grace)));
+                    m.insert("deletionGracePeriodSeconds".into(), json!(grace));
+                    if !already {
+                        strategy::prepare_for_delete(res, &mut marked);
+                    }
                 }
                 if dry_run || (already && marked == obj) {
                     return Ok((marked, false));

@@ -120,6 +120,12 @@ impl ApiError {
         Self::new(422, "Invalid", message)
     }
 
+    /// The same error with `details` naming the object.
+    pub fn with_details(mut self, group: &str, kind: &str, name: &str) -> Self {
+        self.details = Some(details(group, kind, name));
+        self
+    }
+
     /// The same error with another message.
     pub fn with_message(mut self, message: impl Into<String>) -> Self {
         self.message = message.into();

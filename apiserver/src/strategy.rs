@@ -190,6 +190,25 @@ pub fn finalizers_on_delete(r: &ResourceInfo, obj: &mut Value, propagation: Opti
     has_meta_finalizers || !finalizers_done(r, obj)
 }
 
+/// How long a deletion waits for the object's owner to finish it: only pods that a node may be
+/// running wait (their kubelet stops the containers, then deletes with grace 0).
+pub fn grace_period(r: &ResourceInfo, obj: &Value, requested: Option<i64>) -> i64 {
+    if !(r.group.is_empty() && r.plural == "pods") {
+        return 0;
+    }
+    let scheduled = obj.pointer("/spec/nodeName").and_then(Value::as_str).is_some_and(|n| !n.is_empty());
+    let finished = matches!(obj.pointer("/status/phase").and_then(Value::as_str), Some("Succeeded" | "Failed"));
+    if !scheduled || finished {
+        return 0;
+    }
+    let default = obj.pointer("/spec/terminationGracePeriodSeconds").and_then(Value::as_i64).unwrap_or(30);
+    // A negative request means "use the default"; zero means "now".
+    match requested {
+        Some(g) if g >= 0 => g,
+        _ => default.max(0),
+    }
+}
+
 /// Kind-specific marks of an object that starts terminating.
 pub fn prepare_for_delete(r: &ResourceInfo, obj: &mut Value) {
     if r.group.is_empty() && r.plural == "namespaces" {

@@ -20,6 +20,8 @@ pub enum Ty {
     I64,
     /// A timestamp with second precision, RFC 3339 in JSON, `null` when unset.
     Time,
+    /// A timestamp with microsecond precision, RFC 3339 with six fraction digits in JSON.
+    MicroTime,
     /// A port or percentage that is either a number or a string.
     IntOrString,
     /// A resource quantity, a string in JSON.

@@ -37,6 +37,28 @@ pub(super) static ROOTS: &[(&str, &str, &Msg)] = &[
     ("policy/v1", "Eviction", &POLICY_V1_EVICTION),
     ("scheduling.k8s.io/v1", "PriorityClass", &SCHEDULING_V1_PRIORITY_CLASS),
     ("*", "DeleteOptions", &META_V1_DELETE_OPTIONS),
+    ("v1", "Node", &CORE_V1_NODE),
+    ("v1", "Event", &CORE_V1_EVENT),
+    ("v1", "Endpoints", &CORE_V1_ENDPOINTS),
+    ("v1", "PersistentVolumeClaim", &CORE_V1_PERSISTENT_VOLUME_CLAIM),
+    ("v1", "PersistentVolume", &CORE_V1_PERSISTENT_VOLUME),
+    ("v1", "LimitRange", &CORE_V1_LIMIT_RANGE),
+    ("v1", "PodTemplate", &CORE_V1_POD_TEMPLATE),
+    ("v1", "ReplicationController", &CORE_V1_REPLICATION_CONTROLLER),
+    ("v1", "Binding", &CORE_V1_BINDING),
+    ("apps/v1", "ReplicaSet", &APPS_V1_REPLICA_SET),
+    ("apps/v1", "StatefulSet", &APPS_V1_STATEFUL_SET),
+    ("apps/v1", "DaemonSet", &APPS_V1_DAEMON_SET),
+    ("apps/v1", "ControllerRevision", &APPS_V1_CONTROLLER_REVISION),
+    ("events.k8s.io/v1", "Event", &EVENTS_V1_EVENT),
+    ("coordination.k8s.io/v1", "Lease", &COORDINATION_V1_LEASE),
+    ("discovery.k8s.io/v1", "EndpointSlice", &DISCOVERY_V1_ENDPOINT_SLICE),
+    ("networking.k8s.io/v1", "IngressClass", &NETWORKING_V1_INGRESS_CLASS),
+    ("networking.k8s.io/v1", "NetworkPolicy", &NETWORKING_V1_NETWORK_POLICY),
+    ("authentication.k8s.io/v1", "TokenReview", &AUTHENTICATION_V1_TOKEN_REVIEW),
+    ("authorization.k8s.io/v1", "SubjectAccessReview", &AUTHORIZATION_V1_SUBJECT_ACCESS_REVIEW),
+    ("authorization.k8s.io/v1", "LocalSubjectAccessReview", &AUTHORIZATION_V1_LOCAL_SUBJECT_ACCESS_REVIEW),
+    ("certificates.k8s.io/v1", "CertificateSigningRequest", &CERTIFICATES_V1_CERTIFICATE_SIGNING_REQUEST),
 ];
 
 static META_V1_OWNER_REFERENCE: Msg = Msg::new("OwnerReference", &[
@@ -1757,4 +1779,781 @@ static SCHEDULING_V1_PRIORITY_CLASS: Msg = Msg::new("PriorityClass", &[
     f(3, "globalDefault", Bool, ONE),
     f(4, "description", Str, ONE),
     f(5, "preemptionPolicy", Str, SET),
+]);
+
+static CORE_V1_TAINT: Msg = Msg::new("Taint", &[
+    f(1, "key", Str, SET),
+    f(2, "value", Str, ONE),
+    f(3, "effect", Str, SET),
+    f(4, "timeAdded", Time, ONE),
+]);
+
+static CORE_V1_CONFIG_MAP_NODE_CONFIG_SOURCE: Msg = Msg::new("ConfigMapNodeConfigSource", &[
+    f(1, "namespace", Str, SET),
+    f(2, "name", Str, SET),
+    f(3, "uid", Str, ONE),
+    f(4, "resourceVersion", Str, ONE),
+    f(5, "kubeletConfigKey", Str, SET),
+]);
+
+static CORE_V1_NODE_CONFIG_SOURCE: Msg = Msg::new("NodeConfigSource", &[
+    f(2, "configMap", Message(&CORE_V1_CONFIG_MAP_NODE_CONFIG_SOURCE), ONE),
+]);
+
+static CORE_V1_NODE_SPEC: Msg = Msg::new("NodeSpec", &[
+    f(1, "podCIDR", Str, ONE),
+    f(2, "externalID", Str, ONE),
+    f(3, "providerID", Str, ONE),
+    f(4, "unschedulable", Bool, ONE),
+    f(5, "taints", Message(&CORE_V1_TAINT), LIST),
+    f(6, "configSource", Message(&CORE_V1_NODE_CONFIG_SOURCE), ONE),
+    f(7, "podCIDRs", Str, LIST),
+]);
+
+static CORE_V1_NODE_CONDITION: Msg = Msg::new("NodeCondition", &[
+    f(1, "type", Str, SET),
+    f(2, "status", Str, SET),
+    f(3, "lastHeartbeatTime", Time, ONE),
+    f(4, "lastTransitionTime", Time, ONE),
+    f(5, "reason", Str, ONE),
+    f(6, "message", Str, ONE),
+]);
+
+static CORE_V1_NODE_ADDRESS: Msg = Msg::new("NodeAddress", &[
+    f(1, "type", Str, SET),
+    f(2, "address", Str, SET),
+]);
+
+static CORE_V1_DAEMON_ENDPOINT: Msg = Msg::new("DaemonEndpoint", &[
+    f(1, "Port", I32, SET),
+]);
+
+static CORE_V1_NODE_DAEMON_ENDPOINTS: Msg = Msg::new("NodeDaemonEndpoints", &[
+    f(1, "kubeletEndpoint", Message(&CORE_V1_DAEMON_ENDPOINT), ONE),
+]);
+
+static CORE_V1_NODE_SWAP_STATUS: Msg = Msg::new("NodeSwapStatus", &[
+    f(1, "capacity", I64, SET),
+]);
+
+static CORE_V1_NODE_SYSTEM_INFO: Msg = Msg::new("NodeSystemInfo", &[
+    f(1, "machineID", Str, SET),
+    f(2, "systemUUID", Str, SET),
+    f(3, "bootID", Str, SET),
+    f(4, "kernelVersion", Str, SET),
+    f(5, "osImage", Str, SET),
+    f(6, "containerRuntimeVersion", Str, SET),
+    f(7, "kubeletVersion", Str, SET),
+    f(8, "kubeProxyVersion", Str, SET),
+    f(9, "operatingSystem", Str, SET),
+    f(10, "architecture", Str, SET),
+    f(11, "swap", Message(&CORE_V1_NODE_SWAP_STATUS), ONE),
+]);
+
+static CORE_V1_CONTAINER_IMAGE: Msg = Msg::new("ContainerImage", &[
+    f(1, "names", Str, LIST),
+    f(2, "sizeBytes", I64, ONE),
+]);
+
+static CORE_V1_ATTACHED_VOLUME: Msg = Msg::new("AttachedVolume", &[
+    f(1, "name", Str, SET),
+    f(2, "devicePath", Str, SET),
+]);
+
+static CORE_V1_NODE_CONFIG_STATUS: Msg = Msg::new("NodeConfigStatus", &[
+    f(1, "assigned", Message(&CORE_V1_NODE_CONFIG_SOURCE), ONE),
+    f(2, "active", Message(&CORE_V1_NODE_CONFIG_SOURCE), ONE),
+    f(3, "lastKnownGood", Message(&CORE_V1_NODE_CONFIG_SOURCE), ONE),
+    f(4, "error", Str, ONE),
+]);
+
+static CORE_V1_NODE_RUNTIME_HANDLER_FEATURES: Msg = Msg::new("NodeRuntimeHandlerFeatures", &[
+    f(1, "recursiveReadOnlyMounts", Bool, SET),
+    f(2, "userNamespaces", Bool, SET),
+]);
+
+static CORE_V1_NODE_RUNTIME_HANDLER: Msg = Msg::new("NodeRuntimeHandler", &[
+    f(1, "name", Str, ONE),
+    f(2, "features", Message(&CORE_V1_NODE_RUNTIME_HANDLER_FEATURES), ONE),
+]);
+
+static CORE_V1_NODE_FEATURES: Msg = Msg::new("NodeFeatures", &[
+    f(1, "supplementalGroupsPolicy", Bool, SET),
+]);
+
+static CORE_V1_NODE_STATUS: Msg = Msg::new("NodeStatus", &[
+    f(1, "capacity", Quantity, MAP),
+    f(2, "allocatable", Quantity, MAP),
+    f(3, "phase", Str, ONE),
+    f(4, "conditions", Message(&CORE_V1_NODE_CONDITION), LIST),
+    f(5, "addresses", Message(&CORE_V1_NODE_ADDRESS), LIST),
+    f(6, "daemonEndpoints", Message(&CORE_V1_NODE_DAEMON_ENDPOINTS), ONE),
+    f(7, "nodeInfo", Message(&CORE_V1_NODE_SYSTEM_INFO), ONE),
+    f(8, "images", Message(&CORE_V1_CONTAINER_IMAGE), LIST),
+    f(9, "volumesInUse", Str, LIST),
+    f(10, "volumesAttached", Message(&CORE_V1_ATTACHED_VOLUME), LIST),
+    f(11, "config", Message(&CORE_V1_NODE_CONFIG_STATUS), ONE),
+    f(12, "runtimeHandlers", Message(&CORE_V1_NODE_RUNTIME_HANDLER), LIST),
+    f(13, "features", Message(&CORE_V1_NODE_FEATURES), ONE),
+]);
+
+static CORE_V1_NODE: Msg = Msg::new("Node", &[
+    f(1, "metadata", Message(&META_V1_OBJECT_META), ONE),
+    f(2, "spec", Message(&CORE_V1_NODE_SPEC), ONE),
+    f(3, "status", Message(&CORE_V1_NODE_STATUS), ONE),
+]);
+
+static CORE_V1_EVENT_SOURCE: Msg = Msg::new("EventSource", &[
+    f(1, "component", Str, ONE),
+    f(2, "host", Str, ONE),
+]);
+
+static CORE_V1_EVENT_SERIES: Msg = Msg::new("EventSeries", &[
+    f(1, "count", I32, ONE),
+    f(2, "lastObservedTime", MicroTime, ONE),
+]);
+
+static CORE_V1_EVENT: Msg = Msg::new("Event", &[
+    f(1, "metadata", Message(&META_V1_OBJECT_META), ONE),
+    f(2, "involvedObject", Message(&CORE_V1_OBJECT_REFERENCE), ONE),
+    f(3, "reason", Str, ONE),
+    f(4, "message", Str, ONE),
+    f(5, "source", Message(&CORE_V1_EVENT_SOURCE), ONE),
+    f(6, "firstTimestamp", Time, ONE),
+    f(7, "lastTimestamp", Time, ONE),
+    f(8, "count", I32, ONE),
+    f(9, "type", Str, ONE),
+    f(10, "eventTime", MicroTime, ONE),
+    f(11, "series", Message(&CORE_V1_EVENT_SERIES), ONE),
+    f(12, "action", Str, ONE),
+    f(13, "related", Message(&CORE_V1_OBJECT_REFERENCE), ONE),
+    f(14, "reportingComponent", Str, ONE),
+    f(15, "reportingInstance", Str, ONE),
+]);
+
+static CORE_V1_ENDPOINT_ADDRESS: Msg = Msg::new("EndpointAddress", &[
+    f(1, "ip", Str, SET),
+    f(2, "targetRef", Message(&CORE_V1_OBJECT_REFERENCE), ONE),
+    f(3, "hostname", Str, ONE),
+    f(4, "nodeName", Str, SET),
+]);
+
+static CORE_V1_ENDPOINT_PORT: Msg = Msg::new("EndpointPort", &[
+    f(1, "name", Str, ONE),
+    f(2, "port", I32, SET),
+    f(3, "protocol", Str, ONE),
+    f(4, "appProtocol", Str, SET),
+]);
+
+static CORE_V1_ENDPOINT_SUBSET: Msg = Msg::new("EndpointSubset", &[
+    f(1, "addresses", Message(&CORE_V1_ENDPOINT_ADDRESS), LIST),
+    f(2, "notReadyAddresses", Message(&CORE_V1_ENDPOINT_ADDRESS), LIST),
+    f(3, "ports", Message(&CORE_V1_ENDPOINT_PORT), LIST),
+]);
+
+static CORE_V1_ENDPOINTS: Msg = Msg::new("Endpoints", &[
+    f(1, "metadata", Message(&META_V1_OBJECT_META), ONE),
+    f(2, "subsets", Message(&CORE_V1_ENDPOINT_SUBSET), LIST),
+]);
+
+static CORE_V1_PERSISTENT_VOLUME_CLAIM_CONDITION: Msg = Msg::new("PersistentVolumeClaimCondition", &[
+    f(1, "type", Str, SET),
+    f(2, "status", Str, SET),
+    f(3, "lastProbeTime", Time, ONE),
+    f(4, "lastTransitionTime", Time, ONE),
+    f(5, "reason", Str, ONE),
+    f(6, "message", Str, ONE),
+]);
+
+static CORE_V1_MODIFY_VOLUME_STATUS: Msg = Msg::new("ModifyVolumeStatus", &[
+    f(1, "targetVolumeAttributesClassName", Str, ONE),
+    f(2, "status", Str, SET),
+]);
+
+static CORE_V1_PERSISTENT_VOLUME_CLAIM_STATUS: Msg = Msg::new("PersistentVolumeClaimStatus", &[
+    f(1, "phase", Str, ONE),
+    f(2, "accessModes", Str, LIST),
+    f(3, "capacity", Quantity, MAP),
+    f(4, "conditions", Message(&CORE_V1_PERSISTENT_VOLUME_CLAIM_CONDITION), LIST),
+    f(5, "allocatedResources", Quantity, MAP),
+    f(7, "allocatedResourceStatuses", Str, MAP),
+    f(8, "currentVolumeAttributesClassName", Str, SET),
+    f(9, "modifyVolumeStatus", Message(&CORE_V1_MODIFY_VOLUME_STATUS), ONE),
+]);
+
+static CORE_V1_PERSISTENT_VOLUME_CLAIM: Msg = Msg::new("PersistentVolumeClaim", &[
+    f(1, "metadata", Message(&META_V1_OBJECT_META), ONE),
+    f(2, "spec", Message(&CORE_V1_PERSISTENT_VOLUME_CLAIM_SPEC), ONE),
+    f(3, "status", Message(&CORE_V1_PERSISTENT_VOLUME_CLAIM_STATUS), ONE),
+]);
+
+static CORE_V1_GLUSTERFS_PERSISTENT_VOLUME_SOURCE: Msg = Msg::new("GlusterfsPersistentVolumeSource", &[
+    f(1, "endpoints", Str, SET),
+    f(2, "path", Str, SET),
+    f(3, "readOnly", Bool, ONE),
+    f(4, "endpointsNamespace", Str, SET),
+]);
+
+static CORE_V1_SECRET_REFERENCE: Msg = Msg::new("SecretReference", &[
+    f(1, "name", Str, ONE),
+    f(2, "namespace", Str, ONE),
+]);
+
+static CORE_V1_RBD_PERSISTENT_VOLUME_SOURCE: Msg = Msg::new("RBDPersistentVolumeSource", &[
+    f(1, "monitors", Str, LIST),
+    f(2, "image", Str, SET),
+    f(3, "fsType", Str, ONE),
+    f(4, "pool", Str, ONE),
+    f(5, "user", Str, ONE),
+    f(6, "keyring", Str, ONE),
+    f(7, "secretRef", Message(&CORE_V1_SECRET_REFERENCE), ONE),
+    f(8, "readOnly", Bool, ONE),
+]);
+
+static CORE_V1_ISCSI_PERSISTENT_VOLUME_SOURCE: Msg = Msg::new("ISCSIPersistentVolumeSource", &[
+    f(1, "targetPortal", Str, SET),
+    f(2, "iqn", Str, SET),
+    f(3, "lun", I32, SET),
+    f(4, "iscsiInterface", Str, ONE),
+    f(5, "fsType", Str, ONE),
+    f(6, "readOnly", Bool, ONE),
+    f(7, "portals", Str, LIST),
+    f(8, "chapAuthDiscovery", Bool, ONE),
+    f(10, "secretRef", Message(&CORE_V1_SECRET_REFERENCE), ONE),
+    f(11, "chapAuthSession", Bool, ONE),
+    f(12, "initiatorName", Str, SET),
+]);
+
+static CORE_V1_CINDER_PERSISTENT_VOLUME_SOURCE: Msg = Msg::new("CinderPersistentVolumeSource", &[
+    f(1, "volumeID", Str, SET),
+    f(2, "fsType", Str, ONE),
+    f(3, "readOnly", Bool, ONE),
+    f(4, "secretRef", Message(&CORE_V1_SECRET_REFERENCE), ONE),
+]);
+
+static CORE_V1_CEPH_FS_PERSISTENT_VOLUME_SOURCE: Msg = Msg::new("CephFSPersistentVolumeSource", &[
+    f(1, "monitors", Str, LIST),
+    f(2, "path", Str, ONE),
+    f(3, "user", Str, ONE),
+    f(4, "secretFile", Str, ONE),
+    f(5, "secretRef", Message(&CORE_V1_SECRET_REFERENCE), ONE),
+    f(6, "readOnly", Bool, ONE),
+]);
+
+static CORE_V1_FLEX_PERSISTENT_VOLUME_SOURCE: Msg = Msg::new("FlexPersistentVolumeSource", &[
+    f(1, "driver", Str, SET),
+    f(2, "fsType", Str, ONE),
+    f(3, "secretRef", Message(&CORE_V1_SECRET_REFERENCE), ONE),
+    f(4, "readOnly", Bool, ONE),
+    f(5, "options", Str, MAP),
+]);
+
+static CORE_V1_AZURE_FILE_PERSISTENT_VOLUME_SOURCE: Msg = Msg::new("AzureFilePersistentVolumeSource", &[
+    f(1, "secretName", Str, SET),
+    f(2, "shareName", Str, SET),
+    f(3, "readOnly", Bool, ONE),
+    f(4, "secretNamespace", Str, SET),
+]);
+
+static CORE_V1_SCALE_IO_PERSISTENT_VOLUME_SOURCE: Msg = Msg::new("ScaleIOPersistentVolumeSource", &[
+    f(1, "gateway", Str, SET),
+    f(2, "system", Str, SET),
+    f(3, "secretRef", Message(&CORE_V1_SECRET_REFERENCE), ONE),
+    f(4, "sslEnabled", Bool, ONE),
+    f(5, "protectionDomain", Str, ONE),
+    f(6, "storagePool", Str, ONE),
+    f(7, "storageMode", Str, ONE),
+    f(8, "volumeName", Str, ONE),
+    f(9, "fsType", Str, ONE),
+    f(10, "readOnly", Bool, ONE),
+]);
+
+static CORE_V1_LOCAL_VOLUME_SOURCE: Msg = Msg::new("LocalVolumeSource", &[
+    f(1, "path", Str, SET),
+    f(2, "fsType", Str, ONE),
+]);
+
+static CORE_V1_STORAGE_OS_PERSISTENT_VOLUME_SOURCE: Msg = Msg::new("StorageOSPersistentVolumeSource", &[
+    f(1, "volumeName", Str, ONE),
+    f(2, "volumeNamespace", Str, ONE),
+    f(3, "fsType", Str, ONE),
+    f(4, "readOnly", Bool, ONE),
+    f(5, "secretRef", Message(&CORE_V1_OBJECT_REFERENCE), ONE),
+]);
+
+static CORE_V1_CSI_PERSISTENT_VOLUME_SOURCE: Msg = Msg::new("CSIPersistentVolumeSource", &[
+    f(1, "driver", Str, SET),
+    f(2, "volumeHandle", Str, SET),
+    f(3, "readOnly", Bool, ONE),
+    f(4, "fsType", Str, ONE),
+    f(5, "volumeAttributes", Str, MAP),
+    f(6, "controllerPublishSecretRef", Message(&CORE_V1_SECRET_REFERENCE), ONE),
+    f(7, "nodeStageSecretRef", Message(&CORE_V1_SECRET_REFERENCE), ONE),
+    f(8, "nodePublishSecretRef", Message(&CORE_V1_SECRET_REFERENCE), ONE),
+    f(9, "controllerExpandSecretRef", Message(&CORE_V1_SECRET_REFERENCE), ONE),
+    f(10, "nodeExpandSecretRef", Message(&CORE_V1_SECRET_REFERENCE), ONE),
+]);
+
+static CORE_V1_PERSISTENT_VOLUME_SOURCE: Msg = Msg::new("PersistentVolumeSource", &[
+    f(1, "gcePersistentDisk", Message(&CORE_V1_GCE_PERSISTENT_DISK_VOLUME_SOURCE), ONE),
+    f(2, "awsElasticBlockStore", Message(&CORE_V1_AWS_ELASTIC_BLOCK_STORE_VOLUME_SOURCE), ONE),
+    f(3, "hostPath", Message(&CORE_V1_HOST_PATH_VOLUME_SOURCE), ONE),
+    f(4, "glusterfs", Message(&CORE_V1_GLUSTERFS_PERSISTENT_VOLUME_SOURCE), ONE),
+    f(5, "nfs", Message(&CORE_V1_NFS_VOLUME_SOURCE), ONE),
+    f(6, "rbd", Message(&CORE_V1_RBD_PERSISTENT_VOLUME_SOURCE), ONE),
+    f(7, "iscsi", Message(&CORE_V1_ISCSI_PERSISTENT_VOLUME_SOURCE), ONE),
+    f(8, "cinder", Message(&CORE_V1_CINDER_PERSISTENT_VOLUME_SOURCE), ONE),
+    f(9, "cephfs", Message(&CORE_V1_CEPH_FS_PERSISTENT_VOLUME_SOURCE), ONE),
+    f(10, "fc", Message(&CORE_V1_FC_VOLUME_SOURCE), ONE),
+    f(11, "flocker", Message(&CORE_V1_FLOCKER_VOLUME_SOURCE), ONE),
+    f(12, "flexVolume", Message(&CORE_V1_FLEX_PERSISTENT_VOLUME_SOURCE), ONE),
+    f(13, "azureFile", Message(&CORE_V1_AZURE_FILE_PERSISTENT_VOLUME_SOURCE), ONE),
+    f(14, "vsphereVolume", Message(&CORE_V1_VSPHERE_VIRTUAL_DISK_VOLUME_SOURCE), ONE),
+    f(15, "quobyte", Message(&CORE_V1_QUOBYTE_VOLUME_SOURCE), ONE),
+    f(16, "azureDisk", Message(&CORE_V1_AZURE_DISK_VOLUME_SOURCE), ONE),
+    f(17, "photonPersistentDisk", Message(&CORE_V1_PHOTON_PERSISTENT_DISK_VOLUME_SOURCE), ONE),
+    f(18, "portworxVolume", Message(&CORE_V1_PORTWORX_VOLUME_SOURCE), ONE),
+    f(19, "scaleIO", Message(&CORE_V1_SCALE_IO_PERSISTENT_VOLUME_SOURCE), ONE),
+    f(20, "local", Message(&CORE_V1_LOCAL_VOLUME_SOURCE), ONE),
+    f(21, "storageos", Message(&CORE_V1_STORAGE_OS_PERSISTENT_VOLUME_SOURCE), ONE),
+    f(22, "csi", Message(&CORE_V1_CSI_PERSISTENT_VOLUME_SOURCE), ONE),
+]);
+
+static CORE_V1_VOLUME_NODE_AFFINITY: Msg = Msg::new("VolumeNodeAffinity", &[
+    f(1, "required", Message(&CORE_V1_NODE_SELECTOR), ONE),
+]);
+
+static CORE_V1_PERSISTENT_VOLUME_SPEC: Msg = Msg::new("PersistentVolumeSpec", &[
+    f(1, "capacity", Quantity, MAP),
+    f(2, "", Message(&CORE_V1_PERSISTENT_VOLUME_SOURCE), INLINE),
+    f(3, "accessModes", Str, LIST),
+    f(4, "claimRef", Message(&CORE_V1_OBJECT_REFERENCE), ONE),
+    f(5, "persistentVolumeReclaimPolicy", Str, ONE),
+    f(6, "storageClassName", Str, ONE),
+    f(7, "mountOptions", Str, LIST),
+    f(8, "volumeMode", Str, SET),
+    f(9, "nodeAffinity", Message(&CORE_V1_VOLUME_NODE_AFFINITY), ONE),
+    f(10, "volumeAttributesClassName", Str, SET),
+]);
+
+static CORE_V1_PERSISTENT_VOLUME_STATUS: Msg = Msg::new("PersistentVolumeStatus", &[
+    f(1, "phase", Str, ONE),
+    f(2, "message", Str, ONE),
+    f(3, "reason", Str, ONE),
+    f(4, "lastPhaseTransitionTime", Time, ONE),
+]);
+
+static CORE_V1_PERSISTENT_VOLUME: Msg = Msg::new("PersistentVolume", &[
+    f(1, "metadata", Message(&META_V1_OBJECT_META), ONE),
+    f(2, "spec", Message(&CORE_V1_PERSISTENT_VOLUME_SPEC), ONE),
+    f(3, "status", Message(&CORE_V1_PERSISTENT_VOLUME_STATUS), ONE),
+]);
+
+static CORE_V1_LIMIT_RANGE_ITEM: Msg = Msg::new("LimitRangeItem", &[
+    f(1, "type", Str, SET),
+    f(2, "max", Quantity, MAP),
+    f(3, "min", Quantity, MAP),
+    f(4, "default", Quantity, MAP),
+    f(5, "defaultRequest", Quantity, MAP),
+    f(6, "maxLimitRequestRatio", Quantity, MAP),
+]);
+
+static CORE_V1_LIMIT_RANGE_SPEC: Msg = Msg::new("LimitRangeSpec", &[
+    f(1, "limits", Message(&CORE_V1_LIMIT_RANGE_ITEM), LIST),
+]);
+
+static CORE_V1_LIMIT_RANGE: Msg = Msg::new("LimitRange", &[
+    f(1, "metadata", Message(&META_V1_OBJECT_META), ONE),
+    f(2, "spec", Message(&CORE_V1_LIMIT_RANGE_SPEC), ONE),
+]);
+
+static CORE_V1_POD_TEMPLATE: Msg = Msg::new("PodTemplate", &[
+    f(1, "metadata", Message(&META_V1_OBJECT_META), ONE),
+    f(2, "template", Message(&CORE_V1_POD_TEMPLATE_SPEC), ONE),
+]);
+
+static CORE_V1_REPLICATION_CONTROLLER_SPEC: Msg = Msg::new("ReplicationControllerSpec", &[
+    f(1, "replicas", I32, SET),
+    f(2, "selector", Str, MAP),
+    f(3, "template", Message(&CORE_V1_POD_TEMPLATE_SPEC), ONE),
+    f(4, "minReadySeconds", I32, ONE),
+]);
+
+static CORE_V1_REPLICATION_CONTROLLER_CONDITION: Msg = Msg::new("ReplicationControllerCondition", &[
+    f(1, "type", Str, SET),
+    f(2, "status", Str, SET),
+    f(3, "lastTransitionTime", Time, ONE),
+    f(4, "reason", Str, ONE),
+    f(5, "message", Str, ONE),
+]);
+
+static CORE_V1_REPLICATION_CONTROLLER_STATUS: Msg = Msg::new("ReplicationControllerStatus", &[
+    f(1, "replicas", I32, SET),
+    f(2, "fullyLabeledReplicas", I32, ONE),
+    f(3, "observedGeneration", I64, ONE),
+    f(4, "readyReplicas", I32, ONE),
+    f(5, "availableReplicas", I32, ONE),
+    f(6, "conditions", Message(&CORE_V1_REPLICATION_CONTROLLER_CONDITION), LIST),
+]);
+
+static CORE_V1_REPLICATION_CONTROLLER: Msg = Msg::new("ReplicationController", &[
+    f(1, "metadata", Message(&META_V1_OBJECT_META), ONE),
+    f(2, "spec", Message(&CORE_V1_REPLICATION_CONTROLLER_SPEC), ONE),
+    f(3, "status", Message(&CORE_V1_REPLICATION_CONTROLLER_STATUS), ONE),
+]);
+
+static CORE_V1_BINDING: Msg = Msg::new("Binding", &[
+    f(1, "metadata", Message(&META_V1_OBJECT_META), ONE),
+    f(2, "target", Message(&CORE_V1_OBJECT_REFERENCE), ONE),
+]);
+
+static APPS_V1_REPLICA_SET_SPEC: Msg = Msg::new("ReplicaSetSpec", &[
+    f(1, "replicas", I32, SET),
+    f(2, "selector", Message(&META_V1_LABEL_SELECTOR), ONE),
+    f(3, "template", Message(&CORE_V1_POD_TEMPLATE_SPEC), ONE),
+    f(4, "minReadySeconds", I32, ONE),
+]);
+
+static APPS_V1_REPLICA_SET_CONDITION: Msg = Msg::new("ReplicaSetCondition", &[
+    f(1, "type", Str, SET),
+    f(2, "status", Str, SET),
+    f(3, "lastTransitionTime", Time, ONE),
+    f(4, "reason", Str, ONE),
+    f(5, "message", Str, ONE),
+]);
+
+static APPS_V1_REPLICA_SET_STATUS: Msg = Msg::new("ReplicaSetStatus", &[
+    f(1, "replicas", I32, SET),
+    f(2, "fullyLabeledReplicas", I32, ONE),
+    f(3, "observedGeneration", I64, ONE),
+    f(4, "readyReplicas", I32, ONE),
+    f(5, "availableReplicas", I32, ONE),
+    f(6, "conditions", Message(&APPS_V1_REPLICA_SET_CONDITION), LIST),
+    f(7, "terminatingReplicas", I32, SET),
+]);
+
+static APPS_V1_REPLICA_SET: Msg = Msg::new("ReplicaSet", &[
+    f(1, "metadata", Message(&META_V1_OBJECT_META), ONE),
+    f(2, "spec", Message(&APPS_V1_REPLICA_SET_SPEC), ONE),
+    f(3, "status", Message(&APPS_V1_REPLICA_SET_STATUS), ONE),
+]);
+
+static APPS_V1_ROLLING_UPDATE_STATEFUL_SET_STRATEGY: Msg = Msg::new("RollingUpdateStatefulSetStrategy", &[
+    f(1, "partition", I32, SET),
+    f(2, "maxUnavailable", IntOrString, ONE),
+]);
+
+static APPS_V1_STATEFUL_SET_UPDATE_STRATEGY: Msg = Msg::new("StatefulSetUpdateStrategy", &[
+    f(1, "type", Str, ONE),
+    f(2, "rollingUpdate", Message(&APPS_V1_ROLLING_UPDATE_STATEFUL_SET_STRATEGY), ONE),
+]);
+
+static APPS_V1_STATEFUL_SET_PERSISTENT_VOLUME_CLAIM_RETENTION_POLICY: Msg = Msg::new("StatefulSetPersistentVolumeClaimRetentionPolicy", &[
+    f(1, "whenDeleted", Str, ONE),
+    f(2, "whenScaled", Str, ONE),
+]);
+
+static APPS_V1_STATEFUL_SET_ORDINALS: Msg = Msg::new("StatefulSetOrdinals", &[
+    f(1, "start", I32, ONE),
+]);
+
+static APPS_V1_STATEFUL_SET_SPEC: Msg = Msg::new("StatefulSetSpec", &[
+    f(1, "replicas", I32, SET),
+    f(2, "selector", Message(&META_V1_LABEL_SELECTOR), ONE),
+    f(3, "template", Message(&CORE_V1_POD_TEMPLATE_SPEC), ONE),
+    f(4, "volumeClaimTemplates", Message(&CORE_V1_PERSISTENT_VOLUME_CLAIM), LIST),
+    f(5, "serviceName", Str, ONE),
+    f(6, "podManagementPolicy", Str, ONE),
+    f(7, "updateStrategy", Message(&APPS_V1_STATEFUL_SET_UPDATE_STRATEGY), ONE),
+    f(8, "revisionHistoryLimit", I32, SET),
+    f(9, "minReadySeconds", I32, ONE),
+    f(10, "persistentVolumeClaimRetentionPolicy", Message(&APPS_V1_STATEFUL_SET_PERSISTENT_VOLUME_CLAIM_RETENTION_POLICY), ONE),
+    f(11, "ordinals", Message(&APPS_V1_STATEFUL_SET_ORDINALS), ONE),
+]);
+
+static APPS_V1_STATEFUL_SET_CONDITION: Msg = Msg::new("StatefulSetCondition", &[
+    f(1, "type", Str, SET),
+    f(2, "status", Str, SET),
+    f(3, "lastTransitionTime", Time, ONE),
+    f(4, "reason", Str, ONE),
+    f(5, "message", Str, ONE),
+]);
+
+static APPS_V1_STATEFUL_SET_STATUS: Msg = Msg::new("StatefulSetStatus", &[
+    f(1, "observedGeneration", I64, ONE),
+    f(2, "replicas", I32, SET),
+    f(3, "readyReplicas", I32, ONE),
+    f(4, "currentReplicas", I32, ONE),
+    f(5, "updatedReplicas", I32, ONE),
+    f(6, "currentRevision", Str, ONE),
+    f(7, "updateRevision", Str, ONE),
+    f(9, "collisionCount", I32, SET),
+    f(10, "conditions", Message(&APPS_V1_STATEFUL_SET_CONDITION), LIST),
+    f(11, "availableReplicas", I32, ONE),
+]);
+
+static APPS_V1_STATEFUL_SET: Msg = Msg::new("StatefulSet", &[
+    f(1, "metadata", Message(&META_V1_OBJECT_META), ONE),
+    f(2, "spec", Message(&APPS_V1_STATEFUL_SET_SPEC), ONE),
+    f(3, "status", Message(&APPS_V1_STATEFUL_SET_STATUS), ONE),
+]);
+
+static APPS_V1_ROLLING_UPDATE_DAEMON_SET: Msg = Msg::new("RollingUpdateDaemonSet", &[
+    f(1, "maxUnavailable", IntOrString, ONE),
+    f(2, "maxSurge", IntOrString, ONE),
+]);
+
+static APPS_V1_DAEMON_SET_UPDATE_STRATEGY: Msg = Msg::new("DaemonSetUpdateStrategy", &[
+    f(1, "type", Str, ONE),
+    f(2, "rollingUpdate", Message(&APPS_V1_ROLLING_UPDATE_DAEMON_SET), ONE),
+]);
+
+static APPS_V1_DAEMON_SET_SPEC: Msg = Msg::new("DaemonSetSpec", &[
+    f(1, "selector", Message(&META_V1_LABEL_SELECTOR), ONE),
+    f(2, "template", Message(&CORE_V1_POD_TEMPLATE_SPEC), ONE),
+    f(3, "updateStrategy", Message(&APPS_V1_DAEMON_SET_UPDATE_STRATEGY), ONE),
+    f(4, "minReadySeconds", I32, ONE),
+    f(6, "revisionHistoryLimit", I32, SET),
+]);
+
+static APPS_V1_DAEMON_SET_CONDITION: Msg = Msg::new("DaemonSetCondition", &[
+    f(1, "type", Str, SET),
+    f(2, "status", Str, SET),
+    f(3, "lastTransitionTime", Time, ONE),
+    f(4, "reason", Str, ONE),
+    f(5, "message", Str, ONE),
+]);
+
+static APPS_V1_DAEMON_SET_STATUS: Msg = Msg::new("DaemonSetStatus", &[
+    f(1, "currentNumberScheduled", I32, SET),
+    f(2, "numberMisscheduled", I32, SET),
+    f(3, "desiredNumberScheduled", I32, SET),
+    f(4, "numberReady", I32, SET),
+    f(5, "observedGeneration", I64, ONE),
+    f(6, "updatedNumberScheduled", I32, ONE),
+    f(7, "numberAvailable", I32, ONE),
+    f(8, "numberUnavailable", I32, ONE),
+    f(9, "collisionCount", I32, SET),
+    f(10, "conditions", Message(&APPS_V1_DAEMON_SET_CONDITION), LIST),
+]);
+
+static APPS_V1_DAEMON_SET: Msg = Msg::new("DaemonSet", &[
+    f(1, "metadata", Message(&META_V1_OBJECT_META), ONE),
+    f(2, "spec", Message(&APPS_V1_DAEMON_SET_SPEC), ONE),
+    f(3, "status", Message(&APPS_V1_DAEMON_SET_STATUS), ONE),
+]);
+
+static APPS_V1_CONTROLLER_REVISION: Msg = Msg::new("ControllerRevision", &[
+    f(1, "metadata", Message(&META_V1_OBJECT_META), ONE),
+    f(2, "data", RawJson, ONE),
+    f(3, "revision", I64, SET),
+]);
+
+static EVENTS_V1_EVENT_SERIES: Msg = Msg::new("EventSeries", &[
+    f(1, "count", I32, SET),
+    f(2, "lastObservedTime", MicroTime, ONE),
+]);
+
+static EVENTS_V1_EVENT: Msg = Msg::new("Event", &[
+    f(1, "metadata", Message(&META_V1_OBJECT_META), ONE),
+    f(2, "eventTime", MicroTime, ONE),
+    f(3, "series", Message(&EVENTS_V1_EVENT_SERIES), ONE),
+    f(4, "reportingController", Str, ONE),
+    f(5, "reportingInstance", Str, ONE),
+    f(6, "action", Str, ONE),
+    f(7, "reason", Str, ONE),
+    f(8, "regarding", Message(&CORE_V1_OBJECT_REFERENCE), ONE),
+    f(9, "related", Message(&CORE_V1_OBJECT_REFERENCE), ONE),
+    f(10, "note", Str, ONE),
+    f(11, "type", Str, ONE),
+    f(12, "deprecatedSource", Message(&CORE_V1_EVENT_SOURCE), ONE),
+    f(13, "deprecatedFirstTimestamp", Time, ONE),
+    f(14, "deprecatedLastTimestamp", Time, ONE),
+    f(15, "deprecatedCount", I32, ONE),
+]);
+
+static COORDINATION_V1_LEASE_SPEC: Msg = Msg::new("LeaseSpec", &[
+    f(1, "holderIdentity", Str, SET),
+    f(2, "leaseDurationSeconds", I32, SET),
+    f(3, "acquireTime", MicroTime, ONE),
+    f(4, "renewTime", MicroTime, ONE),
+    f(5, "leaseTransitions", I32, SET),
+    f(6, "strategy", Str, SET),
+    f(7, "preferredHolder", Str, SET),
+]);
+
+static COORDINATION_V1_LEASE: Msg = Msg::new("Lease", &[
+    f(1, "metadata", Message(&META_V1_OBJECT_META), ONE),
+    f(2, "spec", Message(&COORDINATION_V1_LEASE_SPEC), ONE),
+]);
+
+static DISCOVERY_V1_ENDPOINT_CONDITIONS: Msg = Msg::new("EndpointConditions", &[
+    f(1, "ready", Bool, SET),
+    f(2, "serving", Bool, SET),
+    f(3, "terminating", Bool, SET),
+]);
+
+static DISCOVERY_V1_FOR_ZONE: Msg = Msg::new("ForZone", &[
+    f(1, "name", Str, SET),
+]);
+
+static DISCOVERY_V1_FOR_NODE: Msg = Msg::new("ForNode", &[
+    f(1, "name", Str, SET),
+]);
+
+static DISCOVERY_V1_ENDPOINT_HINTS: Msg = Msg::new("EndpointHints", &[
+    f(1, "forZones", Message(&DISCOVERY_V1_FOR_ZONE), LIST),
+    f(2, "forNodes", Message(&DISCOVERY_V1_FOR_NODE), LIST),
+]);
+
+static DISCOVERY_V1_ENDPOINT: Msg = Msg::new("Endpoint", &[
+    f(1, "addresses", Str, LIST),
+    f(2, "conditions", Message(&DISCOVERY_V1_ENDPOINT_CONDITIONS), ONE),
+    f(3, "hostname", Str, SET),
+    f(4, "targetRef", Message(&CORE_V1_OBJECT_REFERENCE), ONE),
+    f(5, "deprecatedTopology", Str, MAP),
+    f(6, "nodeName", Str, SET),
+    f(7, "zone", Str, SET),
+    f(8, "hints", Message(&DISCOVERY_V1_ENDPOINT_HINTS), ONE),
+]);
+
+static DISCOVERY_V1_ENDPOINT_PORT: Msg = Msg::new("EndpointPort", &[
+    f(1, "name", Str, SET),
+    f(2, "protocol", Str, SET),
+    f(3, "port", I32, SET),
+    f(4, "appProtocol", Str, SET),
+]);
+
+static DISCOVERY_V1_ENDPOINT_SLICE: Msg = Msg::new("EndpointSlice", &[
+    f(1, "metadata", Message(&META_V1_OBJECT_META), ONE),
+    f(2, "endpoints", Message(&DISCOVERY_V1_ENDPOINT), LIST),
+    f(3, "ports", Message(&DISCOVERY_V1_ENDPOINT_PORT), LIST),
+    f(4, "addressType", Str, SET),
+]);
+
+static NETWORKING_V1_INGRESS_CLASS_PARAMETERS_REFERENCE: Msg = Msg::new("IngressClassParametersReference", &[
+    f(1, "apiGroup", Str, SET),
+    f(2, "kind", Str, SET),
+    f(3, "name", Str, SET),
+    f(4, "scope", Str, SET),
+    f(5, "namespace", Str, SET),
+]);
+
+static NETWORKING_V1_INGRESS_CLASS_SPEC: Msg = Msg::new("IngressClassSpec", &[
+    f(1, "controller", Str, ONE),
+    f(2, "parameters", Message(&NETWORKING_V1_INGRESS_CLASS_PARAMETERS_REFERENCE), ONE),
+]);
+
+static NETWORKING_V1_INGRESS_CLASS: Msg = Msg::new("IngressClass", &[
+    f(1, "metadata", Message(&META_V1_OBJECT_META), ONE),
+    f(2, "spec", Message(&NETWORKING_V1_INGRESS_CLASS_SPEC), ONE),
+]);
+
+static NETWORKING_V1_NETWORK_POLICY_PORT: Msg = Msg::new("NetworkPolicyPort", &[
+    f(1, "protocol", Str, SET),
+    f(2, "port", IntOrString, ONE),
+    f(3, "endPort", I32, SET),
+]);
+
+static NETWORKING_V1_IP_BLOCK: Msg = Msg::new("IPBlock", &[
+    f(1, "cidr", Str, SET),
+    f(2, "except", Str, LIST),
+]);
+
+static NETWORKING_V1_NETWORK_POLICY_PEER: Msg = Msg::new("NetworkPolicyPeer", &[
+    f(1, "podSelector", Message(&META_V1_LABEL_SELECTOR), ONE),
+    f(2, "namespaceSelector", Message(&META_V1_LABEL_SELECTOR), ONE),
+    f(3, "ipBlock", Message(&NETWORKING_V1_IP_BLOCK), ONE),
+]);
+
+static NETWORKING_V1_NETWORK_POLICY_INGRESS_RULE: Msg = Msg::new("NetworkPolicyIngressRule", &[
+    f(1, "ports", Message(&NETWORKING_V1_NETWORK_POLICY_PORT), LIST),
+    f(2, "from", Message(&NETWORKING_V1_NETWORK_POLICY_PEER), LIST),
+]);
+
+static NETWORKING_V1_NETWORK_POLICY_EGRESS_RULE: Msg = Msg::new("NetworkPolicyEgressRule", &[
+    f(1, "ports", Message(&NETWORKING_V1_NETWORK_POLICY_PORT), LIST),
+    f(2, "to", Message(&NETWORKING_V1_NETWORK_POLICY_PEER), LIST),
+]);
+
+static NETWORKING_V1_NETWORK_POLICY_SPEC: Msg = Msg::new("NetworkPolicySpec", &[
+    f(1, "podSelector", Message(&META_V1_LABEL_SELECTOR), ONE),
+    f(2, "ingress", Message(&NETWORKING_V1_NETWORK_POLICY_INGRESS_RULE), LIST),
+    f(3, "egress", Message(&NETWORKING_V1_NETWORK_POLICY_EGRESS_RULE), LIST),
+    f(4, "policyTypes", Str, LIST),
+]);
+
+static NETWORKING_V1_NETWORK_POLICY: Msg = Msg::new("NetworkPolicy", &[
+    f(1, "metadata", Message(&META_V1_OBJECT_META), ONE),
+    f(2, "spec", Message(&NETWORKING_V1_NETWORK_POLICY_SPEC), ONE),
+]);
+
+static AUTHENTICATION_V1_TOKEN_REVIEW_SPEC: Msg = Msg::new("TokenReviewSpec", &[
+    f(1, "token", Str, ONE),
+    f(2, "audiences", Str, LIST),
+]);
+
+static AUTHENTICATION_V1_TOKEN_REVIEW_STATUS: Msg = Msg::new("TokenReviewStatus", &[
+    f(1, "authenticated", Bool, ONE),
+    f(2, "user", Message(&AUTHENTICATION_V1_USER_INFO), ONE),
+    f(3, "error", Str, ONE),
+    f(4, "audiences", Str, LIST),
+]);
+
+static AUTHENTICATION_V1_TOKEN_REVIEW: Msg = Msg::new("TokenReview", &[
+    f(1, "metadata", Message(&META_V1_OBJECT_META), ONE),
+    f(2, "spec", Message(&AUTHENTICATION_V1_TOKEN_REVIEW_SPEC), ONE),
+    f(3, "status", Message(&AUTHENTICATION_V1_TOKEN_REVIEW_STATUS), ONE),
+]);
+
+static AUTHORIZATION_V1_SUBJECT_ACCESS_REVIEW_SPEC: Msg = Msg::new("SubjectAccessReviewSpec", &[
+    f(1, "resourceAttributes", Message(&AUTHORIZATION_V1_RESOURCE_ATTRIBUTES), ONE),
+    f(2, "nonResourceAttributes", Message(&AUTHORIZATION_V1_NON_RESOURCE_ATTRIBUTES), ONE),
+    f(3, "user", Str, ONE),
+    f(4, "groups", Str, LIST),
+    f(5, "extra", StrList, MAP),
+    f(6, "uid", Str, ONE),
+]);
+
+static AUTHORIZATION_V1_SUBJECT_ACCESS_REVIEW: Msg = Msg::new("SubjectAccessReview", &[
+    f(1, "metadata", Message(&META_V1_OBJECT_META), ONE),
+    f(2, "spec", Message(&AUTHORIZATION_V1_SUBJECT_ACCESS_REVIEW_SPEC), ONE),
+    f(3, "status", Message(&AUTHORIZATION_V1_SUBJECT_ACCESS_REVIEW_STATUS), ONE),
+]);
+
+static AUTHORIZATION_V1_LOCAL_SUBJECT_ACCESS_REVIEW: Msg = Msg::new("LocalSubjectAccessReview", &[
+    f(1, "metadata", Message(&META_V1_OBJECT_META), ONE),
+    f(2, "spec", Message(&AUTHORIZATION_V1_SUBJECT_ACCESS_REVIEW_SPEC), ONE),
+    f(3, "status", Message(&AUTHORIZATION_V1_SUBJECT_ACCESS_REVIEW_STATUS), ONE),
+]);
+
+static CERTIFICATES_V1_CERTIFICATE_SIGNING_REQUEST_SPEC: Msg = Msg::new("CertificateSigningRequestSpec", &[
+    f(1, "request", Bytes, SET),
+    f(2, "username", Str, ONE),
+    f(3, "uid", Str, ONE),
+    f(4, "groups", Str, LIST),
+    f(5, "usages", Str, LIST),
+    f(6, "extra", StrList, MAP),
+    f(7, "signerName", Str, SET),
+    f(8, "expirationSeconds", I32, SET),
+]);
+
+static CERTIFICATES_V1_CERTIFICATE_SIGNING_REQUEST_CONDITION: Msg = Msg::new("CertificateSigningRequestCondition", &[
+    f(1, "type", Str, SET),
+    f(2, "reason", Str, ONE),
+    f(3, "message", Str, ONE),
+    f(4, "lastUpdateTime", Time, ONE),
+    f(5, "lastTransitionTime", Time, ONE),
+    f(6, "status", Str, SET),
+]);
+
+static CERTIFICATES_V1_CERTIFICATE_SIGNING_REQUEST_STATUS: Msg = Msg::new("CertificateSigningRequestStatus", &[
+    f(1, "conditions", Message(&CERTIFICATES_V1_CERTIFICATE_SIGNING_REQUEST_CONDITION), LIST),
+    f(2, "certificate", Bytes, ONE),
+]);
+
+static CERTIFICATES_V1_CERTIFICATE_SIGNING_REQUEST: Msg = Msg::new("CertificateSigningRequest", &[
+    f(1, "metadata", Message(&META_V1_OBJECT_META), ONE),
+    f(2, "spec", Message(&CERTIFICATES_V1_CERTIFICATE_SIGNING_REQUEST_SPEC), ONE),
+    f(3, "status", Message(&CERTIFICATES_V1_CERTIFICATE_SIGNING_REQUEST_STATUS), ONE),
 ]);
