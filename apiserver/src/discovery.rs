@@ -61,9 +61,36 @@ pub fn core_versions(server_address: &str) -> Value {
     })
 }
 
+/// Every served group-version: the catalog's plus those of the review resources
+/// ([`crate::identity::RESOURCES`]). Kubernetes ranks the authentication and authorization
+/// groups right after `events.k8s.io`, so they go in front of the first catalog group ranked
+/// lower.
+fn served_groups() -> Vec<GroupVersion> {
+    let mut out = catalog::groups();
+    let mut reviews: Vec<GroupVersion> = Vec::new();
+    for gv in crate::identity::RESOURCES.iter().map(ResourceInfo::group_version) {
+        if !reviews.contains(&gv) && !out.contains(&gv) {
+            reviews.push(gv);
+        }
+    }
+    let at = out
+        .iter()
+        .position(|gv| !matches!(gv.group, "" | "apps" | "events.k8s.io"))
+        .unwrap_or(out.len());
+    out.splice(at..at, reviews);
+    out
+}
+
+/// The resources served at `group`/`version`: the catalog's plus the review resources.
+fn served_resources(group: &str, version: &str) -> Vec<&'static ResourceInfo> {
+    let mut out = catalog::by_group_version(group, version);
+    out.extend(crate::identity::RESOURCES.iter().filter(|r| r.group == group && r.version == version));
+    out
+}
+
 fn named_groups() -> Vec<(String, Vec<GroupVersion>)> {
     let mut groups: Vec<(String, Vec<GroupVersion>)> = Vec::new();
-    for gv in catalog::groups() {
+    for gv in served_groups() {
         if gv.group.is_empty() {
             continue;
         }
@@ -122,7 +149,7 @@ fn legacy_resource(r: &ResourceInfo) -> Value {
 
 /// `/api/v1` or `/apis/<group>/<version>` as `APIResourceList`, if served.
 pub fn resource_list(group: &str, version: &str) -> Option<Value> {
-    let resources = catalog::by_group_version(group, version);
+    let resources = served_resources(group, version);
     if resources.is_empty() {
         return None;
     }
@@ -195,7 +222,7 @@ fn aggregated_group(name: &str, versions: &[GroupVersion]) -> Value {
     let versions: Vec<Value> = versions
         .iter()
         .map(|gv| {
-            let resources: Vec<Value> = catalog::by_group_version(gv.group, gv.version)
+            let resources: Vec<Value> = served_resources(gv.group, gv.version)
                 .into_iter()
                 .map(aggregated_resource)
                 .collect();
@@ -209,7 +236,7 @@ fn aggregated_group(name: &str, versions: &[GroupVersion]) -> Value {
 pub fn aggregated(version: Aggregated, core: bool) -> Value {
     let items: Vec<Value> = if core {
         let v1: Vec<GroupVersion> =
-            catalog::groups().into_iter().filter(|gv| gv.group.is_empty()).collect();
+            served_groups().into_iter().filter(|gv| gv.group.is_empty()).collect();
         vec![aggregated_group("", &v1)]
     } else {
         named_groups().iter().map(|(g, v)| aggregated_group(g, v)).collect()
@@ -270,5 +297,31 @@ mod tests {
         assert!(names.contains(&"apps") && names.contains(&"rbac.authorization.k8s.io"));
         assert!(!names.contains(&""));
         assert!(group("apps").is_some() && group("nope").is_none());
+    }
+
+    #[test]
+    fn review_groups_are_listed_after_events() {
+        let groups = groups();
+        let names: Vec<&str> = groups["groups"].as_array().unwrap().iter().map(|g| g["name"].as_str().unwrap()).collect();
+        assert_eq!(names[..4], ["apps", "events.k8s.io", "authentication.k8s.io", "authorization.k8s.io"]);
+        let authn = group("authentication.k8s.io").unwrap();
+        let versions: Vec<&str> = authn["versions"].as_array().unwrap().iter().map(|v| v["version"].as_str().unwrap()).collect();
+        assert_eq!(versions, ["v1", "v1beta1"]);
+        assert_eq!(authn["preferredVersion"]["version"], "v1");
+
+        let authz = resource_list("authorization.k8s.io", "v1").unwrap();
+        let ssar = authz["resources"].as_array().unwrap().iter().find(|r| r["name"] == "selfsubjectaccessreviews").unwrap();
+        assert_eq!(ssar["verbs"], json!(["create"]));
+        assert_eq!(ssar["kind"], "SelfSubjectAccessReview");
+        assert_eq!(ssar["namespaced"], false);
+        let lsar = authz["resources"].as_array().unwrap().iter().find(|r| r["name"] == "localsubjectaccessreviews").unwrap();
+        assert_eq!(lsar["namespaced"], true);
+        assert!(resource_list("authentication.k8s.io", "v1beta1").is_some());
+
+        let agg = aggregated(Aggregated::V2, false);
+        let authn = agg["items"].as_array().unwrap().iter().find(|g| g["metadata"]["name"] == "authentication.k8s.io").unwrap();
+        let ssr = authn["versions"][0]["resources"].as_array().unwrap().iter().find(|r| r["resource"] == "selfsubjectreviews").unwrap();
+        assert_eq!(ssr["responseKind"], json!({"group": "authentication.k8s.io", "version": "v1", "kind": "SelfSubjectReview"}));
+        assert_eq!(ssr["scope"], "Cluster");
     }
 }

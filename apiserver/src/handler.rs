@@ -5,6 +5,7 @@
 
 use crate::authn::{TokenFile, UserInfo};
 use crate::discovery::{self, Aggregated};
+use crate::field_validation::{self, FieldValidation};
 use crate::registry::{self, ListOptions, Registry};
 use crate::request::{self, Query, ResourceRequest, Target};
 use crate::status::{self, ApiError, ApiResult};
@@ -37,6 +38,12 @@ pub struct ApiServer {
     pub tokens: TokenFile,
     /// `host:port` clients should use, for `/api`.
     pub server_address: String,
+    /// Request, watch and store metrics.
+    pub metrics: Arc<crate::metrics::Metrics>,
+    /// Issues and checks service-account tokens.
+    pub service_accounts: crate::serviceaccount::ServiceAccountTokens,
+    /// Decides what users may do.
+    pub authorizer: Arc<dyn crate::authz::Authorizer>,
 }
 
 /// Wraps bytes as a response body.
@@ -91,10 +98,28 @@ fn wants_table(accept: &str) -> bool {
 
 impl ApiServer {
     /// Identifies the caller from its verified certificate or its bearer token.
-    fn authenticate<B>(&self, req: &Request<B>, cert_user: Option<&UserInfo>) -> Option<UserInfo> {
-        if let Some(auth) = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+    async fn authenticate(&self, headers: &http::HeaderMap, cert_user: Option<&UserInfo>) -> Option<UserInfo> {
+        if let Some(auth) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
             let token = auth.strip_prefix("Bearer ").map(str::trim)?;
-            return self.tokens.lookup(token).cloned();
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64);
+            let outcome = crate::authn::authenticate_token(
+                token,
+                &[],
+                &self.tokens,
+                &self.service_accounts,
+                &self.registry,
+                now,
+            )
+            .await;
+            return match outcome {
+                Ok((user, _)) => Some(user),
+                Err(e) => {
+                    tracing::debug!(error = %e, "bearer token refused");
+                    None
+                }
+            };
         }
         cert_user.cloned()
     }
@@ -108,6 +133,10 @@ impl ApiServer {
         let method = req.method().clone();
         let path = req.uri().path().to_owned();
         let started = std::time::Instant::now();
+        let (verb, resource) = match request::parse(&method, &path, &Query::parse(req.uri().query())) {
+            Ok(Target::Resource(r)) => (r.verb, r.resource.plural),
+            _ => (method_verb(&method), ""),
+        };
         let resp = match self.route(req, cert_user.as_ref()).await {
             Ok(resp) => resp,
             Err(err) => {
@@ -118,6 +147,7 @@ impl ApiServer {
             }
         };
         tracing::debug!(%method, %path, code = resp.status().as_u16(), elapsed_us = started.elapsed().as_micros() as u64, "request");
+        self.metrics.request(verb, resource, resp.status().as_u16(), started.elapsed().as_secs_f64());
         resp
     }
 
@@ -139,9 +169,9 @@ impl ApiServer {
             (&Method::GET, "/version") => return Ok(ok_json(&version())),
             _ => {}
         }
-        if self.authenticate(&req, cert_user).is_none() {
+        let Some(user) = self.authenticate(req.headers(), cert_user).await else {
             return Err(ApiError::unauthorized());
-        }
+        };
         let query = Query::parse(req.uri().query());
         let accept = req
             .headers()
@@ -149,6 +179,14 @@ impl ApiServer {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("application/json")
             .to_owned();
+        if path == "/metrics" {
+            let mut resp = Response::new(full(self.metrics.render()));
+            resp.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+            );
+            return Ok(resp);
+        }
         if path == "/openapi/v2" {
             // An empty document: clients fall back to the server's own validation.
             let mut resp = Response::new(full(Bytes::new()));
@@ -157,6 +195,14 @@ impl ApiServer {
                 HeaderValue::from_static("application/com.github.proto-openapi.spec.v2.v1.0+protobuf"),
             );
             return Ok(resp);
+        }
+        if path == crate::openapi::ROOT_PATH || path.starts_with("/openapi/v3/") {
+            let etag = req.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok());
+            return crate::openapi::serve_v3(&path, &query, etag);
+        }
+        if let Some(review) = crate::identity::ReviewRoute::parse(&path) {
+            let obj = self.review(req, review, &user).await?;
+            return Ok(json_response(StatusCode::CREATED, &obj, "application/json"));
         }
         let target = request::parse(req.method(), &path, &query)?;
         match target {
@@ -197,6 +243,10 @@ impl ApiServer {
         }
         if r.subresource.as_deref() == Some("scale") {
             return self.scale(req, r, dry_run_of(&query)?).await;
+        }
+        if r.subresource.as_deref() == Some("token") {
+            let obj = self.token_request(req, r, dry_run_of(&query)?).await?;
+            return Ok(json_response(StatusCode::CREATED, &obj, "application/json"));
         }
         if let Some(sub) = &r.subresource {
             if !matches!(sub.as_str(), "status" | "finalize") {
@@ -250,31 +300,48 @@ impl ApiServer {
             "watch" => {
                 let opts = list_options(&r, &query)?;
                 let params = watch::WatchParams::from_query(&query)?;
-                watch::serve(self.registry.clone(), r, opts, params, table).await
+                let guard = self.metrics.watch_started();
+                watch::serve(self.registry.clone(), r, opts, params, table, guard).await
             }
             "create" => {
-                let body = read_object(req).await?;
+                let (body, warnings) = read_checked(req, res, &query).await?;
                 let obj = self.registry.create(&r, body, dry_run).await?;
-                Ok(json_response(StatusCode::CREATED, &obj, "application/json"))
+                let mut resp = json_response(StatusCode::CREATED, &obj, "application/json");
+                field_validation::add_warnings(&mut resp, &warnings);
+                Ok(resp)
             }
             "update" => {
                 let name = r.name.clone().unwrap_or_default();
-                let body = read_object(req).await?;
+                let (body, warnings) = read_checked(req, res, &query).await?;
                 let existed = self.registry.get(&r, &name).await.is_ok();
                 let obj = self.registry.update(&r, &name, body, dry_run).await?;
                 let code = if existed { StatusCode::OK } else { StatusCode::CREATED };
-                Ok(json_response(code, &obj, "application/json"))
+                let mut resp = json_response(code, &obj, "application/json");
+                field_validation::add_warnings(&mut resp, &warnings);
+                Ok(resp)
             }
             "patch" => {
                 let name = r.name.clone().unwrap_or_default();
                 let content_type = media_type(req.headers().get(header::CONTENT_TYPE));
                 let body = read_body(req).await?;
                 let patch = crate::patch::Patch::parse(&content_type, &body)?;
+                let mode = FieldValidation::from_query(&query)?;
+                let found = field_validation::patch_body_findings(&content_type, &body);
+                let warnings = std::sync::Mutex::new(Vec::new());
                 let obj = self
                     .registry
-                    .modify(&r, &name, dry_run, |current| patch.apply(res, current))
+                    .modify(&r, &name, dry_run, |current| {
+                        let patched = patch.apply(res, current)?;
+                        let (obj, w) =
+                            field_validation::check_patched(res, mode, &found, current, patched)?;
+                        *warnings.lock().unwrap_or_else(|e| e.into_inner()) = w;
+                        Ok(obj)
+                    })
                     .await?;
-                Ok(ok_json(&obj))
+                let mut resp = ok_json(&obj);
+                let warnings = warnings.into_inner().unwrap_or_else(|e| e.into_inner());
+                field_validation::add_warnings(&mut resp, &warnings);
+                Ok(resp)
             }
             "delete" => {
                 let name = r.name.clone().unwrap_or_default();
@@ -365,6 +432,18 @@ impl ApiServer {
     }
 }
 
+/// The metrics verb of a request outside the resource API.
+fn method_verb(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "get",
+        Method::POST => "post",
+        Method::PUT => "put",
+        Method::PATCH => "patch",
+        Method::DELETE => "delete",
+        _ => "other",
+    }
+}
+
 fn dry_run_of(query: &Query) -> ApiResult<bool> {
     match query.get("dryRun") {
         None | Some("") => Ok(false),
@@ -427,11 +506,24 @@ pub async fn read_body(req: Request<hyper::body::Incoming>) -> ApiResult<Bytes> 
     }
 }
 
-/// Decodes a JSON or YAML object body.
-async fn read_object(req: Request<hyper::body::Incoming>) -> ApiResult<Value> {
+/// Decodes a JSON, YAML or protobuf object body.
+pub(crate) async fn read_object(req: Request<hyper::body::Incoming>) -> ApiResult<Value> {
     let content_type = media_type(req.headers().get(header::CONTENT_TYPE));
     let body = read_body(req).await?;
     decode_object(&content_type, &body)
+}
+
+/// Reads a create or update body of `resource`, with unknown fields dropped and the request's
+/// `fieldValidation` applied; returns the object and the warnings to send.
+async fn read_checked(
+    req: Request<hyper::body::Incoming>,
+    resource: &berth_api_types::catalog::ResourceInfo,
+    query: &Query,
+) -> ApiResult<(Value, Vec<String>)> {
+    let mode = FieldValidation::from_query(query)?;
+    let content_type = media_type(req.headers().get(header::CONTENT_TYPE));
+    let body = read_body(req).await?;
+    field_validation::decode_object(resource, &content_type, &body, mode)
 }
 
 /// Decodes a body of the given media type into a JSON value.
@@ -439,6 +531,7 @@ pub fn decode_object(content_type: &str, body: &[u8]) -> ApiResult<Value> {
     let value: Value = match content_type {
         "" | "application/json" | "*/*" => serde_json::from_slice(body)
             .map_err(|e| ApiError::bad_request(format!("error decoding JSON body: {e}")))?,
+        crate::protobuf::MEDIA_TYPE => crate::protobuf::decode(body)?,
         "application/yaml" | "application/x-yaml" | "text/yaml" => {
             let text = std::str::from_utf8(body)
                 .map_err(|_| ApiError::bad_request("the YAML body is not valid UTF-8"))?;
@@ -448,7 +541,7 @@ pub fn decode_object(content_type: &str, body: &[u8]) -> ApiResult<Value> {
         other => {
             return Err(ApiError::unsupported_media_type(
                 other,
-                &["application/json", "application/yaml"],
+                &["application/json", "application/yaml", crate::protobuf::MEDIA_TYPE],
             ))
         }
     };
@@ -498,6 +591,7 @@ mod tests {
         assert_eq!(decode_object("application/yaml", b"a: 1\nb: [x]\n").unwrap(), json!({"a": 1, "b": ["x"]}));
         assert_eq!(decode_object("application/json", b"{not json").unwrap_err().code, 400);
         assert_eq!(decode_object("application/json", b"[1,2]").unwrap_err().code, 400);
-        assert_eq!(decode_object("application/vnd.kubernetes.protobuf", b"k8s\0").unwrap_err().code, 415);
+        assert_eq!(decode_object("application/vnd.kubernetes.protobuf", b"k8s\0").unwrap_err().code, 400);
+        assert_eq!(decode_object("application/cbor", b"\xa0").unwrap_err().code, 415);
     }
 }

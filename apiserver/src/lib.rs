@@ -7,13 +7,21 @@
 
 pub mod allocator;
 pub mod authn;
+pub mod authz;
 pub mod discovery;
+pub mod field_validation;
 pub mod handler;
+pub mod identity;
+pub mod jwt;
+pub mod metrics;
+pub mod openapi;
 pub mod patch;
+pub mod protobuf;
 pub mod registry;
 pub mod request;
 pub mod scale;
 pub mod server;
+pub mod serviceaccount;
 pub mod status;
 pub mod strategy;
 pub mod table;
@@ -90,6 +98,8 @@ pub async fn prepare(opts: &Options) -> Result<Prepared> {
         Arc::new(berth_store::etcd::EtcdStore::connect(&opts.etcd_servers).await?)
     };
     store.health().await.context("the store is not answering")?;
+    let metrics = Arc::new(metrics::Metrics::default());
+    let store: DynStore = Arc::new(metrics::TimedStore::new(store, metrics.clone()));
     let listener = tokio::net::TcpListener::bind((opts.bind_address, opts.secure_port))
         .await
         .with_context(|| format!("binding {}:{}", opts.bind_address, opts.secure_port))?;
@@ -126,6 +136,8 @@ pub async fn prepare(opts: &Options) -> Result<Prepared> {
     if !sa_key.exists() {
         pki::write_private(&sa_key, &pki::generate_signing_key()?)?;
     }
+    let service_accounts = serviceaccount::ServiceAccountTokens::from_pem(&pki::read(&sa_key)?)
+        .with_context(|| format!("loading the service-account key {}", sa_key.display()))?;
     let admin_cert = pki_dir.join("admin.crt");
     let admin = if admin_cert.exists() && pki_dir.join("admin.key").exists() {
         pki::CertKey { cert_pem: pki::read(&admin_cert)?, key_pem: pki::read(&pki_dir.join("admin.key"))? }
@@ -156,6 +168,9 @@ pub async fn prepare(opts: &Options) -> Result<Prepared> {
         registry,
         tokens,
         server_address: SocketAddr::new(advertise, address.port()).to_string(),
+        metrics,
+        service_accounts,
+        authorizer: Arc::new(authz::AllowAuthenticated),
     });
     let tls = server::tls_config(ca.cert_pem(), &serving)?;
     Ok(Prepared { listener, tls, state, kubeconfig: kubeconfig_path, address })

@@ -56,12 +56,54 @@ pub fn prepare_for_create(r: &ResourceInfo, obj: &mut Value) {
         ("", "pods") => {
             obj["status"] = json!({"phase": "Pending", "qosClass": qos_class(obj)});
         }
+        ("batch", "jobs") => {
+            generate_job_selector(obj);
+            if let Some(map) = obj.as_object_mut() {
+                map.remove("status");
+            }
+        }
         _ if has_status(r) => {
             if let Some(map) = obj.as_object_mut() {
                 map.remove("status");
             }
         }
         _ => {}
+    }
+}
+
+/// Gives a Job without `manualSelector: true` the selector and pod labels Kubernetes
+/// generates from its uid, so its pods are its own even if names repeat.
+fn generate_job_selector(job: &mut Value) {
+    if job.pointer("/spec/manualSelector").and_then(Value::as_bool) == Some(true) {
+        return;
+    }
+    let uid = job.pointer("/metadata/uid").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let name = job.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let Some(spec) = job.get_mut("spec").filter(|s| s.is_object()) else { return };
+    if spec.get("selector").is_some_and(|s| !s.is_null()) {
+        // A selector the user set without manualSelector is validated (and refused) later.
+        return;
+    }
+    spec["selector"] = json!({"matchLabels": {"batch.kubernetes.io/controller-uid": uid}});
+    let template = &mut spec["template"];
+    if !template.is_object() {
+        *template = json!({});
+    }
+    let meta = &mut template["metadata"];
+    if !meta.is_object() {
+        *meta = json!({});
+    }
+    let labels = &mut meta["labels"];
+    if !labels.is_object() {
+        *labels = json!({});
+    }
+    for (k, v) in [
+        ("batch.kubernetes.io/controller-uid", &uid),
+        ("batch.kubernetes.io/job-name", &name),
+        ("controller-uid", &uid),
+        ("job-name", &name),
+    ] {
+        labels[k] = json!(v);
     }
 }
 
@@ -263,6 +305,18 @@ mod tests {
         for (pod, want) in cases {
             assert_eq!(qos_class(&pod), want, "{pod}");
         }
+    }
+
+    #[test]
+    fn jobs_get_a_generated_selector() {
+        let jobs = berth_api_types::catalog::find("batch", "jobs").unwrap();
+        let mut job = json!({"metadata": {"name": "j", "uid": "u-1"}, "spec": {"template": {"spec": {}}}});
+        prepare_for_create(jobs, &mut job);
+        assert_eq!(job["spec"]["selector"], json!({"matchLabels": {"batch.kubernetes.io/controller-uid": "u-1"}}));
+        assert_eq!(job["spec"]["template"]["metadata"]["labels"]["job-name"], "j");
+        let mut manual = json!({"metadata": {"name": "m", "uid": "u"}, "spec": {"manualSelector": true, "selector": {"matchLabels": {"a": "b"}}}});
+        prepare_for_create(jobs, &mut manual);
+        assert_eq!(manual["spec"]["selector"], json!({"matchLabels": {"a": "b"}}));
     }
 
     #[test]

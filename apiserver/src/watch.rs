@@ -108,6 +108,7 @@ pub async fn serve(
     opts: ListOptions,
     params: WatchParams,
     table: bool,
+    guard: crate::metrics::WatchGuard,
 ) -> ApiResult<Response<Body>> {
     let store = registry.store().clone();
     let prefix = keys::collection_prefix(r.resource, r.namespace.as_deref());
@@ -128,6 +129,7 @@ pub async fn serve(
     let stream = Stream { tx, resource: r.resource, table };
     let name_filter = r.name.clone();
     tokio::spawn(async move {
+        let _guard = guard;
         let deadline = tokio::time::Instant::now() + params.timeout;
         for item in &initial_items {
             if !stream.send("ADDED", item).await {

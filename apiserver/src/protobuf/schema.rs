@@ -81,12 +81,24 @@ pub struct Msg {
     pub name: &'static str,
     /// The fields, in field number order.
     pub fields: &'static [Field],
+    /// Fields a JSON client always writes, as `null` when unset (lists and pointers the API
+    /// declares without `omitempty`).
+    pub nulls: &'static [&'static str],
 }
 
 impl Msg {
     /// A message table.
     pub const fn new(name: &'static str, fields: &'static [Field]) -> Self {
-        Msg { name, fields }
+        Msg {
+            name,
+            fields,
+            nulls: &[],
+        }
+    }
+
+    /// The same table with fields that are `null` rather than absent when unset.
+    pub const fn nulls(self, nulls: &'static [&'static str]) -> Self {
+        Msg { nulls, ..self }
     }
 
     /// The index of the field with this number, if the message has one.
@@ -97,5 +109,10 @@ impl Msg {
 
 /// A table entry.
 pub const fn f(number: u32, json: &'static str, ty: Ty, shape: Shape) -> Field {
-    Field { number, json, ty, shape }
+    Field {
+        number,
+        json,
+        ty,
+        shape,
+    }
 }

@@ -5,7 +5,8 @@
 //! v1.33 are absent on purpose, so they are skipped like any unknown field, as a v1.33 server
 //! skips them. `SET` marks scalars whose zero value means something (optional pointers such
 //! as `replicas`, and required fields); other zero scalars are left out of the JSON, as a JSON
-//! client leaves out an unset field. Keep the tables sorted by field number when editing.
+//! client leaves out an unset field. `nulls` lists the fields a JSON client always writes,
+//! as `null` when unset. Keep the tables sorted by field number when editing.
 
 use super::schema::{f, Msg, Ty::*, INLINE, LIST, MAP, ONE, SET};
 
@@ -317,7 +318,7 @@ static CORE_V1_RBD_VOLUME_SOURCE: Msg = Msg::new("RBDVolumeSource", &[
     f(6, "keyring", Str, ONE),
     f(7, "secretRef", Message(&CORE_V1_LOCAL_OBJECT_REFERENCE), ONE),
     f(8, "readOnly", Bool, ONE),
-]);
+]).nulls(&["monitors"]);
 
 static CORE_V1_FLEX_VOLUME_SOURCE: Msg = Msg::new("FlexVolumeSource", &[
     f(1, "driver", Str, SET),
@@ -341,7 +342,7 @@ static CORE_V1_CEPH_FS_VOLUME_SOURCE: Msg = Msg::new("CephFSVolumeSource", &[
     f(4, "secretFile", Str, ONE),
     f(5, "secretRef", Message(&CORE_V1_LOCAL_OBJECT_REFERENCE), ONE),
     f(6, "readOnly", Bool, ONE),
-]);
+]).nulls(&["monitors"]);
 
 static CORE_V1_FLOCKER_VOLUME_SOURCE: Msg = Msg::new("FlockerVolumeSource", &[
     f(1, "datasetName", Str, ONE),
@@ -871,7 +872,7 @@ static CORE_V1_NODE_SELECTOR_TERM: Msg = Msg::new("NodeSelectorTerm", &[
 
 static CORE_V1_NODE_SELECTOR: Msg = Msg::new("NodeSelector", &[
     f(1, "nodeSelectorTerms", Message(&CORE_V1_NODE_SELECTOR_TERM), LIST),
-]);
+]).nulls(&["nodeSelectorTerms"]);
 
 static CORE_V1_PREFERRED_SCHEDULING_TERM: Msg = Msg::new("PreferredSchedulingTerm", &[
     f(1, "weight", I32, SET),
@@ -1007,7 +1008,7 @@ static CORE_V1_POD_SPEC: Msg = Msg::new("PodSpec", &[
     f(38, "schedulingGates", Message(&CORE_V1_POD_SCHEDULING_GATE), LIST),
     f(39, "resourceClaims", Message(&CORE_V1_POD_RESOURCE_CLAIM), LIST),
     f(40, "resources", Message(&CORE_V1_RESOURCE_REQUIREMENTS), ONE),
-]);
+]).nulls(&["containers"]);
 
 static CORE_V1_POD_CONDITION: Msg = Msg::new("PodCondition", &[
     f(1, "type", Str, SET),
@@ -1179,7 +1180,7 @@ static APPS_V1_DEPLOYMENT_SPEC: Msg = Msg::new("DeploymentSpec", &[
     f(6, "revisionHistoryLimit", I32, SET),
     f(7, "paused", Bool, ONE),
     f(9, "progressDeadlineSeconds", I32, SET),
-]);
+]).nulls(&["selector"]);
 
 static APPS_V1_DEPLOYMENT_CONDITION: Msg = Msg::new("DeploymentCondition", &[
     f(1, "type", Str, SET),
@@ -1212,7 +1213,7 @@ static BATCH_V1_POD_FAILURE_POLICY_ON_EXIT_CODES_REQUIREMENT: Msg = Msg::new("Po
     f(1, "containerName", Str, SET),
     f(2, "operator", Str, SET),
     f(3, "values", I32, LIST),
-]);
+]).nulls(&["values"]);
 
 static BATCH_V1_POD_FAILURE_POLICY_ON_POD_CONDITIONS_PATTERN: Msg = Msg::new("PodFailurePolicyOnPodConditionsPattern", &[
     f(1, "type", Str, SET),
@@ -1227,7 +1228,7 @@ static BATCH_V1_POD_FAILURE_POLICY_RULE: Msg = Msg::new("PodFailurePolicyRule", 
 
 static BATCH_V1_POD_FAILURE_POLICY: Msg = Msg::new("PodFailurePolicy", &[
     f(1, "rules", Message(&BATCH_V1_POD_FAILURE_POLICY_RULE), LIST),
-]);
+]).nulls(&["rules"]);
 
 static BATCH_V1_SUCCESS_POLICY_RULE: Msg = Msg::new("SuccessPolicyRule", &[
     f(1, "succeededIndexes", Str, SET),
@@ -1236,7 +1237,7 @@ static BATCH_V1_SUCCESS_POLICY_RULE: Msg = Msg::new("SuccessPolicyRule", &[
 
 static BATCH_V1_SUCCESS_POLICY: Msg = Msg::new("SuccessPolicy", &[
     f(1, "rules", Message(&BATCH_V1_SUCCESS_POLICY_RULE), LIST),
-]);
+]).nulls(&["rules"]);
 
 static BATCH_V1_JOB_SPEC: Msg = Msg::new("JobSpec", &[
     f(1, "parallelism", I32, SET),
@@ -1347,7 +1348,7 @@ static NETWORKING_V1_HTTP_INGRESS_PATH: Msg = Msg::new("HTTPIngressPath", &[
 
 static NETWORKING_V1_HTTP_INGRESS_RULE_VALUE: Msg = Msg::new("HTTPIngressRuleValue", &[
     f(1, "paths", Message(&NETWORKING_V1_HTTP_INGRESS_PATH), LIST),
-]);
+]).nulls(&["paths"]);
 
 static NETWORKING_V1_INGRESS_RULE_VALUE: Msg = Msg::new("IngressRuleValue", &[
     f(1, "http", Message(&NETWORKING_V1_HTTP_INGRESS_RULE_VALUE), ONE),
@@ -1402,7 +1403,7 @@ static AUTHENTICATION_V1_TOKEN_REQUEST_SPEC: Msg = Msg::new("TokenRequestSpec", 
     f(1, "audiences", Str, LIST),
     f(3, "boundObjectRef", Message(&AUTHENTICATION_V1_BOUND_OBJECT_REFERENCE), ONE),
     f(4, "expirationSeconds", I64, SET),
-]);
+]).nulls(&["audiences", "boundObjectRef"]);
 
 static AUTHENTICATION_V1_TOKEN_REQUEST_STATUS: Msg = Msg::new("TokenRequestStatus", &[
     f(1, "token", Str, SET),
@@ -1491,19 +1492,19 @@ static AUTHORIZATION_V1_RESOURCE_RULE: Msg = Msg::new("ResourceRule", &[
     f(2, "apiGroups", Str, LIST),
     f(3, "resources", Str, LIST),
     f(4, "resourceNames", Str, LIST),
-]);
+]).nulls(&["verbs"]);
 
 static AUTHORIZATION_V1_NON_RESOURCE_RULE: Msg = Msg::new("NonResourceRule", &[
     f(1, "verbs", Str, LIST),
     f(2, "nonResourceURLs", Str, LIST),
-]);
+]).nulls(&["verbs"]);
 
 static AUTHORIZATION_V1_SUBJECT_RULES_REVIEW_STATUS: Msg = Msg::new("SubjectRulesReviewStatus", &[
     f(1, "resourceRules", Message(&AUTHORIZATION_V1_RESOURCE_RULE), LIST),
     f(2, "nonResourceRules", Message(&AUTHORIZATION_V1_NON_RESOURCE_RULE), LIST),
     f(3, "incomplete", Bool, SET),
     f(4, "evaluationError", Str, ONE),
-]);
+]).nulls(&["resourceRules", "nonResourceRules"]);
 
 static AUTHORIZATION_V1_SELF_SUBJECT_RULES_REVIEW: Msg = Msg::new("SelfSubjectRulesReview", &[
     f(1, "metadata", Message(&META_V1_OBJECT_META), ONE),
@@ -1689,7 +1690,7 @@ static RBAC_V1_POLICY_RULE: Msg = Msg::new("PolicyRule", &[
     f(3, "resources", Str, LIST),
     f(4, "resourceNames", Str, LIST),
     f(5, "nonResourceURLs", Str, LIST),
-]);
+]).nulls(&["verbs"]);
 
 static RBAC_V1_ROLE: Msg = Msg::new("Role", &[
     f(1, "metadata", Message(&META_V1_OBJECT_META), ONE),
@@ -2008,7 +2009,7 @@ static CORE_V1_RBD_PERSISTENT_VOLUME_SOURCE: Msg = Msg::new("RBDPersistentVolume
     f(6, "keyring", Str, ONE),
     f(7, "secretRef", Message(&CORE_V1_SECRET_REFERENCE), ONE),
     f(8, "readOnly", Bool, ONE),
-]);
+]).nulls(&["monitors"]);
 
 static CORE_V1_ISCSI_PERSISTENT_VOLUME_SOURCE: Msg = Msg::new("ISCSIPersistentVolumeSource", &[
     f(1, "targetPortal", Str, SET),
@@ -2038,7 +2039,7 @@ static CORE_V1_CEPH_FS_PERSISTENT_VOLUME_SOURCE: Msg = Msg::new("CephFSPersisten
     f(4, "secretFile", Str, ONE),
     f(5, "secretRef", Message(&CORE_V1_SECRET_REFERENCE), ONE),
     f(6, "readOnly", Bool, ONE),
-]);
+]).nulls(&["monitors"]);
 
 static CORE_V1_FLEX_PERSISTENT_VOLUME_SOURCE: Msg = Msg::new("FlexPersistentVolumeSource", &[
     f(1, "driver", Str, SET),
@@ -2160,7 +2161,7 @@ static CORE_V1_LIMIT_RANGE_ITEM: Msg = Msg::new("LimitRangeItem", &[
 
 static CORE_V1_LIMIT_RANGE_SPEC: Msg = Msg::new("LimitRangeSpec", &[
     f(1, "limits", Message(&CORE_V1_LIMIT_RANGE_ITEM), LIST),
-]);
+]).nulls(&["limits"]);
 
 static CORE_V1_LIMIT_RANGE: Msg = Msg::new("LimitRange", &[
     f(1, "metadata", Message(&META_V1_OBJECT_META), ONE),
@@ -2212,7 +2213,7 @@ static APPS_V1_REPLICA_SET_SPEC: Msg = Msg::new("ReplicaSetSpec", &[
     f(2, "selector", Message(&META_V1_LABEL_SELECTOR), ONE),
     f(3, "template", Message(&CORE_V1_POD_TEMPLATE_SPEC), ONE),
     f(4, "minReadySeconds", I32, ONE),
-]);
+]).nulls(&["selector"]);
 
 static APPS_V1_REPLICA_SET_CONDITION: Msg = Msg::new("ReplicaSetCondition", &[
     f(1, "type", Str, SET),
@@ -2269,7 +2270,7 @@ static APPS_V1_STATEFUL_SET_SPEC: Msg = Msg::new("StatefulSetSpec", &[
     f(9, "minReadySeconds", I32, ONE),
     f(10, "persistentVolumeClaimRetentionPolicy", Message(&APPS_V1_STATEFUL_SET_PERSISTENT_VOLUME_CLAIM_RETENTION_POLICY), ONE),
     f(11, "ordinals", Message(&APPS_V1_STATEFUL_SET_ORDINALS), ONE),
-]);
+]).nulls(&["selector"]);
 
 static APPS_V1_STATEFUL_SET_CONDITION: Msg = Msg::new("StatefulSetCondition", &[
     f(1, "type", Str, SET),
@@ -2314,7 +2315,7 @@ static APPS_V1_DAEMON_SET_SPEC: Msg = Msg::new("DaemonSetSpec", &[
     f(3, "updateStrategy", Message(&APPS_V1_DAEMON_SET_UPDATE_STRATEGY), ONE),
     f(4, "minReadySeconds", I32, ONE),
     f(6, "revisionHistoryLimit", I32, SET),
-]);
+]).nulls(&["selector"]);
 
 static APPS_V1_DAEMON_SET_CONDITION: Msg = Msg::new("DaemonSetCondition", &[
     f(1, "type", Str, SET),
@@ -2415,7 +2416,7 @@ static DISCOVERY_V1_ENDPOINT: Msg = Msg::new("Endpoint", &[
     f(6, "nodeName", Str, SET),
     f(7, "zone", Str, SET),
     f(8, "hints", Message(&DISCOVERY_V1_ENDPOINT_HINTS), ONE),
-]);
+]).nulls(&["addresses"]);
 
 static DISCOVERY_V1_ENDPOINT_PORT: Msg = Msg::new("EndpointPort", &[
     f(1, "name", Str, SET),
@@ -2429,7 +2430,7 @@ static DISCOVERY_V1_ENDPOINT_SLICE: Msg = Msg::new("EndpointSlice", &[
     f(2, "endpoints", Message(&DISCOVERY_V1_ENDPOINT), LIST),
     f(3, "ports", Message(&DISCOVERY_V1_ENDPOINT_PORT), LIST),
     f(4, "addressType", Str, SET),
-]);
+]).nulls(&["endpoints"]);
 
 static NETWORKING_V1_INGRESS_CLASS_PARAMETERS_REFERENCE: Msg = Msg::new("IngressClassParametersReference", &[
     f(1, "apiGroup", Str, SET),

@@ -11,11 +11,17 @@ const MAX_GROUP_DEPTH: usize = 32;
 
 /// Why a protobuf body could not be decoded, and where in the object it happened.
 #[derive(Debug, Error)]
-#[error("{}{kind}", if path.is_empty() { String::new() } else { format!("{path}: ") })]
+#[error(
+    "{}{kind}{}",
+    if path.is_empty() { String::new() } else { format!("{path}: ") },
+    message.map(|m| format!(" (in {m})")).unwrap_or_default()
+)]
 pub struct DecodeError {
     /// The JSON path of the field being decoded (`spec.template.spec.containers[0]`), empty
     /// at the top level.
     pub path: String,
+    /// The type of the innermost message being decoded, when known.
+    pub message: Option<&'static str>,
     /// What went wrong.
     pub kind: ErrorKind,
 }
@@ -59,7 +65,17 @@ pub enum ErrorKind {
 impl DecodeError {
     /// An error at the current position, with no path yet.
     pub fn new(kind: ErrorKind) -> Self {
-        DecodeError { path: String::new(), kind }
+        DecodeError {
+            path: String::new(),
+            message: None,
+            kind,
+        }
+    }
+
+    /// Records the innermost message type the error happened in.
+    pub fn in_message(mut self, name: &'static str) -> Self {
+        self.message.get_or_insert(name);
+        self
     }
 
     /// Prefixes the path with the field (and list index or map key) the error happened in.
@@ -171,7 +187,12 @@ impl<'a> Reader<'a> {
         Ok((number as u32, (tag & 7) as u8))
     }
 
-    fn value(&mut self, number: u32, wire_type: u8, depth: usize) -> Result<WireValue<'a>, ErrorKind> {
+    fn value(
+        &mut self,
+        number: u32,
+        wire_type: u8,
+        depth: usize,
+    ) -> Result<WireValue<'a>, ErrorKind> {
         Ok(match wire_type {
             VARINT => WireValue::Varint(self.varint()?),
             FIXED64 => {
@@ -209,7 +230,11 @@ impl<'a> Reader<'a> {
             }
             let (inner, wire_type) = self.tag()?;
             if wire_type == END_GROUP {
-                return if inner == number { Ok(()) } else { Err(ErrorKind::BadGroup) };
+                return if inner == number {
+                    Ok(())
+                } else {
+                    Err(ErrorKind::BadGroup)
+                };
             }
             self.value(inner, wire_type, depth + 1)?;
         }
@@ -255,7 +280,16 @@ mod tests {
 
     #[test]
     fn varints_round_trip() {
-        for v in [0u64, 1, 127, 128, 300, u32::MAX as u64, u64::MAX, (-1i64) as u64] {
+        for v in [
+            0u64,
+            1,
+            127,
+            128,
+            300,
+            u32::MAX as u64,
+            u64::MAX,
+            (-1i64) as u64,
+        ] {
             let mut buf = Vec::new();
             put_varint(&mut buf, v);
             assert_eq!(Reader::new(&buf).varint().unwrap(), v);
@@ -285,9 +319,17 @@ mod tests {
     #[test]
     fn malformed_input_is_an_error() {
         assert!(matches!(fields(&[0x08]), Err(ErrorKind::Truncated)));
-        assert!(matches!(fields(&[0x0a, 0x05, b'a']), Err(ErrorKind::Truncated)));
-        assert!(matches!(fields(&[0x08; 12]), Err(ErrorKind::VarintTooLong)));
-        assert!(matches!(fields(&[0x00, 0x00]), Err(ErrorKind::BadFieldNumber(0))));
+        assert!(matches!(
+            fields(&[0x0a, 0x05, b'a']),
+            Err(ErrorKind::Truncated)
+        ));
+        let mut long = vec![0x08];
+        long.extend([0xff; 11]);
+        assert!(matches!(fields(&long), Err(ErrorKind::VarintTooLong)));
+        assert!(matches!(
+            fields(&[0x00, 0x00]),
+            Err(ErrorKind::BadFieldNumber(0))
+        ));
         assert!(matches!(fields(&[0x0e]), Err(ErrorKind::BadWireType(6))));
         assert!(matches!(fields(&[0x0c]), Err(ErrorKind::BadGroup)));
         assert!(matches!(fields(&[0x0b, 0x14]), Err(ErrorKind::BadGroup)));
@@ -302,7 +344,10 @@ mod tests {
 
     #[test]
     fn error_paths_read_like_json_paths() {
-        let e = DecodeError::new(ErrorKind::Truncated).within("ports").within("[0]").within("containers");
+        let e = DecodeError::new(ErrorKind::Truncated)
+            .within("ports")
+            .within("[0]")
+            .within("containers");
         assert_eq!(e.path, "containers[0].ports");
         assert_eq!(e.to_string(), "containers[0].ports: unexpected end of data");
     }

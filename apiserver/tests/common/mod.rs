@@ -1,0 +1,237 @@
+//! A small HTTPS client and a server-process guard for the API server's black-box tests and
+//! benchmarks: HTTP/2 over TLS with the admin client certificate, as kubectl connects.
+
+#![allow(dead_code)]
+
+use bytes::Bytes;
+use http::{Method, Request, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// An HTTP/2 connection to the API server.
+#[derive(Clone)]
+pub struct Client {
+    sender: hyper::client::conn::http2::SendRequest<Full<Bytes>>,
+}
+
+impl Client {
+    /// Connects to `addr` with the admin credentials in `data_dir/pki`.
+    pub async fn connect(addr: &str, data_dir: &Path) -> anyhow::Result<Client> {
+        let pki = data_dir.join("pki");
+        let ca = std::fs::read(pki.join("ca.crt"))?;
+        let cert = std::fs::read(pki.join("admin.crt"))?;
+        let key = std::fs::read(pki.join("admin.key"))?;
+        let mut roots = rustls::RootCertStore::empty();
+        for c in CertificateDer::pem_slice_iter(&ca) {
+            roots.add(c?)?;
+        }
+        let certs: Vec<CertificateDer<'static>> =
+            CertificateDer::pem_slice_iter(&cert).collect::<Result<_, _>>()?;
+        let key = PrivateKeyDer::from_pem_slice(&key)?;
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()?
+            .with_root_certificates(roots)
+            .with_client_auth_cert(certs, key)?;
+        config.alpn_protocols = vec![b"h2".to_vec()];
+        let tcp = tokio::net::TcpStream::connect(addr).await?;
+        tcp.set_nodelay(true)?;
+        let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+            .connect(ServerName::try_from("localhost")?.to_owned(), tcp)
+            .await?;
+        let (sender, conn) =
+            hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tls)).await?;
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        Ok(Client { sender })
+    }
+
+    /// Sends one request and reads the whole answer.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> anyhow::Result<(StatusCode, Bytes)> {
+        self.send_full(method, path, body, "application/json").await
+    }
+
+    /// Sends a bodiless request with the given Accept header.
+    pub async fn send_with_accept(
+        &self,
+        method: Method,
+        path: &str,
+        accept: &str,
+    ) -> anyhow::Result<(StatusCode, Bytes)> {
+        self.send_full(method, path, None, accept).await
+    }
+
+    async fn send_full(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        accept: &str,
+    ) -> anyhow::Result<(StatusCode, Bytes)> {
+        let mut sender = self.sender.clone();
+        sender.ready().await?;
+        let bytes = body
+            .map(|b| Bytes::from(serde_json::to_vec(b).unwrap_or_default()))
+            .unwrap_or_default();
+        let req = Request::builder()
+            .method(method)
+            .uri(format!("https://localhost{path}"))
+            .header("content-type", "application/json")
+            .header("accept", accept)
+            .body(Full::new(bytes))?;
+        let resp = sender.send_request(req).await?;
+        let status = resp.status();
+        let body = resp.into_body().collect().await?.to_bytes();
+        Ok((status, body))
+    }
+
+    /// Starts a streaming request (a watch) and returns the response body.
+    pub async fn stream(&self, path: &str) -> anyhow::Result<hyper::body::Incoming> {
+        let mut sender = self.sender.clone();
+        sender.ready().await?;
+        let req = Request::builder()
+            .method(Method::GET)
+            .uri(format!("https://localhost{path}"))
+            .header("accept", "application/json")
+            .body(Full::new(Bytes::new()))?;
+        let resp = sender.send_request(req).await?;
+        anyhow::ensure!(
+            resp.status() == StatusCode::OK,
+            "watch answered {}",
+            resp.status()
+        );
+        Ok(resp.into_body())
+    }
+}
+
+/// Reads newline-delimited JSON events from a watch body.
+pub struct Events {
+    body: hyper::body::Incoming,
+    buf: Vec<u8>,
+}
+
+impl Events {
+    /// Wraps a watch body.
+    pub fn new(body: hyper::body::Incoming) -> Self {
+        Events {
+            body,
+            buf: Vec::new(),
+        }
+    }
+
+    /// The next event, or `None` when the stream ended.
+    pub async fn next(&mut self) -> Option<Value> {
+        loop {
+            if let Some(pos) = self.buf.iter().position(|b| *b == b'\n') {
+                let line: Vec<u8> = self.buf.drain(..=pos).collect();
+                return serde_json::from_slice(&line).ok();
+            }
+            let frame = self.body.frame().await?.ok()?;
+            if let Ok(data) = frame.into_data() {
+                self.buf.extend_from_slice(&data);
+            }
+        }
+    }
+}
+
+/// A running `berth-apiserver`, killed when dropped.
+pub struct Server {
+    child: Child,
+    pub addr: String,
+    pub data_dir: PathBuf,
+}
+
+impl Server {
+    /// Starts the server binary on a free port; `extra` are more flags (e.g. etcd servers).
+    pub async fn start(data_dir: &Path, extra: &[String]) -> anyhow::Result<Server> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let bin = std::env::var("BERTH_APISERVER_BIN")
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_berth-apiserver").to_owned());
+        let child = Command::new(bin)
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args([
+                "--bind-address",
+                "127.0.0.1",
+                "--secure-port",
+                &port.to_string(),
+            ])
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        let server = Server {
+            child,
+            addr: format!("127.0.0.1:{port}"),
+            data_dir: data_dir.to_owned(),
+        };
+        server.wait_ready(Duration::from_secs(30)).await?;
+        Ok(server)
+    }
+
+    /// Polls `/readyz` until it answers 200.
+    pub async fn wait_ready(&self, within: Duration) -> anyhow::Result<Duration> {
+        let started = Instant::now();
+        loop {
+            if let Ok(client) = Client::connect(&self.addr, &self.data_dir).await {
+                if let Ok((status, _)) = client.send(Method::GET, "/readyz", None).await {
+                    if status == StatusCode::OK {
+                        return Ok(started.elapsed());
+                    }
+                }
+            }
+            anyhow::ensure!(
+                started.elapsed() < within,
+                "the API server was not ready within {within:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// A client of this server.
+    pub async fn client(&self) -> anyhow::Result<Client> {
+        Client::connect(&self.addr, &self.data_dir).await
+    }
+
+    /// SIGKILLs the server.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// The process id, for RSS readings.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Resident set size of a process in KiB, from /proc.
+pub fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+}

@@ -1,0 +1,777 @@
+//! Black-box conformance harness for Berth.
+//!
+//! The suite judges Berth the way its users meet it: over the wire, through stock kubectl
+//! binaries and the `kube` client library, never through Berth's own crates. This module
+//! starts a real `berth-apiserver` process on a free loopback port with a throw-away data
+//! directory ([`Cluster`]), runs any installed kubectl release against it with a hard timeout
+//! ([`Kubectl`]), and fans one check out over every installed kubectl release at once
+//! ([`across_kubectls`]) so a failure names the release it broke.
+//!
+//! The harness does not build the server. Run `cargo build -p berth-apiserver` before
+//! `cargo test -p berth-conformance` (a workspace-wide `cargo test` builds it anyway), or point
+//! `BERTH_APISERVER_BIN` at a binary. kubectl releases are looked up as `kubectl.1.<minor>`
+//! in `BERTH_KUBECTL_DIR` (default [`DEFAULT_KUBECTL_DIR`]).
+//!
+//! Trade-off: the server is killed when its [`Cluster`] is dropped, which also happens while a
+//! failing test unwinds; a test process killed outright by a signal leaves it running until
+//! the next reboot or a manual kill, since stopping it from the outside would need `unsafe`.
+
+use anyhow::{anyhow, bail, ensure, Context, Result};
+use std::fmt;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::ops::RangeInclusive;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// The kubectl minor releases Berth must serve (1.27 to 1.33).
+pub const KUBECTL_MINORS: RangeInclusive<u32> = 27..=33;
+
+/// Where the kubectl releases live unless `BERTH_KUBECTL_DIR` says otherwise.
+pub const DEFAULT_KUBECTL_DIR: &str = "/usr/lib/google-cloud-sdk/bin";
+
+/// How long one kubectl command may run before it is killed and the check fails.
+pub const KUBECTL_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How long a fresh server may take to answer `/readyz`.
+pub const READY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How often waiting code looks again; short, so waits end soon after the state arrives.
+const POLL_INTERVAL: Duration = Duration::from_millis(20);
+
+/// Finds the `berth-apiserver` binary to test.
+///
+/// Order: `BERTH_APISERVER_BIN`; the target directory this test executable was built into;
+/// `target/debug/berth-apiserver` under the workspace root. The error says how to build it.
+pub fn apiserver_binary() -> Result<PathBuf> {
+    let mut candidates = Vec::new();
+    // Test executables live in <target>/<profile>/deps; the server binary sits one level up.
+    if let Ok(exe) = std::env::current_exe() {
+        if let Some(deps) = exe
+            .parent()
+            .filter(|d| d.file_name().is_some_and(|n| n == "deps"))
+        {
+            if let Some(profile_dir) = deps.parent() {
+                candidates.push(profile_dir.join("berth-apiserver"));
+            }
+        }
+    }
+    candidates.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/debug/berth-apiserver"));
+    locate_binary(
+        std::env::var_os("BERTH_APISERVER_BIN").map(PathBuf::from),
+        &candidates,
+    )
+}
+
+fn locate_binary(explicit: Option<PathBuf>, candidates: &[PathBuf]) -> Result<PathBuf> {
+    if let Some(path) = explicit {
+        ensure!(
+            path.is_file(),
+            "BERTH_APISERVER_BIN is {}, which is not a file",
+            path.display()
+        );
+        return Ok(path);
+    }
+    if let Some(found) = candidates.iter().find(|c| c.is_file()) {
+        return Ok(found.clone());
+    }
+    let looked: Vec<String> = candidates.iter().map(|c| c.display().to_string()).collect();
+    bail!(
+        "the berth-apiserver binary is missing (looked at {}); build it first with \
+         `cargo build -p berth-apiserver`, or set BERTH_APISERVER_BIN to a binary",
+        looked.join(", ")
+    )
+}
+
+/// The directory holding the `kubectl.1.<minor>` binaries.
+pub fn kubectl_dir() -> PathBuf {
+    std::env::var_os("BERTH_KUBECTL_DIR")
+        .map_or_else(|| PathBuf::from(DEFAULT_KUBECTL_DIR), PathBuf::from)
+}
+
+/// The installed kubectl minors within `minors`, lowest first.
+///
+/// Fails when none is installed: a suite that ran no client proves nothing.
+pub fn installed_kubectl_minors(minors: RangeInclusive<u32>) -> Result<Vec<u32>> {
+    let dir = kubectl_dir();
+    let (first, last) = (*minors.start(), *minors.end());
+    let found: Vec<u32> = minors
+        .filter(|m| dir.join(format!("kubectl.1.{m}")).is_file())
+        .collect();
+    ensure!(
+        !found.is_empty(),
+        "no kubectl.1.{first} … kubectl.1.{last} in {}; install them or set BERTH_KUBECTL_DIR",
+        dir.display()
+    );
+    if found.len() != (last - first + 1) as usize {
+        let listed: Vec<String> = found.iter().map(|m| format!("1.{m}")).collect();
+        eprintln!(
+            "note: of kubectl 1.{first} to 1.{last}, only {} are installed in {}",
+            listed.join(", "),
+            dir.display()
+        );
+    }
+    Ok(found)
+}
+
+/// A running `berth-apiserver` with its own data directory, stopped when dropped.
+pub struct Cluster {
+    child: Child,
+    dir: tempfile::TempDir,
+    kubeconfig: PathBuf,
+    server: String,
+}
+
+impl Cluster {
+    /// Starts a server on a free loopback port with a fresh data directory and waits until
+    /// `/readyz` answers `ok`, trusting only the CA the server generated.
+    pub fn start() -> Result<Cluster> {
+        Cluster::start_with(&apiserver_binary()?)
+    }
+
+    /// Like [`Cluster::start`], with the server binary given.
+    pub fn start_with(binary: &Path) -> Result<Cluster> {
+        let dir = tempfile::Builder::new()
+            .prefix("berth-conformance-")
+            .tempdir()
+            .context("creating a temp dir")?;
+        let data_dir = dir.path().join("data");
+        let log_path = dir.path().join("apiserver.log");
+        let log = std::fs::File::create(&log_path).context("creating the server log")?;
+        // Port 0 lets the kernel pick a free port while the server binds, so parallel tests
+        // cannot race for one; the server writes the port it got into its kubeconfig.
+        let child = Command::new(binary)
+            .arg("--data-dir")
+            .arg(&data_dir)
+            .args(["--bind-address", "127.0.0.1", "--secure-port", "0"])
+            // Plain text in the log file, with each request logged for failure reports.
+            .env("NO_COLOR", "1")
+            .env(
+                "RUST_LOG",
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "info,berth_apiserver=debug".into()),
+            )
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().context("sharing the server log")?)
+            .stderr(log)
+            .spawn()
+            .with_context(|| format!("starting {}", binary.display()))?;
+        let mut cluster = Cluster {
+            child,
+            dir,
+            kubeconfig: data_dir.join("admin.kubeconfig"),
+            server: String::new(),
+        };
+        if let Err(err) = cluster.wait_ready() {
+            return Err(err.context(format!(
+                "berth-apiserver did not become ready; its log:\n{}",
+                cluster.server_log()
+            )));
+        }
+        Ok(cluster)
+    }
+
+    fn wait_ready(&mut self) -> Result<()> {
+        let deadline = Instant::now() + READY_TIMEOUT;
+        let ca = self.data_dir().join("pki").join("ca.crt");
+        let kubeconfig = self.kubeconfig.clone();
+        let child = &mut self.child;
+        // The probe needs an async runtime of its own; a thread keeps it apart from any
+        // runtime the calling test may already be inside.
+        let server = std::thread::scope(|scope| {
+            scope
+                .spawn(|| -> Result<String> {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()?;
+                    rt.block_on(async {
+                        let mut last_error = String::from("the kubeconfig was never written");
+                        loop {
+                            if let Some(status) = child.try_wait()? {
+                                bail!("berth-apiserver exited early with {status}");
+                            }
+                            if kubeconfig.is_file() {
+                                // One probe may not outlast the deadline on a server that
+                                // accepts connections but never answers.
+                                let left = deadline.saturating_duration_since(Instant::now());
+                                match tokio::time::timeout(left, probe_ready(&kubeconfig, &ca))
+                                    .await
+                                {
+                                    Ok(Ok(server)) => return Ok(server),
+                                    Ok(Err(err)) => last_error = format!("{err:#}"),
+                                    Err(_) => last_error = "the last probe got no answer".into(),
+                                }
+                            }
+                            if Instant::now() > deadline {
+                                bail!("/readyz not ok after {READY_TIMEOUT:?}: {last_error}");
+                            }
+                            tokio::time::sleep(POLL_INTERVAL).await;
+                        }
+                    })
+                })
+                .join()
+                .map_err(|_| anyhow!("the readiness probe panicked"))?
+        })?;
+        self.server = server;
+        Ok(())
+    }
+
+    /// The admin kubeconfig the server wrote.
+    pub fn kubeconfig(&self) -> &Path {
+        &self.kubeconfig
+    }
+
+    /// The server's URL, `https://127.0.0.1:PORT`.
+    pub fn server_url(&self) -> &str {
+        &self.server
+    }
+
+    /// The server's data directory (store, PKI, kubeconfig).
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// Everything the server logged so far, for failure messages.
+    pub fn server_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("apiserver.log"))
+            .unwrap_or_else(|e| format!("(no log: {e})"))
+    }
+
+    /// Writes a manifest into this cluster's scratch directory and returns its path.
+    pub fn write_manifest(&self, file_name: &str, contents: &str) -> Result<PathBuf> {
+        let dir = self.dir.path().join("manifests");
+        std::fs::create_dir_all(&dir).context("creating the manifest dir")?;
+        let path = dir.join(file_name);
+        std::fs::write(&path, contents).with_context(|| format!("writing {}", path.display()))?;
+        Ok(path)
+    }
+
+    /// kubectl 1.`minor` pointed at this cluster, with a discovery cache of its own.
+    pub fn kubectl(&self, minor: u32) -> Result<Kubectl> {
+        let binary = kubectl_dir().join(format!("kubectl.1.{minor}"));
+        ensure!(
+            binary.is_file(),
+            "kubectl 1.{minor} is not installed at {}",
+            binary.display()
+        );
+        Ok(Kubectl {
+            minor,
+            binary,
+            kubeconfig: self.kubeconfig.clone(),
+            cache_dir: self.dir.path().join(format!("kubectl-cache-1.{minor}")),
+            timeout: KUBECTL_TIMEOUT,
+        })
+    }
+
+    /// Every installed kubectl within `minors`, pointed at this cluster.
+    pub fn kubectls(&self, minors: RangeInclusive<u32>) -> Result<Vec<Kubectl>> {
+        installed_kubectl_minors(minors)?
+            .into_iter()
+            .map(|m| self.kubectl(m))
+            .collect()
+    }
+
+    /// A `kube` client authenticated as the cluster admin.
+    pub async fn client(&self) -> Result<kube::Client> {
+        let kubeconfig = kube::config::Kubeconfig::read_from(&self.kubeconfig)?;
+        let config = kube::Config::from_custom_kubeconfig(
+            kubeconfig,
+            &kube::config::KubeConfigOptions::default(),
+        )
+        .await?;
+        Ok(kube::Client::try_from(config)?)
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        // Errors only mean the process is already gone.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One `/readyz` probe that trusts only the CA file in the data directory; returns the
+/// server URL when the answer is `ok`.
+async fn probe_ready(kubeconfig: &Path, ca: &Path) -> Result<String> {
+    let mut config = kube::config::Kubeconfig::read_from(kubeconfig)?;
+    let cluster = config
+        .clusters
+        .first_mut()
+        .and_then(|c| c.cluster.as_mut())
+        .context("the kubeconfig names no cluster")?;
+    let server = cluster
+        .server
+        .clone()
+        .context("the kubeconfig names no server")?;
+    cluster.certificate_authority_data = None;
+    cluster.certificate_authority = Some(ca.display().to_string());
+    let config =
+        kube::Config::from_custom_kubeconfig(config, &kube::config::KubeConfigOptions::default())
+            .await?;
+    let client = kube::Client::try_from(config)?;
+    let request = http::Request::get("/readyz").body(Vec::new())?;
+    let body = client.request_text(request).await?;
+    ensure!(body.trim() == "ok", "/readyz answered {body:?}");
+    Ok(server)
+}
+
+/// What one kubectl command did.
+#[derive(Debug, Clone)]
+pub struct Output {
+    /// The command line, for messages.
+    pub command: String,
+    /// How kubectl exited.
+    pub status: ExitStatus,
+    /// Everything it printed to stdout.
+    pub stdout: String,
+    /// Everything it printed to stderr.
+    pub stderr: String,
+}
+
+impl Output {
+    /// Whether kubectl exited with status 0.
+    pub fn success(&self) -> bool {
+        self.status.success()
+    }
+
+    /// Passes the output through when kubectl succeeded, or fails with all it printed.
+    pub fn ok(self) -> Result<Output> {
+        ensure!(self.success(), "expected success:\n{self}");
+        Ok(self)
+    }
+
+    /// Passes the output through when kubectl failed, or fails with all it printed.
+    pub fn failed(self) -> Result<Output> {
+        ensure!(!self.success(), "expected failure:\n{self}");
+        Ok(self)
+    }
+
+    /// Fails unless stdout contains `needle`.
+    pub fn stdout_has(&self, needle: &str) -> Result<&Output> {
+        ensure!(
+            self.stdout.contains(needle),
+            "stdout lacks {needle:?}:\n{self}"
+        );
+        Ok(self)
+    }
+
+    /// Fails unless stderr contains `needle`.
+    pub fn stderr_has(&self, needle: &str) -> Result<&Output> {
+        ensure!(
+            self.stderr.contains(needle),
+            "stderr lacks {needle:?}:\n{self}"
+        );
+        Ok(self)
+    }
+
+    /// The first whitespace-separated word of every stdout line after the header.
+    pub fn first_column(&self) -> Vec<&str> {
+        self.stdout
+            .lines()
+            .skip(1)
+            .filter_map(|l| l.split_whitespace().next())
+            .collect()
+    }
+}
+
+impl fmt::Display for Output {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "$ {}\n[{}]\n--- stdout\n{}\n--- stderr\n{}",
+            self.command, self.status, self.stdout, self.stderr
+        )
+    }
+}
+
+/// One kubectl release pointed at one [`Cluster`].
+#[derive(Debug, Clone)]
+pub struct Kubectl {
+    minor: u32,
+    binary: PathBuf,
+    kubeconfig: PathBuf,
+    cache_dir: PathBuf,
+    timeout: Duration,
+}
+
+impl Kubectl {
+    /// The minor release, `27` for kubectl 1.27.
+    pub fn minor(&self) -> u32 {
+        self.minor
+    }
+
+    /// `1.27` and so on.
+    pub fn version(&self) -> String {
+        format!("1.{}", self.minor)
+    }
+
+    /// `prefix-27` and so on: object names that keep releases apart when they share a server.
+    pub fn name(&self, prefix: &str) -> String {
+        format!("{prefix}-{}", self.minor)
+    }
+
+    /// The same kubectl with another time limit per command.
+    pub fn with_timeout(mut self, timeout: Duration) -> Kubectl {
+        self.timeout = timeout;
+        self
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(&self.binary);
+        cmd.arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .arg("--cache-dir")
+            .arg(&self.cache_dir)
+            .args(args);
+        // Nothing from the caller's environment may steer the client elsewhere.
+        cmd.env_remove("KUBECONFIG")
+            .env("HOME", self.cache_dir.parent().unwrap_or(Path::new("/tmp")));
+        cmd
+    }
+
+    fn describe(&self, args: &[&str]) -> String {
+        format!("kubectl.{} {}", self.version(), args.join(" "))
+    }
+
+    /// Runs kubectl with `args`; fails only when it cannot start or outlives the time limit
+    /// (it is then killed). A non-zero exit is returned as an [`Output`] to be judged.
+    pub fn run(&self, args: &[&str]) -> Result<Output> {
+        self.run_with_stdin(args, None)
+    }
+
+    /// Like [`Kubectl::run`], feeding `stdin` to the command.
+    pub fn run_with_stdin(&self, args: &[&str], stdin: Option<&str>) -> Result<Output> {
+        let command = self.describe(args);
+        let mut child = self
+            .command(args)
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .with_context(|| format!("starting {command}"))?;
+        // Pipes are drained on their own threads so a chatty command never blocks on a full pipe.
+        let stdout = drain(child.stdout.take());
+        let stderr = drain(child.stderr.take());
+        if let (Some(mut pipe), Some(input)) = (child.stdin.take(), stdin) {
+            let input = input.to_owned();
+            std::thread::spawn(move || pipe.write_all(input.as_bytes()));
+        }
+        let deadline = Instant::now() + self.timeout;
+        let status = loop {
+            if let Some(status) = child
+                .try_wait()
+                .with_context(|| format!("waiting for {command}"))?
+            {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                bail!(
+                    "{command} did not finish within {:?} and was killed\n--- stdout\n{}\n--- stderr\n{}",
+                    self.timeout,
+                    stdout.join().unwrap_or_default(),
+                    stderr.join().unwrap_or_default()
+                );
+            }
+            std::thread::sleep(POLL_INTERVAL);
+        };
+        Ok(Output {
+            command,
+            status,
+            stdout: stdout.join().unwrap_or_default(),
+            stderr: stderr.join().unwrap_or_default(),
+        })
+    }
+
+    /// Starts a long-running kubectl (such as `get -w`) whose stdout is read line by line.
+    pub fn stream(&self, args: &[&str]) -> Result<LineStream> {
+        let command = self.describe(args);
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .with_context(|| format!("starting {command}"))?;
+        let (tx, lines) = mpsc::channel();
+        let out = child.stdout.take().context("no stdout pipe")?;
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let stderr = drain(child.stderr.take());
+        Ok(LineStream {
+            command,
+            child,
+            lines,
+            seen: Vec::new(),
+            stderr: Some(stderr),
+        })
+    }
+}
+
+fn drain(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        if let Some(mut pipe) = pipe {
+            let mut bytes = Vec::new();
+            let _ = pipe.read_to_end(&mut bytes);
+            text = String::from_utf8_lossy(&bytes).into_owned();
+        }
+        text
+    })
+}
+
+/// A running kubectl whose stdout lines arrive as it prints them; killed when dropped.
+pub struct LineStream {
+    command: String,
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+    stderr: Option<std::thread::JoinHandle<String>>,
+}
+
+impl LineStream {
+    /// Waits up to `timeout` for the next line that satisfies `matches` and returns it.
+    /// Lines that do not match are kept for the failure message.
+    pub fn wait_for(
+        &mut self,
+        what: &str,
+        timeout: Duration,
+        matches: impl Fn(&str) -> bool,
+    ) -> Result<String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if matches(&line) {
+                        return Ok(line);
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    let report = self.report();
+                    bail!(
+                        "{}: no line with {what} within {timeout:?}\n{report}",
+                        self.command
+                    )
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    let report = self.report();
+                    bail!(
+                        "{}: output ended before a line with {what}\n{report}",
+                        self.command
+                    )
+                }
+            }
+        }
+    }
+
+    fn report(&mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let stderr = self
+            .stderr
+            .take()
+            .and_then(|h| h.join().ok())
+            .unwrap_or_default();
+        format!(
+            "--- stdout so far\n{}\n--- stderr\n{stderr}",
+            self.seen.join("\n")
+        )
+    }
+
+    /// Whether the command is still running (a watch should be, until it is killed).
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for LineStream {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `check` once per kubectl, all at the same time, and fails with one section per
+/// release that failed (a panicking check counts as a failure).
+pub fn across_kubectls<F>(kubectls: &[Kubectl], check: F) -> Result<()>
+where
+    F: Fn(&Kubectl) -> Result<()> + Sync,
+{
+    ensure!(!kubectls.is_empty(), "no kubectl to run");
+    let failures: Vec<String> = std::thread::scope(|scope| {
+        let handles: Vec<_> = kubectls
+            .iter()
+            .map(|k| (k, scope.spawn(|| check(k))))
+            .collect();
+        handles
+            .into_iter()
+            .filter_map(|(k, handle)| match handle.join() {
+                Ok(Ok(())) => None,
+                Ok(Err(err)) => Some(format!("kubectl {}: {err:#}", k.version())),
+                Err(panic) => {
+                    let message = panic
+                        .downcast_ref::<String>()
+                        .cloned()
+                        .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                        .unwrap_or_default();
+                    Some(format!("kubectl {}: panicked: {message}", k.version()))
+                }
+            })
+            .collect()
+    });
+    if failures.is_empty() {
+        return Ok(());
+    }
+    let versions: Vec<String> = failures
+        .iter()
+        .filter_map(|f| f.split(':').next().map(str::to_owned))
+        .collect();
+    bail!(
+        "failed for {}:\n\n{}",
+        versions.join(", "),
+        failures.join("\n\n")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    /// A Kubectl whose binary is a shell script, so the runner is tested without a cluster.
+    fn fake(dir: &Path, minor: u32, script: &str) -> Kubectl {
+        let binary = dir.join(format!("fake-kubectl-{minor}"));
+        std::fs::write(&binary, format!("#!/bin/sh\n{script}\n")).unwrap();
+        std::fs::set_permissions(&binary, std::fs::Permissions::from_mode(0o755)).unwrap();
+        Kubectl {
+            minor,
+            binary,
+            kubeconfig: dir.join("kubeconfig"),
+            cache_dir: dir.join("cache"),
+            timeout: KUBECTL_TIMEOUT,
+        }
+    }
+
+    #[test]
+    fn run_captures_exit_status_output_and_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let k = fake(dir.path(), 30, "echo \"$@\"; echo oops >&2; exit 3");
+        let out = k.run(&["get", "ns"]).unwrap();
+        assert_eq!(out.status.code(), Some(3));
+        assert!(
+            out.stdout.contains("--cache-dir") && out.stdout.trim_end().ends_with("get ns"),
+            "{out}"
+        );
+        assert_eq!(out.stderr, "oops\n");
+        assert!(out.clone().ok().is_err());
+        assert!(out.failed().is_ok());
+    }
+
+    #[test]
+    fn run_feeds_stdin() {
+        let dir = tempfile::tempdir().unwrap();
+        let k = fake(dir.path(), 30, "cat");
+        let out = k.run_with_stdin(&[], Some("kind: ConfigMap\n")).unwrap();
+        assert_eq!(out.stdout, "kind: ConfigMap\n");
+    }
+
+    #[test]
+    fn run_kills_a_hung_command() {
+        let dir = tempfile::tempdir().unwrap();
+        let k = fake(dir.path(), 30, "exec sleep 30").with_timeout(Duration::from_millis(300));
+        let started = Instant::now();
+        let err = k.run(&["get", "ns", "-w"]).unwrap_err();
+        assert!(format!("{err:#}").contains("did not finish"), "{err:#}");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "took {:?}",
+            started.elapsed()
+        );
+    }
+
+    #[test]
+    fn stream_delivers_lines_and_times_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let k = fake(dir.path(), 30, "echo first; echo second; exec sleep 30");
+        let mut stream = k.stream(&[]).unwrap();
+        let line = stream
+            .wait_for("second", Duration::from_secs(10), |l| l == "second")
+            .unwrap();
+        assert_eq!(line, "second");
+        assert!(stream.is_running());
+        let err = stream
+            .wait_for("third", Duration::from_millis(200), |l| l == "third")
+            .unwrap_err();
+        let text = format!("{err:#}");
+        assert!(
+            text.contains("no line with third") && text.contains("first"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn across_kubectls_names_every_failed_release() {
+        let dir = tempfile::tempdir().unwrap();
+        let kubectls: Vec<Kubectl> = (27..=30).map(|m| fake(dir.path(), m, "exit 0")).collect();
+        let err = across_kubectls(&kubectls, |k| match k.minor() {
+            28 => bail!("wrong answer"),
+            29 => panic!("broken check"),
+            _ => Ok(()),
+        })
+        .unwrap_err();
+        let text = format!("{err:#}");
+        assert!(text.contains("kubectl 1.28: wrong answer"), "{text}");
+        assert!(
+            text.contains("kubectl 1.29: panicked: broken check"),
+            "{text}"
+        );
+        assert!(!text.contains("1.27") && !text.contains("1.30"), "{text}");
+        assert!(across_kubectls(&kubectls, |_| Ok(())).is_ok());
+    }
+
+    #[test]
+    fn a_missing_server_binary_says_how_to_build_it() {
+        let missing = PathBuf::from("/nonexistent/target/debug/berth-apiserver");
+        let text = format!(
+            "{:#}",
+            locate_binary(None, std::slice::from_ref(&missing)).unwrap_err()
+        );
+        assert!(
+            text.contains("cargo build -p berth-apiserver")
+                && text.contains(&*missing.to_string_lossy()),
+            "{text}"
+        );
+        let text = format!(
+            "{:#}",
+            locate_binary(Some(missing.clone()), &[]).unwrap_err()
+        );
+        assert!(text.contains("BERTH_APISERVER_BIN"), "{text}");
+        let text = format!(
+            "{:#}",
+            Cluster::start_with(&missing)
+                .err()
+                .expect("started a missing binary")
+        );
+        assert!(text.contains("starting /nonexistent"), "{text}");
+        // A real file is taken as it is.
+        let present = std::env::current_exe().unwrap();
+        assert_eq!(
+            locate_binary(None, &[missing, present.clone()]).unwrap(),
+            present
+        );
+    }
+}
