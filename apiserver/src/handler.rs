@@ -346,15 +346,13 @@ impl ApiServer {
             "delete" => {
                 let name = r.name.clone().unwrap_or_default();
                 let options = delete_options(req, &query).await?;
-                let (obj, gone) = self.registry.delete(&r, &name, &options, dry_run).await?;
-                if gone && res.group.is_empty() && res.plural == "namespaces" {
-                    return Ok(ok_json(&obj));
-                }
-                let _ = gone;
+                let dry_run = dry_run || options_dry_run(&options)?;
+                let (obj, _gone) = self.registry.delete(&r, &name, &options, dry_run).await?;
                 Ok(ok_json(&obj))
             }
             "deletecollection" => {
                 let options = delete_options(req, &query).await?;
+                let dry_run = dry_run || options_dry_run(&options)?;
                 let opts = list_options(&r, &query)?;
                 let page = self.registry.list(&r, &ListOptions { limit: 0, continue_token: None, ..opts }).await?;
                 let mut deleted = Vec::new();
@@ -429,6 +427,24 @@ impl ApiServer {
         let include = crate::table::include_object(query.get("includeObject"));
         let table = crate::table::build(r.resource, &items, include, rv, continue_token.unwrap_or(""));
         json_response(StatusCode::OK, &table, TABLE_TYPE)
+    }
+}
+
+/// `dryRun` given in a DeleteOptions body (kubectl sends it there for deletes).
+fn options_dry_run(options: &Value) -> ApiResult<bool> {
+    match options.get("dryRun") {
+        None | Some(Value::Null) => Ok(false),
+        Some(Value::Array(values)) => {
+            for v in values {
+                if v.as_str() != Some("All") {
+                    return Err(ApiError::bad_request(format!(
+                        "Invalid dry run value: {v}: supported values are \"All\""
+                    )));
+                }
+            }
+            Ok(!values.is_empty())
+        }
+        Some(other) => Err(ApiError::bad_request(format!("dryRun must be a list, got {other}"))),
     }
 }
 

@@ -608,7 +608,6 @@ fn dry_run_server_persists_nothing() {
 }
 
 #[test]
-#[ignore = "the server ignores dryRun in the DeleteOptions body, so `delete --dry-run=server` deletes"]
 fn delete_dry_run_server_keeps_the_object() {
     let cluster = cluster();
     with_every_kubectl(&cluster, |k| {
