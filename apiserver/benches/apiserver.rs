@@ -47,6 +47,14 @@ fn pod(name: &str) -> Value {
     })
 }
 
+/// One line of the report: name, how to read it, the target, and whether a value meets it.
+type Row = (
+    &'static str,
+    fn(&Results) -> f64,
+    &'static str,
+    fn(f64) -> bool,
+);
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -68,7 +76,12 @@ async fn create_many(client: &Client, prefix: &str, n: usize, concurrency: usize
                     .send(Method::POST, "/api/v1/namespaces/default/pods", Some(&body))
                     .await
                     .expect("create");
-                assert_eq!(status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&text));
+                assert_eq!(
+                    status,
+                    StatusCode::CREATED,
+                    "{}",
+                    String::from_utf8_lossy(&text)
+                );
                 i += concurrency;
             }
         }));
@@ -86,7 +99,10 @@ async fn list_ms(client: &Client, table: bool) -> f64 {
         let (status, body) = if table {
             sender_table(client).await
         } else {
-            client.send(Method::GET, "/api/v1/namespaces/default/pods", None).await.expect("list")
+            client
+                .send(Method::GET, "/api/v1/namespaces/default/pods", None)
+                .await
+                .expect("list")
         };
         assert_eq!(status, StatusCode::OK);
         assert!(body.len() > 1000);
@@ -111,8 +127,14 @@ async fn sender_table(client: &Client) -> (StatusCode, bytes::Bytes) {
 async fn watch_latency(server: &Server, sizes: &Sizes) -> (f64, f64) {
     let base = Instant::now();
     let writer = server.client().await.expect("client");
-    let (_, body) = writer.send(Method::GET, "/api/v1/namespaces/default/configmaps", None).await.expect("list");
-    let rv = serde_json::from_slice::<Value>(&body).ok().and_then(|v| v["metadata"]["resourceVersion"].as_str().map(str::to_owned)).unwrap_or_default();
+    let (_, body) = writer
+        .send(Method::GET, "/api/v1/namespaces/default/configmaps", None)
+        .await
+        .expect("list");
+    let rv = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| v["metadata"]["resourceVersion"].as_str().map(str::to_owned))
+        .unwrap_or_default();
     // Spread the watchers over connections, as many clients would.
     let mut watchers = Vec::new();
     let per_conn = 100;
@@ -122,7 +144,9 @@ async fn watch_latency(server: &Server, sizes: &Sizes) -> (f64, f64) {
             client = server.client().await.expect("client");
         }
         let body = client
-            .stream(&format!("/api/v1/namespaces/default/configmaps?watch=true&resourceVersion={rv}"))
+            .stream(&format!(
+                "/api/v1/namespaces/default/configmaps?watch=true&resourceVersion={rv}"
+            ))
             .await
             .expect("watch");
         let writes = sizes.watch_writes;
@@ -130,9 +154,17 @@ async fn watch_latency(server: &Server, sizes: &Sizes) -> (f64, f64) {
             let mut events = Events::new(body);
             let mut samples = Vec::new();
             while samples.len() < writes {
-                let Ok(Some(event)) = tokio::time::timeout(Duration::from_secs(60), events.next()).await else { break };
+                let Ok(Some(event)) =
+                    tokio::time::timeout(Duration::from_secs(60), events.next()).await
+                else {
+                    break;
+                };
                 let arrived = base.elapsed().as_nanos() as u64;
-                let sent: u64 = event.pointer("/object/data/sent").and_then(Value::as_str).and_then(|s| s.parse().ok()).unwrap_or(arrived);
+                let sent: u64 = event
+                    .pointer("/object/data/sent")
+                    .and_then(Value::as_str)
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(arrived);
                 samples.push(arrived.saturating_sub(sent) as f64 / 1e6);
             }
             samples
@@ -141,7 +173,14 @@ async fn watch_latency(server: &Server, sizes: &Sizes) -> (f64, f64) {
     for i in 0..sizes.watch_writes {
         let sent = base.elapsed().as_nanos() as u64;
         let body = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": format!("w-{i}")}, "data": {"sent": sent.to_string()}});
-        let (status, _) = writer.send(Method::POST, "/api/v1/namespaces/default/configmaps", Some(&body)).await.expect("create");
+        let (status, _) = writer
+            .send(
+                Method::POST,
+                "/api/v1/namespaces/default/configmaps",
+                Some(&body),
+            )
+            .await
+            .expect("create");
         assert_eq!(status, StatusCode::CREATED);
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -150,7 +189,11 @@ async fn watch_latency(server: &Server, sizes: &Sizes) -> (f64, f64) {
         all.extend(w.await.expect("watcher"));
     }
     if all.len() != sizes.watchers * sizes.watch_writes {
-        eprintln!("warning: {} of {} watch events arrived", all.len(), sizes.watchers * sizes.watch_writes);
+        eprintln!(
+            "warning: {} of {} watch events arrived",
+            all.len(),
+            sizes.watchers * sizes.watch_writes
+        );
     }
     all.sort_by(f64::total_cmp);
     (percentile(&all, 0.5), percentile(&all, 0.99))
@@ -160,7 +203,11 @@ async fn run(extra: Vec<String>, sizes: &Sizes) -> Results {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut r = Results::default();
     // A first start creates the PKI; the timed start is a restart on existing data.
-    drop(Server::start(dir.path(), &extra).await.expect("first start"));
+    drop(
+        Server::start(dir.path(), &extra)
+            .await
+            .expect("first start"),
+    );
     let started = Instant::now();
     let server = Server::start(dir.path(), &extra).await.expect("start");
     r.ready_ms = started.elapsed().as_secs_f64() * 1e3;
@@ -179,7 +226,11 @@ async fn run(extra: Vec<String>, sizes: &Sizes) -> Results {
 }
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
     runtime.block_on(async {
         let quick = std::env::var_os("BERTH_BENCH_QUICK").is_some();
         let sizes = if quick {
@@ -201,7 +252,7 @@ fn main() {
                 None
             }
         };
-        let rows: [(&str, fn(&Results) -> f64, &str, fn(f64) -> bool); 9] = [
+        let rows: [Row; 9] = [
             ("start to /readyz (ms)", |r| r.ready_ms, "<= 200", |v| v <= 200.0),
             ("idle RSS (MB)", |r| r.idle_rss_mb, "<= 30", |v| v <= 30.0),
             ("creates/s, 1 client", |r| r.creates_1, "-", |_| true),

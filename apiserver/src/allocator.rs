@@ -32,21 +32,41 @@ pub struct ServiceRanges {
 impl ServiceRanges {
     /// Parses `10.96.0.0/12` and `30000-32767`.
     pub fn parse(cidr: &str, node_ports: &str) -> Result<Self, String> {
-        let (base, bits) = cidr.split_once('/').ok_or("service range must be a CIDR like 10.96.0.0/12")?;
-        let base: Ipv4Addr = base.parse().map_err(|_| format!("bad service range address {base:?}"))?;
-        let bits: u32 = bits.parse().map_err(|_| format!("bad service range prefix {bits:?}"))?;
+        let (base, bits) = cidr
+            .split_once('/')
+            .ok_or("service range must be a CIDR like 10.96.0.0/12")?;
+        let base: Ipv4Addr = base
+            .parse()
+            .map_err(|_| format!("bad service range address {base:?}"))?;
+        let bits: u32 = bits
+            .parse()
+            .map_err(|_| format!("bad service range prefix {bits:?}"))?;
         if !(8..=30).contains(&bits) {
             return Err("service range prefix length must be 8-30".into());
         }
         let mask = u32::MAX << (32 - bits);
         let base = Ipv4Addr::from(u32::from(base) & mask);
-        let (lo, hi) = node_ports.split_once('-').ok_or("NodePort range must look like 30000-32767")?;
-        let node_port_min: u16 = lo.trim().parse().map_err(|_| format!("bad NodePort range start {lo:?}"))?;
-        let node_port_max: u16 = hi.trim().parse().map_err(|_| format!("bad NodePort range end {hi:?}"))?;
+        let (lo, hi) = node_ports
+            .split_once('-')
+            .ok_or("NodePort range must look like 30000-32767")?;
+        let node_port_min: u16 = lo
+            .trim()
+            .parse()
+            .map_err(|_| format!("bad NodePort range start {lo:?}"))?;
+        let node_port_max: u16 = hi
+            .trim()
+            .parse()
+            .map_err(|_| format!("bad NodePort range end {hi:?}"))?;
         if node_port_min == 0 || node_port_min > node_port_max {
             return Err("NodePort range must be non-empty and start above 0".into());
         }
-        Ok(ServiceRanges { base, bits, cidr: cidr.to_owned(), node_port_min, node_port_max })
+        Ok(ServiceRanges {
+            base,
+            bits,
+            cidr: cidr.to_owned(),
+            node_port_min,
+            node_port_max,
+        })
     }
 
     fn size(&self) -> u32 {
@@ -90,11 +110,19 @@ fn owner(svc: &Value) -> Vec<u8> {
 }
 
 fn name_of(svc: &Value) -> String {
-    svc.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_owned()
+    svc.pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
 }
 
 fn invalid(svc: &Value, path: Path, value: Value, detail: &str) -> ApiError {
-    ApiError::invalid("", "Service", &name_of(svc), &[FieldError::invalid(&path, value, detail)])
+    ApiError::invalid(
+        "",
+        "Service",
+        &name_of(svc),
+        &[FieldError::invalid(&path, value, detail)],
+    )
 }
 
 fn needs_cluster_ip(svc: &Value) -> bool {
@@ -102,7 +130,10 @@ fn needs_cluster_ip(svc: &Value) -> bool {
 }
 
 fn needs_node_ports(svc: &Value) -> bool {
-    matches!(svc.pointer("/spec/type").and_then(Value::as_str), Some("NodePort" | "LoadBalancer"))
+    matches!(
+        svc.pointer("/spec/type").and_then(Value::as_str),
+        Some("NodePort" | "LoadBalancer")
+    )
 }
 
 impl Allocator {
@@ -155,7 +186,11 @@ impl Allocator {
             return Err(e);
         }
         let keep: Vec<String> = self.keys_of(svc);
-        let drop = self.keys_of(old).into_iter().filter(|k| !keep.contains(k)).collect();
+        let drop = self
+            .keys_of(old)
+            .into_iter()
+            .filter(|k| !keep.contains(k))
+            .collect();
         Ok(Realloc { drop, taken })
     }
 
@@ -191,23 +226,42 @@ impl Allocator {
         keys
     }
 
-    async fn allocate_inner(&self, svc: &mut Value, old: Option<&Value>, taken: &mut Vec<String>) -> ApiResult<()> {
+    async fn allocate_inner(
+        &self,
+        svc: &mut Value,
+        old: Option<&Value>,
+        taken: &mut Vec<String>,
+    ) -> ApiResult<()> {
         // Cluster IP.
         if needs_cluster_ip(svc) {
-            let old_ip = old.and_then(|o| o.pointer("/spec/clusterIP")).and_then(Value::as_str).map(str::to_owned);
-            let requested = svc.pointer("/spec/clusterIP").and_then(Value::as_str).map(str::to_owned);
+            let old_ip = old
+                .and_then(|o| o.pointer("/spec/clusterIP"))
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            let requested = svc
+                .pointer("/spec/clusterIP")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
             let ip = match (requested.as_deref(), old_ip.as_deref()) {
                 (None | Some(""), Some(old)) => old.to_owned(),
                 (Some(req), Some(old)) if req == old => old.to_owned(),
                 (Some(req), Some(old)) => {
-                    return Err(invalid(svc, Path::new("spec").child("clusterIPs").index(0), json!(req), &format!(
-                        "may not change once set (was {old})"
-                    )))
+                    return Err(invalid(
+                        svc,
+                        Path::new("spec").child("clusterIPs").index(0),
+                        json!(req),
+                        &format!("may not change once set (was {old})"),
+                    ))
                 }
                 (Some("None"), None) => "None".to_owned(),
                 (Some(req), None) if !req.is_empty() => {
                     let addr: Ipv4Addr = req.parse().map_err(|_| {
-                        invalid(svc, Path::new("spec").child("clusterIPs").index(0), json!(req), "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)")
+                        invalid(
+                            svc,
+                            Path::new("spec").child("clusterIPs").index(0),
+                            json!(req),
+                            "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)",
+                        )
                     })?;
                     if !self.ranges.contains(addr) || addr == self.ranges.base {
                         return Err(invalid(svc, Path::new("spec").child("clusterIPs").index(0), json!(req), &format!(
@@ -217,9 +271,14 @@ impl Allocator {
                     }
                     let key = format!("{IP_PREFIX}{req}");
                     if !self.claim(key.clone(), svc).await? {
-                        return Err(invalid(svc, Path::new("spec").child("clusterIPs").index(0), json!(req), &format!(
-                            "failed to allocate IP {req}: provided IP is already allocated"
-                        )));
+                        return Err(invalid(
+                            svc,
+                            Path::new("spec").child("clusterIPs").index(0),
+                            json!(req),
+                            &format!(
+                                "failed to allocate IP {req}: provided IP is already allocated"
+                            ),
+                        ));
                     }
                     taken.push(key);
                     req.to_owned()
@@ -250,7 +309,10 @@ impl Allocator {
                     .filter_map(|p| {
                         Some((
                             p.get("port")?.as_i64()?,
-                            p.get("protocol").and_then(Value::as_str).unwrap_or("TCP").to_owned(),
+                            p.get("protocol")
+                                .and_then(Value::as_str)
+                                .unwrap_or("TCP")
+                                .to_owned(),
                             p.get("nodePort")?.as_i64()?,
                         ))
                     })
@@ -262,7 +324,11 @@ impl Allocator {
             return Ok(());
         };
         for (i, p) in ports.iter_mut().enumerate() {
-            let proto = p.get("protocol").and_then(Value::as_str).unwrap_or("TCP").to_owned();
+            let proto = p
+                .get("protocol")
+                .and_then(Value::as_str)
+                .unwrap_or("TCP")
+                .to_owned();
             if !needs_ports {
                 if let Some(map) = p.as_object_mut() {
                     map.remove("nodePort");
@@ -270,13 +336,21 @@ impl Allocator {
                 continue;
             }
             let port = p.get("port").and_then(Value::as_i64).unwrap_or(0);
-            let requested = p.get("nodePort").and_then(Value::as_i64).filter(|n| *n != 0);
-            let held = old_ports.iter().find(|(op, opr, _)| *op == port && *opr == proto).map(|(_, _, n)| *n);
+            let requested = p
+                .get("nodePort")
+                .and_then(Value::as_i64)
+                .filter(|n| *n != 0);
+            let held = old_ports
+                .iter()
+                .find(|(op, opr, _)| *op == port && *opr == proto)
+                .map(|(_, _, n)| *n);
             let node_port = match (requested, held) {
                 (Some(n), Some(h)) if n == h => n,
                 (None, Some(h)) => h,
                 (Some(n), _) => {
-                    if n < i64::from(self.ranges.node_port_min) || n > i64::from(self.ranges.node_port_max) {
+                    if n < i64::from(self.ranges.node_port_min)
+                        || n > i64::from(self.ranges.node_port_max)
+                    {
                         return Err(invalid(&svc_snapshot, Path::new("spec").child("ports").index(i).child("nodePort"), json!(n), &format!(
                             "provided port is not in the valid range. The range of valid ports is {}-{}",
                             self.ranges.node_port_min, self.ranges.node_port_max
@@ -284,7 +358,12 @@ impl Allocator {
                     }
                     let key = format!("{PORT_PREFIX}{}/{n}", proto.to_ascii_lowercase());
                     if !self.claim(key.clone(), &svc_snapshot).await? {
-                        return Err(invalid(&svc_snapshot, Path::new("spec").child("ports").index(i).child("nodePort"), json!(n), "provided port is already allocated"));
+                        return Err(invalid(
+                            &svc_snapshot,
+                            Path::new("spec").child("ports").index(i).child("nodePort"),
+                            json!(n),
+                            "provided port is already allocated",
+                        ));
                     }
                     taken.push(key);
                     n
@@ -314,21 +393,35 @@ impl Allocator {
                 return Ok(ip);
             }
         }
-        Err(ApiError::internal(format!("failed to allocate a serviceIP: range {} is full", self.ranges.cidr)))
+        Err(ApiError::internal(format!(
+            "failed to allocate a serviceIP: range {} is full",
+            self.ranges.cidr
+        )))
     }
 
     async fn pick_port(&self, svc: &Value, proto: &str) -> ApiResult<i64> {
         use rand::Rng;
-        let (lo, hi) = (u32::from(self.ranges.node_port_min), u32::from(self.ranges.node_port_max));
+        let (lo, hi) = (
+            u32::from(self.ranges.node_port_min),
+            u32::from(self.ranges.node_port_max),
+        );
         let size = hi - lo + 1;
         let start = rand::rng().random_range(0..size);
         for i in 0..size {
             let n = lo + (start + i) % size;
-            if self.claim(format!("{PORT_PREFIX}{}/{n}", proto.to_ascii_lowercase()), svc).await? {
+            if self
+                .claim(
+                    format!("{PORT_PREFIX}{}/{n}", proto.to_ascii_lowercase()),
+                    svc,
+                )
+                .await?
+            {
                 return Ok(i64::from(n));
             }
         }
-        Err(ApiError::internal("failed to allocate a nodePort: range is full"))
+        Err(ApiError::internal(
+            "failed to allocate a nodePort: range is full",
+        ))
     }
 
     /// Claims the first address for the `kubernetes` Service (idempotent).
@@ -381,13 +474,22 @@ mod tests {
         out["spec"]["clusterIP"] = json!("10.0.0.5");
         let err = a.allocate(&mut out).await.unwrap_err();
         assert_eq!(err.code, 422);
-        assert!(err.message.contains("not in the valid range"), "{}", err.message);
+        assert!(
+            err.message.contains("not in the valid range"),
+            "{}",
+            err.message
+        );
         let mut first = svc("y", "ClusterIP");
         first["spec"]["clusterIP"] = json!("10.96.0.4");
         a.allocate(&mut first).await.unwrap();
         let mut dup = svc("z", "ClusterIP");
         dup["spec"]["clusterIP"] = json!("10.96.0.4");
-        assert!(a.allocate(&mut dup).await.unwrap_err().message.contains("already allocated"));
+        assert!(a
+            .allocate(&mut dup)
+            .await
+            .unwrap_err()
+            .message
+            .contains("already allocated"));
         let mut np = svc("np", "NodePort");
         a.allocate(&mut np).await.unwrap();
         let port = np["spec"]["ports"][0]["nodePort"].as_i64().unwrap();
@@ -406,14 +508,27 @@ mod tests {
         let released = a.reallocate(&mut new, &old).await.unwrap();
         assert!(released.drop.is_empty() && released.taken.is_empty());
         assert_eq!(new["spec"]["clusterIP"], old["spec"]["clusterIP"]);
-        assert_eq!(new["spec"]["ports"][0]["nodePort"], old["spec"]["ports"][0]["nodePort"]);
+        assert_eq!(
+            new["spec"]["ports"][0]["nodePort"],
+            old["spec"]["ports"][0]["nodePort"]
+        );
         let mut to_cluster_ip = svc("s", "ClusterIP");
         let released = a.reallocate(&mut to_cluster_ip, &new).await.unwrap();
         assert_eq!(released.drop.len(), 1);
         assert!(to_cluster_ip["spec"]["ports"][0].get("nodePort").is_none());
         let mut changed = svc("s", "ClusterIP");
         let held = to_cluster_ip["spec"]["clusterIP"].as_str().unwrap();
-        changed["spec"]["clusterIP"] = json!(if held == "10.96.0.6" { "10.96.0.5" } else { "10.96.0.6" });
-        assert_eq!(a.reallocate(&mut changed, &to_cluster_ip).await.unwrap_err().code, 422);
+        changed["spec"]["clusterIP"] = json!(if held == "10.96.0.6" {
+            "10.96.0.5"
+        } else {
+            "10.96.0.6"
+        });
+        assert_eq!(
+            a.reallocate(&mut changed, &to_cluster_ip)
+                .await
+                .unwrap_err()
+                .code,
+            422
+        );
     }
 }

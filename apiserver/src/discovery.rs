@@ -37,7 +37,9 @@ impl Aggregated {
     /// The response content type.
     pub fn content_type(self) -> &'static str {
         match self {
-            Aggregated::V2 => "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList",
+            Aggregated::V2 => {
+                "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+            }
             Aggregated::V2Beta1 => {
                 "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList"
             }
@@ -68,7 +70,10 @@ pub fn core_versions(server_address: &str) -> Value {
 fn served_groups() -> Vec<GroupVersion> {
     let mut out = catalog::groups();
     let mut reviews: Vec<GroupVersion> = Vec::new();
-    for gv in crate::identity::RESOURCES.iter().map(ResourceInfo::group_version) {
+    for gv in crate::identity::RESOURCES
+        .iter()
+        .map(ResourceInfo::group_version)
+    {
         if !reviews.contains(&gv) && !out.contains(&gv) {
             reviews.push(gv);
         }
@@ -84,7 +89,11 @@ fn served_groups() -> Vec<GroupVersion> {
 /// The resources served at `group`/`version`: the catalog's plus the review resources.
 fn served_resources(group: &str, version: &str) -> Vec<&'static ResourceInfo> {
     let mut out = catalog::by_group_version(group, version);
-    out.extend(crate::identity::RESOURCES.iter().filter(|r| r.group == group && r.version == version));
+    out.extend(
+        crate::identity::RESOURCES
+            .iter()
+            .filter(|r| r.group == group && r.version == version),
+    );
     out
 }
 
@@ -116,18 +125,24 @@ fn group_json(name: &str, versions: &[GroupVersion]) -> Value {
 
 /// `/apis` as `APIGroupList`.
 pub fn groups() -> Value {
-    let groups: Vec<Value> = named_groups().iter().map(|(g, v)| group_json(g, v)).collect();
+    let groups: Vec<Value> = named_groups()
+        .iter()
+        .map(|(g, v)| group_json(g, v))
+        .collect();
     json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
 }
 
 /// `/apis/<group>` as `APIGroup`, if served.
 pub fn group(name: &str) -> Option<Value> {
-    named_groups().into_iter().find(|(g, _)| g == name).map(|(g, v)| {
-        let mut doc = group_json(&g, &v);
-        doc["kind"] = json!("APIGroup");
-        doc["apiVersion"] = json!("v1");
-        doc
-    })
+    named_groups()
+        .into_iter()
+        .find(|(g, _)| g == name)
+        .map(|(g, v)| {
+            let mut doc = group_json(&g, &v);
+            doc["kind"] = json!("APIGroup");
+            doc["apiVersion"] = json!("v1");
+            doc
+        })
 }
 
 fn legacy_resource(r: &ResourceInfo) -> Value {
@@ -235,11 +250,16 @@ fn aggregated_group(name: &str, versions: &[GroupVersion]) -> Value {
 /// The aggregated document for `/api` (`core == true`) or `/apis`.
 pub fn aggregated(version: Aggregated, core: bool) -> Value {
     let items: Vec<Value> = if core {
-        let v1: Vec<GroupVersion> =
-            served_groups().into_iter().filter(|gv| gv.group.is_empty()).collect();
+        let v1: Vec<GroupVersion> = served_groups()
+            .into_iter()
+            .filter(|gv| gv.group.is_empty())
+            .collect();
         vec![aggregated_group("", &v1)]
     } else {
-        named_groups().iter().map(|(g, v)| aggregated_group(g, v)).collect()
+        named_groups()
+            .iter()
+            .map(|(g, v)| aggregated_group(g, v))
+            .collect()
     };
     json!({
         "kind": "APIGroupDiscoveryList",
@@ -275,25 +295,48 @@ mod tests {
         assert_eq!(scale["group"], "autoscaling");
         assert_eq!(scale["version"], "v1");
         let agg = aggregated(Aggregated::V2, false);
-        let apps = agg["items"].as_array().unwrap().iter().find(|g| g["metadata"]["name"] == "apps").unwrap();
+        let apps = agg["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["metadata"]["name"] == "apps")
+            .unwrap();
         let deploy = apps["versions"][0]["resources"]
             .as_array()
             .unwrap()
             .iter()
             .find(|r| r["resource"] == "deployments")
             .unwrap();
-        let sub = deploy["subresources"].as_array().unwrap().iter().find(|s| s["subresource"] == "scale").unwrap();
-        assert_eq!(sub["responseKind"], json!({"group": "autoscaling", "version": "v1", "kind": "Scale"}));
+        let sub = deploy["subresources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["subresource"] == "scale")
+            .unwrap();
+        assert_eq!(
+            sub["responseKind"],
+            json!({"group": "autoscaling", "version": "v1", "kind": "Scale"})
+        );
     }
 
     #[test]
     fn core_and_groups_are_listed() {
         let v1 = resource_list("", "v1").unwrap();
-        let pods = v1["resources"].as_array().unwrap().iter().find(|r| r["name"] == "pods").unwrap();
+        let pods = v1["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == "pods")
+            .unwrap();
         assert_eq!(pods["shortNames"], json!(["po"]));
         assert_eq!(pods["categories"], json!(["all"]));
         let groups = groups();
-        let names: Vec<&str> = groups["groups"].as_array().unwrap().iter().map(|g| g["name"].as_str().unwrap()).collect();
+        let names: Vec<&str> = groups["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["name"].as_str().unwrap())
+            .collect();
         assert!(names.contains(&"apps") && names.contains(&"rbac.authorization.k8s.io"));
         assert!(!names.contains(&""));
         assert!(group("apps").is_some() && group("nope").is_none());
@@ -302,26 +345,67 @@ mod tests {
     #[test]
     fn review_groups_are_listed_after_events() {
         let groups = groups();
-        let names: Vec<&str> = groups["groups"].as_array().unwrap().iter().map(|g| g["name"].as_str().unwrap()).collect();
-        assert_eq!(names[..4], ["apps", "events.k8s.io", "authentication.k8s.io", "authorization.k8s.io"]);
+        let names: Vec<&str> = groups["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            names[..4],
+            [
+                "apps",
+                "events.k8s.io",
+                "authentication.k8s.io",
+                "authorization.k8s.io"
+            ]
+        );
         let authn = group("authentication.k8s.io").unwrap();
-        let versions: Vec<&str> = authn["versions"].as_array().unwrap().iter().map(|v| v["version"].as_str().unwrap()).collect();
+        let versions: Vec<&str> = authn["versions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["version"].as_str().unwrap())
+            .collect();
         assert_eq!(versions, ["v1", "v1beta1"]);
         assert_eq!(authn["preferredVersion"]["version"], "v1");
 
         let authz = resource_list("authorization.k8s.io", "v1").unwrap();
-        let ssar = authz["resources"].as_array().unwrap().iter().find(|r| r["name"] == "selfsubjectaccessreviews").unwrap();
+        let ssar = authz["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == "selfsubjectaccessreviews")
+            .unwrap();
         assert_eq!(ssar["verbs"], json!(["create"]));
         assert_eq!(ssar["kind"], "SelfSubjectAccessReview");
         assert_eq!(ssar["namespaced"], false);
-        let lsar = authz["resources"].as_array().unwrap().iter().find(|r| r["name"] == "localsubjectaccessreviews").unwrap();
+        let lsar = authz["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == "localsubjectaccessreviews")
+            .unwrap();
         assert_eq!(lsar["namespaced"], true);
         assert!(resource_list("authentication.k8s.io", "v1beta1").is_some());
 
         let agg = aggregated(Aggregated::V2, false);
-        let authn = agg["items"].as_array().unwrap().iter().find(|g| g["metadata"]["name"] == "authentication.k8s.io").unwrap();
-        let ssr = authn["versions"][0]["resources"].as_array().unwrap().iter().find(|r| r["resource"] == "selfsubjectreviews").unwrap();
-        assert_eq!(ssr["responseKind"], json!({"group": "authentication.k8s.io", "version": "v1", "kind": "SelfSubjectReview"}));
+        let authn = agg["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["metadata"]["name"] == "authentication.k8s.io")
+            .unwrap();
+        let ssr = authn["versions"][0]["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["resource"] == "selfsubjectreviews")
+            .unwrap();
+        assert_eq!(
+            ssr["responseKind"],
+            json!({"group": "authentication.k8s.io", "version": "v1", "kind": "SelfSubjectReview"})
+        );
         assert_eq!(ssr["scope"], "Cluster");
     }
 }

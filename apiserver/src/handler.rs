@@ -48,7 +48,9 @@ pub struct ApiServer {
 
 /// Wraps bytes as a response body.
 pub fn full(bytes: impl Into<Bytes>) -> Body {
-    Full::new(bytes.into()).map_err(|never| match never {}).boxed()
+    Full::new(bytes.into())
+        .map_err(|never| match never {})
+        .boxed()
 }
 
 fn json_response(code: StatusCode, value: &Value, content_type: &str) -> Response<Body> {
@@ -75,7 +77,10 @@ pub fn error_response(err: &ApiError) -> Response<Body> {
 fn text(code: StatusCode, body: &'static str) -> Response<Body> {
     let mut resp = Response::new(full(body));
     *resp.status_mut() = code;
-    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
     resp
 }
 
@@ -98,8 +103,15 @@ fn wants_table(accept: &str) -> bool {
 
 impl ApiServer {
     /// Identifies the caller from its verified certificate or its bearer token.
-    async fn authenticate(&self, headers: &http::HeaderMap, cert_user: Option<&UserInfo>) -> Option<UserInfo> {
-        if let Some(auth) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+    async fn authenticate(
+        &self,
+        headers: &http::HeaderMap,
+        cert_user: Option<&UserInfo>,
+    ) -> Option<UserInfo> {
+        if let Some(auth) = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+        {
             let token = auth.strip_prefix("Bearer ").map(str::trim)?;
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -133,10 +145,11 @@ impl ApiServer {
         let method = req.method().clone();
         let path = req.uri().path().to_owned();
         let started = std::time::Instant::now();
-        let (verb, resource) = match request::parse(&method, &path, &Query::parse(req.uri().query())) {
-            Ok(Target::Resource(r)) => (r.verb, r.resource.plural),
-            _ => (method_verb(&method), ""),
-        };
+        let (verb, resource) =
+            match request::parse(&method, &path, &Query::parse(req.uri().query())) {
+                Ok(Target::Resource(r)) => (r.verb, r.resource.plural),
+                _ => (method_verb(&method), ""),
+            };
         let resp = match self.route(req, cert_user.as_ref()).await {
             Ok(resp) => resp,
             Err(err) => {
@@ -147,7 +160,12 @@ impl ApiServer {
             }
         };
         tracing::debug!(%method, %path, code = resp.status().as_u16(), elapsed_us = started.elapsed().as_micros() as u64, "request");
-        self.metrics.request(verb, resource, resp.status().as_u16(), started.elapsed().as_secs_f64());
+        self.metrics.request(
+            verb,
+            resource,
+            resp.status().as_u16(),
+            started.elapsed().as_secs_f64(),
+        );
         resp
     }
 
@@ -163,7 +181,10 @@ impl ApiServer {
             (&Method::GET, "/readyz") => {
                 return Ok(match self.registry.store().health().await {
                     Ok(()) => text(StatusCode::OK, "ok"),
-                    Err(_) => text(StatusCode::SERVICE_UNAVAILABLE, "[-]store failed: not ready\nreadyz check failed"),
+                    Err(_) => text(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "[-]store failed: not ready\nreadyz check failed",
+                    ),
                 })
             }
             (&Method::GET, "/version") => return Ok(ok_json(&version())),
@@ -192,12 +213,17 @@ impl ApiServer {
             let mut resp = Response::new(full(Bytes::new()));
             resp.headers_mut().insert(
                 header::CONTENT_TYPE,
-                HeaderValue::from_static("application/com.github.proto-openapi.spec.v2.v1.0+protobuf"),
+                HeaderValue::from_static(
+                    "application/com.github.proto-openapi.spec.v2.v1.0+protobuf",
+                ),
             );
             return Ok(resp);
         }
         if path == crate::openapi::ROOT_PATH || path.starts_with("/openapi/v3/") {
-            let etag = req.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok());
+            let etag = req
+                .headers()
+                .get(header::IF_NONE_MATCH)
+                .and_then(|v| v.to_str().ok());
             return crate::openapi::serve_v3(&path, &query, etag);
         }
         if let Some(review) = crate::identity::ReviewRoute::parse(&path) {
@@ -207,14 +233,24 @@ impl ApiServer {
         let target = request::parse(req.method(), &path, &query)?;
         match target {
             Target::CoreVersions => Ok(match Aggregated::from_accept(&accept) {
-                Some(v) => json_response(StatusCode::OK, &discovery::aggregated(v, true), v.content_type()),
+                Some(v) => json_response(
+                    StatusCode::OK,
+                    &discovery::aggregated(v, true),
+                    v.content_type(),
+                ),
                 None => ok_json(&discovery::core_versions(&self.server_address)),
             }),
             Target::Groups => Ok(match Aggregated::from_accept(&accept) {
-                Some(v) => json_response(StatusCode::OK, &discovery::aggregated(v, false), v.content_type()),
+                Some(v) => json_response(
+                    StatusCode::OK,
+                    &discovery::aggregated(v, false),
+                    v.content_type(),
+                ),
                 None => ok_json(&discovery::groups()),
             }),
-            Target::Group(g) => discovery::group(&g).map(|d| ok_json(&d)).ok_or_else(ApiError::no_route),
+            Target::Group(g) => discovery::group(&g)
+                .map(|d| ok_json(&d))
+                .ok_or_else(ApiError::no_route),
             Target::ResourceList { group, version } => discovery::resource_list(&group, &version)
                 .map(|d| ok_json(&d))
                 .ok_or_else(ApiError::no_route),
@@ -231,7 +267,9 @@ impl ApiServer {
     ) -> ApiResult<Response<Body>> {
         let res = r.resource;
         let sub_verbs_ok = match &r.subresource {
-            Some(sub) => res.subresource(sub).is_some_and(|s| s.has_verb(r.verb) || r.verb == "patch" && s.has_verb("patch")),
+            Some(sub) => res
+                .subresource(sub)
+                .is_some_and(|s| s.has_verb(r.verb) || r.verb == "patch" && s.has_verb("patch")),
             None => res.has_verb(r.verb),
         };
         if !sub_verbs_ok {
@@ -266,7 +304,11 @@ impl ApiServer {
                 let name = r.name.clone().unwrap_or_default();
                 let obj = self.registry.get(&r, &name).await?;
                 if table {
-                    let rv = registry::meta(&obj).get("resourceVersion").and_then(Value::as_str).unwrap_or("").to_owned();
+                    let rv = registry::meta(&obj)
+                        .get("resourceVersion")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_owned();
                     return Ok(self.table_response(&r, vec![obj], &rv, None, &query));
                 }
                 Ok(ok_json(&obj))
@@ -315,7 +357,11 @@ impl ApiServer {
                 let (body, warnings) = read_checked(req, res, &query).await?;
                 let existed = self.registry.get(&r, &name).await.is_ok();
                 let obj = self.registry.update(&r, &name, body, dry_run).await?;
-                let code = if existed { StatusCode::OK } else { StatusCode::CREATED };
+                let code = if existed {
+                    StatusCode::OK
+                } else {
+                    StatusCode::CREATED
+                };
                 let mut resp = json_response(code, &obj, "application/json");
                 field_validation::add_warnings(&mut resp, &warnings);
                 Ok(resp)
@@ -354,13 +400,30 @@ impl ApiServer {
                 let options = delete_options(req, &query).await?;
                 let dry_run = dry_run || options_dry_run(&options)?;
                 let opts = list_options(&r, &query)?;
-                let page = self.registry.list(&r, &ListOptions { limit: 0, continue_token: None, ..opts }).await?;
+                let page = self
+                    .registry
+                    .list(
+                        &r,
+                        &ListOptions {
+                            limit: 0,
+                            continue_token: None,
+                            ..opts
+                        },
+                    )
+                    .await?;
                 let mut deleted = Vec::new();
                 for item in page.items {
-                    let name = registry::meta(&item).get("name").and_then(Value::as_str).unwrap_or_default().to_owned();
+                    let name = registry::meta(&item)
+                        .get("name")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_owned();
                     let mut one = r.clone();
                     if res.namespaced {
-                        one.namespace = registry::meta(&item).get("namespace").and_then(Value::as_str).map(str::to_owned);
+                        one.namespace = registry::meta(&item)
+                            .get("namespace")
+                            .and_then(Value::as_str)
+                            .map(str::to_owned);
                     }
                     match self.registry.delete(&one, &name, &options, dry_run).await {
                         Ok((obj, _)) => deleted.push(obj),
@@ -375,7 +438,9 @@ impl ApiServer {
                     "items": deleted,
                 })))
             }
-            other => Err(ApiError::method_not_allowed(format!("verb {other} is not supported"))),
+            other => Err(ApiError::method_not_allowed(format!(
+                "verb {other} is not supported"
+            ))),
         }
     }
 
@@ -389,12 +454,16 @@ impl ApiServer {
         let name = r.name.clone().unwrap_or_default();
         let kind = r.resource.kind;
         match r.verb {
-            "get" => Ok(ok_json(&crate::scale::to_scale(&self.registry.get(&r, &name).await?))),
+            "get" => Ok(ok_json(&crate::scale::to_scale(
+                &self.registry.get(&r, &name).await?,
+            ))),
             "update" => {
                 let body = read_object(req).await?;
                 let obj = self
                     .registry
-                    .modify(&r, &name, dry_run, |current| crate::scale::apply_scale(current, &body, kind))
+                    .modify(&r, &name, dry_run, |current| {
+                        crate::scale::apply_scale(current, &body, kind)
+                    })
                     .await?;
                 Ok(ok_json(&crate::scale::to_scale(&obj)))
             }
@@ -412,7 +481,9 @@ impl ApiServer {
                     .await?;
                 Ok(ok_json(&crate::scale::to_scale(&obj)))
             }
-            verb => Err(ApiError::method_not_allowed(format!("{verb} is not allowed on scale"))),
+            verb => Err(ApiError::method_not_allowed(format!(
+                "{verb} is not allowed on scale"
+            ))),
         }
     }
 
@@ -425,7 +496,13 @@ impl ApiServer {
         query: &Query,
     ) -> Response<Body> {
         let include = crate::table::include_object(query.get("includeObject"));
-        let table = crate::table::build(r.resource, &items, include, rv, continue_token.unwrap_or(""));
+        let table = crate::table::build(
+            r.resource,
+            &items,
+            include,
+            rv,
+            continue_token.unwrap_or(""),
+        );
         json_response(StatusCode::OK, &table, TABLE_TYPE)
     }
 }
@@ -444,7 +521,9 @@ fn options_dry_run(options: &Value) -> ApiResult<bool> {
             }
             Ok(!values.is_empty())
         }
-        Some(other) => Err(ApiError::bad_request(format!("dryRun must be a list, got {other}"))),
+        Some(other) => Err(ApiError::bad_request(format!(
+            "dryRun must be a list, got {other}"
+        ))),
     }
 }
 
@@ -487,12 +566,15 @@ pub fn version() -> Value {
 
 fn list_options(r: &ResourceRequest, query: &Query) -> ApiResult<ListOptions> {
     let labels = match query.get("labelSelector") {
-        Some(s) if !s.is_empty() => Some(LabelSelector::parse(s).map_err(|e| ApiError::bad_request(e.to_string()))?),
+        Some(s) if !s.is_empty() => {
+            Some(LabelSelector::parse(s).map_err(|e| ApiError::bad_request(e.to_string()))?)
+        }
         _ => None,
     };
     let fields = match query.get("fieldSelector") {
         Some(s) if !s.is_empty() => {
-            let parsed = FieldSelector::parse(s).map_err(|e| ApiError::bad_request(e.to_string()))?;
+            let parsed =
+                FieldSelector::parse(s).map_err(|e| ApiError::bad_request(e.to_string()))?;
             Some(
                 parsed
                     .for_kind(r.resource.group, r.resource.kind)
@@ -506,8 +588,14 @@ fn list_options(r: &ResourceRequest, query: &Query) -> ApiResult<ListOptions> {
         labels,
         fields,
         limit,
-        continue_token: query.get("continue").filter(|c| !c.is_empty()).map(str::to_owned),
-        resource_version: query.get("resourceVersion").filter(|v| !v.is_empty()).map(str::to_owned),
+        continue_token: query
+            .get("continue")
+            .filter(|c| !c.is_empty())
+            .map(str::to_owned),
+        resource_version: query
+            .get("resourceVersion")
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned),
     })
 }
 
@@ -515,10 +603,17 @@ fn list_options(r: &ResourceRequest, query: &Query) -> ApiResult<ListOptions> {
 pub async fn read_body(req: Request<hyper::body::Incoming>) -> ApiResult<Bytes> {
     match Limited::new(req.into_body(), MAX_BODY).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
-            Err(ApiError::too_large(format!("the request body is larger than {MAX_BODY} bytes")))
+        Err(e)
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
+            Err(ApiError::too_large(format!(
+                "the request body is larger than {MAX_BODY} bytes"
+            )))
         }
-        Err(e) => Err(ApiError::bad_request(format!("reading the request body failed: {e}"))),
+        Err(e) => Err(ApiError::bad_request(format!(
+            "reading the request body failed: {e}"
+        ))),
     }
 }
 
@@ -557,7 +652,11 @@ pub fn decode_object(content_type: &str, body: &[u8]) -> ApiResult<Value> {
         other => {
             return Err(ApiError::unsupported_media_type(
                 other,
-                &["application/json", "application/yaml", crate::protobuf::MEDIA_TYPE],
+                &[
+                    "application/json",
+                    "application/yaml",
+                    crate::protobuf::MEDIA_TYPE,
+                ],
             ))
         }
     };
@@ -603,11 +702,35 @@ mod tests {
 
     #[test]
     fn bodies_decode_or_fail_clearly() {
-        assert_eq!(decode_object("application/json", b"{\"a\":1}").unwrap(), json!({"a": 1}));
-        assert_eq!(decode_object("application/yaml", b"a: 1\nb: [x]\n").unwrap(), json!({"a": 1, "b": ["x"]}));
-        assert_eq!(decode_object("application/json", b"{not json").unwrap_err().code, 400);
-        assert_eq!(decode_object("application/json", b"[1,2]").unwrap_err().code, 400);
-        assert_eq!(decode_object("application/vnd.kubernetes.protobuf", b"k8s\0").unwrap_err().code, 400);
-        assert_eq!(decode_object("application/cbor", b"\xa0").unwrap_err().code, 415);
+        assert_eq!(
+            decode_object("application/json", b"{\"a\":1}").unwrap(),
+            json!({"a": 1})
+        );
+        assert_eq!(
+            decode_object("application/yaml", b"a: 1\nb: [x]\n").unwrap(),
+            json!({"a": 1, "b": ["x"]})
+        );
+        assert_eq!(
+            decode_object("application/json", b"{not json")
+                .unwrap_err()
+                .code,
+            400
+        );
+        assert_eq!(
+            decode_object("application/json", b"[1,2]")
+                .unwrap_err()
+                .code,
+            400
+        );
+        assert_eq!(
+            decode_object("application/vnd.kubernetes.protobuf", b"k8s\0")
+                .unwrap_err()
+                .code,
+            400
+        );
+        assert_eq!(
+            decode_object("application/cbor", b"\xa0").unwrap_err().code,
+            415
+        );
     }
 }

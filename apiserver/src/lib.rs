@@ -65,10 +65,15 @@ pub struct Options {
 
 /// The first usable address of an IPv4 CIDR (`10.96.0.0/12` gives `10.96.0.1`).
 pub fn first_service_ip(cidr: &str) -> Result<IpAddr> {
-    let (base, bits) = cidr.split_once('/').context("service range must be a CIDR like 10.96.0.0/12")?;
+    let (base, bits) = cidr
+        .split_once('/')
+        .context("service range must be a CIDR like 10.96.0.0/12")?;
     let base: Ipv4Addr = base.parse().context("service range base address")?;
     let bits: u32 = bits.parse().context("service range prefix length")?;
-    anyhow::ensure!((1..=30).contains(&bits), "service range prefix length must be 1-30");
+    anyhow::ensure!(
+        (1..=30).contains(&bits),
+        "service range prefix length must be 1-30"
+    );
     let mask = u32::MAX << (32 - bits);
     Ok(IpAddr::V4(Ipv4Addr::from((u32::from(base) & mask) + 1)))
 }
@@ -93,7 +98,9 @@ pub async fn prepare(opts: &Options) -> Result<Prepared> {
     std::fs::create_dir_all(&opts.data_dir)
         .with_context(|| format!("creating {}", opts.data_dir.display()))?;
     let store: DynStore = if opts.etcd_servers.is_empty() {
-        Arc::new(berth_store::sqlite::SqliteStore::open(opts.data_dir.join("state.db"))?)
+        Arc::new(berth_store::sqlite::SqliteStore::open(
+            opts.data_dir.join("state.db"),
+        )?)
     } else {
         Arc::new(berth_store::etcd::EtcdStore::connect(&opts.etcd_servers).await?)
     };
@@ -104,15 +111,20 @@ pub async fn prepare(opts: &Options) -> Result<Prepared> {
         .await
         .with_context(|| format!("binding {}:{}", opts.bind_address, opts.secure_port))?;
     let address = listener.local_addr()?;
-    let advertise = opts.advertise_address.unwrap_or(if opts.bind_address.is_unspecified() {
-        IpAddr::V4(Ipv4Addr::LOCALHOST)
-    } else {
-        opts.bind_address
-    });
+    let advertise = opts
+        .advertise_address
+        .unwrap_or(if opts.bind_address.is_unspecified() {
+            IpAddr::V4(Ipv4Addr::LOCALHOST)
+        } else {
+            opts.bind_address
+        });
 
     let pki_dir = opts.data_dir.join("pki");
     let ca = pki::ClusterCa::load_or_create(&pki_dir, "berth-ca")?;
-    let mut ips = vec![IpAddr::V4(Ipv4Addr::LOCALHOST), first_service_ip(&opts.service_cluster_ip_range)?];
+    let mut ips = vec![
+        IpAddr::V4(Ipv4Addr::LOCALHOST),
+        first_service_ip(&opts.service_cluster_ip_range)?,
+    ];
     for ip in [opts.bind_address, advertise] {
         if !ip.is_unspecified() && !ips.contains(&ip) {
             ips.push(ip);
@@ -140,7 +152,10 @@ pub async fn prepare(opts: &Options) -> Result<Prepared> {
         .with_context(|| format!("loading the service-account key {}", sa_key.display()))?;
     let admin_cert = pki_dir.join("admin.crt");
     let admin = if admin_cert.exists() && pki_dir.join("admin.key").exists() {
-        pki::CertKey { cert_pem: pki::read(&admin_cert)?, key_pem: pki::read(&pki_dir.join("admin.key"))? }
+        pki::CertKey {
+            cert_pem: pki::read(&admin_cert)?,
+            key_pem: pki::read(&pki_dir.join("admin.key"))?,
+        }
     } else {
         let admin = ca.issue_client("kubernetes-admin", &["system:masters"])?;
         pki::write_public(&admin_cert, &admin.cert_pem)?;
@@ -151,15 +166,24 @@ pub async fn prepare(opts: &Options) -> Result<Prepared> {
     let kubeconfig_path = opts.data_dir.join("admin.kubeconfig");
     pki::write_private(
         &kubeconfig_path,
-        &kubeconfig::render("berth", &server_url, ca.cert_pem(), "kubernetes-admin", &admin),
+        &kubeconfig::render(
+            "berth",
+            &server_url,
+            ca.cert_pem(),
+            "kubernetes-admin",
+            &admin,
+        ),
     )?;
 
     let tokens = match &opts.token_auth_file {
         Some(path) => authn::TokenFile::load(path)?,
         None => authn::TokenFile::default(),
     };
-    let ranges = allocator::ServiceRanges::parse(&opts.service_cluster_ip_range, &opts.service_node_port_range)
-        .map_err(anyhow::Error::msg)?;
+    let ranges = allocator::ServiceRanges::parse(
+        &opts.service_cluster_ip_range,
+        &opts.service_node_port_range,
+    )
+    .map_err(anyhow::Error::msg)?;
     let alloc = allocator::Allocator::new(store.clone(), ranges);
     let registry = registry::Registry::new(store).with_allocator(alloc.clone());
     create_default_namespaces(&registry).await?;
@@ -173,11 +197,18 @@ pub async fn prepare(opts: &Options) -> Result<Prepared> {
         authorizer: Arc::new(authz::AllowAuthenticated),
     });
     let tls = server::tls_config(ca.cert_pem(), &serving)?;
-    Ok(Prepared { listener, tls, state, kubeconfig: kubeconfig_path, address })
+    Ok(Prepared {
+        listener,
+        tls,
+        state,
+        kubeconfig: kubeconfig_path,
+        address,
+    })
 }
 
 async fn create_default_namespaces(registry: &registry::Registry) -> Result<()> {
-    let namespaces = berth_api_types::catalog::find("", "namespaces").context("catalog lacks namespaces")?;
+    let namespaces =
+        berth_api_types::catalog::find("", "namespaces").context("catalog lacks namespaces")?;
     let r = request::ResourceRequest {
         resource: namespaces,
         namespace: None,
@@ -196,9 +227,15 @@ async fn create_default_namespaces(registry: &registry::Registry) -> Result<()> 
     Ok(())
 }
 
-fn resource_request(group: &str, plural: &str, namespace: Option<&str>, verb: &'static str) -> Result<request::ResourceRequest> {
+fn resource_request(
+    group: &str,
+    plural: &str,
+    namespace: Option<&str>,
+    verb: &'static str,
+) -> Result<request::ResourceRequest> {
     Ok(request::ResourceRequest {
-        resource: berth_api_types::catalog::find(group, plural).with_context(|| format!("catalog lacks {plural}"))?,
+        resource: berth_api_types::catalog::find(group, plural)
+            .with_context(|| format!("catalog lacks {plural}"))?,
         namespace: namespace.map(str::to_owned),
         name: None,
         subresource: None,
@@ -230,7 +267,10 @@ async fn ensure_kubernetes_service(
         Ok(_) => {}
         Err(e) if e.code == 404 => {
             // The first address is reserved for this Service; claim it before creating.
-            alloc.claim_first(&svc).await.map_err(|e| anyhow::anyhow!(e.message))?;
+            alloc
+                .claim_first(&svc)
+                .await
+                .map_err(|e| anyhow::anyhow!(e.message))?;
             let mut body = svc.clone();
             body["spec"]["clusterIP"] = serde_json::Value::Null;
             if let Some(spec) = body["spec"].as_object_mut() {
@@ -296,8 +336,14 @@ mod tests {
 
     #[test]
     fn first_service_ip_of_ranges() {
-        assert_eq!(first_service_ip("10.96.0.0/12").unwrap().to_string(), "10.96.0.1");
-        assert_eq!(first_service_ip("10.0.0.0/24").unwrap().to_string(), "10.0.0.1");
+        assert_eq!(
+            first_service_ip("10.96.0.0/12").unwrap().to_string(),
+            "10.96.0.1"
+        );
+        assert_eq!(
+            first_service_ip("10.0.0.0/24").unwrap().to_string(),
+            "10.0.0.1"
+        );
         assert!(first_service_ip("10.0.0.0").is_err());
         assert!(first_service_ip("nonsense/12").is_err());
     }

@@ -10,7 +10,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 /// Latency bucket bounds in seconds.
-const BUCKETS: [f64; 12] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0];
+const BUCKETS: [f64; 12] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
+];
 
 #[derive(Default, Clone)]
 struct Histogram {
@@ -32,7 +34,11 @@ impl Histogram {
 
     fn render(&self, out: &mut String, name: &str, labels: &str) {
         for (i, bound) in BUCKETS.iter().enumerate() {
-            let _ = writeln!(out, "{name}_bucket{{{labels},le=\"{bound}\"}} {}", self.counts[i]);
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{{labels},le=\"{bound}\"}} {}",
+                self.counts[i]
+            );
         }
         let _ = writeln!(out, "{name}_bucket{{{labels},le=\"+Inf\"}} {}", self.count);
         let _ = writeln!(out, "{name}_sum{{{labels}}} {}", self.sum);
@@ -93,7 +99,9 @@ impl Metrics {
                 h.count
             );
         }
-        out.push_str("# HELP apiserver_request_duration_seconds Request latency by verb and resource.\n");
+        out.push_str(
+            "# HELP apiserver_request_duration_seconds Request latency by verb and resource.\n",
+        );
         out.push_str("# TYPE apiserver_request_duration_seconds histogram\n");
         let mut by_verb: BTreeMap<(String, String), Histogram> = BTreeMap::new();
         for ((verb, resource, _), h) in &requests {
@@ -105,15 +113,27 @@ impl Metrics {
             e.sum += h.sum;
         }
         for ((verb, resource), h) in &by_verb {
-            h.render(&mut out, "apiserver_request_duration_seconds", &format!("verb=\"{verb}\",resource=\"{resource}\""));
+            h.render(
+                &mut out,
+                "apiserver_request_duration_seconds",
+                &format!("verb=\"{verb}\",resource=\"{resource}\""),
+            );
         }
         out.push_str("# HELP apiserver_longrunning_requests Open watch streams.\n");
         out.push_str("# TYPE apiserver_longrunning_requests gauge\n");
-        let _ = writeln!(out, "apiserver_longrunning_requests{{verb=\"WATCH\"}} {}", self.watches.load(Ordering::Relaxed));
+        let _ = writeln!(
+            out,
+            "apiserver_longrunning_requests{{verb=\"WATCH\"}} {}",
+            self.watches.load(Ordering::Relaxed)
+        );
         out.push_str("# HELP berth_store_operation_duration_seconds Store latency by operation.\n");
         out.push_str("# TYPE berth_store_operation_duration_seconds histogram\n");
         for (op, h) in lock(&self.store).iter() {
-            h.render(&mut out, "berth_store_operation_duration_seconds", &format!("operation=\"{op}\""));
+            h.render(
+                &mut out,
+                "berth_store_operation_duration_seconds",
+                &format!("operation=\"{op}\""),
+            );
         }
         out
     }
@@ -146,7 +166,12 @@ impl Store for TimedStore {
     async fn create(&self, key: &str, value: Vec<u8>) -> berth_store::Result<KeyValue> {
         timed!(self, "create", self.inner.create(key, value))
     }
-    async fn update(&self, key: &str, value: Vec<u8>, expected: Revision) -> berth_store::Result<KeyValue> {
+    async fn update(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        expected: Revision,
+    ) -> berth_store::Result<KeyValue> {
         timed!(self, "update", self.inner.update(key, value, expected))
     }
     async fn delete(&self, key: &str, expected: Option<Revision>) -> berth_store::Result<KeyValue> {
@@ -183,8 +208,13 @@ mod tests {
         m.request("get", "pods", 404, 0.0001);
         m.store_op("get", 0.0003);
         let text = m.render();
-        assert!(text.contains("apiserver_request_total{verb=\"get\",resource=\"pods\",code=\"200\"} 1"), "{text}");
-        assert!(text.contains("apiserver_request_total{verb=\"get\",resource=\"pods\",code=\"404\"} 1"));
+        assert!(
+            text.contains("apiserver_request_total{verb=\"get\",resource=\"pods\",code=\"200\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("apiserver_request_total{verb=\"get\",resource=\"pods\",code=\"404\"} 1")
+        );
         assert!(text.contains("apiserver_request_duration_seconds_bucket{verb=\"get\",resource=\"pods\",le=\"0.0025\"} 2"));
         assert!(text.contains("apiserver_request_duration_seconds_bucket{verb=\"get\",resource=\"pods\",le=\"0.001\"} 1"));
         assert!(text.contains("berth_store_operation_duration_seconds_count{operation=\"get\"} 1"));

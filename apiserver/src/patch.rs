@@ -66,7 +66,9 @@ impl Patch {
             Patch::Json(p) => {
                 let mut doc = current.clone();
                 json_patch::patch(&mut doc, p).map_err(|e| {
-                    ApiError::invalid_message(format!("the server rejected our request due to an error in our request: {e}"))
+                    ApiError::invalid_message(format!(
+                        "the server rejected our request due to an error in our request: {e}"
+                    ))
                 })?;
                 Ok(doc)
             }
@@ -75,15 +77,12 @@ impl Patch {
                 json_patch::merge(&mut doc, p);
                 Ok(doc)
             }
-            Patch::Strategic(p) => {
-                berth_api_types::strategic_merge::apply(group, kind, current, p).map_err(|e| {
-                    match e.http_status() {
-                        400 => ApiError::bad_request(e.to_string()),
-                        422 => ApiError::invalid_message(e.to_string()),
-                        _ => ApiError::internal(e.to_string()),
-                    }
-                })
-            }
+            Patch::Strategic(p) => berth_api_types::strategic_merge::apply(group, kind, current, p)
+                .map_err(|e| match e.http_status() {
+                    400 => ApiError::bad_request(e.to_string()),
+                    422 => ApiError::invalid_message(e.to_string()),
+                    _ => ApiError::internal(e.to_string()),
+                }),
         }
     }
 }

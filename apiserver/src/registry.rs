@@ -58,7 +58,9 @@ pub struct ListPage {
 /// Reads the metadata of an object; a missing or non-object metadata is treated as empty.
 pub fn meta(obj: &Value) -> &Map<String, Value> {
     static EMPTY: std::sync::OnceLock<Map<String, Value>> = std::sync::OnceLock::new();
-    obj.get("metadata").and_then(Value::as_object).unwrap_or_else(|| EMPTY.get_or_init(Map::new))
+    obj.get("metadata")
+        .and_then(Value::as_object)
+        .unwrap_or_else(|| EMPTY.get_or_init(Map::new))
 }
 
 fn meta_mut(obj: &mut Value) -> &mut Map<String, Value> {
@@ -83,7 +85,9 @@ pub fn labels_of(obj: &Value) -> BTreeMap<String, String> {
         .get("labels")
         .and_then(Value::as_object)
         .map(|m| {
-            m.iter().filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned()))).collect()
+            m.iter()
+                .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned())))
+                .collect()
         })
         .unwrap_or_default()
 }
@@ -139,7 +143,9 @@ const NAME_CHARS: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 fn random_suffix() -> String {
     use rand::Rng;
     let mut rng = rand::rng();
-    (0..5).map(|_| NAME_CHARS[rng.random_range(0..NAME_CHARS.len())] as char).collect()
+    (0..5)
+        .map(|_| NAME_CHARS[rng.random_range(0..NAME_CHARS.len())] as char)
+        .collect()
 }
 
 /// Decodes a stored object and stamps its resourceVersion.
@@ -159,9 +165,14 @@ fn encode(obj: &Value) -> ApiResult<Vec<u8>> {
 
 /// Parses a resourceVersion given by a client.
 pub fn parse_rv(rv: &str) -> ApiResult<Revision> {
-    rv.parse::<Revision>().ok().filter(|r| *r >= 0).ok_or_else(|| {
-        ApiError::bad_request(format!("invalid resourceVersion {rv:?}: must be a non-negative integer"))
-    })
+    rv.parse::<Revision>()
+        .ok()
+        .filter(|r| *r >= 0)
+        .ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "invalid resourceVersion {rv:?}: must be a non-negative integer"
+            ))
+        })
 }
 
 fn encode_continue(rv: Revision, last_key: &str) -> String {
@@ -172,7 +183,9 @@ fn encode_continue(rv: Revision, last_key: &str) -> String {
 
 fn decode_continue(token: &str) -> ApiResult<(Revision, String)> {
     use base64::Engine;
-    let bad = || ApiError::bad_request("continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)");
+    let bad = || {
+        ApiError::bad_request("continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)")
+    };
     let raw = base64::engine::general_purpose::URL_SAFE
         .decode(token)
         .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token))
@@ -186,7 +199,10 @@ fn decode_continue(token: &str) -> ApiResult<(Revision, String)> {
 impl Registry {
     /// A registry over `store`.
     pub fn new(store: DynStore) -> Self {
-        Registry { store, allocator: None }
+        Registry {
+            store,
+            allocator: None,
+        }
     }
 
     /// Hands out Service addresses and ports from `allocator`.
@@ -197,7 +213,9 @@ impl Registry {
 
     fn service_allocator(&self, r: &ResourceRequest) -> Option<&Allocator> {
         let res = r.resource;
-        (res.group.is_empty() && res.plural == "services").then_some(self.allocator.as_ref()).flatten()
+        (res.group.is_empty() && res.plural == "services")
+            .then_some(self.allocator.as_ref())
+            .flatten()
     }
 
     /// Releases what a removed object held.
@@ -269,10 +287,17 @@ impl Registry {
     }
 
     /// Creates an object (POST to a collection).
-    pub async fn create(&self, r: &ResourceRequest, mut obj: Value, dry_run: bool) -> ApiResult<Value> {
+    pub async fn create(
+        &self,
+        r: &ResourceRequest,
+        mut obj: Value,
+        dry_run: bool,
+    ) -> ApiResult<Value> {
         let res = r.resource;
         if !obj.is_object() {
-            return Err(ApiError::bad_request("the request body must be a JSON object"));
+            return Err(ApiError::bad_request(
+                "the request body must be a JSON object",
+            ));
         }
         Self::check_type(r, &obj, res.kind)?;
         obj["apiVersion"] = json!(res.api_version());
@@ -296,15 +321,29 @@ impl Registry {
         self.admit_namespace(r).await?;
         let generated = {
             let m = meta(&obj);
-            let has_name = m.get("name").and_then(Value::as_str).is_some_and(|n| !n.is_empty());
-            let generate = m.get("generateName").and_then(Value::as_str).filter(|g| !g.is_empty());
+            let has_name = m
+                .get("name")
+                .and_then(Value::as_str)
+                .is_some_and(|n| !n.is_empty());
+            let generate = m
+                .get("generateName")
+                .and_then(Value::as_str)
+                .filter(|g| !g.is_empty());
             match (has_name, generate) {
                 (false, Some(prefix)) => Some(prefix.to_owned()),
                 _ => None,
             }
         };
         let m = meta_mut(&mut obj);
-        for server_owned in ["uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "resourceVersion", "generation", "selfLink"] {
+        for server_owned in [
+            "uid",
+            "creationTimestamp",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+            "resourceVersion",
+            "generation",
+            "selfLink",
+        ] {
             m.remove(server_owned);
         }
         m.insert("uid".into(), json!(uuid::Uuid::new_v4().to_string()));
@@ -363,13 +402,19 @@ impl Registry {
         let Some(namespaces) = berth_api_types::catalog::find("", "namespaces") else {
             return Ok(());
         };
-        let (kv, _) = self.store.get(&keys::object_key(namespaces, None, ns)).await?;
+        let (kv, _) = self
+            .store
+            .get(&keys::object_key(namespaces, None, ns))
+            .await?;
         let Some(kv) = kv else {
             return Err(ApiError::not_found("", "namespaces", ns));
         };
         let namespace = decode(&kv)?;
-        let terminating = namespace.pointer("/status/phase").and_then(Value::as_str) == Some("Terminating")
-            || meta(&namespace).get("deletionTimestamp").is_some_and(|v| !v.is_null());
+        let terminating = namespace.pointer("/status/phase").and_then(Value::as_str)
+            == Some("Terminating")
+            || meta(&namespace)
+                .get("deletionTimestamp")
+                .is_some_and(|v| !v.is_null());
         if terminating {
             return Err(ApiError::forbidden(format!(
                 "unable to create new content in namespace {ns} because it is being terminated"
@@ -395,7 +440,9 @@ impl Registry {
         if let Some(token) = &opts.continue_token {
             let (rv, start) = decode_continue(token)?;
             if !start.starts_with(&prefix) && !start.is_empty() {
-                return Err(ApiError::bad_request("continue key is not valid for this request"));
+                return Err(ApiError::bad_request(
+                    "continue key is not valid for this request",
+                ));
             }
             revision = rv;
             start_after = Some(start);
@@ -417,7 +464,11 @@ impl Registry {
                 req = req.start_after(after.clone());
             }
             if opts.limit > 0 {
-                req = req.limit(if filtering { opts.limit.max(500) } else { opts.limit });
+                req = req.limit(if filtering {
+                    opts.limit.max(500)
+                } else {
+                    opts.limit
+                });
             }
             let page = self.store.range(req).await.map_err(|e| match e {
                 StoreError::Compacted { .. } if opts.continue_token.is_some() => ApiError::gone(
@@ -440,7 +491,11 @@ impl Registry {
             if opts.limit > 0 && items.len() >= opts.limit {
                 // Items after the cut on this page are still to come.
                 let cut = last_key.as_deref();
-                let tail_left = page.kvs.last().map(|kv| Some(kv.key.as_str()) != cut).unwrap_or(false);
+                let tail_left = page
+                    .kvs
+                    .last()
+                    .map(|kv| Some(kv.key.as_str()) != cut)
+                    .unwrap_or(false);
                 more = more || tail_left;
                 break;
             }
@@ -453,7 +508,12 @@ impl Registry {
             (true, Some(key)) => Some(encode_continue(revision, key)),
             _ => None,
         };
-        Ok(ListPage { items, resource_version: revision, continue_token, remaining: None })
+        Ok(ListPage {
+            items,
+            resource_version: revision,
+            continue_token,
+            remaining: None,
+        })
     }
 
     /// Replaces an object (PUT), or creates it where the resource allows create-on-update.
@@ -466,7 +526,9 @@ impl Registry {
     ) -> ApiResult<Value> {
         let res = r.resource;
         if !obj.is_object() {
-            return Err(ApiError::bad_request("the request body must be a JSON object"));
+            return Err(ApiError::bad_request(
+                "the request body must be a JSON object",
+            ));
         }
         let expected_kind = match r.subresource.as_deref() {
             None | Some("status") | Some("finalize") => res.kind,
@@ -522,7 +584,8 @@ impl Registry {
         if dry_run {
             return Ok(new);
         }
-        self.allocate_and_write(r, name, &key, new, &old, current.mod_revision).await
+        self.allocate_and_write(r, name, &key, new, &old, current.mod_revision)
+            .await
     }
 
     /// Updates the allocations of a Service (if it is one), writes the update, and settles
@@ -559,7 +622,15 @@ impl Registry {
         {
             let old_meta = meta(old).clone();
             let m = meta_mut(&mut new);
-            for owned in ["uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation", "namespace", "name"] {
+            for owned in [
+                "uid",
+                "creationTimestamp",
+                "deletionTimestamp",
+                "deletionGracePeriodSeconds",
+                "generation",
+                "namespace",
+                "name",
+            ] {
                 match old_meta.get(owned) {
                     Some(v) => m.insert(owned.into(), v.clone()),
                     None => m.remove(owned),
@@ -570,8 +641,14 @@ impl Registry {
         strategy::prepare_for_update(res, r.subresource.as_deref(), &mut new, old);
         if strategy::uses_generation(res) && r.subresource.as_deref() != Some("status") {
             let spec_changed = new.get("spec") != old.get("spec");
-            let gen = meta(old).get("generation").and_then(Value::as_i64).unwrap_or(1);
-            meta_mut(&mut new).insert("generation".into(), json!(if spec_changed { gen + 1 } else { gen }));
+            let gen = meta(old)
+                .get("generation")
+                .and_then(Value::as_i64)
+                .unwrap_or(1);
+            meta_mut(&mut new).insert(
+                "generation".into(),
+                json!(if spec_changed { gen + 1 } else { gen }),
+            );
         }
         Self::admit_update(r, &mut new, old)?;
         Ok(new)
@@ -588,7 +665,9 @@ impl Registry {
     ) -> ApiResult<Value> {
         let res = r.resource;
         // An object being deleted whose last finalizer is gone is deleted now.
-        let deleting = meta(&new).get("deletionTimestamp").is_some_and(|v| !v.is_null());
+        let deleting = meta(&new)
+            .get("deletionTimestamp")
+            .is_some_and(|v| !v.is_null());
         let finalizers_left = meta(&new)
             .get("finalizers")
             .and_then(Value::as_array)
@@ -602,7 +681,9 @@ impl Registry {
                         .insert("resourceVersion".into(), json!(kv.mod_revision.to_string()));
                     Ok(obj)
                 }
-                Err(StoreError::Conflict { .. }) => Err(ApiError::stale(res.group, res.plural, name)),
+                Err(StoreError::Conflict { .. }) => {
+                    Err(ApiError::stale(res.group, res.plural, name))
+                }
                 Err(StoreError::NotFound { .. }) => Err(Self::not_found(r, name)),
                 Err(e) => Err(e.into()),
             };
@@ -618,7 +699,13 @@ impl Registry {
     /// Applies `change` to the stored object and writes the result, retrying when another
     /// writer got in first. `change` sees the current object and returns the new one; a
     /// `resourceVersion` it leaves in the result is a precondition.
-    pub async fn modify<F>(&self, r: &ResourceRequest, name: &str, dry_run: bool, change: F) -> ApiResult<Value>
+    pub async fn modify<F>(
+        &self,
+        r: &ResourceRequest,
+        name: &str,
+        dry_run: bool,
+        change: F,
+    ) -> ApiResult<Value>
     where
         F: Fn(&Value) -> ApiResult<Value> + Send + Sync,
     {
@@ -632,7 +719,9 @@ impl Registry {
             let old = decode(&current)?;
             let patched = change(&old)?;
             if !patched.is_object() {
-                return Err(ApiError::bad_request("the patched object is not a JSON object"));
+                return Err(ApiError::bad_request(
+                    "the patched object is not a JSON object",
+                ));
             }
             if let Some(rv) = meta_str(&patched, "resourceVersion") {
                 if !rv.is_empty() && parse_rv(rv)? != current.mod_revision {
@@ -640,13 +729,18 @@ impl Registry {
                 }
             }
             if meta_str(&patched, "name").is_some_and(|n| n != name) {
-                return Err(ApiError::bad_request("the name of the object does not match the name on the URL"));
+                return Err(ApiError::bad_request(
+                    "the name of the object does not match the name on the URL",
+                ));
             }
             let new = self.prepare_update(r, patched, &old)?;
             if dry_run {
                 return Ok(new);
             }
-            match self.allocate_and_write(r, name, &key, new, &old, current.mod_revision).await {
+            match self
+                .allocate_and_write(r, name, &key, new, &old, current.mod_revision)
+                .await
+            {
                 Err(e) if e.code == 409 && e.reason == "Conflict" => continue,
                 other => return other,
             }
@@ -664,16 +758,25 @@ impl Registry {
     ) -> ApiResult<(Value, bool)> {
         let res = r.resource;
         let key = self.key(r, name);
-        let precondition_uid = options.pointer("/preconditions/uid").and_then(Value::as_str);
-        let precondition_rv = options.pointer("/preconditions/resourceVersion").and_then(Value::as_str);
+        let precondition_uid = options
+            .pointer("/preconditions/uid")
+            .and_then(Value::as_str);
+        let precondition_rv = options
+            .pointer("/preconditions/resourceVersion")
+            .and_then(Value::as_str);
         let propagation = options.get("propagationPolicy").and_then(Value::as_str);
         if let Some(p) = propagation {
             if !matches!(p, "Orphan" | "Background" | "Foreground") {
-                return Err(ApiError::invalid(res.group, "DeleteOptions", "", &[validation::FieldError::not_supported(
-                    &validation::Path::new("propagationPolicy"),
-                    json!(p),
-                    &["Foreground", "Background", "Orphan"],
-                )]));
+                return Err(ApiError::invalid(
+                    res.group,
+                    "DeleteOptions",
+                    "",
+                    &[validation::FieldError::not_supported(
+                        &validation::Path::new("propagationPolicy"),
+                        json!(p),
+                        &["Foreground", "Background", "Orphan"],
+                    )],
+                ));
             }
         }
         for _ in 0..MAX_RETRIES {
@@ -684,10 +787,15 @@ impl Registry {
             let obj = decode(&current)?;
             if let Some(uid) = precondition_uid {
                 if meta_str(&obj, "uid") != Some(uid) {
-                    return Err(ApiError::conflict(res.group, res.plural, name, &format!(
+                    return Err(ApiError::conflict(
+                        res.group,
+                        res.plural,
+                        name,
+                        &format!(
                         "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
                         meta_str(&obj, "uid").unwrap_or_default()
-                    )));
+                    ),
+                    ));
                 }
             }
             if let Some(rv) = precondition_rv {
@@ -702,8 +810,12 @@ impl Registry {
             let finalizers = strategy::finalizers_on_delete(res, &mut marked, propagation);
             let requested_grace = options.get("gracePeriodSeconds").and_then(Value::as_i64);
             let grace = strategy::grace_period(res, &obj, requested_grace);
-            let already = meta(&obj).get("deletionTimestamp").is_some_and(|v| !v.is_null());
-            let old_grace = meta(&obj).get("deletionGracePeriodSeconds").and_then(Value::as_i64);
+            let already = meta(&obj)
+                .get("deletionTimestamp")
+                .is_some_and(|v| !v.is_null());
+            let old_grace = meta(&obj)
+                .get("deletionGracePeriodSeconds")
+                .and_then(Value::as_i64);
             // A pending graceful deletion whose wait is cut to zero, with no finalizer left,
             // ends now.
             let wait = finalizers || (grace > 0 && !(already && old_grace.is_some_and(|g| g == 0)));
@@ -728,7 +840,11 @@ impl Registry {
                 }
                 let mut stored = marked.clone();
                 meta_mut(&mut stored).remove("resourceVersion");
-                match self.store.update(&key, encode(&stored)?, current.mod_revision).await {
+                match self
+                    .store
+                    .update(&key, encode(&stored)?, current.mod_revision)
+                    .await
+                {
                     Ok(kv) => return Ok((decode(&kv)?, false)),
                     Err(StoreError::Conflict { .. }) => continue,
                     Err(StoreError::NotFound { .. }) => return Err(Self::not_found(r, name)),
@@ -759,7 +875,10 @@ mod tests {
     #[test]
     fn continue_tokens_round_trip_and_reject_garbage() {
         let token = encode_continue(42, "/registry/pods/default/web");
-        assert_eq!(decode_continue(&token).unwrap(), (42, "/registry/pods/default/web".into()));
+        assert_eq!(
+            decode_continue(&token).unwrap(),
+            (42, "/registry/pods/default/web".into())
+        );
         for bad in ["", "!!!", "e30="] {
             assert_eq!(decode_continue(bad).unwrap_err().code, 400, "{bad}");
         }

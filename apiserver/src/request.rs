@@ -97,10 +97,16 @@ pub fn parse(method: &http::Method, path: &str, query: &Query) -> ApiResult<Targ
         ["apis"] => return Ok(Target::Groups),
         ["apis", g] => return Ok(Target::Group((*g).to_owned())),
         ["api", v] => {
-            return Ok(Target::ResourceList { group: String::new(), version: (*v).to_owned() })
+            return Ok(Target::ResourceList {
+                group: String::new(),
+                version: (*v).to_owned(),
+            })
         }
         ["apis", g, v] => {
-            return Ok(Target::ResourceList { group: (*g).to_owned(), version: (*v).to_owned() })
+            return Ok(Target::ResourceList {
+                group: (*g).to_owned(),
+                version: (*v).to_owned(),
+            })
         }
         ["api", v, rest @ ..] => ("", *v, rest),
         ["apis", g, v, rest @ ..] => (*g, *v, rest),
@@ -194,18 +200,126 @@ mod tests {
     #[test]
     fn paths_map_to_resources_and_verbs() {
         let cases = [
-            (Method::GET, "/api/v1/namespaces/default/pods", "", "pods", Some("default"), None, None, "list"),
-            (Method::GET, "/api/v1/pods", "", "pods", None, None, None, "list"),
-            (Method::GET, "/api/v1/namespaces/default/pods", "watch=true", "pods", Some("default"), None, None, "watch"),
-            (Method::GET, "/api/v1/namespaces/ns/pods/web", "", "pods", Some("ns"), Some("web"), None, "get"),
-            (Method::PUT, "/api/v1/namespaces/ns/pods/web/status", "", "pods", Some("ns"), Some("web"), Some("status"), "update"),
-            (Method::GET, "/api/v1/namespaces/kube-system", "", "namespaces", None, Some("kube-system"), None, "get"),
-            (Method::PUT, "/api/v1/namespaces/x/finalize", "", "namespaces", None, Some("x"), Some("finalize"), "update"),
-            (Method::POST, "/apis/apps/v1/namespaces/d/deployments", "", "deployments", Some("d"), None, None, "create"),
-            (Method::PATCH, "/apis/apps/v1/namespaces/d/deployments/w/scale", "", "deployments", Some("d"), Some("w"), Some("scale"), "patch"),
-            (Method::DELETE, "/api/v1/nodes/n1", "", "nodes", None, Some("n1"), None, "delete"),
-            (Method::DELETE, "/api/v1/namespaces/d/configmaps", "", "configmaps", Some("d"), None, None, "deletecollection"),
-            (Method::GET, "/api/v1/watch/namespaces/d/pods", "", "pods", Some("d"), None, None, "watch"),
+            (
+                Method::GET,
+                "/api/v1/namespaces/default/pods",
+                "",
+                "pods",
+                Some("default"),
+                None,
+                None,
+                "list",
+            ),
+            (
+                Method::GET,
+                "/api/v1/pods",
+                "",
+                "pods",
+                None,
+                None,
+                None,
+                "list",
+            ),
+            (
+                Method::GET,
+                "/api/v1/namespaces/default/pods",
+                "watch=true",
+                "pods",
+                Some("default"),
+                None,
+                None,
+                "watch",
+            ),
+            (
+                Method::GET,
+                "/api/v1/namespaces/ns/pods/web",
+                "",
+                "pods",
+                Some("ns"),
+                Some("web"),
+                None,
+                "get",
+            ),
+            (
+                Method::PUT,
+                "/api/v1/namespaces/ns/pods/web/status",
+                "",
+                "pods",
+                Some("ns"),
+                Some("web"),
+                Some("status"),
+                "update",
+            ),
+            (
+                Method::GET,
+                "/api/v1/namespaces/kube-system",
+                "",
+                "namespaces",
+                None,
+                Some("kube-system"),
+                None,
+                "get",
+            ),
+            (
+                Method::PUT,
+                "/api/v1/namespaces/x/finalize",
+                "",
+                "namespaces",
+                None,
+                Some("x"),
+                Some("finalize"),
+                "update",
+            ),
+            (
+                Method::POST,
+                "/apis/apps/v1/namespaces/d/deployments",
+                "",
+                "deployments",
+                Some("d"),
+                None,
+                None,
+                "create",
+            ),
+            (
+                Method::PATCH,
+                "/apis/apps/v1/namespaces/d/deployments/w/scale",
+                "",
+                "deployments",
+                Some("d"),
+                Some("w"),
+                Some("scale"),
+                "patch",
+            ),
+            (
+                Method::DELETE,
+                "/api/v1/nodes/n1",
+                "",
+                "nodes",
+                None,
+                Some("n1"),
+                None,
+                "delete",
+            ),
+            (
+                Method::DELETE,
+                "/api/v1/namespaces/d/configmaps",
+                "",
+                "configmaps",
+                Some("d"),
+                None,
+                None,
+                "deletecollection",
+            ),
+            (
+                Method::GET,
+                "/api/v1/watch/namespaces/d/pods",
+                "",
+                "pods",
+                Some("d"),
+                None,
+                None,
+                "watch",
+            ),
         ];
         for (method, path, query, plural, ns, name, sub, verb) in cases {
             match req(method, path, query) {
@@ -245,7 +359,10 @@ mod tests {
         assert_eq!(req(Method::GET, "/apis/", "").unwrap(), Target::Groups);
         assert_eq!(
             req(Method::GET, "/apis/apps/v1", "").unwrap(),
-            Target::ResourceList { group: "apps".into(), version: "v1".into() }
+            Target::ResourceList {
+                group: "apps".into(),
+                version: "v1".into()
+            }
         );
     }
 }

@@ -9,13 +9,25 @@ use serde_json::{json, Value};
 pub fn to_scale(obj: &Value) -> Value {
     let m = meta(obj);
     let mut metadata = json!({});
-    for field in ["name", "namespace", "uid", "resourceVersion", "creationTimestamp"] {
+    for field in [
+        "name",
+        "namespace",
+        "uid",
+        "resourceVersion",
+        "creationTimestamp",
+    ] {
         if let Some(v) = m.get(field) {
             metadata[field] = v.clone();
         }
     }
-    let spec_replicas = obj.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1);
-    let status_replicas = obj.pointer("/status/replicas").and_then(Value::as_i64).unwrap_or(0);
+    let spec_replicas = obj
+        .pointer("/spec/replicas")
+        .and_then(Value::as_i64)
+        .unwrap_or(1);
+    let status_replicas = obj
+        .pointer("/status/replicas")
+        .and_then(Value::as_i64)
+        .unwrap_or(0);
     let mut status = json!({"replicas": status_replicas});
     if let Some(selector) = selector_string(obj) {
         status["selector"] = json!(selector);
@@ -33,14 +45,16 @@ pub fn to_scale(obj: &Value) -> Value {
 fn selector_string(obj: &Value) -> Option<String> {
     let selector = obj.pointer("/spec/selector")?;
     // ReplicationControllers have a plain map; the apps kinds a LabelSelector.
-    let parsed = if selector.get("matchLabels").is_some() || selector.get("matchExpressions").is_some() {
-        let api: berth_api_types::k8s::apimachinery::pkg::apis::meta::v1::LabelSelector =
-            serde_json::from_value(selector.clone()).ok()?;
-        LabelSelector::from_api(&api).ok()?
-    } else {
-        let map: std::collections::BTreeMap<String, String> = serde_json::from_value(selector.clone()).ok()?;
-        LabelSelector::from_map(&map)
-    };
+    let parsed =
+        if selector.get("matchLabels").is_some() || selector.get("matchExpressions").is_some() {
+            let api: berth_api_types::k8s::apimachinery::pkg::apis::meta::v1::LabelSelector =
+                serde_json::from_value(selector.clone()).ok()?;
+            LabelSelector::from_api(&api).ok()?
+        } else {
+            let map: std::collections::BTreeMap<String, String> =
+                serde_json::from_value(selector.clone()).ok()?;
+            LabelSelector::from_map(&map)
+        };
     Some(parsed.to_string())
 }
 
@@ -53,12 +67,16 @@ pub fn apply_scale(obj: &Value, scale: &Value, kind: &str) -> ApiResult<Value> {
             )));
         }
     }
-    let name = meta(obj).get("name").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let name = meta(obj)
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
     let replicas = match scale.pointer("/spec/replicas") {
         None | Some(Value::Null) => 0,
-        Some(v) => v.as_i64().ok_or_else(|| {
-            ApiError::bad_request("spec.replicas of a Scale must be an integer")
-        })?,
+        Some(v) => v
+            .as_i64()
+            .ok_or_else(|| ApiError::bad_request("spec.replicas of a Scale must be an integer"))?,
     };
     if replicas < 0 || replicas > i64::from(i32::MAX) {
         let err = berth_api_types::validation::FieldError::invalid(
@@ -71,7 +89,10 @@ pub fn apply_scale(obj: &Value, scale: &Value, kind: &str) -> ApiResult<Value> {
     let mut new = obj.clone();
     new["spec"]["replicas"] = json!(replicas);
     // A resourceVersion in the Scale is a precondition on the workload.
-    if let Some(rv) = scale.pointer("/metadata/resourceVersion").and_then(Value::as_str) {
+    if let Some(rv) = scale
+        .pointer("/metadata/resourceVersion")
+        .and_then(Value::as_str)
+    {
         if !rv.is_empty() {
             new["metadata"]["resourceVersion"] = json!(rv);
         }
@@ -93,7 +114,10 @@ mod tests {
         });
         let scale = to_scale(&deploy);
         assert_eq!(scale["spec"]["replicas"], 3);
-        assert_eq!(scale["status"], json!({"replicas": 2, "selector": "app=web"}));
+        assert_eq!(
+            scale["status"],
+            json!({"replicas": 2, "selector": "app=web"})
+        );
         assert_eq!(scale["metadata"]["resourceVersion"], "7");
         let rc = json!({"metadata": {"name": "rc"}, "spec": {"replicas": 1, "selector": {"b": "2", "a": "1"}}});
         assert_eq!(to_scale(&rc)["status"]["selector"], "a=1,b=2");
@@ -104,8 +128,23 @@ mod tests {
         let deploy = json!({"metadata": {"name": "web"}, "spec": {"replicas": 3}});
         let out = apply_scale(&deploy, &json!({"spec": {"replicas": 5}}), "Deployment").unwrap();
         assert_eq!(out["spec"]["replicas"], 5);
-        assert_eq!(apply_scale(&deploy, &json!({"spec": {"replicas": -1}}), "Deployment").unwrap_err().code, 422);
-        assert_eq!(apply_scale(&deploy, &json!({"spec": {"replicas": "x"}}), "Deployment").unwrap_err().code, 400);
-        assert_eq!(apply_scale(&deploy, &json!({"kind": "Pod"}), "Deployment").unwrap_err().code, 400);
+        assert_eq!(
+            apply_scale(&deploy, &json!({"spec": {"replicas": -1}}), "Deployment")
+                .unwrap_err()
+                .code,
+            422
+        );
+        assert_eq!(
+            apply_scale(&deploy, &json!({"spec": {"replicas": "x"}}), "Deployment")
+                .unwrap_err()
+                .code,
+            400
+        );
+        assert_eq!(
+            apply_scale(&deploy, &json!({"kind": "Pod"}), "Deployment")
+                .unwrap_err()
+                .code,
+            400
+        );
     }
 }

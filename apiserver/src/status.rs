@@ -41,20 +41,33 @@ pub fn qualified(plural: &str, group: &str) -> String {
 
 impl ApiError {
     fn new(code: u16, reason: &'static str, message: impl Into<String>) -> Self {
-        ApiError { code, reason, message: message.into(), details: None }
+        ApiError {
+            code,
+            reason,
+            message: message.into(),
+            details: None,
+        }
     }
 
     /// 404 for an object that does not exist.
     pub fn not_found(group: &str, plural: &str, name: &str) -> Self {
         ApiError {
             details: Some(details(group, plural, name)),
-            ..Self::new(404, "NotFound", format!("{} \"{name}\" not found", qualified(plural, group)))
+            ..Self::new(
+                404,
+                "NotFound",
+                format!("{} \"{name}\" not found", qualified(plural, group)),
+            )
         }
     }
 
     /// 404 for a path the server does not serve.
     pub fn no_route() -> Self {
-        Self::new(404, "NotFound", "the server could not find the requested resource")
+        Self::new(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        )
     }
 
     /// 409 for a create of an existing name.
@@ -76,7 +89,10 @@ impl ApiError {
             ..Self::new(
                 409,
                 "Conflict",
-                format!("Operation cannot be fulfilled on {} \"{name}\": {why}", qualified(plural, group)),
+                format!(
+                    "Operation cannot be fulfilled on {} \"{name}\": {why}",
+                    qualified(plural, group)
+                ),
             )
         }
     }
@@ -181,7 +197,11 @@ impl ApiError {
 
     /// 500 for a failure inside the server.
     pub fn internal(message: impl Into<String>) -> Self {
-        Self::new(500, "InternalError", format!("Internal error occurred: {}", message.into()))
+        Self::new(
+            500,
+            "InternalError",
+            format!("Internal error occurred: {}", message.into()),
+        )
     }
 
     /// 504 when the store does not answer in time.
@@ -224,9 +244,12 @@ impl From<berth_store::StoreError> for ApiError {
     fn from(e: berth_store::StoreError) -> Self {
         use berth_store::StoreError as E;
         match e {
-            E::Compacted { requested, compacted } => {
-                ApiError::gone(format!("too old resource version: {requested} ({compacted})"))
-            }
+            E::Compacted {
+                requested,
+                compacted,
+            } => ApiError::gone(format!(
+                "too old resource version: {requested} ({compacted})"
+            )),
             E::FutureRevision { requested, current } => ApiError::timeout(format!(
                 "Too large resource version: {requested}, current: {current}"
             )),

@@ -44,7 +44,10 @@ pub fn prepare_for_create(r: &ResourceInfo, obj: &mut Value) {
             if finalizers.is_none() {
                 obj["spec"] = json!({"finalizers": ["kubernetes"]});
             }
-            let name = obj.pointer("/metadata/name").and_then(Value::as_str).map(str::to_owned);
+            let name = obj
+                .pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
             if let (Some(name), Some(meta)) = (name, obj.get_mut("metadata")) {
                 if let Some(labels) = meta.get_mut("labels").and_then(Value::as_object_mut) {
                     labels.insert("kubernetes.io/metadata.name".into(), json!(name));
@@ -77,9 +80,19 @@ fn generate_job_selector(job: &mut Value) {
     if job.pointer("/spec/manualSelector").and_then(Value::as_bool) == Some(true) {
         return;
     }
-    let uid = job.pointer("/metadata/uid").and_then(Value::as_str).unwrap_or_default().to_owned();
-    let name = job.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_owned();
-    let Some(spec) = job.get_mut("spec").filter(|s| s.is_object()) else { return };
+    let uid = job
+        .pointer("/metadata/uid")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let name = job
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let Some(spec) = job.get_mut("spec").filter(|s| s.is_object()) else {
+        return;
+    };
     if spec.get("selector").is_some_and(|s| !s.is_null()) {
         // A selector the user set without manualSelector is validated (and refused) later.
         return;
@@ -108,7 +121,12 @@ fn generate_job_selector(job: &mut Value) {
 }
 
 /// Carries over what an update of the main resource (or of `subresource`) may not change.
-pub fn prepare_for_update(r: &ResourceInfo, subresource: Option<&str>, new: &mut Value, old: &Value) {
+pub fn prepare_for_update(
+    r: &ResourceInfo,
+    subresource: Option<&str>,
+    new: &mut Value,
+    old: &Value,
+) {
     if r.group.is_empty() && r.plural == "services" && subresource.is_none() {
         carry_service_allocations(new, old);
     }
@@ -129,7 +147,10 @@ pub fn prepare_for_update(r: &ResourceInfo, subresource: Option<&str>, new: &mut
             let status = new.get("status").cloned();
             let mut merged = old.clone();
             if let Some(m) = merged.get_mut("metadata") {
-                m["resourceVersion"] = new.pointer("/metadata/resourceVersion").cloned().unwrap_or(Value::Null);
+                m["resourceVersion"] = new
+                    .pointer("/metadata/resourceVersion")
+                    .cloned()
+                    .unwrap_or(Value::Null);
                 if m["resourceVersion"].is_null() {
                     if let Some(map) = m.as_object_mut() {
                         map.remove("resourceVersion");
@@ -159,14 +180,24 @@ pub fn prepare_for_update(r: &ResourceInfo, subresource: Option<&str>, new: &mut
 /// Keeps a Service's allocated addresses and node ports when an update leaves them out, as
 /// `kubectl apply` and `replace` of a manifest without them do.
 fn carry_service_allocations(new: &mut Value, old: &Value) {
-    let Some(old_spec) = old.get("spec") else { return };
+    let Some(old_spec) = old.get("spec") else {
+        return;
+    };
     if new.get("spec").is_none_or(|s| !s.is_object()) {
         return;
     }
-    let same_type = new.pointer("/spec/type").and_then(Value::as_str).unwrap_or("ClusterIP")
-        == old_spec.get("type").and_then(Value::as_str).unwrap_or("ClusterIP");
+    let same_type = new
+        .pointer("/spec/type")
+        .and_then(Value::as_str)
+        .unwrap_or("ClusterIP")
+        == old_spec
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or("ClusterIP");
     let unset = |v: Option<&Value>| v.is_none_or(|v| v.is_null() || v.as_str() == Some(""));
-    if unset(new.pointer("/spec/clusterIP")) && new.pointer("/spec/type").and_then(Value::as_str) != Some("ExternalName") {
+    if unset(new.pointer("/spec/clusterIP"))
+        && new.pointer("/spec/type").and_then(Value::as_str) != Some("ExternalName")
+    {
         for field in ["clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"] {
             if let Some(v) = old_spec.get(field) {
                 if unset(new.pointer(&format!("/spec/{field}"))) {
@@ -178,15 +209,26 @@ fn carry_service_allocations(new: &mut Value, old: &Value) {
     if !same_type {
         return;
     }
-    let old_ports: Vec<&Value> = old_spec.get("ports").and_then(Value::as_array).map(|p| p.iter().collect()).unwrap_or_default();
+    let old_ports: Vec<&Value> = old_spec
+        .get("ports")
+        .and_then(Value::as_array)
+        .map(|p| p.iter().collect())
+        .unwrap_or_default();
     if let Some(ports) = new.pointer_mut("/spec/ports").and_then(Value::as_array_mut) {
         for p in ports {
-            if p.get("nodePort").is_some_and(|n| n.as_i64().unwrap_or(0) != 0) {
+            if p.get("nodePort")
+                .is_some_and(|n| n.as_i64().unwrap_or(0) != 0)
+            {
                 continue;
             }
-            let proto = p.get("protocol").and_then(Value::as_str).unwrap_or("TCP").to_owned();
+            let proto = p
+                .get("protocol")
+                .and_then(Value::as_str)
+                .unwrap_or("TCP")
+                .to_owned();
             let held = old_ports.iter().find(|o| {
-                o.get("port") == p.get("port") && o.get("protocol").and_then(Value::as_str).unwrap_or("TCP") == proto
+                o.get("port") == p.get("port")
+                    && o.get("protocol").and_then(Value::as_str).unwrap_or("TCP") == proto
             });
             if let Some(n) = held.and_then(|o| o.get("nodePort")) {
                 p["nodePort"] = n.clone();
@@ -238,12 +280,21 @@ pub fn grace_period(r: &ResourceInfo, obj: &Value, requested: Option<i64>) -> i6
     if !(r.group.is_empty() && r.plural == "pods") {
         return 0;
     }
-    let scheduled = obj.pointer("/spec/nodeName").and_then(Value::as_str).is_some_and(|n| !n.is_empty());
-    let finished = matches!(obj.pointer("/status/phase").and_then(Value::as_str), Some("Succeeded" | "Failed"));
+    let scheduled = obj
+        .pointer("/spec/nodeName")
+        .and_then(Value::as_str)
+        .is_some_and(|n| !n.is_empty());
+    let finished = matches!(
+        obj.pointer("/status/phase").and_then(Value::as_str),
+        Some("Succeeded" | "Failed")
+    );
     if !scheduled || finished {
         return 0;
     }
-    let default = obj.pointer("/spec/terminationGracePeriodSeconds").and_then(Value::as_i64).unwrap_or(30);
+    let default = obj
+        .pointer("/spec/terminationGracePeriodSeconds")
+        .and_then(Value::as_i64)
+        .unwrap_or(30);
     // A negative request means "use the default"; zero means "now".
     match requested {
         Some(g) if g >= 0 => g,
@@ -298,9 +349,18 @@ mod tests {
     #[test]
     fn qos_classes() {
         let cases = [
-            (json!({"spec": {"containers": [{"name": "a"}]}}), "BestEffort"),
-            (json!({"spec": {"containers": [{"resources": {"limits": {"cpu": "1", "memory": "1Gi"}, "requests": {"cpu": "1", "memory": "1Gi"}}}]}}), "Guaranteed"),
-            (json!({"spec": {"containers": [{"resources": {"requests": {"cpu": "100m"}}}]}}), "Burstable"),
+            (
+                json!({"spec": {"containers": [{"name": "a"}]}}),
+                "BestEffort",
+            ),
+            (
+                json!({"spec": {"containers": [{"resources": {"limits": {"cpu": "1", "memory": "1Gi"}, "requests": {"cpu": "1", "memory": "1Gi"}}}]}}),
+                "Guaranteed",
+            ),
+            (
+                json!({"spec": {"containers": [{"resources": {"requests": {"cpu": "100m"}}}]}}),
+                "Burstable",
+            ),
         ];
         for (pod, want) in cases {
             assert_eq!(qos_class(&pod), want, "{pod}");
@@ -310,13 +370,23 @@ mod tests {
     #[test]
     fn jobs_get_a_generated_selector() {
         let jobs = berth_api_types::catalog::find("batch", "jobs").unwrap();
-        let mut job = json!({"metadata": {"name": "j", "uid": "u-1"}, "spec": {"template": {"spec": {}}}});
+        let mut job =
+            json!({"metadata": {"name": "j", "uid": "u-1"}, "spec": {"template": {"spec": {}}}});
         prepare_for_create(jobs, &mut job);
-        assert_eq!(job["spec"]["selector"], json!({"matchLabels": {"batch.kubernetes.io/controller-uid": "u-1"}}));
-        assert_eq!(job["spec"]["template"]["metadata"]["labels"]["job-name"], "j");
+        assert_eq!(
+            job["spec"]["selector"],
+            json!({"matchLabels": {"batch.kubernetes.io/controller-uid": "u-1"}})
+        );
+        assert_eq!(
+            job["spec"]["template"]["metadata"]["labels"]["job-name"],
+            "j"
+        );
         let mut manual = json!({"metadata": {"name": "m", "uid": "u"}, "spec": {"manualSelector": true, "selector": {"matchLabels": {"a": "b"}}}});
         prepare_for_create(jobs, &mut manual);
-        assert_eq!(manual["spec"]["selector"], json!({"matchLabels": {"a": "b"}}));
+        assert_eq!(
+            manual["spec"]["selector"],
+            json!({"matchLabels": {"a": "b"}})
+        );
     }
 
     #[test]
@@ -328,7 +398,8 @@ mod tests {
         assert_eq!(new["spec"], json!({"x": 1}));
         assert_eq!(new["metadata"]["labels"], json!({"a": "1"}));
         assert_eq!(new["status"], json!({"phase": "Running"}));
-        let mut main = json!({"metadata": {"name": "p"}, "spec": {"x": 3}, "status": {"phase": "Failed"}});
+        let mut main =
+            json!({"metadata": {"name": "p"}, "spec": {"x": 3}, "status": {"phase": "Failed"}});
         prepare_for_update(pods, None, &mut main, &old);
         assert_eq!(main["status"], json!({"phase": "Pending"}));
         assert_eq!(main["spec"], json!({"x": 3}));

@@ -8,7 +8,9 @@ use serde_json::Value;
 
 /// Parses `includeObject` (default: metadata only).
 pub fn include_object(value: Option<&str>) -> IncludeObject {
-    value.and_then(IncludeObject::parse).unwrap_or(IncludeObject::Metadata)
+    value
+        .and_then(IncludeObject::parse)
+        .unwrap_or(IncludeObject::Metadata)
 }
 
 fn now_seconds() -> i64 {
@@ -26,6 +28,17 @@ pub fn build(
     resource_version: &str,
     continue_token: &str,
 ) -> Value {
-    let meta = TableMeta { resource_version, continue_token, remaining_item_count: None };
-    berth_api_types::tables::build_table(resource.group, resource.kind, items, include, &meta, now_seconds())
+    let meta = TableMeta {
+        resource_version,
+        continue_token,
+        remaining_item_count: None,
+    };
+    berth_api_types::tables::build_table(
+        resource.group,
+        resource.kind,
+        items,
+        include,
+        &meta,
+        now_seconds(),
+    )
 }

@@ -47,7 +47,9 @@ impl WatchParams {
             Some("true") => Some(true),
             Some("false") => Some(false),
             Some(other) => {
-                return Err(ApiError::bad_request(format!("invalid sendInitialEvents value {other:?}")))
+                return Err(ApiError::bad_request(format!(
+                    "invalid sendInitialEvents value {other:?}"
+                )))
             }
         };
         if send_initial.is_some() && query.get("resourceVersionMatch") != Some("NotOlderThan") {
@@ -81,13 +83,17 @@ impl Stream {
                 self.resource,
                 std::slice::from_ref(object),
                 crate::table::IncludeObject::Metadata,
-                registry::meta(object).get("resourceVersion").and_then(Value::as_str).unwrap_or(""),
+                registry::meta(object)
+                    .get("resourceVersion")
+                    .and_then(Value::as_str)
+                    .unwrap_or(""),
                 "",
             )
         } else {
             object.clone()
         };
-        let mut line = serde_json::to_vec(&json!({"type": kind, "object": object})).unwrap_or_default();
+        let mut line =
+            serde_json::to_vec(&json!({"type": kind, "object": object})).unwrap_or_default();
         line.push(b'\n');
         self.tx.send(Bytes::from(line)).await.is_ok()
     }
@@ -114,10 +120,20 @@ pub async fn serve(
     let prefix = keys::collection_prefix(r.resource, r.namespace.as_deref());
     // The starting point and the initial state, resolved before answering so that errors
     // (410 for a compacted version) are plain responses.
-    let initial = params.send_initial.unwrap_or(params.resource_version.is_none());
+    let initial = params
+        .send_initial
+        .unwrap_or(params.resource_version.is_none());
     let (start, initial_items) = if initial {
         let page = registry
-            .list(&r, &ListOptions { limit: 0, continue_token: None, resource_version: None, ..opts.clone() })
+            .list(
+                &r,
+                &ListOptions {
+                    limit: 0,
+                    continue_token: None,
+                    resource_version: None,
+                    ..opts.clone()
+                },
+            )
             .await?;
         (page.resource_version, page.items)
     } else {
@@ -126,7 +142,11 @@ pub async fn serve(
     };
     let mut watch = store.watch(&prefix, start).await.map_err(ApiError::from)?;
     let (tx, rx) = mpsc::channel::<Bytes>(64);
-    let stream = Stream { tx, resource: r.resource, table };
+    let stream = Stream {
+        tx,
+        resource: r.resource,
+        table,
+    };
     let name_filter = r.name.clone();
     tokio::spawn(async move {
         let _guard = guard;
@@ -136,13 +156,15 @@ pub async fn serve(
                 return;
             }
         }
-        if params.send_initial == Some(true) && params.bookmarks
+        if params.send_initial == Some(true)
+            && params.bookmarks
             && !stream.send("BOOKMARK", &stream.bookmark(start, true)).await
         {
             return;
         }
         let mut last = start;
-        let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + BOOKMARK_EVERY, BOOKMARK_EVERY);
+        let mut ticker =
+            tokio::time::interval_at(tokio::time::Instant::now() + BOOKMARK_EVERY, BOOKMARK_EVERY);
         loop {
             tokio::select! {
                 _ = tokio::time::sleep_until(deadline) => return,
@@ -200,7 +222,9 @@ pub async fn serve(
         }
     });
     let body = StreamBody::new(futures::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|bytes| (Ok::<_, std::io::Error>(Frame::data(bytes)), rx))
+        rx.recv()
+            .await
+            .map(|bytes| (Ok::<_, std::io::Error>(Frame::data(bytes)), rx))
     }));
     let mut resp = Response::new(BodyExt::boxed(body));
     resp.headers_mut().insert(

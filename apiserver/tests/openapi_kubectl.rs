@@ -297,3 +297,50 @@ fn apply_with_unknown_fields_is_refused_by_the_server() {
     );
     assert!(out.ok && out.stdout.trim() == "3", "{out}");
 }
+
+#[test]
+fn duplicate_fields_follow_the_directive() {
+    let server = Server::start();
+    // kubectl never sends duplicate keys itself; `create --raw` posts the file as it is.
+    let file = server.manifest(
+        "dup.json",
+        r#"{"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "first", "name": "dup", "labelz": {}},
+            "data": {"a": "1", "a": "2"}}"#,
+    );
+    let create = |query: &str| {
+        let uri = format!("/api/v1/namespaces/default/configmaps{query}");
+        server.kubectl(33, &["create", "--raw", &uri, "-f", &file])
+    };
+    let out = create("?fieldValidation=Strict");
+    assert!(!out.ok, "{out}");
+    assert!(
+        out.stderr.contains(
+            r#"Error from server (BadRequest): ConfigMap in version "v1" cannot be handled as a ConfigMap: strict decoding error: duplicate field "metadata.name", unknown field "metadata.labelz", duplicate field "data.a""#
+        ),
+        "{out}"
+    );
+    // No directive means Warn: one warning per finding, the last duplicate wins.
+    let out = create("");
+    assert!(out.ok, "{out}");
+    let warnings: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("Warning: "))
+        .collect();
+    assert_eq!(
+        warnings,
+        [
+            r#"Warning: duplicate field "metadata.name""#,
+            r#"Warning: unknown field "metadata.labelz""#,
+            r#"Warning: duplicate field "data.a""#
+        ],
+        "{out}"
+    );
+    let out = server.kubectl(33, &["get", "configmap", "dup", "-o", "jsonpath={.data.a}"]);
+    assert!(out.ok && out.stdout == "2", "{out}");
+    let out = server.kubectl(33, &["delete", "configmap", "dup"]);
+    assert!(out.ok, "{out}");
+    let out = create("?fieldValidation=Ignore");
+    assert!(out.ok && !out.stderr.contains("Warning"), "{out}");
+}

@@ -15,15 +15,26 @@ async fn run(extra: Vec<String>) {
     let mut server = Server::start(dir.path(), &extra).await.unwrap();
     let client = server.client().await.unwrap();
     // A watch that records what it saw and the newest resourceVersion.
-    let body = client.stream("/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=1").await.unwrap();
+    let body = client
+        .stream("/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=1")
+        .await
+        .unwrap();
     let seen = Arc::new(Mutex::new((BTreeSet::<String>::new(), 0i64)));
     let watcher = {
         let seen = seen.clone();
         tokio::spawn(async move {
             let mut events = Events::new(body);
             while let Some(event) = events.next().await {
-                let name = event.pointer("/object/metadata/name").and_then(Value::as_str).unwrap_or("").to_owned();
-                let rv: i64 = event.pointer("/object/metadata/resourceVersion").and_then(Value::as_str).and_then(|r| r.parse().ok()).unwrap_or(0);
+                let name = event
+                    .pointer("/object/metadata/name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned();
+                let rv: i64 = event
+                    .pointer("/object/metadata/resourceVersion")
+                    .and_then(Value::as_str)
+                    .and_then(|r| r.parse().ok())
+                    .unwrap_or(0);
                 let mut s = seen.lock().unwrap();
                 s.0.insert(name);
                 s.1 = s.1.max(rv);
@@ -58,41 +69,80 @@ async fn run(extra: Vec<String>) {
     }
     let _ = watcher.await;
     let acked = acked.lock().unwrap().clone();
-    assert!(acked.len() >= 1000, "only {} creates were acknowledged", acked.len());
+    assert!(
+        acked.len() >= 1000,
+        "only {} creates were acknowledged",
+        acked.len()
+    );
     let (seen_before, last_rv) = seen.lock().unwrap().clone();
     assert!(last_rv > 0, "the watch saw nothing before the kill");
 
     let server = Server::start(dir.path(), &extra).await.unwrap();
     let client: Client = server.client().await.unwrap();
-    let (status, body) = client.send(Method::GET, "/api/v1/namespaces/default/configmaps", None).await.unwrap();
+    let (status, body) = client
+        .send(Method::GET, "/api/v1/namespaces/default/configmaps", None)
+        .await
+        .unwrap();
     assert_eq!(status, StatusCode::OK);
     let list: Value = serde_json::from_slice(&body).unwrap();
     let stored: BTreeSet<String> = list["items"]
         .as_array()
         .unwrap()
         .iter()
-        .filter_map(|i| i.pointer("/metadata/name").and_then(Value::as_str).map(str::to_owned))
+        .filter_map(|i| {
+            i.pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
         .collect();
     let lost: Vec<&String> = acked.difference(&stored).collect();
-    assert!(lost.is_empty(), "{} acknowledged creates were lost, e.g. {:?}", lost.len(), lost.first());
+    assert!(
+        lost.is_empty(),
+        "{} acknowledged creates were lost, e.g. {:?}",
+        lost.len(),
+        lost.first()
+    );
     // Resuming the watch from the last version it saw replays exactly the rest.
-    let list_rv: i64 = list["metadata"]["resourceVersion"].as_str().unwrap().parse().unwrap();
+    let list_rv: i64 = list["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     let body = client
-        .stream(&format!("/api/v1/namespaces/default/configmaps?watch=true&resourceVersion={last_rv}"))
+        .stream(&format!(
+            "/api/v1/namespaces/default/configmaps?watch=true&resourceVersion={last_rv}"
+        ))
         .await
         .unwrap();
     let mut events = Events::new(body);
     let mut resumed = BTreeSet::new();
     let expected_after = stored.difference(&seen_before).count();
     while resumed.len() < expected_after {
-        let event = tokio::time::timeout(Duration::from_secs(20), events.next()).await.expect("a replayed event").expect("stream open");
+        let event = tokio::time::timeout(Duration::from_secs(20), events.next())
+            .await
+            .expect("a replayed event")
+            .expect("stream open");
         assert_eq!(event["type"], "ADDED", "{event}");
-        let rv: i64 = event.pointer("/object/metadata/resourceVersion").and_then(Value::as_str).unwrap().parse().unwrap();
+        let rv: i64 = event
+            .pointer("/object/metadata/resourceVersion")
+            .and_then(Value::as_str)
+            .unwrap()
+            .parse()
+            .unwrap();
         assert!(rv > last_rv && rv <= list_rv);
-        resumed.insert(event.pointer("/object/metadata/name").and_then(Value::as_str).unwrap().to_owned());
+        resumed.insert(
+            event
+                .pointer("/object/metadata/name")
+                .and_then(Value::as_str)
+                .unwrap()
+                .to_owned(),
+        );
     }
     let all: BTreeSet<String> = seen_before.union(&resumed).cloned().collect();
-    assert_eq!(all, stored, "before + resumed events cover every stored object exactly");
+    assert_eq!(
+        all, stored,
+        "before + resumed events cover every stored object exactly"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -102,6 +152,8 @@ async fn kill_during_creates_embedded_store() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_during_creates_etcd_store() {
-    let etcd = berth_store::etcd_server::EtcdServer::start().await.expect("start etcd");
+    let etcd = berth_store::etcd_server::EtcdServer::start()
+        .await
+        .expect("start etcd");
     run(vec!["--etcd-servers".into(), etcd.endpoint()]).await;
 }

@@ -113,7 +113,10 @@ fn main() -> Result<()> {
                 let prepared = berth_apiserver::prepare(&options).await?;
                 println!("Berth is up: API server on https://{}", prepared.address);
                 println!("Kubeconfig: {}", prepared.kubeconfig.display());
-                println!("Try: export KUBECONFIG={}; kubectl get ns", prepared.kubeconfig.display());
+                println!(
+                    "Try: export KUBECONFIG={}; kubectl get ns",
+                    prepared.kubeconfig.display()
+                );
                 println!("Press Ctrl-C to stop.");
                 berth_apiserver::server::serve(
                     prepared.listener,
@@ -147,9 +150,7 @@ fn main() -> Result<()> {
             print!("{}", api_resources_table(&rows));
             Ok(())
         }
-        Command::Store(cmd) => {
-            runtime()?.block_on(store_command(cmd))
-        }
+        Command::Store(cmd) => runtime()?.block_on(store_command(cmd)),
     }
 }
 

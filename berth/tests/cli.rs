@@ -74,17 +74,30 @@ impl Drop for Running {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 #[test]
 fn up_serves_kubectl_get_ns() {
     let kubectl = "/usr/lib/google-cloud-sdk/bin/kubectl.1.33";
-    assert!(std::path::Path::new(kubectl).exists(), "{kubectl} is needed for this test");
+    assert!(
+        std::path::Path::new(kubectl).exists(),
+        "{kubectl} is needed for this test"
+    );
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_berth"))
-        .args(["up", "--data-dir", dir.path().to_str().unwrap(), "--port", &port.to_string()])
+        .args([
+            "up",
+            "--data-dir",
+            dir.path().to_str().unwrap(),
+            "--port",
+            &port.to_string(),
+        ])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -99,12 +112,21 @@ fn up_serves_kubectl_get_ns() {
     assert!(second.contains(kubeconfig.to_str().unwrap()), "{second}");
     let cache = dir.path().join("kubectl-cache");
     let out = Command::new(kubectl)
-        .args(["--kubeconfig", kubeconfig.to_str().unwrap(), "--cache-dir", cache.to_str().unwrap()])
+        .args([
+            "--kubeconfig",
+            kubeconfig.to_str().unwrap(),
+            "--cache-dir",
+            cache.to_str().unwrap(),
+        ])
         .args(["get", "ns", "-o", "name", "--request-timeout=20s"])
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
         assert!(text.contains(&format!("namespace/{ns}")), "{text}");
     }

@@ -5,8 +5,8 @@
 //! and each organization is a group, as Kubernetes clients expect.
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose,
-    IsCa, Issuer, KeyPair, KeyUsagePurpose, SanType,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose, SanType,
 };
 use std::net::IpAddr;
 use std::path::Path;
@@ -34,7 +34,10 @@ pub enum PkiError {
 }
 
 fn rc(what: &str) -> impl FnOnce(rcgen::Error) -> PkiError + '_ {
-    move |source| PkiError::Rcgen { what: what.to_owned(), source }
+    move |source| PkiError::Rcgen {
+        what: what.to_owned(),
+        source,
+    }
 }
 
 /// A certificate and its private key, both PEM.
@@ -71,7 +74,9 @@ impl ClusterCa {
         let key = KeyPair::generate().map_err(rc("CA key"))?;
         let mut params = CertificateParams::default();
         params.distinguished_name = DistinguishedName::new();
-        params.distinguished_name.push(DnType::CommonName, common_name);
+        params
+            .distinguished_name
+            .push(DnType::CommonName, common_name);
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         params.key_usages = vec![
             KeyUsagePurpose::KeyCertSign,
@@ -133,7 +138,9 @@ impl ClusterCa {
     ) -> Result<CertKey, PkiError> {
         let mut params = CertificateParams::default();
         params.distinguished_name = DistinguishedName::new();
-        params.distinguished_name.push(DnType::CommonName, common_name);
+        params
+            .distinguished_name
+            .push(DnType::CommonName, common_name);
         for name in dns_names {
             let dns = name.clone().try_into().map_err(rc("serving SAN"))?;
             params.subject_alt_names.push(SanType::DnsName(dns));
@@ -141,7 +148,10 @@ impl ClusterCa {
         for ip in ips {
             params.subject_alt_names.push(SanType::IpAddress(*ip));
         }
-        params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+        params.key_usages = vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::KeyEncipherment,
+        ];
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
         self.issue(params, "serving")
     }
@@ -151,10 +161,15 @@ impl ClusterCa {
         let mut params = CertificateParams::default();
         params.distinguished_name = DistinguishedName::new();
         for group in groups {
-            params.distinguished_name.push(DnType::OrganizationName, *group);
+            params
+                .distinguished_name
+                .push(DnType::OrganizationName, *group);
         }
         params.distinguished_name.push(DnType::CommonName, user);
-        params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+        params.key_usages = vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::KeyEncipherment,
+        ];
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
         self.issue(params, "client")
     }
@@ -173,7 +188,9 @@ impl ClusterCa {
 
 /// Makes a new private key for signing service-account tokens, PEM.
 pub fn generate_signing_key() -> Result<String, PkiError> {
-    Ok(KeyPair::generate().map_err(rc("signing key"))?.serialize_pem())
+    Ok(KeyPair::generate()
+        .map_err(rc("signing key"))?
+        .serialize_pem())
 }
 
 /// Reads a text file.
@@ -233,9 +250,16 @@ mod tests {
         let admin = ca.issue_client("admin", &["system:masters"]).unwrap();
         let der = parse(&admin.cert_pem);
         let (_, cert) = X509Certificate::from_der(&der).unwrap();
-        let cn: Vec<_> = cert.subject().iter_common_name().map(|a| a.as_str().unwrap()).collect();
-        let orgs: Vec<_> =
-            cert.subject().iter_organization().map(|a| a.as_str().unwrap()).collect();
+        let cn: Vec<_> = cert
+            .subject()
+            .iter_common_name()
+            .map(|a| a.as_str().unwrap())
+            .collect();
+        let orgs: Vec<_> = cert
+            .subject()
+            .iter_organization()
+            .map(|a| a.as_str().unwrap())
+            .collect();
         assert_eq!(cn, ["admin"]);
         assert_eq!(orgs, ["system:masters"]);
         let ca_der = parse(ca.cert_pem());
@@ -252,7 +276,11 @@ mod tests {
         assert_eq!(first.cert_pem(), second.cert_pem());
         // A certificate issued by the reloaded CA verifies against the original certificate.
         let server = second
-            .issue_server("apiserver", &["localhost".into()], &["127.0.0.1".parse().unwrap()])
+            .issue_server(
+                "apiserver",
+                &["localhost".into()],
+                &["127.0.0.1".parse().unwrap()],
+            )
             .unwrap();
         let der = parse(&server.cert_pem);
         let (_, cert) = X509Certificate::from_der(&der).unwrap();
