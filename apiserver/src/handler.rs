@@ -315,6 +315,35 @@ impl ApiServer {
             }
             "list" => {
                 let opts = list_options(&r, &query)?;
+                let plain = opts.labels.as_ref().is_none_or(|l| l.is_empty())
+                    && opts.fields.as_ref().is_none_or(|f| f.is_empty());
+                if plain && !table {
+                    let (items, page) = self.registry.list_raw(&r, &opts).await?;
+                    let mut metadata =
+                        json!({"resourceVersion": page.resource_version.to_string()});
+                    if let Some(c) = page.continue_token {
+                        metadata["continue"] = json!(c);
+                    }
+                    let head = format!(
+                        "{{\"apiVersion\":{},\"items\":[",
+                        serde_json::to_string(&res.api_version()).unwrap_or_default()
+                    );
+                    let tail = format!(
+                        "],\"kind\":{},\"metadata\":{}}}",
+                        serde_json::to_string(&res.list_kind()).unwrap_or_default(),
+                        metadata
+                    );
+                    let mut body = Vec::with_capacity(head.len() + items.len() + tail.len());
+                    body.extend_from_slice(head.as_bytes());
+                    body.extend_from_slice(&items);
+                    body.extend_from_slice(tail.as_bytes());
+                    let mut resp = Response::new(full(body));
+                    resp.headers_mut().insert(
+                        header::CONTENT_TYPE,
+                        HeaderValue::from_static("application/json"),
+                    );
+                    return Ok(resp);
+                }
                 let page = self.registry.list(&r, &opts).await?;
                 if table {
                     return Ok(self.table_response(

@@ -107,7 +107,14 @@ pub async fn serve(
                 let user = cert_user.clone();
                 async move { Ok::<_, Infallible>(state.handle(req, user).await) }
             });
-            let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            // Large LIST answers would otherwise crawl through HTTP/2's 64 KiB default window.
+            builder
+                .http2()
+                .adaptive_window(true)
+                .initial_connection_window_size(8 << 20)
+                .initial_stream_window_size(4 << 20)
+                .max_frame_size(1 << 20);
             if let Err(e) = builder
                 .serve_connection_with_upgrades(TokioIo::new(tls), service)
                 .await

@@ -60,7 +60,7 @@ const MAX_BATCH: usize = 1024;
 /// Log rows examined per compaction step; small, so a step never holds the writer for long.
 const COMPACT_STEP: i64 = 2_000;
 /// Reader connections kept open for reuse.
-const READER_POOL: usize = 8;
+const READER_POOL: usize = 4;
 /// WAL frames after which the writer starts a log cycle: the checkpointer copies the log into
 /// the database, the writer copies the last few frames, and the next commit starts the log over.
 const WAL_CYCLE_FRAMES: i64 = 1024;
@@ -70,9 +70,9 @@ const WAL_PREALLOC: u64 = 8 << 20;
 const WAL_CHECK_EVERY: usize = 32;
 /// Page cache of the writer's connection, in KiB: the pages of the key index it updates at
 /// random places stay parsed in memory instead of being read back from the file.
-const WRITER_CACHE_KIB: i64 = 65_536;
+const WRITER_CACHE_KIB: i64 = 16_384;
 /// Page cache of each reader connection, in KiB.
-const READER_CACHE_KIB: i64 = 131_072;
+const READER_CACHE_KIB: i64 = 32_768;
 
 const SCHEMA: &str = "
 CREATE TABLE log (
