@@ -2,6 +2,11 @@
 
 use clap::Parser;
 
+// An allocator that hands freed memory back to the system promptly: after a large LIST the
+// server's resident memory falls back instead of staying at its peak.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "berth-apiserver", version, about = "The Berth API server")]
 struct Cli {
