@@ -282,6 +282,21 @@ impl ApiServer {
         if r.subresource.as_deref() == Some("scale") {
             return self.scale(req, r, dry_run_of(&query)?).await;
         }
+        if let (Some("binding" | "eviction"), "create") = (r.subresource.as_deref(), r.verb) {
+            let dry_run = dry_run_of(&query)?;
+            let name = r.name.clone().unwrap_or_default();
+            let body = read_object(req).await?;
+            let status = if r.subresource.as_deref() == Some("binding") {
+                crate::pod_subresources::bind(&self.registry, &r, &name, &body, dry_run).await?
+            } else {
+                crate::pod_subresources::evict(&self.registry, &r, &name, &body, dry_run).await?
+            };
+            return Ok(json_response(
+                StatusCode::CREATED,
+                &status,
+                "application/json",
+            ));
+        }
         if r.subresource.as_deref() == Some("token") {
             let obj = self.token_request(req, r, dry_run_of(&query)?).await?;
             return Ok(json_response(StatusCode::CREATED, &obj, "application/json"));

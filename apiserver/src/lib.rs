@@ -16,6 +16,7 @@ pub mod jwt;
 pub mod metrics;
 pub mod openapi;
 pub mod patch;
+pub mod pod_subresources;
 pub mod protobuf;
 pub mod registry;
 pub mod request;

@@ -298,7 +298,11 @@ impl Registry {
             .map_err(|e| ApiError::bad_request(e.to_string()))?;
         let name = meta_str(obj, "name").unwrap_or_default().to_owned();
         let mut errors = validation::validate(res.group, res.kind, obj);
-        errors.extend(validation::validate_update(res.group, res.kind, obj, old));
+        // A binding is the one sanctioned change of a pod's spec (its node); the other
+        // immutability rules of an update do not apply to it.
+        if r.subresource.as_deref() != Some("binding") {
+            errors.extend(validation::validate_update(res.group, res.kind, obj, old));
+        }
         errors.dedup_by(|a, b| a.to_string() == b.to_string());
         if !errors.is_empty() {
             return Err(ApiError::invalid(res.group, res.kind, &name, &errors));

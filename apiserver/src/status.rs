@@ -180,6 +180,11 @@ impl ApiError {
         Self::new(413, "RequestEntityTooLarge", message)
     }
 
+    /// 429 for a request refused for now (an eviction a disruption budget forbids).
+    pub fn too_many_requests(message: impl Into<String>) -> Self {
+        Self::new(429, "TooManyRequests", message)
+    }
+
     /// 401 for an unauthenticated request.
     pub fn unauthorized() -> Self {
         Self::new(401, "Unauthorized", "Unauthorized")
@@ -225,6 +230,11 @@ impl ApiError {
         }
         status
     }
+}
+
+/// The `Status` a successful binding or eviction answers with (code 201).
+pub fn success_created() -> Value {
+    json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201})
 }
 
 /// A success `Status`, as returned by some deletes.
