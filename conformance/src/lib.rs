@@ -115,9 +115,101 @@ pub fn installed_kubectl_minors(minors: RangeInclusive<u32>) -> Result<Vec<u32>>
     Ok(found)
 }
 
-/// A running `berth-apiserver` with its own data directory, stopped when dropped.
+/// A private etcd for one cluster, started when `BERTH_CONFORMANCE_STORE=etcd`.
+struct Etcd {
+    child: Child,
+    endpoint: String,
+}
+
+impl Drop for Etcd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// Whether etcd at `port` answers its health endpoint with `"health":"true"`.
+fn etcd_healthy(port: u16) -> bool {
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    if stream
+        .write_all(b"GET /health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        .is_err()
+    {
+        return false;
+    }
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer.contains("\"health\":\"true\"")
+}
+
+impl Etcd {
+    /// Starts etcd on free loopback ports inside `dir` and waits until it is healthy.
+    fn start(dir: &Path) -> Result<Etcd> {
+        let (client, peer, metrics) = (free_port()?, free_port()?, free_port()?);
+        let endpoint = format!("http://127.0.0.1:{client}");
+        let log = std::fs::File::create(dir.join("etcd.log")).context("creating the etcd log")?;
+        let child = Command::new(std::env::var("BERTH_ETCD_BIN").unwrap_or_else(|_| "etcd".into()))
+            .args(["--name", "conformance", "--data-dir"])
+            .arg(dir.join("etcd"))
+            .args([
+                "--listen-client-urls",
+                &endpoint,
+                "--advertise-client-urls",
+                &endpoint,
+            ])
+            .args(["--listen-peer-urls", &format!("http://127.0.0.1:{peer}")])
+            .args([
+                "--initial-advertise-peer-urls",
+                &format!("http://127.0.0.1:{peer}"),
+            ])
+            .args([
+                "--initial-cluster",
+                &format!("conformance=http://127.0.0.1:{peer}"),
+            ])
+            .args([
+                "--listen-metrics-urls",
+                &format!("http://127.0.0.1:{metrics}"),
+            ])
+            .args(["--heartbeat-interval=10", "--election-timeout=100"])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().context("sharing the etcd log")?)
+            .stderr(log)
+            .spawn()
+            .context("starting etcd (Debian's etcd-server package)")?;
+        let mut etcd = Etcd { child, endpoint };
+        let deadline = Instant::now() + READY_TIMEOUT;
+        while !etcd_healthy(client) {
+            if let Ok(Some(status)) = etcd.child.try_wait() {
+                bail!(
+                    "etcd exited with {status}; see {}",
+                    dir.join("etcd.log").display()
+                );
+            }
+            ensure!(
+                Instant::now() < deadline,
+                "etcd was not healthy within {READY_TIMEOUT:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(etcd)
+    }
+}
+
+/// A running `berth-apiserver` with its own data directory, stopped when dropped. With
+/// `BERTH_CONFORMANCE_STORE=etcd` it runs on a private etcd instead of the embedded store.
 pub struct Cluster {
     child: Child,
+    // Dropped after the server: fields drop in declaration order.
+    _etcd: Option<Etcd>,
     dir: tempfile::TempDir,
     kubeconfig: PathBuf,
     server: String,
@@ -137,6 +229,11 @@ impl Cluster {
             .tempdir()
             .context("creating a temp dir")?;
         let data_dir = dir.path().join("data");
+        let etcd = match std::env::var("BERTH_CONFORMANCE_STORE").as_deref() {
+            Ok("etcd") => Some(Etcd::start(dir.path())?),
+            Ok("") | Ok("sqlite") | Err(_) => None,
+            Ok(other) => bail!("BERTH_CONFORMANCE_STORE must be sqlite or etcd, not {other:?}"),
+        };
         let log_path = dir.path().join("apiserver.log");
         let log = std::fs::File::create(&log_path).context("creating the server log")?;
         // Port 0 lets the kernel pick a free port while the server binds, so parallel tests
@@ -145,6 +242,10 @@ impl Cluster {
             .arg("--data-dir")
             .arg(&data_dir)
             .args(["--bind-address", "127.0.0.1", "--secure-port", "0"])
+            .args(
+                etcd.iter()
+                    .flat_map(|e| ["--etcd-servers".to_owned(), e.endpoint.clone()]),
+            )
             // Plain text in the log file, with each request logged for failure reports.
             .env("NO_COLOR", "1")
             .env(
@@ -158,6 +259,7 @@ impl Cluster {
             .with_context(|| format!("starting {}", binary.display()))?;
         let mut cluster = Cluster {
             child,
+            _etcd: etcd,
             dir,
             kubeconfig: data_dir.join("admin.kubeconfig"),
             server: String::new(),
