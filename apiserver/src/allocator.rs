@@ -445,6 +445,18 @@ mod tests {
         json!({"metadata": {"name": name, "namespace": "d"}, "spec": {"type": ty, "ports": [{"port": 80, "protocol": "TCP"}]}})
     }
 
+    #[test]
+    fn ranges_parse_and_name_their_first_address() {
+        let first =
+            |cidr: &str| ServiceRanges::parse(cidr, "30000-32767").map(|r| r.first().to_string());
+        assert_eq!(first("10.96.0.0/12").unwrap(), "10.96.0.1");
+        assert_eq!(first("10.0.0.0/24").unwrap(), "10.0.0.1");
+        assert_eq!(first("10.96.5.7/12").unwrap(), "10.96.0.1");
+        assert!(first("10.0.0.0").is_err());
+        assert!(first("nonsense/12").is_err());
+        assert!(ServiceRanges::parse("10.96.0.0/12", "32767-30000").is_err());
+    }
+
     #[tokio::test]
     async fn addresses_are_unique_until_released() {
         let a = allocator();

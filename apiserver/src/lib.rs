@@ -64,21 +64,6 @@ pub struct Options {
     pub token_auth_file: Option<PathBuf>,
 }
 
-/// The first usable address of an IPv4 CIDR (`10.96.0.0/12` gives `10.96.0.1`).
-pub fn first_service_ip(cidr: &str) -> Result<IpAddr> {
-    let (base, bits) = cidr
-        .split_once('/')
-        .context("service range must be a CIDR like 10.96.0.0/12")?;
-    let base: Ipv4Addr = base.parse().context("service range base address")?;
-    let bits: u32 = bits.parse().context("service range prefix length")?;
-    anyhow::ensure!(
-        (1..=30).contains(&bits),
-        "service range prefix length must be 1-30"
-    );
-    let mask = u32::MAX << (32 - bits);
-    Ok(IpAddr::V4(Ipv4Addr::from((u32::from(base) & mask) + 1)))
-}
-
 /// A running API server, ready to serve.
 pub struct Prepared {
     /// The listener, already bound.
@@ -120,12 +105,16 @@ pub async fn prepare(opts: &Options) -> Result<Prepared> {
             opts.bind_address
         });
 
+    // Parsed once: the first address goes into the serving certificate, the ranges into the
+    // allocator.
+    let ranges = allocator::ServiceRanges::parse(
+        &opts.service_cluster_ip_range,
+        &opts.service_node_port_range,
+    )
+    .map_err(anyhow::Error::msg)?;
     let pki_dir = opts.data_dir.join("pki");
     let ca = pki::ClusterCa::load_or_create(&pki_dir, "berth-ca")?;
-    let mut ips = vec![
-        IpAddr::V4(Ipv4Addr::LOCALHOST),
-        first_service_ip(&opts.service_cluster_ip_range)?,
-    ];
+    let mut ips = vec![IpAddr::V4(Ipv4Addr::LOCALHOST), IpAddr::V4(ranges.first())];
     for ip in [opts.bind_address, advertise] {
         if !ip.is_unspecified() && !ips.contains(&ip) {
             ips.push(ip);
@@ -180,11 +169,6 @@ pub async fn prepare(opts: &Options) -> Result<Prepared> {
         Some(path) => authn::TokenFile::load(path)?,
         None => authn::TokenFile::default(),
     };
-    let ranges = allocator::ServiceRanges::parse(
-        &opts.service_cluster_ip_range,
-        &opts.service_node_port_range,
-    )
-    .map_err(anyhow::Error::msg)?;
     let alloc = allocator::Allocator::new(store.clone(), ranges);
     let registry = registry::Registry::new(store).with_allocator(alloc.clone());
     create_default_namespaces(&registry).await?;
@@ -272,11 +256,6 @@ async fn ensure_kubernetes_service(
                 .claim_first(&svc)
                 .await
                 .map_err(|e| anyhow::anyhow!(e.message))?;
-            let mut body = svc.clone();
-            body["spec"]["clusterIP"] = serde_json::Value::Null;
-            if let Some(spec) = body["spec"].as_object_mut() {
-                spec.remove("clusterIP");
-            }
             // Created with the reserved address set directly, bypassing allocation.
             let services_raw = registry::Registry::new(registry.store().clone());
             let mut with_ip = svc.clone();
@@ -329,23 +308,4 @@ pub async fn run(opts: Options) -> Result<()> {
     )
     .await?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn first_service_ip_of_ranges() {
-        assert_eq!(
-            first_service_ip("10.96.0.0/12").unwrap().to_string(),
-            "10.96.0.1"
-        );
-        assert_eq!(
-            first_service_ip("10.0.0.0/24").unwrap().to_string(),
-            "10.0.0.1"
-        );
-        assert!(first_service_ip("10.0.0.0").is_err());
-        assert!(first_service_ip("nonsense/12").is_err());
-    }
 }
