@@ -496,7 +496,6 @@ impl ApiServer {
         dry_run: bool,
     ) -> ApiResult<Response<Body>> {
         let name = r.name.clone().unwrap_or_default();
-        let kind = r.resource.kind;
         match r.verb {
             "get" => Ok(ok_json(&crate::scale::to_scale(
                 &self.registry.get(&r, &name).await?,
@@ -506,7 +505,7 @@ impl ApiServer {
                 let obj = self
                     .registry
                     .modify(&r, &name, dry_run, |current| {
-                        crate::scale::apply_scale(current, &body, kind)
+                        crate::scale::apply_scale(current, &body)
                     })
                     .await?;
                 Ok(ok_json(&crate::scale::to_scale(&obj)))
@@ -520,7 +519,7 @@ impl ApiServer {
                     .modify(&r, &name, dry_run, |current| {
                         let scale = crate::scale::to_scale(current);
                         let patched = patch.apply_kind("autoscaling", "Scale", &scale)?;
-                        crate::scale::apply_scale(current, &patched, kind)
+                        crate::scale::apply_scale(current, &patched)
                     })
                     .await?;
                 Ok(ok_json(&crate::scale::to_scale(&obj)))

@@ -216,6 +216,28 @@ fn decode_continue(token: &str) -> ApiResult<(Revision, String)> {
     Ok((rv, start.trim_end_matches('\u{0}').to_owned()))
 }
 
+/// Where a list starts: the revision to read at (0 for the newest) and the key to continue
+/// after, from the continue token or the resourceVersion parameter.
+fn start_point(prefix: &str, opts: &ListOptions) -> ApiResult<(Revision, Option<String>)> {
+    if let Some(token) = &opts.continue_token {
+        let (rv, start) = decode_continue(token)?;
+        if !start.starts_with(prefix) && !start.is_empty() {
+            return Err(ApiError::bad_request(
+                "continue key is not valid for this request",
+            ));
+        }
+        return Ok((rv, Some(start)));
+    }
+    // "0" and unset both mean the newest data; an exact version is served as is when paging.
+    match opts.resource_version.as_deref() {
+        Some(rv) => {
+            let rv = parse_rv(rv)?;
+            Ok((if rv > 0 && opts.limit > 0 { rv } else { 0 }, None))
+        }
+        None => Ok((0, None)),
+    }
+}
+
 impl Registry {
     /// A registry over `store`.
     pub fn new(store: DynStore) -> Self {
@@ -233,7 +255,7 @@ impl Registry {
 
     fn service_allocator(&self, r: &ResourceRequest) -> Option<&Allocator> {
         let res = r.resource;
-        (res.group.is_empty() && res.plural == "services")
+        strategy::allocates_service_addresses(res)
             .then_some(self.allocator.as_ref())
             .flatten()
     }
@@ -298,9 +320,7 @@ impl Registry {
             .map_err(|e| ApiError::bad_request(e.to_string()))?;
         let name = meta_str(obj, "name").unwrap_or_default().to_owned();
         let mut errors = validation::validate(res.group, res.kind, obj);
-        // A binding is the one sanctioned change of a pod's spec (its node); the other
-        // immutability rules of an update do not apply to it.
-        if r.subresource.as_deref() != Some("binding") {
+        if strategy::checks_update_rules(r.subresource.as_deref()) {
             errors.extend(validation::validate_update(res.group, res.kind, obj, old));
         }
         errors.dedup_by(|a, b| a.to_string() == b.to_string());
@@ -460,23 +480,7 @@ impl Registry {
     /// Lists objects, with selectors and paging.
     pub async fn list(&self, r: &ResourceRequest, opts: &ListOptions) -> ApiResult<ListPage> {
         let prefix = keys::collection_prefix(r.resource, r.namespace.as_deref());
-        let (mut revision, mut start_after) = (0, None);
-        if let Some(token) = &opts.continue_token {
-            let (rv, start) = decode_continue(token)?;
-            if !start.starts_with(&prefix) && !start.is_empty() {
-                return Err(ApiError::bad_request(
-                    "continue key is not valid for this request",
-                ));
-            }
-            revision = rv;
-            start_after = Some(start);
-        } else if let Some(rv) = opts.resource_version.as_deref() {
-            // "0" and unset both mean the newest data; an exact version is served as is.
-            let rv = parse_rv(rv)?;
-            if rv > 0 && opts.limit > 0 {
-                revision = rv;
-            }
-        }
+        let (mut revision, mut start_after) = start_point(&prefix, opts)?;
         let filtering = opts.labels.as_ref().is_some_and(|l| !l.is_empty())
             || opts.fields.as_ref().is_some_and(|f| !f.is_empty());
         let mut items = Vec::new();
@@ -548,22 +552,7 @@ impl Registry {
         opts: &ListOptions,
     ) -> ApiResult<(Vec<u8>, ListPage)> {
         let prefix = keys::collection_prefix(r.resource, r.namespace.as_deref());
-        let (mut revision, mut start_after) = (0, None);
-        if let Some(token) = &opts.continue_token {
-            let (rv, start) = decode_continue(token)?;
-            if !start.starts_with(&prefix) && !start.is_empty() {
-                return Err(ApiError::bad_request(
-                    "continue key is not valid for this request",
-                ));
-            }
-            revision = rv;
-            start_after = Some(start);
-        } else if let Some(rv) = opts.resource_version.as_deref() {
-            let rv = parse_rv(rv)?;
-            if rv > 0 && opts.limit > 0 {
-                revision = rv;
-            }
-        }
+        let (revision, start_after) = start_point(&prefix, opts)?;
         let mut req = RangeRequest::prefix(prefix).at_revision(revision);
         if let Some(after) = start_after {
             req = req.start_after(after);

@@ -59,7 +59,7 @@ fn selector_string(obj: &Value) -> Option<String> {
 }
 
 /// Writes the replica count of `scale` into the workload, checking the Scale's own rules.
-pub fn apply_scale(obj: &Value, scale: &Value, kind: &str) -> ApiResult<Value> {
+pub fn apply_scale(obj: &Value, scale: &Value) -> ApiResult<Value> {
     if let Some(k) = scale.get("kind").and_then(Value::as_str) {
         if k != "Scale" {
             return Err(ApiError::bad_request(format!(
@@ -97,7 +97,6 @@ pub fn apply_scale(obj: &Value, scale: &Value, kind: &str) -> ApiResult<Value> {
             new["metadata"]["resourceVersion"] = json!(rv);
         }
     }
-    let _ = kind;
     Ok(new)
 }
 
@@ -126,22 +125,22 @@ mod tests {
     #[test]
     fn applying_a_scale() {
         let deploy = json!({"metadata": {"name": "web"}, "spec": {"replicas": 3}});
-        let out = apply_scale(&deploy, &json!({"spec": {"replicas": 5}}), "Deployment").unwrap();
+        let out = apply_scale(&deploy, &json!({"spec": {"replicas": 5}})).unwrap();
         assert_eq!(out["spec"]["replicas"], 5);
         assert_eq!(
-            apply_scale(&deploy, &json!({"spec": {"replicas": -1}}), "Deployment")
+            apply_scale(&deploy, &json!({"spec": {"replicas": -1}}))
                 .unwrap_err()
                 .code,
             422
         );
         assert_eq!(
-            apply_scale(&deploy, &json!({"spec": {"replicas": "x"}}), "Deployment")
+            apply_scale(&deploy, &json!({"spec": {"replicas": "x"}}))
                 .unwrap_err()
                 .code,
             400
         );
         assert_eq!(
-            apply_scale(&deploy, &json!({"kind": "Pod"}), "Deployment")
+            apply_scale(&deploy, &json!({"kind": "Pod"}))
                 .unwrap_err()
                 .code,
             400

@@ -31,6 +31,17 @@ pub fn allow_create_on_update(r: &ResourceInfo) -> bool {
     )
 }
 
+/// Whether objects of this resource hold ClusterIPs and NodePorts from the allocator.
+pub fn allocates_service_addresses(r: &ResourceInfo) -> bool {
+    r.group.is_empty() && r.plural == "services"
+}
+
+/// Whether a write through `subresource` is checked against the kind's update rules
+/// (immutable fields). A binding is the one sanctioned change of a pod's spec, its node.
+pub fn checks_update_rules(subresource: Option<&str>) -> bool {
+    subresource != Some("binding")
+}
+
 fn has_status(r: &ResourceInfo) -> bool {
     r.subresource("status").is_some()
 }
