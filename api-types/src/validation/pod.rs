@@ -239,35 +239,30 @@ fn validate_projected(src: &core::ProjectedVolumeSource, path: &Path) -> ErrorLi
     for (i, source) in items(&src.sources).iter().enumerate() {
         let sp = path.child("sources").index(i);
         let mut n = 0;
-        if let Some(sec) = &source.secret {
+        // Secret and ConfigMap projections share their rules: a name, valid items, and no
+        // path projected twice.
+        let named = [
+            source
+                .secret
+                .as_ref()
+                .map(|s| ("secret", &s.name, &s.items)),
+            source
+                .config_map
+                .as_ref()
+                .map(|c| ("configMap", &c.name, &c.items)),
+        ];
+        for (field, name, key_paths) in named.into_iter().flatten() {
             n += 1;
-            let pp = sp.child("secret");
-            if sec.name.is_empty() {
+            let pp = sp.child(field);
+            if name.is_empty() {
                 errs.push(FieldError::required(&pp.child("name"), ""));
             }
-            for (j, kp) in items(&sec.items).iter().enumerate() {
+            for (j, kp) in items(key_paths).iter().enumerate() {
                 errs.extend(validate_key_to_path(kp, &pp.child("items").index(j)));
                 if !kp.path.is_empty() && !all_paths.insert(kp.path.clone()) {
                     errs.push(FieldError::invalid(
                         path,
-                        sec.name.as_str(),
-                        "conflicting duplicate paths",
-                    ));
-                }
-            }
-        }
-        if let Some(cm) = &source.config_map {
-            n += 1;
-            let pp = sp.child("configMap");
-            if cm.name.is_empty() {
-                errs.push(FieldError::required(&pp.child("name"), ""));
-            }
-            for (j, kp) in items(&cm.items).iter().enumerate() {
-                errs.extend(validate_key_to_path(kp, &pp.child("items").index(j)));
-                if !kp.path.is_empty() && !all_paths.insert(kp.path.clone()) {
-                    errs.push(FieldError::invalid(
-                        path,
-                        cm.name.as_str(),
+                        name.as_str(),
                         "conflicting duplicate paths",
                     ));
                 }
