@@ -1,9 +1,10 @@
 //! Whether a user may do something.
 //!
 //! Until RBAC lands, Berth allows every authenticated user everything ([`AllowAuthenticated`]).
-//! The [`Authorizer`] trait is the seam RBAC plugs into: the access-review endpoints
-//! (`kubectl auth can-i`) already ask it, so swapping the implementation changes their answers
-//! with no other code touched. It is async because a real authorizer reads roles and bindings.
+//! The [`Authorizer`] trait is the seam RBAC plugs into: the handler asks it about every
+//! authenticated request (resource requests, access reviews and plain paths such as
+//! `/metrics`) and the access-review endpoints (`kubectl auth can-i`) ask it on the user's
+//! behalf, so swapping the implementation changes both with no other code touched. It is async because a real authorizer reads roles and bindings.
 
 use crate::authn::UserInfo;
 
@@ -90,6 +91,52 @@ pub struct RuleSet {
     pub non_resource_rules: Vec<NonResourceRule>,
     /// Whether the list may leave out some of what is allowed.
     pub incomplete: bool,
+}
+
+/// The message of the 403 a refused request gets, worded as Kubernetes words it
+/// (`pods "web" is forbidden: User "bob" cannot get resource "pods" in API group "" in the
+/// namespace "default"`), with the authorizer's reason appended when it gave one.
+pub fn forbidden_message(attrs: &Attributes, reason: &str) -> String {
+    let user = &attrs.user.name;
+    let mut message = match &attrs.target {
+        Target::NonResource { path } => {
+            format!(
+                "forbidden: User \"{user}\" cannot {} path \"{path}\"",
+                attrs.verb
+            )
+        }
+        Target::Resource(r) => {
+            let qualified = if r.group.is_empty() {
+                r.resource.clone()
+            } else {
+                format!("{}.{}", r.resource, r.group)
+            };
+            let subject = if r.name.is_empty() {
+                format!("{qualified} is forbidden")
+            } else {
+                format!("{qualified} \"{}\" is forbidden", r.name)
+            };
+            let resource = if r.subresource.is_empty() {
+                r.resource.clone()
+            } else {
+                format!("{}/{}", r.resource, r.subresource)
+            };
+            let scope = if r.namespace.is_empty() {
+                "at the cluster scope".to_owned()
+            } else {
+                format!("in the namespace \"{}\"", r.namespace)
+            };
+            format!(
+                "{subject}: User \"{user}\" cannot {} resource \"{resource}\" in API group \"{}\" {scope}",
+                attrs.verb, r.group
+            )
+        }
+    };
+    if !reason.is_empty() {
+        message.push_str(": ");
+        message.push_str(reason);
+    }
+    message
 }
 
 /// Decides what users may do.
@@ -179,6 +226,61 @@ mod tests {
                 resource: "pods".into(),
                 ..Default::default()
             }),
+        }
+    }
+
+    #[test]
+    fn forbidden_messages_read_as_kubernetes_writes_them() {
+        let res = |group: &str, ns: &str, name: &str, sub: &str| {
+            Target::Resource(ResourceAttributes {
+                namespace: ns.into(),
+                group: group.into(),
+                version: "v1".into(),
+                resource: if group.is_empty() {
+                    "pods"
+                } else {
+                    "deployments"
+                }
+                .into(),
+                subresource: sub.into(),
+                name: name.into(),
+            })
+        };
+        let cases = [
+            (
+                "get",
+                res("", "default", "web", ""),
+                "",
+                r#"pods "web" is forbidden: User "bob" cannot get resource "pods" in API group "" in the namespace "default""#,
+            ),
+            (
+                "list",
+                res("apps", "", "", ""),
+                "",
+                r#"deployments.apps is forbidden: User "bob" cannot list resource "deployments" in API group "apps" at the cluster scope"#,
+            ),
+            (
+                "get",
+                res("", "ns1", "web", "log"),
+                "no rule",
+                r#"pods "web" is forbidden: User "bob" cannot get resource "pods/log" in API group "" in the namespace "ns1": no rule"#,
+            ),
+            (
+                "get",
+                Target::NonResource {
+                    path: "/metrics".into(),
+                },
+                "",
+                r#"forbidden: User "bob" cannot get path "/metrics""#,
+            ),
+        ];
+        for (verb, target, reason, want) in cases {
+            let attrs = Attributes {
+                user: user("bob", &[]),
+                verb: verb.into(),
+                target,
+            };
+            assert_eq!(forbidden_message(&attrs, reason), want);
         }
     }
 

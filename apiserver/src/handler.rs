@@ -4,6 +4,7 @@
 //! `Status` object with the reason and code clients expect.
 
 use crate::authn::{TokenFile, UserInfo};
+use crate::authz::{Attributes, ResourceAttributes, Target as AuthzTarget};
 use crate::discovery::{self, Aggregated};
 use crate::field_validation::{self, FieldValidation};
 use crate::registry::{self, ListOptions, Registry};
@@ -200,6 +201,9 @@ impl ApiServer {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("application/json")
             .to_owned();
+        if !path.starts_with("/api") {
+            self.authorize(&user, req.method(), &path, None).await?;
+        }
         if path == "/metrics" {
             let mut resp = Response::new(full(self.metrics.render()));
             resp.headers_mut().insert(
@@ -227,10 +231,35 @@ impl ApiServer {
             return crate::openapi::serve_v3(&path, &query, etag);
         }
         if let Some(review) = crate::identity::ReviewRoute::parse(&path) {
+            let attrs = ResourceAttributes {
+                namespace: review.namespace.clone().unwrap_or_default(),
+                group: review.resource.group.to_owned(),
+                version: review.resource.version.to_owned(),
+                resource: review.resource.plural.to_owned(),
+                subresource: String::new(),
+                name: String::new(),
+            };
+            self.authorize(&user, req.method(), &path, Some(("create", attrs)))
+                .await?;
             let obj = self.review(req, review, &user).await?;
             return Ok(json_response(StatusCode::CREATED, &obj, "application/json"));
         }
         let target = request::parse(req.method(), &path, &query)?;
+        match &target {
+            Target::Resource(r) => {
+                let attrs = ResourceAttributes {
+                    namespace: r.namespace.clone().unwrap_or_default(),
+                    group: r.resource.group.to_owned(),
+                    version: r.resource.version.to_owned(),
+                    resource: r.resource.plural.to_owned(),
+                    subresource: r.subresource.clone().unwrap_or_default(),
+                    name: r.name.clone().unwrap_or_default(),
+                };
+                self.authorize(&user, req.method(), &path, Some((r.verb, attrs)))
+                    .await?;
+            }
+            _ => self.authorize(&user, req.method(), &path, None).await?,
+        }
         match target {
             Target::CoreVersions => Ok(match Aggregated::from_accept(&accept) {
                 Some(v) => json_response(
@@ -256,6 +285,40 @@ impl ApiServer {
                 .ok_or_else(ApiError::no_route),
             Target::Resource(r) => self.resource(req, r, query, &accept).await,
         }
+    }
+
+    /// Asks the authorizer whether `user` may make this request: a resource request when
+    /// `resource` names the verb and attributes, a request for `path` otherwise. A refusal is
+    /// a 403 worded as Kubernetes words it, so clients print the familiar message.
+    async fn authorize(
+        &self,
+        user: &UserInfo,
+        method: &Method,
+        path: &str,
+        resource: Option<(&str, ResourceAttributes)>,
+    ) -> ApiResult<()> {
+        let (verb, target) = match resource {
+            Some((verb, attrs)) => (verb.to_owned(), AuthzTarget::Resource(attrs)),
+            None => (
+                method.as_str().to_ascii_lowercase(),
+                AuthzTarget::NonResource {
+                    path: path.to_owned(),
+                },
+            ),
+        };
+        let attrs = Attributes {
+            user: user.clone(),
+            verb,
+            target,
+        };
+        let decision = self.authorizer.authorize(&attrs).await;
+        if decision.allowed {
+            return Ok(());
+        }
+        Err(ApiError::forbidden(crate::authz::forbidden_message(
+            &attrs,
+            &decision.reason,
+        )))
     }
 
     async fn resource(
