@@ -212,16 +212,12 @@ impl ApiServer {
             );
             return Ok(resp);
         }
-        if path == "/openapi/v2" {
-            // An empty document: clients fall back to the server's own validation.
-            let mut resp = Response::new(full(Bytes::new()));
-            resp.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static(
-                    "application/com.github.proto-openapi.spec.v2.v1.0+protobuf",
-                ),
-            );
-            return Ok(resp);
+        if path == crate::openapi::v2::PATH {
+            let etag = req
+                .headers()
+                .get(header::IF_NONE_MATCH)
+                .and_then(|v| v.to_str().ok());
+            return crate::openapi::v2::serve(&accept, etag);
         }
         if path == crate::openapi::ROOT_PATH || path.starts_with("/openapi/v3/") {
             let etag = req

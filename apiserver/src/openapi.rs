@@ -14,9 +14,11 @@
 //! URL stays the same; the responses say so with `ETag` and `Cache-Control`, as a Kubernetes
 //! server does.
 
+pub mod gnostic;
 pub mod kinds;
 pub mod paths;
 pub mod schemas;
+pub mod v2;
 
 use crate::handler::{full, Body};
 use crate::request::Query;
