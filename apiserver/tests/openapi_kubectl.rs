@@ -1,10 +1,10 @@
 //! Stock kubectl against a live berth-apiserver: `kubectl explain` reads the OpenAPI v3
 //! documents, and `kubectl apply` trusts the server with field validation.
 //!
-//! kubectl 1.27 and 1.28 also fetch `/openapi/v2` first; Berth answers it with an empty
-//! document, which they accept, and they then explain from v3 like the later releases (the
-//! `explain pods` check below runs on 1.27 for that reason). Only
-//! `explain --output=plaintext-openapiv2` needs a real v2 document, which Berth does not serve.
+//! kubectl 1.27 and 1.28 also read the Swagger 2.0 document at `/openapi/v2`, as protobuf:
+//! for `explain --output=plaintext-openapiv2` (which later releases keep), for client-side
+//! validation where the server cannot validate (a `List` file), and for the strategic-merge
+//! metadata of `kubectl apply`.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -211,7 +211,7 @@ fn explain_reads_the_v3_schemas() {
             && out.stdout.contains("imagePullPolicy\t<string>"),
         "{out}"
     );
-    // 1.27 reads the (empty) v2 document first, then explains from v3.
+    // 1.27 reads the v2 document first, then explains from v3.
     let out = server.kubectl(27, &["explain", "pods"]);
     assert!(out.ok, "{out}");
     assert!(
@@ -343,4 +343,178 @@ fn duplicate_fields_follow_the_directive() {
     assert!(out.ok, "{out}");
     let out = create("?fieldValidation=Ignore");
     assert!(out.ok && !out.stderr.contains("Warning"), "{out}");
+}
+
+#[test]
+fn explain_reads_the_v2_document() {
+    let server = Server::start();
+    for minor in [27, 28, 33] {
+        let out = server.kubectl(
+            minor,
+            &[
+                "explain",
+                "--output=plaintext-openapiv2",
+                "pods.spec.containers",
+            ],
+        );
+        assert!(out.ok, "{out}");
+        for want in [
+            "KIND:     Pod",
+            "RESOURCE: containers <[]Object>",
+            "List of containers belonging to the pod.",
+            "imagePullPolicy\t<string>",
+            "ports\t<[]Object>",
+        ] {
+            assert!(out.stdout.contains(want), "missing {want:?}: {out}");
+        }
+    }
+    let out = server.kubectl(
+        27,
+        &[
+            "explain",
+            "--output=plaintext-openapiv2",
+            "deployments.spec.strategy",
+        ],
+    );
+    assert!(out.ok, "{out}");
+    assert!(
+        out.stdout.contains("VERSION:  apps/v1") && out.stdout.contains("rollingUpdate\t<Object>"),
+        "{out}"
+    );
+}
+
+/// A `List` is the one file kubectl validates itself even against a server that validates
+/// fields: it cannot ask the server about the kind `List`, so it checks every item against
+/// the v2 definitions before sending anything.
+const UNKNOWN_FIELDS_LIST: &str = "\
+apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: ConfigMap
+  metadata:
+    name: bad
+    labelz: {a: b}
+- apiVersion: apps/v1
+  kind: Deployment
+  metadata:
+    name: web
+  spec:
+    replicas: two
+    selector:
+      matchLabels: {app: web}
+    template:
+      metadata:
+        labels: {app: web}
+      spec:
+        containers:
+        - name: c
+          image: nginx
+          imagee: nginx
+";
+
+#[test]
+fn strict_validation_on_the_client_reads_the_v2_definitions() {
+    let server = Server::start();
+    let file = server.manifest("list.yaml", UNKNOWN_FIELDS_LIST);
+    for minor in [27, 28] {
+        let out = server.kubectl(minor, &["create", "--validate=strict", "-f", &file]);
+        assert!(!out.ok, "{out}");
+        for want in [
+            r#"error validating data: ["#,
+            r#"ValidationError(ConfigMap.metadata): unknown field "labelz" in io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"#,
+            r#"ValidationError(Deployment.spec.replicas): invalid type for io.k8s.api.apps.v1.DeploymentSpec.replicas: got "string", expected "integer""#,
+            r#"ValidationError(Deployment.spec.template.spec.containers[0]): unknown field "imagee" in io.k8s.api.core.v1.Container"#,
+        ] {
+            assert!(out.stderr.contains(want), "missing {want:?}: {out}");
+        }
+        // Nothing was sent.
+        let out = server.kubectl(minor, &["get", "configmap", "bad"]);
+        assert!(!out.ok && out.stderr.contains("NotFound"), "{out}");
+    }
+    // The same file without the unknown fields passes the client and is created.
+    let good = UNKNOWN_FIELDS_LIST
+        .replace("    labelz: {a: b}\n", "")
+        .replace("replicas: two", "replicas: 2")
+        .replace("          imagee: nginx\n", "");
+    let file = server.manifest("good.yaml", &good);
+    let out = server.kubectl(27, &["create", "--validate=strict", "-f", &file]);
+    assert!(out.ok, "{out}");
+    assert!(
+        out.stdout.contains("configmap/bad created")
+            && out.stdout.contains("deployment.apps/web created"),
+        "{out}"
+    );
+}
+
+const TWO_CONTAINERS: &str = "\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+      - name: a
+        image: nginx:1
+      - name: b
+        image: busybox:1
+";
+
+#[test]
+fn apply_twice_merges_lists_by_their_key() {
+    let server = Server::start();
+    for minor in [27, 28] {
+        let name = format!("web{minor}");
+        let first = TWO_CONTAINERS.replace("name: web\n", &format!("name: {name}\n"));
+        let file = server.manifest(&format!("first-{minor}.yaml"), &first);
+        let out = server.kubectl(minor, &["apply", "-f", &file]);
+        assert!(out.ok && out.stdout.contains("created"), "{out}");
+        // Another manager changes container a; the manifest never mentions env.
+        let out = server.kubectl(
+            33,
+            &[
+                "set",
+                "env",
+                &format!("deployment/{name}"),
+                "-c",
+                "a",
+                "FOO=bar",
+            ],
+        );
+        assert!(out.ok, "{out}");
+        let second = first
+            .replace("busybox:1", "busybox:2")
+            .replace("replicas: 1", "replicas: 2");
+        let file = server.manifest(&format!("second-{minor}.yaml"), &second);
+        let out = server.kubectl(minor, &["apply", "-f", &file, "-v=8"]);
+        assert!(out.ok && out.stdout.contains("configured"), "{out}");
+        // A strategic merge patch that names only the changed container, by its key.
+        assert!(
+            out.stderr
+                .contains(r#""$setElementOrder/containers":[{"name":"a"},{"name":"b"}]"#)
+                && out
+                    .stderr
+                    .contains(r#""containers":[{"image":"busybox:2","name":"b"}]"#),
+            "{out}"
+        );
+        let out = server.kubectl(
+            33,
+            &[
+                "get",
+                "deployment",
+                &name,
+                "-o",
+                "jsonpath={.spec.replicas} {.spec.template.spec.containers[*].image} {.spec.template.spec.containers[0].env[0].value}",
+            ],
+        );
+        assert!(out.ok, "{out}");
+        assert_eq!(out.stdout, "2 nginx:1 busybox:2 bar", "{out}");
+    }
 }
