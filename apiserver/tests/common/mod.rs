@@ -74,6 +74,30 @@ impl Client {
         self.send_full(method, path, None, accept).await
     }
 
+    /// Sends a bodiless GET with the given headers and returns the status, the response
+    /// headers and the body.
+    pub async fn get_with_headers(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> anyhow::Result<(StatusCode, http::HeaderMap, Bytes)> {
+        let mut sender = self.sender.clone();
+        sender.ready().await?;
+        let mut req = Request::builder()
+            .method(Method::GET)
+            .uri(format!("https://localhost{path}"));
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        let resp = sender
+            .send_request(req.body(Full::new(Bytes::new()))?)
+            .await?;
+        let status = resp.status();
+        let head = resp.headers().clone();
+        let body = resp.into_body().collect().await?.to_bytes();
+        Ok((status, head, body))
+    }
+
     async fn send_full(
         &self,
         method: Method,
