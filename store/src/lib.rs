@@ -16,6 +16,7 @@
 //! [`memory::MemoryStore`] (for unit tests of other crates). One test suite
 //! (`tests/suite.rs`) runs against all three.
 
+mod commit_log;
 pub mod error;
 pub mod etcd;
 pub mod etcd_server;

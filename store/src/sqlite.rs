@@ -36,6 +36,7 @@
 //! belongs to another application, or that fails SQLite's integrity check is refused at open
 //! and never written to. A lock file keeps a second process from opening the same store.
 
+use crate::commit_log::{self, AppendError, CommitLog, Record};
 use crate::hub::{Hub, HubWatch};
 use crate::types::{
     prefix_end, EventKind, KeyValue, RangeRequest, RangeResult, Revision, WatchEvent,
@@ -54,7 +55,9 @@ use tokio::sync::{mpsc, oneshot};
 /// Marks a SQLite file as a Berth store ("BRTH").
 const APPLICATION_ID: i32 = 0x4252_5448;
 /// The schema this code writes and understands.
-const SCHEMA_VERSION: i32 = 1;
+const SCHEMA_VERSION: i32 = 2;
+/// Page size of a new store: a 1.5 KB value fits inline in a leaf of the `current` table.
+const PAGE_SIZE: i64 = 8192;
 /// The most write requests committed in one transaction.
 const MAX_BATCH: usize = 1024;
 /// Log rows examined per compaction step; small, so a step never holds the writer for long.
@@ -64,8 +67,6 @@ const READER_POOL: usize = 4;
 /// WAL frames after which the writer starts a log cycle: the checkpointer copies the log into
 /// the database, the writer copies the last few frames, and the next commit starts the log over.
 const WAL_CYCLE_FRAMES: i64 = 1024;
-/// Bytes of WAL laid out at open, so commits overwrite the log instead of growing it.
-const WAL_PREALLOC: u64 = 8 << 20;
 /// Requests committed between two checks of the WAL length.
 const WAL_CHECK_EVERY: usize = 32;
 /// Page cache of the writer's connection, in KiB: the pages of the key index it updates at
@@ -84,6 +85,12 @@ CREATE TABLE log (
     deleted INTEGER NOT NULL
 );
 CREATE INDEX log_key ON log (key, rev, deleted);
+CREATE TABLE current (
+    key BLOB PRIMARY KEY,
+    value BLOB NOT NULL,
+    create_rev INTEGER NOT NULL,
+    rev INTEGER NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE meta (
     name TEXT PRIMARY KEY,
     value INTEGER NOT NULL
@@ -102,9 +109,26 @@ const RANGE: &str = "SELECT l.key, l.value, l.create_rev, l.rev FROM
     CROSS JOIN log AS l ON l.rev = newest.rev
     WHERE newest.deleted = 0 LIMIT ?4";
 
-/// The newest row of one key: `(value, create_rev, rev, deleted)`.
-const NEWEST: &str = "SELECT value, create_rev, rev, deleted FROM log WHERE key = ?1
-    ORDER BY rev DESC LIMIT 1";
+/// The keys under a prefix at the current revision: one ordered scan of `current`.
+const RANGE_CURRENT: &str = "SELECT key, value, create_rev, rev FROM current
+    WHERE key >= ?1 AND key < ?2 ORDER BY key LIMIT ?3";
+
+/// The current value of one key: `(value, create_rev, rev)`.
+const NEWEST: &str = "SELECT value, create_rev, rev FROM current WHERE key = ?1";
+
+/// Fills `current` from the log, for a store written by schema version 1.
+const MIGRATE_1: &str = "
+CREATE TABLE current (
+    key BLOB PRIMARY KEY,
+    value BLOB NOT NULL,
+    create_rev INTEGER NOT NULL,
+    rev INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO current (key, value, create_rev, rev)
+    SELECT l.key, l.value, l.create_rev, l.rev FROM
+    (SELECT key, max(rev) AS rev, deleted FROM log GROUP BY key) AS newest
+    CROSS JOIN log AS l ON l.rev = newest.rev WHERE newest.deleted = 0;
+";
 
 enum Op {
     Create {
@@ -149,8 +173,29 @@ impl SqliteStore {
         let path = path.as_ref().to_path_buf();
         let lock = lock_file(&path)?;
         check_existing(&path)?;
-        let conn = Connection::open(&path)?;
-        let revision = init_schema(&conn, &path)?;
+        let log_path = commit_log::path_for(&path);
+        // Read (never write) the commit log before anything is written, so a damaged log is
+        // refused with both files untouched.
+        let recovered = commit_log::read(&log_path).map_err(|reason| bad(&log_path, reason))?;
+        let mut conn = Connection::open(&path)?;
+        let mut revision = init_schema(&conn, &path)?;
+        if let Some(r) = &recovered {
+            if r.base > revision + 1 {
+                return Err(bad(
+                    &log_path,
+                    format!(
+                        "the commit log starts at revision {} but the database ends at \
+                         revision {revision}: the database is older than its log",
+                        r.base
+                    ),
+                ));
+            }
+            revision = replay(&mut conn, &r.records, revision)?;
+        }
+        // The new epoch overwrites the old frames, so what they held must be durable first.
+        sync_sqlite(&path).map_err(|e| StoreError::Backend(format!("{}: {e}", path.display())))?;
+        let log = CommitLog::start(&log_path, recovered.as_ref(), revision + 1)
+            .map_err(|e| StoreError::Backend(format!("{}: {e}", log_path.display())))?;
         let hub = Arc::new(Hub::new(revision));
         let (tx, rx) = mpsc::channel(4 * MAX_BATCH);
         let checkpointer = Checkpointer::start(&path)?;
@@ -162,7 +207,9 @@ impl SqliteStore {
             checkpointer: Some(checkpointer),
             cycle: None,
             unchecked: 0,
-            wal_path: wal_path(&path),
+            log,
+            db_path: path.clone(),
+            broken: None,
         };
         let thread = std::thread::Builder::new()
             .name("berth-store-writer".into())
@@ -302,7 +349,8 @@ fn check_existing(path: &Path) -> Result<()> {
     let version: i32 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .map_err(|e| bad(path, format!("unreadable database: {e}")))?;
-    if version != SCHEMA_VERSION {
+    // Version 1 (no `current` table) is brought up to date at open.
+    if version != SCHEMA_VERSION && version != 1 {
         return Err(bad(
             path,
             format!("store schema version {version} is not supported (this Berth reads {SCHEMA_VERSION})"),
@@ -328,7 +376,9 @@ fn init_schema(conn: &Connection, path: &Path) -> Result<Revision> {
     let app: i32 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
     if app != APPLICATION_ID {
         // A new file: auto_vacuum must be chosen before the first table exists.
-        conn.execute_batch("PRAGMA auto_vacuum = INCREMENTAL;")?;
+        conn.execute_batch(&format!(
+            "PRAGMA auto_vacuum = INCREMENTAL; PRAGMA page_size = {PAGE_SIZE};"
+        ))?;
         conn.execute_batch("PRAGMA journal_mode = WAL;")?;
         conn.execute_batch(&format!(
             "BEGIN; {SCHEMA} PRAGMA application_id = {APPLICATION_ID}; \
@@ -343,10 +393,18 @@ fn init_schema(conn: &Connection, path: &Path) -> Result<Revision> {
             format!("cannot use write-ahead logging (journal mode {mode})"),
         ));
     }
-    // Checkpoints run only when `Writer::cycle_wal` and the checkpointer decide, never inside
-    // a commit.
+    let version: i32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version == 1 {
+        conn.execute_batch(&format!(
+            "BEGIN; {MIGRATE_1} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+        ))
+        .map_err(|e| bad(path, format!("cannot upgrade the store: {e}")))?;
+    }
+    // Durability comes from the commit log, so SQLite commits without syncing: its state is
+    // made durable before the log starts over (`sync_sqlite`). Checkpoints run only when
+    // `Writer::cycle_wal` and the checkpointer decide, never inside a commit.
     conn.execute_batch(&format!(
-        "PRAGMA synchronous = FULL; PRAGMA wal_autocheckpoint = 0; \
+        "PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0; \
          PRAGMA cache_size = -{WRITER_CACHE_KIB};"
     ))?;
     let revision: Option<Revision> =
@@ -358,6 +416,70 @@ fn wal_path(path: &Path) -> PathBuf {
     let mut wal = path.as_os_str().to_owned();
     wal.push("-wal");
     PathBuf::from(wal)
+}
+
+/// Makes everything SQLite has written so far durable: its WAL (whose committed frames are
+/// the commits not yet copied into the database), the database file and their directory.
+/// SQLite commits without syncing (`synchronous = NORMAL`), so this is what lets the commit
+/// log start over.
+fn sync_sqlite(db: &Path) -> std::io::Result<()> {
+    for p in [wal_path(db), db.to_path_buf()] {
+        match File::open(&p) {
+            Ok(f) => f.sync_data()?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let dir = db.parent().filter(|d| !d.as_os_str().is_empty());
+    File::open(dir.unwrap_or(Path::new(".")))?.sync_all()
+}
+
+/// Applies the commit log's records newer than `revision` (the database's last revision) in
+/// one transaction and returns the new last revision.
+fn replay(conn: &mut Connection, records: &[Record], revision: Revision) -> Result<Revision> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut last = revision;
+    for r in records.iter().filter(|r| r.rev > revision) {
+        apply_record(&tx, r)?;
+        last = r.rev;
+    }
+    tx.commit()?;
+    if last > revision {
+        tracing::info!(
+            from = revision + 1,
+            to = last,
+            "replayed the commit log into the database"
+        );
+    }
+    Ok(last)
+}
+
+/// Writes one change into `log` and `current`.
+fn apply_record(tx: &Connection, r: &Record) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO log (rev, key, value, create_rev, prev_rev, deleted)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        r.rev,
+        r.key,
+        r.value,
+        r.create_rev,
+        r.prev_rev,
+        r.deleted as i64
+    ])?;
+    if r.deleted {
+        tx.prepare_cached("DELETE FROM current WHERE key = ?1")?
+            .execute([&r.key])?;
+    } else {
+        tx.prepare_cached(
+            "INSERT INTO current (key, value, create_rev, rev) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value,
+             create_rev = excluded.create_rev, rev = excluded.rev",
+        )?
+        .execute(params![r.key, r.value, r.create_rev, r.rev])?;
+    }
+    Ok(())
 }
 
 fn open_reader(path: &Path) -> Result<Connection> {
@@ -448,7 +570,38 @@ struct Writer {
     cycle: Option<u64>,
     /// Requests committed since the WAL length was last checked.
     unchecked: usize,
-    wal_path: PathBuf,
+    /// The commit log: a batch is durable once its frames are synced here.
+    log: CommitLog,
+    db_path: PathBuf,
+    /// Set when the log or SQLite failed after a batch reached the log: the two may disagree
+    /// until the store is reopened (and the log replayed), so every later write is refused.
+    broken: Option<String>,
+}
+
+/// Why a batch failed.
+#[derive(Debug, thiserror::Error)]
+enum BatchError {
+    /// Before anything reached the commit log: nothing was written.
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// Writing or syncing the commit log, or making SQLite durable, failed.
+    #[error("commit log: {0}")]
+    Log(std::io::Error),
+    /// SQLite failed after the batch was in the log.
+    #[error("sqlite after the commit log: {0}")]
+    AfterLog(rusqlite::Error),
+}
+
+/// The commit-log record of one applied change.
+fn record_of(kv: &KeyValue, event: &WatchEvent) -> Record {
+    Record {
+        rev: kv.mod_revision,
+        key: kv.key.as_bytes().to_vec(),
+        value: kv.value.clone(),
+        create_rev: kv.create_revision,
+        prev_rev: event.prev.as_ref().map_or(0, |p| p.mod_revision),
+        deleted: event.kind == EventKind::Delete,
+    }
 }
 
 /// What one applied request produced, before its batch is committed.
@@ -460,7 +613,6 @@ enum Outcome {
 
 impl Writer {
     fn run(mut self, mut rx: mpsc::Receiver<Request>) {
-        self.lay_out_wal();
         loop {
             let first = if self.compaction.is_some() {
                 match rx.try_recv() {
@@ -503,17 +655,56 @@ impl Writer {
     }
 
     fn commit_batch(&mut self, batch: Vec<Request>) {
+        if let Some(why) = &self.broken {
+            for req in batch {
+                let _ = req.reply.send(Err(StoreError::Backend(why.clone())));
+            }
+            return;
+        }
         let start_revision = self.revision;
-        let result = (|| -> rusqlite::Result<Vec<Outcome>> {
+        let mut records = Vec::new();
+        let result = (|| -> std::result::Result<Vec<Outcome>, BatchError> {
             let tx = self
                 .conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)?;
             let mut revision = start_revision;
             let mut outcomes = Vec::with_capacity(batch.len());
             for req in &batch {
-                outcomes.push(apply(&tx, &req.op, &mut revision)?);
+                let outcome = apply(&tx, &req.op, &mut revision)?;
+                if let Outcome::Written(kv, event) = &outcome {
+                    records.push(record_of(kv, event));
+                }
+                outcomes.push(outcome);
             }
-            tx.commit()?;
+            // The batch is durable once its frames are synced; only then does SQLite commit
+            // (without syncing), so readers never see a change that could still be lost.
+            match self.log.append(&records) {
+                Ok(()) => {}
+                Err(AppendError::Full { ever: true }) => {
+                    // Everything before this batch is committed in SQLite: make it durable,
+                    // start the log over, and write the batch at its start.
+                    sync_sqlite(&self.db_path).map_err(BatchError::Log)?;
+                    self.log
+                        .restart(start_revision + 1)
+                        .map_err(BatchError::Log)?;
+                    self.log.append(&records).map_err(|e| match e {
+                        AppendError::Io(e) => BatchError::Log(e),
+                        AppendError::Full { .. } => BatchError::Log(std::io::Error::other(
+                            "the batch does not fit in an empty commit log",
+                        )),
+                    })?;
+                }
+                Err(AppendError::Full { ever: false }) => {
+                    // Larger than the whole log: SQLite itself is made durable instead, and
+                    // the log starts over after it.
+                    tx.commit()?;
+                    sync_sqlite(&self.db_path).map_err(BatchError::Log)?;
+                    self.log.restart(revision + 1).map_err(BatchError::Log)?;
+                    return Ok(outcomes);
+                }
+                Err(AppendError::Io(e)) => return Err(BatchError::Log(e)),
+            }
+            tx.commit().map_err(BatchError::AfterLog)?;
             Ok(outcomes)
         })();
         match result {
@@ -541,7 +732,7 @@ impl Writer {
                     let _ = reply.send(result);
                 }
             }
-            Err(e) => {
+            Err(BatchError::Sqlite(e)) => {
                 tracing::error!(error = %e, "store batch failed; nothing in it was written");
                 for req in batch {
                     let _ = req
@@ -549,35 +740,16 @@ impl Writer {
                         .send(Err(StoreError::Backend(format!("sqlite: {e}"))));
                 }
             }
-        }
-    }
-
-    /// Extends a short WAL with zeros so that the first log cycle overwrites instead of growing
-    /// the file: a sync that must also persist a new file size costs about twice as much.
-    ///
-    /// Only this thread writes the WAL, and it is idle here. SQLite reads the log up to the
-    /// first frame whose salt and checksum do not match, so zeros past the end are never taken
-    /// for frames, and a crash during the extension loses nothing.
-    fn lay_out_wal(&self) {
-        let result = (|| -> std::io::Result<()> {
-            let mut file = File::options().write(true).open(&self.wal_path)?;
-            let len = file.metadata()?.len();
-            if len >= WAL_PREALLOC {
-                return Ok(());
+            Err(e) => {
+                // The log may hold the batch while SQLite does not: the store must be reopened
+                // (which replays the log) before it can accept writes again.
+                let why = format!("store write failed, reopen the store: {e}");
+                tracing::error!(error = %e, "store batch failed after reaching the commit log");
+                for req in batch {
+                    let _ = req.reply.send(Err(StoreError::Backend(why.clone())));
+                }
+                self.broken = Some(why);
             }
-            use std::io::{Seek, SeekFrom, Write};
-            file.seek(SeekFrom::Start(len))?;
-            let chunk = vec![0u8; 1 << 20];
-            let mut at = len;
-            while at < WAL_PREALLOC {
-                let n = chunk.len().min((WAL_PREALLOC - at) as usize);
-                file.write_all(&chunk[..n])?;
-                at += n as u64;
-            }
-            file.sync_all()
-        })();
-        if let Err(e) = result {
-            tracing::warn!(error = %e, "cannot lay out the WAL; it will grow as needed");
         }
     }
 
@@ -723,18 +895,17 @@ fn apply(
 ) -> rusqlite::Result<Outcome> {
     let current = |key: &str| newest(tx, key);
     let put = |kv: &KeyValue, prev_rev: Revision| -> rusqlite::Result<()> {
-        tx.prepare_cached(
-            "INSERT INTO log (rev, key, value, create_rev, prev_rev, deleted)
-             VALUES (?1, ?2, ?3, ?4, ?5, 0)",
-        )?
-        .execute(params![
-            kv.mod_revision,
-            kv.key.as_bytes(),
-            kv.value,
-            kv.create_revision,
-            prev_rev
-        ])?;
-        Ok(())
+        apply_record(
+            tx,
+            &Record {
+                rev: kv.mod_revision,
+                key: kv.key.as_bytes().to_vec(),
+                value: kv.value.clone(),
+                create_rev: kv.create_revision,
+                prev_rev,
+                deleted: false,
+            },
+        )
     };
     Ok(match op {
         Op::Create { key, value } => {
@@ -802,17 +973,17 @@ fn apply(
                 }
             }
             *revision += 1;
-            tx.prepare_cached(
-                "INSERT INTO log (rev, key, value, create_rev, prev_rev, deleted)
-                 VALUES (?1, ?2, ?3, ?4, ?5, 1)",
-            )?
-            .execute(params![
-                *revision,
-                key.as_bytes(),
-                old.value,
-                old.create_revision,
-                old.mod_revision
-            ])?;
+            apply_record(
+                tx,
+                &Record {
+                    rev: *revision,
+                    key: key.as_bytes().to_vec(),
+                    value: old.value.clone(),
+                    create_rev: old.create_revision,
+                    prev_rev: old.mod_revision,
+                    deleted: true,
+                },
+            )?;
             let kv = KeyValue {
                 mod_revision: *revision,
                 ..old.clone()
@@ -850,23 +1021,18 @@ fn apply(
     })
 }
 
-/// The current value of `key`, if it exists: its newest log row, unless that is a deletion.
+/// The current value of `key`, if it exists.
 fn newest(conn: &Connection, key: &str) -> rusqlite::Result<Option<KeyValue>> {
-    let row = conn
-        .prepare_cached(NEWEST)?
+    conn.prepare_cached(NEWEST)?
         .query_row([key.as_bytes()], |r| {
-            Ok((
-                KeyValue {
-                    key: key.to_owned(),
-                    value: r.get(0)?,
-                    create_revision: r.get(1)?,
-                    mod_revision: r.get(2)?,
-                },
-                r.get::<_, i64>(3)? != 0,
-            ))
+            Ok(KeyValue {
+                key: key.to_owned(),
+                value: r.get(0)?,
+                create_revision: r.get(1)?,
+                mod_revision: r.get(2)?,
+            })
         })
-        .optional()?;
-    Ok(row.and_then(|(kv, deleted)| (!deleted).then_some(kv)))
+        .optional()
 }
 
 /// Reads the current revision and the compacted revision inside the caller's read transaction.
@@ -913,8 +1079,14 @@ fn range_in(conn: &mut Connection, req: &RangeRequest) -> Result<RangeResult> {
     } else {
         req.limit as i64 + 1
     };
-    let mut stmt = tx.prepare_cached(RANGE)?;
-    let mut rows = stmt.query(params![lo, hi, revision, limit])?;
+    let mut stmt;
+    let mut rows = if revision == current {
+        stmt = tx.prepare_cached(RANGE_CURRENT)?;
+        stmt.query(params![lo, hi, limit])?
+    } else {
+        stmt = tx.prepare_cached(RANGE)?;
+        stmt.query(params![lo, hi, revision, limit])?
+    };
     let mut kvs: Vec<KeyValue> = Vec::new();
     let mut sorted = true;
     while let Some(r) = rows.next()? {

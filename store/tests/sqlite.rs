@@ -322,3 +322,228 @@ async fn a_slow_watcher_is_cut_off_and_others_keep_up() {
     assert!(delivered < N, "the slow watcher got {delivered} events");
     assert!(slow.next().await.is_none());
 }
+
+// The commit log (`<db>-berthlog`): a write is durable once its frame is synced there, and
+// SQLite is applied behind it.
+
+fn log_path(db: &std::path::Path) -> std::path::PathBuf {
+    let mut p = db.as_os_str().to_owned();
+    p.push("-berthlog");
+    p.into()
+}
+
+fn sidecar(db: &std::path::Path, suffix: &str) -> std::path::PathBuf {
+    let mut p = db.as_os_str().to_owned();
+    p.push(suffix);
+    p.into()
+}
+
+/// A value that occurs once in the files: 1 500 bytes naming its revision.
+fn rev_value(rev: usize) -> Vec<u8> {
+    let mut v = format!("value-of-revision-{rev:06}|")
+        .repeat(60)
+        .into_bytes();
+    v.truncate(1500);
+    v
+}
+
+/// Writes revisions 1..=5, closes, keeps a copy of the database as it is then, writes
+/// revisions 6..=10 and closes again. Putting the copy back afterwards leaves the database
+/// at revision 5 and the log holding 6..=10: the state after a crash between the log's sync
+/// and SQLite's commit.
+async fn database_behind_its_log(db: &std::path::Path) -> std::path::PathBuf {
+    let copy = db.with_extension("copy");
+    {
+        let store = SqliteStore::open(db).unwrap();
+        for rev in 1..=5 {
+            let kv = store
+                .create(&format!("/r/{rev:02}"), rev_value(rev))
+                .await
+                .unwrap();
+            assert_eq!(kv.mod_revision, rev as i64);
+        }
+    }
+    assert!(
+        !sidecar(db, "-wal").exists(),
+        "a closed store leaves no WAL"
+    );
+    std::fs::copy(db, &copy).unwrap();
+    {
+        let store = SqliteStore::open(db).unwrap();
+        for rev in 6..=10 {
+            store
+                .create(&format!("/r/{rev:02}"), rev_value(rev))
+                .await
+                .unwrap();
+        }
+    }
+    copy
+}
+
+fn put_back(copy: &std::path::Path, db: &std::path::Path) {
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(sidecar(db, suffix));
+    }
+    std::fs::copy(copy, db).unwrap();
+}
+
+/// Flips one byte inside the value of `rev` in the commit log.
+fn damage_frame(db: &std::path::Path, rev: usize) {
+    let path = log_path(db);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let needle = rev_value(rev);
+    let at = bytes
+        .windows(needle.len())
+        .position(|w| w == needle.as_slice())
+        .expect("the value is in the log");
+    bytes[at + 700] ^= 0x5A;
+    std::fs::write(&path, &bytes).unwrap();
+}
+
+async fn revisions_present(store: &SqliteStore) -> Vec<i64> {
+    let all = store.range(RangeRequest::prefix("/r/")).await.unwrap();
+    for kv in &all.kvs {
+        assert_eq!(kv.value, rev_value(kv.mod_revision as usize), "{}", kv.key);
+    }
+    all.kvs.iter().map(|kv| kv.mod_revision).collect()
+}
+
+#[tokio::test]
+async fn the_log_replays_writes_the_database_had_not_committed() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("state.db");
+    let copy = database_behind_its_log(&db).await;
+    put_back(&copy, &db);
+    {
+        let behind = SqliteStore::open(&copy).unwrap();
+        assert_eq!(behind.current_revision().await.unwrap(), 5);
+    }
+    let store = SqliteStore::open(&db).unwrap();
+    assert_eq!(store.current_revision().await.unwrap(), 10);
+    assert_eq!(
+        revisions_present(&store).await,
+        (1..=10).collect::<Vec<_>>()
+    );
+    // History is replayed too: a watch from revision 7 sees 8, 9 and 10.
+    let mut watch = store.watch("/r/", 7).await.unwrap();
+    for want in 8..=10 {
+        assert_eq!(watch.next().await.unwrap().unwrap().revision(), want);
+    }
+    let next = store.create("/r/11", rev_value(11)).await.unwrap();
+    assert_eq!(next.mod_revision, 11);
+    drop(watch);
+    drop(store);
+    // And the replayed state is kept: a second reopen finds the same.
+    let store = SqliteStore::open(&db).unwrap();
+    assert_eq!(
+        revisions_present(&store).await,
+        (1..=11).collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test]
+async fn a_torn_last_frame_is_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("state.db");
+    let copy = database_behind_its_log(&db).await;
+    put_back(&copy, &db);
+    damage_frame(&db, 10);
+    let store = SqliteStore::open(&db).unwrap();
+    assert_eq!(store.current_revision().await.unwrap(), 9);
+    assert_eq!(revisions_present(&store).await, (1..=9).collect::<Vec<_>>());
+    let next = store.create("/r/10", rev_value(10)).await.unwrap();
+    assert_eq!(next.mod_revision, 10);
+}
+
+#[tokio::test]
+async fn a_damaged_frame_followed_by_intact_ones_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("state.db");
+    let copy = database_behind_its_log(&db).await;
+    put_back(&copy, &db);
+    damage_frame(&db, 7);
+    let log_before = std::fs::read(log_path(&db)).unwrap();
+    let db_before = std::fs::read(&db).unwrap();
+    match SqliteStore::open(&db) {
+        Err(StoreError::BadDatabase { path, reason }) => {
+            assert_eq!(path, log_path(&db).display().to_string());
+            assert!(
+                reason.contains("damaged") && reason.contains("revision 7"),
+                "{reason}"
+            );
+        }
+        other => panic!("expected BadDatabase, got {:?}", other.map(|_| ())),
+    }
+    assert_eq!(std::fs::read(log_path(&db)).unwrap(), log_before);
+    assert_eq!(std::fs::read(&db).unwrap(), db_before);
+}
+
+#[tokio::test]
+async fn a_database_older_than_its_log_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("state.db");
+    let copy = database_behind_its_log(&db).await;
+    // One more session starts a log epoch at revision 11; the copy ends at revision 5.
+    drop(SqliteStore::open(&db).unwrap());
+    put_back(&copy, &db);
+    match SqliteStore::open(&db) {
+        Err(StoreError::BadDatabase { reason, .. }) => {
+            assert!(reason.contains("older than its log"), "{reason}")
+        }
+        other => panic!("expected BadDatabase, got {:?}", other.map(|_| ())),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reopen_after_the_log_wrapped_many_times() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("state.db");
+    let value = |k: usize, round: usize| {
+        let mut v = vec![(k * 31 + round) as u8; 100 * 1024];
+        v[..16].copy_from_slice(format!("{k:04}:{round:011}").as_bytes());
+        v
+    };
+    let mut revs = [0i64; 20];
+    let rounds = 35; // 700 writes of 100 KiB: the 16 MiB log starts over about four times.
+    {
+        let store = SqliteStore::open(&db).unwrap();
+        for round in 0..rounds {
+            for (k, rev) in revs.iter_mut().enumerate() {
+                let key = format!("/big/{k:02}");
+                *rev = if round == 0 {
+                    store.create(&key, value(k, round)).await.unwrap()
+                } else {
+                    store.update(&key, value(k, round), *rev).await.unwrap()
+                }
+                .mod_revision;
+            }
+        }
+        // One value larger than the whole log is made durable through SQLite instead.
+        let huge = store.create("/huge", vec![7; 20 << 20]).await.unwrap();
+        assert_eq!(huge.mod_revision, (rounds * 20 + 1) as i64);
+        store.create("/after-huge", vec![1]).await.unwrap();
+    }
+    let log_len = std::fs::metadata(log_path(&db)).unwrap().len();
+    assert_eq!(log_len, 16 << 20, "the log is overwritten, never grown");
+    let store = SqliteStore::open(&db).unwrap();
+    assert_eq!(
+        store.current_revision().await.unwrap(),
+        (rounds * 20 + 2) as i64
+    );
+    let all = store.range(RangeRequest::prefix("/big/")).await.unwrap();
+    assert_eq!(all.kvs.len(), 20);
+    for (k, kv) in all.kvs.iter().enumerate() {
+        assert_eq!(kv.value, value(k, rounds - 1));
+        assert_eq!(kv.mod_revision, revs[k]);
+    }
+    assert_eq!(
+        store.get("/huge").await.unwrap().0.unwrap().value.len(),
+        20 << 20
+    );
+    // Every revision is still in history, in order.
+    let mut watch = store.watch("/big/00", 0).await.unwrap();
+    for round in 0..rounds {
+        let event = watch.next().await.unwrap().unwrap();
+        assert_eq!(event.kv.value, value(0, round));
+    }
+}
