@@ -2,39 +2,49 @@
 //!
 //! Layout and the reasons for it:
 //!
-//! - One table, `log`, holds one row per revision (puts and deletions) and is the only place a
-//!   value is stored. A write appends one row, so a commit dirties the log's last leaf page and
-//!   one page of the key index, about 4 WAL frames on average instead of 6 to 7 when the
-//!   current value was kept in a second table with its own key index. At the disk's flush rate
-//!   the bytes per commit are what a sequential writer pays for. A deletion row carries the
-//!   deleted value, so a DELETED event needs no lookup.
-//! - The covering index `log_key (key, rev, deleted)` answers "current value of a key" (its
-//!   newest row, unless a deletion) and serves a LIST at the current or an older revision the
-//!   same way: a grouped scan of the index in key order, then one rowid lookup per live key.
-//!   Compaction keeps it small by deleting superseded rows.
-//! - Values stay inline in the log's leaf pages: a 1.5 KB object needs no overflow page.
-//! - One writer thread owns the only writing connection. It takes every request waiting in its
-//!   queue, applies them in one transaction and commits once: one fsync per batch, never per
-//!   write. No request is answered before its batch is durable (WAL with `synchronous=FULL`).
-//! - The writer publishes each committed batch to in-process watchers; nothing polls.
+//! - Durability comes from the store's own commit log (`commit_log.rs`, the file
+//!   `<db>-berthlog`), not from SQLite. One writer thread owns the only writing connection. It
+//!   takes every request waiting in its queue, applies them in one SQLite transaction, appends
+//!   one frame per change to the log with a single `pwrite` and calls `fdatasync` once; only
+//!   then does SQLite commit, the batch get published to watchers and its callers answered. So
+//!   no write is acknowledged, or visible to readers, before it is durable, and one batch costs
+//!   one small sync of overwritten blocks, which is the disk's cheapest durable write.
+//! - SQLite runs WAL with `synchronous = NORMAL`: its commits are not synced. The log is
+//!   preallocated and overwritten cyclically; before it starts over, SQLite's WAL, database
+//!   file and directory are synced (`sync_sqlite`), so everything the old frames held is
+//!   durable in SQLite. At open, frames newer than the database's last revision are applied
+//!   again (the state after a crash between the log's sync and SQLite's commit, or after a
+//!   power loss that took SQLite's unsynced commits), a torn last batch is dropped, and a
+//!   damaged frame followed by intact ones refuses the store. A batch larger than the whole log
+//!   commits in SQLite, which is then synced, and the log starts over after it.
+//! - `log` holds one row per revision (puts and deletions); a deletion row carries the deleted
+//!   value, so a DELETED event needs no lookup. Its covering index `log_key (key, rev,
+//!   deleted)` serves a LIST at an older revision (a grouped scan in key order, then one rowid
+//!   lookup per live key) and compaction.
+//! - `current` holds the current value of each live key, keyed by key (WITHOUT ROWID, 8 KiB
+//!   pages so a 1.5 KB value stays inline in its leaf). A get is one lookup; a LIST at the
+//!   current revision is one ordered scan with no per-key lookup. Commits are not synced, so
+//!   the extra pages this table dirties cost copies, not flushes.
+//! - The writer publishes each committed batch to in-process watchers; nothing polls. After a
+//!   batch it polls its own queue for a few microseconds before sleeping, so a caller writing
+//!   one request after another is served without a thread wake-up.
 //! - Compaction deletes superseded history in small batches between write batches, so writers
 //!   never wait long, and returns the freed pages to the file system (incremental vacuum and a
 //!   WAL truncation).
-//! - The WAL is reused, not grown: a sync that must also persist a larger file costs about
-//!   twice a sync of overwritten blocks. It is laid out with zeros at open, and recycled every
-//!   `WAL_CYCLE_FRAMES` frames: a checkpointer thread with its own connection copies the bulk
-//!   of the log into the database file in the background, then the writer copies the few
-//!   frames committed meanwhile, so its next commit starts the log over (SQLite only restarts a
-//!   log that is fully copied when a write begins, which a background checkpoint alone never
-//!   achieves under steady writes).
-//! - Reads use a small pool of reader connections with a large page cache; WAL lets them run
-//!   beside the writer. They do not memory-map the file: a page read through the map is parsed
-//!   again on every visit, while a cached page stays parsed, and the rowid lookups of a LIST
-//!   revisit the same interior pages 10 000 times.
+//! - The WAL is kept short: every `WAL_CYCLE_FRAMES` frames a checkpointer thread with its own
+//!   connection copies the bulk of it into the database file in the background, then the
+//!   writer copies the few frames committed meanwhile, so its next commit starts the WAL over
+//!   (SQLite only restarts a WAL that is fully copied when a write begins, which a background
+//!   checkpoint alone never achieves under steady writes).
+//! - Reads use a small pool of reader connections with a modest page cache each; WAL lets
+//!   them run beside the writer. They do not memory-map the file: a page read through the map
+//!   is parsed again on every visit, while a cached page stays parsed.
 //!
-//! The file is marked with an application id. A file that is not a SQLite database, that
-//! belongs to another application, or that fails SQLite's integrity check is refused at open
-//! and never written to. A lock file keeps a second process from opening the same store.
+//! The file is marked with an application id and a schema version (a version 1 file, which had
+//! no `current` table, is upgraded at open). A file that is not a SQLite database, that belongs
+//! to another application, or that fails SQLite's integrity check is refused at open and never
+//! written to; so is a damaged commit log, or a database older than its log. A lock file keeps
+//! a second process from opening the same store.
 
 use crate::commit_log::{self, AppendError, CommitLog, Record};
 use crate::hub::{Hub, HubWatch};
@@ -72,8 +82,12 @@ const WAL_CHECK_EVERY: usize = 32;
 /// Page cache of the writer's connection, in KiB: the pages of the key index it updates at
 /// random places stay parsed in memory instead of being read back from the file.
 const WRITER_CACHE_KIB: i64 = 16_384;
-/// Page cache of each reader connection, in KiB.
-const READER_CACHE_KIB: i64 = 32_768;
+/// Page cache of each reader connection, in KiB. A LIST at the current revision is one
+/// ordered scan of `current`, whose pages stay in the operating system's cache, so a small
+/// cache per reader costs little while keeping the process small.
+const READER_CACHE_KIB: i64 = 8_192;
+/// How long the writer polls its queue after a batch before it sleeps.
+const WRITER_POLL: Duration = Duration::from_micros(50);
 
 const SCHEMA: &str = "
 CREATE TABLE log (
@@ -578,6 +592,24 @@ struct Writer {
     broken: Option<String>,
 }
 
+/// Waits for the next request. A caller that writes one request after another sends its next
+/// one within microseconds of its reply, so the writer first polls its queue for a short while
+/// and only then sleeps: a lone writer's request is then picked up without waking this thread.
+fn next_request(rx: &mut mpsc::Receiver<Request>) -> Option<Request> {
+    let start = std::time::Instant::now();
+    loop {
+        match rx.try_recv() {
+            Ok(req) => return Some(req),
+            Err(mpsc::error::TryRecvError::Disconnected) => return None,
+            Err(mpsc::error::TryRecvError::Empty) => {}
+        }
+        if start.elapsed() >= WRITER_POLL {
+            return rx.blocking_recv();
+        }
+        std::hint::spin_loop();
+    }
+}
+
 /// Why a batch failed.
 #[derive(Debug, thiserror::Error)]
 enum BatchError {
@@ -624,7 +656,7 @@ impl Writer {
                     Err(mpsc::error::TryRecvError::Disconnected) => break,
                 }
             } else {
-                match rx.blocking_recv() {
+                match next_request(&mut rx) {
                     Some(req) => req,
                     None => break,
                 }
