@@ -389,6 +389,15 @@ impl ApiServer {
             }
             "list" => {
                 let opts = list_options(&r, &query)?;
+                if let Some(page) = self.registry.list_cached(&r, &opts).await? {
+                    return Ok(if table {
+                        let include = crate::table::include_object(query.get("includeObject"));
+                        let body = cached_table(res, &page, include);
+                        bytes_response(body, TABLE_TYPE)
+                    } else {
+                        bytes_response(cached_list(res, &page), "application/json")
+                    });
+                }
                 let plain = opts.labels.as_ref().is_none_or(|l| l.is_empty())
                     && opts.fields.as_ref().is_none_or(|f| f.is_empty());
                 if plain && !table {
@@ -609,6 +618,75 @@ impl ApiServer {
     }
 }
 
+fn bytes_response(body: Vec<u8>, content_type: &'static str) -> Response<Body> {
+    let mut resp = Response::new(full(body));
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    resp
+}
+
+/// The list metadata of a cached page.
+fn cached_list_meta(page: &registry::CachedPage) -> Value {
+    let mut metadata = json!({"resourceVersion": page.resource_version.to_string()});
+    if let Some(c) = &page.continue_token {
+        metadata["continue"] = json!(c);
+    }
+    metadata
+}
+
+/// A JSON list of cached objects: their stored bytes joined, never decoded.
+fn cached_list(
+    res: &berth_api_types::catalog::ResourceInfo,
+    page: &registry::CachedPage,
+) -> Vec<u8> {
+    let head = format!(
+        "{{\"apiVersion\":{},\"items\":[",
+        serde_json::to_string(&res.api_version()).unwrap_or_default()
+    );
+    let tail = format!(
+        "],\"kind\":{},\"metadata\":{}}}",
+        serde_json::to_string(&res.list_kind()).unwrap_or_default(),
+        cached_list_meta(page)
+    );
+    let size: usize = page.items.iter().map(|e| e.bytes.len() + 1).sum();
+    let mut body = Vec::with_capacity(head.len() + size + tail.len());
+    body.extend_from_slice(head.as_bytes());
+    for (i, entry) in page.items.iter().enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        body.extend_from_slice(&entry.bytes);
+    }
+    body.extend_from_slice(tail.as_bytes());
+    body
+}
+
+/// A Table of cached objects, from their memoized rows.
+pub(crate) fn cached_table(
+    res: &berth_api_types::catalog::ResourceInfo,
+    page: &registry::CachedPage,
+    include: crate::table::IncludeObject,
+) -> Vec<u8> {
+    let columns: Vec<Value> = berth_api_types::tables::columns(res.group, res.kind)
+        .iter()
+        .map(berth_api_types::tables::ColumnDefinition::to_json)
+        .collect();
+    let mut body = b"{\"apiVersion\":\"meta.k8s.io/v1\",\"columnDefinitions\":".to_vec();
+    let _ = serde_json::to_writer(&mut body, &columns);
+    body.extend_from_slice(b",\"kind\":\"Table\",\"metadata\":");
+    let _ = serde_json::to_writer(&mut body, &cached_list_meta(page));
+    body.extend_from_slice(b",\"rows\":[");
+    let now = crate::table::now_seconds();
+    for (i, entry) in page.items.iter().enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        entry.write_row(res, include, now, &mut body);
+    }
+    body.extend_from_slice(b"]}");
+    body
+}
+
 /// `dryRun` given in a DeleteOptions body (kubectl sends it there for deletes).
 fn options_dry_run(options: &Value) -> ApiResult<bool> {
     match options.get("dryRun") {
@@ -696,6 +774,10 @@ fn list_options(r: &ResourceRequest, query: &Query) -> ApiResult<ListOptions> {
             .map(str::to_owned),
         resource_version: query
             .get("resourceVersion")
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned),
+        resource_version_match: query
+            .get("resourceVersionMatch")
             .filter(|v| !v.is_empty())
             .map(str::to_owned),
     })

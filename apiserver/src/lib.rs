@@ -8,6 +8,7 @@
 pub mod allocator;
 pub mod authn;
 pub mod authz;
+pub mod cache;
 pub mod discovery;
 pub mod field_validation;
 pub mod handler;
@@ -170,7 +171,9 @@ pub async fn prepare(opts: &Options) -> Result<Prepared> {
         None => authn::TokenFile::default(),
     };
     let alloc = allocator::Allocator::new(store.clone(), ranges);
-    let registry = registry::Registry::new(store).with_allocator(alloc.clone());
+    let registry = registry::Registry::new(store.clone())
+        .with_allocator(alloc.clone())
+        .with_cache(cache::WatchCache::start(store));
     create_default_namespaces(&registry).await?;
     ensure_kubernetes_service(&registry, &alloc, advertise, address.port()).await?;
     let state = Arc::new(handler::ApiServer {

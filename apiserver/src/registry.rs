@@ -7,6 +7,7 @@
 //! write is defaulted and validated before it reaches the store.
 
 use crate::allocator::{Allocator, Realloc};
+use crate::cache::{Entry, WatchCache};
 use crate::request::ResourceRequest;
 use crate::status::{ApiError, ApiResult};
 use crate::strategy;
@@ -17,6 +18,7 @@ use berth_api_types::{defaults, validation};
 use berth_store::{keys, DynStore, KeyValue, RangeRequest, Revision, StoreError};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// How many times a patch or server-side change retries after losing a write race.
 const MAX_RETRIES: usize = 8;
@@ -26,6 +28,7 @@ const MAX_RETRIES: usize = 8;
 pub struct Registry {
     store: DynStore,
     allocator: Option<Allocator>,
+    cache: Option<Arc<WatchCache>>,
 }
 
 /// Options of a list or watch.
@@ -41,6 +44,18 @@ pub struct ListOptions {
     pub continue_token: Option<String>,
     /// `resourceVersion` parameter.
     pub resource_version: Option<String>,
+    /// `resourceVersionMatch` parameter.
+    pub resource_version_match: Option<String>,
+}
+
+/// One page of a list served from the watch cache.
+pub struct CachedPage {
+    /// The objects.
+    pub items: Vec<Arc<Entry>>,
+    /// The list's resourceVersion.
+    pub resource_version: Revision,
+    /// Continue token, when more items follow.
+    pub continue_token: Option<String>,
 }
 
 /// One page of a list.
@@ -244,7 +259,81 @@ impl Registry {
         Registry {
             store,
             allocator: None,
+            cache: None,
         }
+    }
+
+    /// Serves lists and watches from `cache` when their resourceVersion allows it.
+    pub fn with_cache(mut self, cache: Arc<WatchCache>) -> Self {
+        self.cache = Some(cache);
+        self
+    }
+
+    /// The watch cache, if there is one.
+    pub fn cache(&self) -> Option<&Arc<WatchCache>> {
+        self.cache.as_ref()
+    }
+
+    /// Serves a list from the watch cache when the request's resourceVersion semantics allow
+    /// it: unset (a consistent read, once the cache has caught up with the store), "0" (any
+    /// state the cache has), a version with `NotOlderThan` semantics (once the cache reached
+    /// it), and a continue token of a cached page while the cache has not moved. `None`: the
+    /// store must serve it.
+    pub async fn list_cached(
+        &self,
+        r: &ResourceRequest,
+        opts: &ListOptions,
+    ) -> ApiResult<Option<CachedPage>> {
+        let Some(cache) = &self.cache else {
+            return Ok(None);
+        };
+        let prefix = keys::collection_prefix(r.resource, r.namespace.as_deref());
+        let mut at = None;
+        let mut start_after = None;
+        if opts.continue_token.is_some() {
+            let (rv, start) = start_point(&prefix, opts)?;
+            at = Some(rv);
+            start_after = start;
+        } else {
+            let exact = opts.resource_version_match.as_deref() == Some("Exact");
+            match opts.resource_version.as_deref() {
+                None => {
+                    if exact || !cache.sync().await {
+                        return Ok(None);
+                    }
+                }
+                Some(rv) => {
+                    let rv = parse_rv(rv)?;
+                    let not_older = opts.resource_version_match.as_deref() == Some("NotOlderThan")
+                        || (opts.resource_version_match.is_none() && opts.limit == 0);
+                    if rv > 0 && (exact || !not_older) {
+                        return Ok(None);
+                    }
+                    if rv > 0 && cache.revision().is_none_or(|have| have < rv) {
+                        let current = self.store.current_revision().await?;
+                        if !cache
+                            .wait_for(rv.min(current), crate::cache::CONSISTENT_WAIT)
+                            .await
+                        {
+                            return Ok(None);
+                        }
+                    }
+                }
+            }
+        }
+        let labels = opts.labels.as_ref().filter(|l| !l.is_empty());
+        let fields = opts.fields.as_ref().filter(|f| !f.is_empty());
+        let name = r.name.as_deref();
+        let page = cache.list(&prefix, start_after.as_deref(), at, opts.limit, |e| {
+            name.is_none_or(|n| e.name() == n) && e.selected(labels, fields)
+        });
+        Ok(page.map(|page| CachedPage {
+            continue_token: page
+                .more_after
+                .map(|key| encode_continue(page.revision, &key)),
+            items: page.items,
+            resource_version: page.revision,
+        }))
     }
 
     /// Hands out Service addresses and ports from `allocator`.
@@ -446,14 +535,19 @@ impl Registry {
         let Some(namespaces) = berth_api_types::catalog::find("", "namespaces") else {
             return Ok(());
         };
-        let (kv, _) = self
-            .store
-            .get(&keys::object_key(namespaces, None, ns))
-            .await?;
-        let Some(kv) = kv else {
-            return Err(ApiError::not_found("", "namespaces", ns));
+        let key = keys::object_key(namespaces, None, ns);
+        // The cache answers for namespaces it holds; one it does not know yet (just created)
+        // is looked up in the store.
+        let namespace = match self.cache.as_ref().and_then(|c| c.get(&key)) {
+            Some(entry) => entry.decode()?,
+            None => {
+                let (kv, _) = self.store.get(&key).await?;
+                let Some(kv) = kv else {
+                    return Err(ApiError::not_found("", "namespaces", ns));
+                };
+                decode(&kv)?
+            }
         };
-        let namespace = decode(&kv)?;
         let terminating = namespace.pointer("/status/phase").and_then(Value::as_str)
             == Some("Terminating")
             || meta(&namespace)

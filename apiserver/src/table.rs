@@ -13,7 +13,7 @@ pub fn include_object(value: Option<&str>) -> IncludeObject {
         .unwrap_or(IncludeObject::Metadata)
 }
 
-fn now_seconds() -> i64 {
+pub(crate) fn now_seconds() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)

@@ -6,16 +6,19 @@
 //! one that starts matching as ADDED; a compacted N ends in 410 Expired; `timeoutSeconds` ends
 //! the stream cleanly.
 
+use crate::cache::{Entry, Since, WatchCache};
 use crate::handler::{Body, DEFAULT_WATCH_TIMEOUT};
-use crate::registry::{self, ListOptions, Registry};
+use crate::registry::{self, CachedPage, ListOptions, Registry};
 use crate::request::{Query, ResourceRequest};
 use crate::status::{ApiError, ApiResult};
+use crate::table::IncludeObject;
 use berth_store::{keys, EventKind, Revision, StoreError};
 use bytes::Bytes;
 use http::{header, HeaderValue, Response};
 use http_body_util::{BodyExt, StreamBody};
 use hyper::body::Frame;
 use serde_json::{json, Value};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -118,11 +121,30 @@ pub async fn serve(
 ) -> ApiResult<Response<Body>> {
     let store = registry.store().clone();
     let prefix = keys::collection_prefix(r.resource, r.namespace.as_deref());
-    // The starting point and the initial state, resolved before answering so that errors
-    // (410 for a compacted version) are plain responses.
     let initial = params
         .send_initial
         .unwrap_or(params.resource_version.is_none());
+    if let Some(cache) = registry.cache() {
+        let servable = if initial {
+            cache.sync().await
+        } else {
+            cache.covers(params.resource_version.unwrap_or(0))
+        };
+        if servable {
+            return Ok(serve_cached(
+                cache.clone(),
+                r,
+                prefix,
+                opts,
+                params,
+                initial,
+                table,
+                guard,
+            ));
+        }
+    }
+    // The starting point and the initial state, resolved before answering so that errors
+    // (410 for a compacted version) are plain responses.
     let (start, initial_items) = if initial {
         let page = registry
             .list(
@@ -221,6 +243,11 @@ pub async fn serve(
             }
         }
     });
+    Ok(streaming_response(rx, table))
+}
+
+/// The streaming response that carries the lines sent to `rx`.
+fn streaming_response(rx: mpsc::Receiver<Bytes>, table: bool) -> Response<Body> {
     let body = StreamBody::new(futures::stream::unfold(rx, |mut rx| async move {
         rx.recv()
             .await
@@ -235,5 +262,133 @@ pub async fn serve(
             "application/json"
         }),
     );
-    Ok(resp)
+    resp
+}
+
+/// One watch event line around an object's JSON bytes.
+fn event_line(kind: &str, object: &[u8]) -> Bytes {
+    let mut line = Vec::with_capacity(object.len() + 32);
+    line.extend_from_slice(b"{\"type\":\"");
+    line.extend_from_slice(kind.as_bytes());
+    line.extend_from_slice(b"\",\"object\":");
+    line.extend_from_slice(object);
+    line.extend_from_slice(b"}\n");
+    Bytes::from(line)
+}
+
+/// A watch served from the watch cache: the initial objects from a consistent snapshot, then
+/// the events of the ring, with selectors applied to the cached index of each object.
+#[allow(clippy::too_many_arguments)]
+fn serve_cached(
+    cache: Arc<WatchCache>,
+    r: ResourceRequest,
+    prefix: String,
+    opts: ListOptions,
+    params: WatchParams,
+    initial: bool,
+    table: bool,
+    guard: crate::metrics::WatchGuard,
+) -> Response<Body> {
+    let (tx, rx) = mpsc::channel::<Bytes>(64);
+    let stream = Stream {
+        tx,
+        resource: r.resource,
+        table,
+    };
+    let labels = opts.labels.filter(|l| !l.is_empty());
+    let fields = opts.fields.filter(|f| !f.is_empty());
+    let name = r.name.clone();
+    let resource = r.resource;
+    let matches = move |e: &Entry| {
+        name.as_deref().is_none_or(|n| e.name() == n)
+            && e.selected(labels.as_ref(), fields.as_ref())
+    };
+    let render = move |kind: &str, e: &Arc<Entry>| {
+        if table {
+            let page = CachedPage {
+                items: vec![e.clone()],
+                resource_version: e.mod_revision,
+                continue_token: None,
+            };
+            event_line(
+                kind,
+                &crate::handler::cached_table(resource, &page, IncludeObject::Metadata),
+            )
+        } else {
+            event_line(kind, &e.bytes)
+        }
+    };
+    let mut changes = cache.changes();
+    let snapshot = if initial {
+        cache.list(&prefix, None, None, 0, &matches)
+    } else {
+        None
+    };
+    let start = match &snapshot {
+        Some(page) => page.revision,
+        None => params.resource_version.unwrap_or(0),
+    };
+    tokio::spawn(async move {
+        let _guard = guard;
+        let deadline = tokio::time::Instant::now() + params.timeout;
+        for item in snapshot.iter().flat_map(|p| &p.items) {
+            if stream.tx.send(render("ADDED", item)).await.is_err() {
+                return;
+            }
+        }
+        if params.send_initial == Some(true)
+            && params.bookmarks
+            && !stream.send("BOOKMARK", &stream.bookmark(start, true)).await
+        {
+            return;
+        }
+        let mut pos = start;
+        let mut ticker =
+            tokio::time::interval_at(tokio::time::Instant::now() + BOOKMARK_EVERY, BOOKMARK_EVERY);
+        loop {
+            changes.borrow_and_update();
+            match cache.events_after(&prefix, pos) {
+                Since::Expired(floor) => {
+                    let err = ApiError::gone(format!("too old resource version: {pos} ({floor})"));
+                    let _ = stream.send("ERROR", &err.to_status()).await;
+                    return;
+                }
+                Since::Events(events, at) => {
+                    for event in &events {
+                        pos = event.revision();
+                        let now = matches(&event.object);
+                        let kind = match event.kind {
+                            EventKind::Delete if now => "DELETED",
+                            EventKind::Delete => continue,
+                            EventKind::Put => match (event.prev.as_deref().map(&matches), now) {
+                                (Some(true), true) => "MODIFIED",
+                                (Some(true), false) => "DELETED",
+                                (_, true) => "ADDED",
+                                (_, false) => continue,
+                            },
+                        };
+                        if stream.tx.send(render(kind, &event.object)).await.is_err() {
+                            return;
+                        }
+                    }
+                    pos = pos.max(at);
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep_until(deadline) => return,
+                _ = stream.tx.closed() => return,
+                _ = ticker.tick(), if params.bookmarks => {
+                    if !stream.send("BOOKMARK", &stream.bookmark(pos, false)).await {
+                        return;
+                    }
+                }
+                changed = changes.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+    streaming_response(rx, table)
 }
