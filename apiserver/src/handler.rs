@@ -339,7 +339,8 @@ impl ApiServer {
             )));
         }
         if r.subresource.as_deref() == Some("scale") {
-            return self.scale(req, r, dry_run_of(&query)?).await;
+            let manager = field_manager(&r, &query, req.headers())?;
+            return self.scale(req, r, dry_run_of(&query)?, manager).await;
         }
         if let (Some("binding" | "eviction"), "create") = (r.subresource.as_deref(), r.verb) {
             let dry_run = dry_run_of(&query)?;
@@ -458,17 +459,25 @@ impl ApiServer {
                 watch::serve(self.registry.clone(), r, opts, params, table, guard).await
             }
             "create" => {
+                let manager = field_manager(&r, &query, req.headers())?;
                 let (body, warnings) = read_checked(req, res, &query).await?;
-                let obj = self.registry.create(&r, body, dry_run).await?;
+                let obj = self
+                    .registry
+                    .create_by(&r, body, dry_run, Some(&manager))
+                    .await?;
                 let mut resp = json_response(StatusCode::CREATED, &obj, "application/json");
                 field_validation::add_warnings(&mut resp, &warnings);
                 Ok(resp)
             }
             "update" => {
                 let name = r.name.clone().unwrap_or_default();
+                let manager = field_manager(&r, &query, req.headers())?;
                 let (body, warnings) = read_checked(req, res, &query).await?;
                 let existed = self.registry.get(&r, &name).await.is_ok();
-                let obj = self.registry.update(&r, &name, body, dry_run).await?;
+                let obj = self
+                    .registry
+                    .update_by(&r, &name, body, dry_run, Some(&manager))
+                    .await?;
                 let code = if existed {
                     StatusCode::OK
                 } else {
@@ -480,6 +489,7 @@ impl ApiServer {
             }
             "patch" => {
                 let name = r.name.clone().unwrap_or_default();
+                let manager = field_manager(&r, &query, req.headers())?;
                 let content_type = media_type(req.headers().get(header::CONTENT_TYPE));
                 let body = read_body(req).await?;
                 let patch = crate::patch::Patch::parse(&content_type, &body)?;
@@ -488,7 +498,7 @@ impl ApiServer {
                 let warnings = std::sync::Mutex::new(Vec::new());
                 let obj = self
                     .registry
-                    .modify(&r, &name, dry_run, |current| {
+                    .modify_by(&r, &name, dry_run, Some(&manager), |current| {
                         let patched = patch.apply(res, current)?;
                         let (obj, w) =
                             field_validation::check_patched(res, mode, &found, current, patched)?;
@@ -562,8 +572,10 @@ impl ApiServer {
         req: Request<hyper::body::Incoming>,
         r: ResourceRequest,
         dry_run: bool,
+        manager: String,
     ) -> ApiResult<Response<Body>> {
         let name = r.name.clone().unwrap_or_default();
+        let manager = Some(manager.as_str());
         match r.verb {
             "get" => Ok(ok_json(&crate::scale::to_scale(
                 &self.registry.get(&r, &name).await?,
@@ -572,7 +584,7 @@ impl ApiServer {
                 let body = read_object(req).await?;
                 let obj = self
                     .registry
-                    .modify(&r, &name, dry_run, |current| {
+                    .modify_by(&r, &name, dry_run, manager, |current| {
                         crate::scale::apply_scale(current, &body)
                     })
                     .await?;
@@ -584,7 +596,7 @@ impl ApiServer {
                 let patch = crate::patch::Patch::parse(&content_type, &body)?;
                 let obj = self
                     .registry
-                    .modify(&r, &name, dry_run, |current| {
+                    .modify_by(&r, &name, dry_run, manager, |current| {
                         let scale = crate::scale::to_scale(current);
                         let patched = patch.apply_kind("autoscaling", "Scale", &scale)?;
                         crate::scale::apply_scale(current, &patched)
@@ -716,6 +728,36 @@ fn method_verb(method: &Method) -> &'static str {
         Method::PATCH => "patch",
         Method::DELETE => "delete",
         _ => "other",
+    }
+}
+
+/// The field manager of a write: the `fieldManager` parameter, checked as Kubernetes checks
+/// it (a 422 naming the request's options), or else the client's User-Agent prefix.
+fn field_manager(
+    r: &ResourceRequest,
+    query: &Query,
+    headers: &http::HeaderMap,
+) -> ApiResult<String> {
+    match query.get("fieldManager").filter(|m| !m.is_empty()) {
+        Some(manager) => {
+            let errors = crate::managed_fields::validate_manager(manager);
+            if errors.is_empty() {
+                return Ok(manager.to_owned());
+            }
+            let options = match r.verb {
+                "create" => "CreateOptions",
+                "update" => "UpdateOptions",
+                _ => "PatchOptions",
+            };
+            Err(ApiError::invalid("meta.k8s.io", options, "", &errors))
+        }
+        None => {
+            let agent = headers
+                .get(header::USER_AGENT)
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                .unwrap_or_default();
+            Ok(crate::managed_fields::manager_from_user_agent(&agent))
+        }
     }
 }
 

@@ -14,6 +14,7 @@ pub mod field_validation;
 pub mod handler;
 pub mod identity;
 pub mod jwt;
+pub mod managed_fields;
 pub mod metrics;
 pub mod openapi;
 pub mod patch;

@@ -153,6 +153,20 @@ pub fn rfc3339(secs: i64) -> String {
     )
 }
 
+/// Records a write by `manager` in the object's managedFields; writes without a manager
+/// (the server's own) leave them as they are.
+fn track_fields(r: &ResourceRequest, manager: Option<&str>, old: Option<&Value>, new: &mut Value) {
+    if let Some(manager) = manager {
+        let write = crate::managed_fields::Write {
+            resource: r.resource,
+            subresource: r.subresource.as_deref(),
+            manager,
+            now: &now_rfc3339(),
+        };
+        crate::managed_fields::record(&write, old, new);
+    }
+}
+
 const NAME_CHARS: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 
 fn random_suffix() -> String {
@@ -419,12 +433,18 @@ impl Registry {
         Ok(())
     }
 
-    /// Creates an object (POST to a collection).
-    pub async fn create(
+    /// Creates an object (POST to a collection) without recording a field manager.
+    pub async fn create(&self, r: &ResourceRequest, obj: Value, dry_run: bool) -> ApiResult<Value> {
+        self.create_by(r, obj, dry_run, None).await
+    }
+
+    /// Creates an object, recording `manager` (if any) as the owner of its fields.
+    pub async fn create_by(
         &self,
         r: &ResourceRequest,
         mut obj: Value,
         dry_run: bool,
+        manager: Option<&str>,
     ) -> ApiResult<Value> {
         let res = r.resource;
         if !obj.is_object() {
@@ -495,6 +515,7 @@ impl Registry {
             }
             if attempt == 0 {
                 Self::admit_create(r, &mut obj)?;
+                track_fields(r, manager, None, &mut obj);
                 if let (Some(a), false) = (self.service_allocator(r), dry_run) {
                     a.allocate(&mut obj).await?;
                 }
@@ -677,13 +698,26 @@ impl Registry {
         ))
     }
 
-    /// Replaces an object (PUT), or creates it where the resource allows create-on-update.
+    /// Replaces an object (PUT), or creates it where the resource allows create-on-update,
+    /// without recording a field manager.
     pub async fn update(
+        &self,
+        r: &ResourceRequest,
+        name: &str,
+        obj: Value,
+        dry_run: bool,
+    ) -> ApiResult<Value> {
+        self.update_by(r, name, obj, dry_run, None).await
+    }
+
+    /// Replaces an object, recording `manager` (if any) as the owner of the fields it sets.
+    pub async fn update_by(
         &self,
         r: &ResourceRequest,
         name: &str,
         mut obj: Value,
         dry_run: bool,
+        manager: Option<&str>,
     ) -> ApiResult<Value> {
         let res = r.resource;
         if !obj.is_object() {
@@ -731,7 +765,7 @@ impl Registry {
                 let mut create = r.clone();
                 create.name = None;
                 meta_mut(&mut obj).insert("name".into(), json!(name));
-                return self.create(&create, obj, dry_run).await;
+                return self.create_by(&create, obj, dry_run, manager).await;
             }
             return Err(Self::not_found(r, name));
         };
@@ -741,8 +775,13 @@ impl Registry {
             }
         }
         let old = decode(&current)?;
-        let new = self.prepare_update(r, obj, &old)?;
+        let mut new = self.prepare_update(r, obj, &old, manager)?;
         if dry_run {
+            // Nothing is stored, so the object keeps the version it has.
+            meta_mut(&mut new).insert(
+                "resourceVersion".into(),
+                json!(current.mod_revision.to_string()),
+            );
             return Ok(new);
         }
         self.allocate_and_write(r, name, &key, new, &old, current.mod_revision)
@@ -776,7 +815,13 @@ impl Registry {
 
     /// Fills server-owned fields of an update from the stored object, then defaults and
     /// validates it.
-    fn prepare_update(&self, r: &ResourceRequest, mut new: Value, old: &Value) -> ApiResult<Value> {
+    fn prepare_update(
+        &self,
+        r: &ResourceRequest,
+        mut new: Value,
+        old: &Value,
+        manager: Option<&str>,
+    ) -> ApiResult<Value> {
         let res = r.resource;
         new["apiVersion"] = json!(res.api_version());
         new["kind"] = json!(res.kind);
@@ -812,6 +857,7 @@ impl Registry {
             );
         }
         Self::admit_update(r, &mut new, old)?;
+        track_fields(r, manager, Some(old), &mut new);
         Ok(new)
     }
 
@@ -859,12 +905,29 @@ impl Registry {
 
     /// Applies `change` to the stored object and writes the result, retrying when another
     /// writer got in first. `change` sees the current object and returns the new one; a
-    /// `resourceVersion` it leaves in the result is a precondition.
+    /// `resourceVersion` it leaves in the result is a precondition. No field manager is
+    /// recorded.
     pub async fn modify<F>(
         &self,
         r: &ResourceRequest,
         name: &str,
         dry_run: bool,
+        change: F,
+    ) -> ApiResult<Value>
+    where
+        F: Fn(&Value) -> ApiResult<Value> + Send + Sync,
+    {
+        self.modify_by(r, name, dry_run, None, change).await
+    }
+
+    /// [`Registry::modify`], recording `manager` (if any) as the owner of the fields the
+    /// change sets.
+    pub async fn modify_by<F>(
+        &self,
+        r: &ResourceRequest,
+        name: &str,
+        dry_run: bool,
+        manager: Option<&str>,
         change: F,
     ) -> ApiResult<Value>
     where
@@ -894,8 +957,13 @@ impl Registry {
                     "the name of the object does not match the name on the URL",
                 ));
             }
-            let new = self.prepare_update(r, patched, &old)?;
+            let mut new = self.prepare_update(r, patched, &old, manager)?;
             if dry_run {
+                // Nothing is stored, so the object keeps the version it has.
+                meta_mut(&mut new).insert(
+                    "resourceVersion".into(),
+                    json!(current.mod_revision.to_string()),
+                );
                 return Ok(new);
             }
             match self
