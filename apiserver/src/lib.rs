@@ -142,30 +142,15 @@ pub async fn prepare(opts: &Options) -> Result<Prepared> {
     }
     let service_accounts = serviceaccount::ServiceAccountTokens::from_pem(&pki::read(&sa_key)?)
         .with_context(|| format!("loading the service-account key {}", sa_key.display()))?;
-    let admin_cert = pki_dir.join("admin.crt");
-    let admin = if admin_cert.exists() && pki_dir.join("admin.key").exists() {
-        pki::CertKey {
-            cert_pem: pki::read(&admin_cert)?,
-            key_pem: pki::read(&pki_dir.join("admin.key"))?,
-        }
-    } else {
-        let admin = ca.issue_client("kubernetes-admin", &["system:masters"])?;
-        pki::write_public(&admin_cert, &admin.cert_pem)?;
-        pki::write_private(&pki_dir.join("admin.key"), &admin.key_pem)?;
-        admin
-    };
     let server_url = format!("https://{}", SocketAddr::new(advertise, address.port()));
     let kubeconfig_path = opts.data_dir.join("admin.kubeconfig");
-    pki::write_private(
-        &kubeconfig_path,
-        &kubeconfig::render(
-            "berth",
-            &server_url,
-            ca.cert_pem(),
-            "kubernetes-admin",
-            &admin,
-        ),
-    )?;
+    for client in CLIENT_KUBECONFIGS {
+        let cert = load_or_issue_client(&ca, &pki_dir, client)?;
+        pki::write_private(
+            &opts.data_dir.join(format!("{}.kubeconfig", client.file)),
+            &kubeconfig::render("berth", &server_url, ca.cert_pem(), client.user, &cert),
+        )?;
+    }
 
     let tokens = match &opts.token_auth_file {
         Some(path) => authn::TokenFile::load(path)?,
@@ -193,6 +178,51 @@ pub async fn prepare(opts: &Options) -> Result<Prepared> {
         kubeconfig: kubeconfig_path,
         address,
     })
+}
+
+/// A client identity the first start issues, with the kubeconfig written for it.
+struct ClientKubeconfig {
+    /// File stem of the certificate, key (under `pki/`) and kubeconfig (in the data dir).
+    file: &'static str,
+    /// The user (certificate common name).
+    user: &'static str,
+    /// The groups (certificate organizations).
+    groups: &'static [&'static str],
+}
+
+/// The kubeconfigs written under the data directory: the administrator's and one per
+/// control-plane component.
+const CLIENT_KUBECONFIGS: &[ClientKubeconfig] = &[
+    ClientKubeconfig {
+        file: "admin",
+        user: "kubernetes-admin",
+        groups: &["system:masters"],
+    },
+    ClientKubeconfig {
+        file: "controller-manager",
+        user: "system:kube-controller-manager",
+        groups: &[],
+    },
+];
+
+/// The client certificate of `client`, issued by the cluster CA on the first start and kept.
+fn load_or_issue_client(
+    ca: &pki::ClusterCa,
+    pki_dir: &std::path::Path,
+    client: &ClientKubeconfig,
+) -> Result<pki::CertKey> {
+    let cert_path = pki_dir.join(format!("{}.crt", client.file));
+    let key_path = pki_dir.join(format!("{}.key", client.file));
+    if cert_path.exists() && key_path.exists() {
+        return Ok(pki::CertKey {
+            cert_pem: pki::read(&cert_path)?,
+            key_pem: pki::read(&key_path)?,
+        });
+    }
+    let cert = ca.issue_client(client.user, client.groups)?;
+    pki::write_public(&cert_path, &cert.cert_pem)?;
+    pki::write_private(&key_path, &cert.key_pem)?;
+    Ok(cert)
 }
 
 async fn create_default_namespaces(registry: &registry::Registry) -> Result<()> {

@@ -2,8 +2,8 @@
 //!
 //! The commands here expose what exists so far: the API server (`apiserver`, and `up`, which
 //! for now starts the control plane's API server on the embedded store), resource listing and
-//! store inspection. The other control-plane and node commands (`server`, `agent`, `join`)
-//! arrive with the components that back them.
+//! store inspection, and the controllers (`controller-manager`). The other control-plane and
+//! node commands (`server`, `agent`, `join`) arrive with the components that back them.
 
 use anyhow::{Context, Result};
 use berth_api_types::catalog::{ResourceInfo, CATALOG};
@@ -50,6 +50,8 @@ enum Command {
     },
     /// Run the API server (the same code as `berth-apiserver`).
     Apiserver(berth_apiserver::Options),
+    /// Run the controllers (the same code as `berth-controller-manager`).
+    ControllerManager(berth_controller_manager::Options),
     /// Print Berth's version and the Kubernetes API version it serves.
     Version,
     /// List the API resources Berth serves, like `kubectl api-resources`.
@@ -135,6 +137,10 @@ fn main() -> Result<()> {
         Command::Apiserver(options) => {
             berth_component_base::init_tracing();
             runtime()?.block_on(berth_apiserver::run(options))
+        }
+        Command::ControllerManager(options) => {
+            berth_component_base::init_tracing();
+            runtime()?.block_on(berth_controller_manager::run(options))
         }
         Command::Version => {
             println!("berth {}", env!("CARGO_PKG_VERSION"));

@@ -23,7 +23,14 @@ fn help_says_what_exists() {
     let out = berth(&["help"]);
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    for word in ["up", "apiserver", "api-resources", "store", "version"] {
+    for word in [
+        "up",
+        "apiserver",
+        "controller-manager",
+        "api-resources",
+        "store",
+        "version",
+    ] {
         assert!(text.contains(word), "help lacks {word}: {text}");
     }
 }

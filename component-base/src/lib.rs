@@ -1,7 +1,8 @@
 //! What two or more Berth binaries share: the cluster PKI (certificates signed by the cluster
-//! CA), kubeconfig files, tracing setup and the shutdown signal.
+//! CA), kubeconfig files, leader election on Leases, tracing setup and the shutdown signal.
 
 pub mod kubeconfig;
+pub mod leader_election;
 pub mod pki;
 
 /// Sets up `tracing` output on stderr, filtered by `RUST_LOG` (default `info`).

@@ -1,0 +1,242 @@
+//! Berth's controller manager: the controllers that make desired state real.
+//!
+//! Every controller is an API client through `kube` and a level-triggered reconciler in its
+//! own module: watch events only queue keys ([`hints`]), every listing queues all keys again
+//! (the periodic resync), a key is synced by one worker at a time ([`queue`]) and a failed sync
+//! is retried with backoff. With `--leader-elect` (the default, as upstream) the controllers
+//! run only while this process holds the `kube-system/kube-controller-manager` Lease, so
+//! several copies can run for availability.
+//!
+//! Controllers today: `namespace` ([`namespace`]), `serviceaccount` ([`serviceaccount`]) and
+//! `root-ca-cert-publisher` ([`root_ca`]).
+
+pub mod flags;
+pub mod hints;
+pub mod namespace;
+pub mod queue;
+pub mod root_ca;
+pub mod serviceaccount;
+
+use anyhow::{bail, Context as _, Result};
+use berth_component_base::leader_election::{LeaderElector, LeaseConfig};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Every controller this build has, in start order.
+pub const KNOWN_CONTROLLERS: &[&str] = &["namespace", "root-ca-cert-publisher", "serviceaccount"];
+
+/// The controllers `*` enables.
+pub const DEFAULT_CONTROLLERS: &[&str] = KNOWN_CONTROLLERS;
+
+/// Command-line options of `berth-controller-manager` (and `berth controller-manager`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct Options {
+    /// Kubeconfig with the API server's address and this component's credentials.
+    #[arg(long)]
+    pub kubeconfig: PathBuf,
+    /// Controllers to run: `*` for all on by default, `name` to enable one, `-name` to
+    /// disable one.
+    #[arg(long, value_delimiter = ',', default_value = "*")]
+    pub controllers: Vec<String>,
+    /// Run the controllers only while holding the leader Lease.
+    #[arg(long, num_args = 0..=1, default_value_t = true, default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub leader_elect: bool,
+    /// How long a leader's Lease stays valid after its last renewal.
+    #[arg(long, default_value = "15s", value_parser = duration)]
+    pub leader_elect_lease_duration: Duration,
+    /// How long the leader tries to renew before it gives up leading.
+    #[arg(long, default_value = "10s", value_parser = duration)]
+    pub leader_elect_renew_deadline: Duration,
+    /// Pause between attempts to acquire or renew the Lease.
+    #[arg(long, default_value = "2s", value_parser = duration)]
+    pub leader_elect_retry_period: Duration,
+    /// Name of the leader Lease.
+    #[arg(long, default_value = "kube-controller-manager")]
+    pub leader_elect_resource_name: String,
+    /// Namespace of the leader Lease.
+    #[arg(long, default_value = "kube-system")]
+    pub leader_elect_resource_namespace: String,
+    /// CA bundle published to every namespace as `kube-root-ca.crt`; default: the CA in the
+    /// kubeconfig.
+    #[arg(long)]
+    pub root_ca_file: Option<PathBuf>,
+    /// How often every controller relists and resyncs everything.
+    #[arg(long, default_value = "5m", value_parser = duration)]
+    pub min_resync_period: Duration,
+    /// Namespaces emptied at once.
+    #[arg(long, default_value_t = 10)]
+    pub concurrent_namespace_syncs: usize,
+}
+
+fn duration(s: &str) -> Result<Duration, flags::FlagError> {
+    flags::parse_duration(s)
+}
+
+/// What the controllers share.
+pub struct Context {
+    /// The API client.
+    pub client: kube::Client,
+    /// The cluster CA bundle (PEM) to publish.
+    pub root_ca_pem: String,
+    /// Full resync period.
+    pub resync: Duration,
+    /// Workers of the namespace controller.
+    pub namespace_workers: usize,
+}
+
+/// A failed sync, naming the object it concerns.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// An API call failed.
+    #[error("{action} {object}: {source}")]
+    Api {
+        /// What was being done.
+        action: &'static str,
+        /// The object concerned (`namespace/name` or a name).
+        object: String,
+        /// The client's error.
+        #[source]
+        source: kube::Error,
+    },
+    /// A namespace could not be emptied completely this time.
+    #[error("namespace {namespace} is not empty yet: {detail}")]
+    Incomplete {
+        /// The namespace.
+        namespace: String,
+        /// The failing conditions' messages.
+        detail: String,
+    },
+}
+
+impl SyncError {
+    /// Wraps a client error of `action` on `object` (for `map_err`).
+    pub fn api(action: &'static str, object: &str) -> impl FnOnce(kube::Error) -> SyncError {
+        let object = object.to_owned();
+        move |source| SyncError::Api {
+            action,
+            object,
+            source,
+        }
+    }
+}
+
+/// The CA bundle of the kubeconfig's current cluster (inline or a file).
+fn kubeconfig_ca(kubeconfig: &kube::config::Kubeconfig) -> Result<String> {
+    use base64::Engine;
+    let context_name = kubeconfig.current_context.as_deref().unwrap_or_default();
+    let cluster_name = kubeconfig
+        .contexts
+        .iter()
+        .find(|c| c.name == context_name)
+        .and_then(|c| c.context.as_ref())
+        .map(|c| c.cluster.clone());
+    let cluster = kubeconfig
+        .clusters
+        .iter()
+        .find(|c| Some(&c.name) == cluster_name.as_ref())
+        .or_else(|| kubeconfig.clusters.first())
+        .and_then(|c| c.cluster.as_ref())
+        .context("the kubeconfig names no cluster")?;
+    if let Some(data) = &cluster.certificate_authority_data {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(data.trim())
+            .context("certificate-authority-data is not base64")?;
+        return String::from_utf8(bytes).context("certificate-authority-data is not PEM text");
+    }
+    if let Some(file) = &cluster.certificate_authority {
+        return std::fs::read_to_string(file).with_context(|| format!("reading {file}"));
+    }
+    bail!("the kubeconfig has no certificate authority; pass --root-ca-file")
+}
+
+/// A name for this process unique among candidates: host name and a random suffix.
+fn identity() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into());
+    format!("{host}_{}", uuid::Uuid::new_v4())
+}
+
+/// Runs the enabled controllers until one of them stops (they do not, short of a panic).
+async fn run_controllers(ctx: Arc<Context>, enabled: Vec<&'static str>) {
+    let mut tasks = tokio::task::JoinSet::new();
+    for name in enabled {
+        let ctx = ctx.clone();
+        tracing::info!(controller = name, "starting");
+        match name {
+            "namespace" => tasks.spawn(namespace::run(ctx)),
+            "serviceaccount" => tasks.spawn(serviceaccount::run(ctx)),
+            "root-ca-cert-publisher" => tasks.spawn(root_ca::run(ctx)),
+            _ => continue,
+        };
+    }
+    if let Some(Err(err)) = tasks.join_next().await {
+        tracing::error!(error = %err, "a controller stopped");
+    }
+}
+
+/// Connects to the API server and runs the controllers (under leader election unless
+/// disabled) until SIGINT or SIGTERM; a lost Lease is an error, so a supervisor restarts the
+/// process as a fresh candidate.
+pub async fn run(opts: Options) -> Result<()> {
+    let enabled =
+        flags::enabled_controllers(&opts.controllers, KNOWN_CONTROLLERS, DEFAULT_CONTROLLERS)?;
+    let kubeconfig = kube::config::Kubeconfig::read_from(&opts.kubeconfig)
+        .with_context(|| format!("reading {}", opts.kubeconfig.display()))?;
+    let root_ca_pem = match &opts.root_ca_file {
+        Some(path) => {
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?
+        }
+        None => kubeconfig_ca(&kubeconfig)?,
+    };
+    let config = kube::Config::from_custom_kubeconfig(
+        kubeconfig,
+        &kube::config::KubeConfigOptions::default(),
+    )
+    .await
+    .context("loading the kubeconfig")?;
+    let client = kube::Client::try_from(config).context("building the API client")?;
+    let ctx = Arc::new(Context {
+        client: client.clone(),
+        root_ca_pem,
+        resync: opts.min_resync_period.max(Duration::from_secs(1)),
+        namespace_workers: opts.concurrent_namespace_syncs.max(1),
+    });
+    tracing::info!(controllers = ?enabled, leader_elect = opts.leader_elect, "controller manager starting");
+    let leading = run_controllers(ctx, enabled);
+    if !opts.leader_elect {
+        tokio::select! {
+            () = leading => {}
+            () = berth_component_base::shutdown_signal() => {}
+        }
+        return Ok(());
+    }
+    let lease = LeaseConfig {
+        lease_duration: opts.leader_elect_lease_duration,
+        renew_deadline: opts.leader_elect_renew_deadline,
+        retry_period: opts.leader_elect_retry_period,
+        ..LeaseConfig::new(
+            &opts.leader_elect_resource_namespace,
+            &opts.leader_elect_resource_name,
+            &identity(),
+        )
+    };
+    if lease.renew_deadline >= lease.lease_duration || lease.retry_period >= lease.renew_deadline {
+        bail!("leader election needs retry period < renew deadline < lease duration");
+    }
+    let elector = LeaderElector::new(client, lease);
+    tokio::select! {
+        result = elector.run(leading) => {
+            result?;
+        }
+        () = berth_component_base::shutdown_signal() => {
+            if let Err(err) = elector.release().await {
+                tracing::warn!(error = %err, "releasing the lease failed");
+            }
+        }
+    }
+    Ok(())
+}
