@@ -25,6 +25,11 @@ pub struct Quantity {
 const NANO: i128 = 1_000_000_000;
 const LIMIT: i128 = i128::MAX / 4;
 
+fn ceil_div(n: i128, d: i128) -> i64 {
+    let q = n.div_euclid(d) + i128::from(n.rem_euclid(d) != 0);
+    q.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
+}
+
 impl Quantity {
     /// Parses a quantity string; `None` when it is not one.
     pub fn parse(text: &str) -> Option<Quantity> {
@@ -120,6 +125,17 @@ impl Quantity {
         self.nanos == 0
     }
 
+    /// The value in thousandths, rounded up and held to the `i64` range (CPU is counted in
+    /// millicores this way).
+    pub fn milli_value(&self) -> i64 {
+        ceil_div(self.nanos, 1_000_000)
+    }
+
+    /// The value rounded up to a whole number and held to the `i64` range (bytes, counts).
+    pub fn value(&self) -> i64 {
+        ceil_div(self.nanos, NANO)
+    }
+
     /// Compares two quantities by value.
     pub fn cmp_value(&self, other: &Quantity) -> Ordering {
         self.nanos.cmp(&other.nanos)
@@ -200,6 +216,24 @@ mod tests {
         for (input, want) in cases {
             let q = Quantity::parse(input).map(|q| q.canonical());
             assert_eq!(q.as_deref(), Some(want), "{input}");
+        }
+    }
+
+    #[test]
+    fn milli_and_whole_values_round_up() {
+        let cases = [
+            ("500m", 500, 1),
+            ("1", 1000, 1),
+            ("0.1", 100, 1),
+            ("1n", 1, 1),
+            ("1Gi", 1_073_741_824_000, 1_073_741_824),
+            ("2k", 2_000_000, 2000),
+            ("0", 0, 0),
+            ("-1500m", -1500, -1),
+        ];
+        for (input, milli, whole) in cases {
+            let q = Quantity::parse(input).unwrap();
+            assert_eq!((q.milli_value(), q.value()), (milli, whole), "{input}");
         }
     }
 

@@ -1,0 +1,323 @@
+//! One scheduling decision: filter the nodes, score the feasible ones, pick the best, or
+//! explain why none fits in the words Kubernetes users know.
+//!
+//! Large clusters are not searched exhaustively: like upstream, the search stops once enough
+//! feasible nodes are found (all nodes below 100, else an adaptive share of at least 5% and at
+//! least 100 nodes), and the next search starts where the last one stopped so load rotates.
+
+use crate::framework::Profile;
+use crate::node_info::NodeInfo;
+use crate::pod_info::PodInfo;
+use crate::status::{Code, Status};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// Why a pod could not be placed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ScheduleError {
+    /// The cluster has no nodes at all.
+    #[error("no nodes available to schedule pods")]
+    NoNodes,
+    /// Every node was ruled out; the message counts the reasons.
+    #[error("{0}")]
+    Unfit(FitError),
+    /// A plugin failed internally.
+    #[error("running {plugin:?} plugin: {reason}", plugin = .0.plugin, reason = .0.reasons.join(", "))]
+    Plugin(Status),
+}
+
+/// The per-node verdicts of a failed search.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FitError {
+    /// How many nodes the cluster has.
+    pub num_nodes: usize,
+    /// The filter verdict of each rejected node.
+    pub statuses: BTreeMap<String, Status>,
+    /// What the post-filter step said, if it ran and failed.
+    pub post_filter_msg: String,
+}
+
+impl FitError {
+    /// Whether any rejection could be resolved by removing pods (preemption may help).
+    pub fn resolvable(&self) -> bool {
+        self.statuses
+            .values()
+            .any(|s| s.code == Code::Unschedulable)
+    }
+}
+
+impl fmt::Display for FitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut histogram: BTreeMap<&str, usize> = BTreeMap::new();
+        for status in self.statuses.values() {
+            for reason in &status.reasons {
+                *histogram.entry(reason.as_str()).or_default() += 1;
+            }
+        }
+        // Sorted as strings, counts included, as Kubernetes sorts them.
+        let mut parts: Vec<String> = histogram
+            .into_iter()
+            .map(|(reason, n)| format!("{n} {reason}"))
+            .collect();
+        parts.sort();
+        write!(f, "0/{} nodes are available:", self.num_nodes)?;
+        if !parts.is_empty() {
+            write!(f, " {}.", parts.join(", "))?;
+        }
+        if !self.post_filter_msg.is_empty() {
+            write!(f, " {}.", self.post_filter_msg)?;
+        }
+        Ok(())
+    }
+}
+
+/// How many feasible nodes to look for among `all` before scoring.
+pub fn feasible_nodes_to_find(all: usize) -> usize {
+    const MIN_NODES: usize = 100;
+    const MIN_PERCENT: usize = 5;
+    if all < MIN_NODES {
+        return all;
+    }
+    let percent = 50usize.saturating_sub(all / 125).max(MIN_PERCENT);
+    (all * percent / 100).max(MIN_NODES)
+}
+
+/// The scheduling algorithm with its small bit of state: where the next search starts and
+/// the seed that breaks ties between equally good nodes.
+pub struct Algorithm {
+    /// The plugins to run.
+    pub profile: Profile,
+    next_start: usize,
+    seed: u64,
+}
+
+impl Algorithm {
+    /// An algorithm over `profile`; `seed` makes tie-breaking reproducible.
+    pub fn new(profile: Profile, seed: u64) -> Algorithm {
+        Algorithm {
+            profile,
+            next_start: 0,
+            seed: seed | 1,
+        }
+    }
+
+    fn next_random(&mut self) -> u64 {
+        // xorshift64: cheap and good enough to spread ties.
+        let mut x = self.seed;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.seed = x;
+        x
+    }
+
+    /// Picks a node for `pod` among `nodes`, or says why none fits.
+    pub fn schedule(&mut self, pod: &PodInfo, nodes: &[NodeInfo]) -> Result<String, ScheduleError> {
+        if nodes.is_empty() {
+            return Err(ScheduleError::NoNodes);
+        }
+        let want = feasible_nodes_to_find(nodes.len());
+        let mut feasible: Vec<&NodeInfo> = Vec::with_capacity(want.min(nodes.len()));
+        let mut statuses = BTreeMap::new();
+        let mut processed = 0;
+        let start = self.next_start % nodes.len();
+        for i in 0..nodes.len() {
+            let node = &nodes[(start + i) % nodes.len()];
+            processed += 1;
+            let status = self.profile.run_filters(pod, node);
+            match status.code {
+                Code::Success | Code::Skip => {
+                    feasible.push(node);
+                    if feasible.len() >= want {
+                        break;
+                    }
+                }
+                Code::Error => return Err(ScheduleError::Plugin(status)),
+                _ => {
+                    statuses.insert(node.name.clone(), status);
+                }
+            }
+        }
+        self.next_start = (start + processed) % nodes.len();
+        if feasible.is_empty() {
+            let mut err = FitError {
+                num_nodes: nodes.len(),
+                statuses,
+                post_filter_msg: String::new(),
+            };
+            if let Some(r) = self.profile.run_post_filters(pod, &err.statuses) {
+                if let Some(node) = r.nominated_node.filter(|_| r.status.is_success()) {
+                    return Err(ScheduleError::Unfit(FitError {
+                        post_filter_msg: format!("nominated node {node}"),
+                        ..err
+                    }));
+                }
+                err.post_filter_msg = r.status.reasons.join(", ");
+            }
+            return Err(ScheduleError::Unfit(err));
+        }
+        if feasible.len() == 1 || !self.profile.has_scores() {
+            return Ok(feasible[0].name.clone());
+        }
+        let scores = self.profile.run_scores(pod, &feasible);
+        // Reservoir sampling over the best-scoring nodes keeps ties fair.
+        let mut best = 0;
+        let mut ties = 0u64;
+        let mut best_score = i64::MIN;
+        for (i, s) in scores.iter().enumerate() {
+            if *s > best_score {
+                best_score = *s;
+                best = i;
+                ties = 1;
+            } else if *s == best_score {
+                ties += 1;
+                if self.next_random().is_multiple_of(ties) {
+                    best = i;
+                }
+            }
+        }
+        Ok(feasible[best].name.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plugins::default_profile;
+    use crate::plugins::testing::{node, pod, pod_requesting};
+    use serde_json::json;
+    use std::sync::Arc;
+
+    fn algo() -> Algorithm {
+        Algorithm::new(default_profile("default-scheduler").unwrap(), 7)
+    }
+
+    #[test]
+    fn message_counts_reasons_like_kubernetes() {
+        let nodes = vec![
+            node(
+                "master",
+                json!({"spec": {"taints": [{"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}]}}),
+            ),
+            node(
+                "small-1",
+                json!({"status": {"allocatable": {"cpu": "1", "memory": "1Gi", "pods": "10"}}}),
+            ),
+            node(
+                "small-2",
+                json!({"status": {"allocatable": {"cpu": "1", "memory": "1Gi", "pods": "10"}}}),
+            ),
+        ];
+        let p = pod_requesting("big", json!({"cpu": "2"}));
+        let err = algo().schedule(&p, &nodes).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "0/3 nodes are available: 1 node(s) had untolerated taint \
+             {node-role.kubernetes.io/control-plane: }, 2 Insufficient cpu."
+        );
+        let p = pod_requesting("bigger", json!({"cpu": "2", "memory": "2Gi"}));
+        let err = algo().schedule(&p, &nodes).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "0/3 nodes are available: 1 node(s) had untolerated taint \
+             {node-role.kubernetes.io/control-plane: }, 2 Insufficient cpu, 2 Insufficient memory."
+        );
+        let sel = pod("sel", json!({"nodeSelector": {"disk": "ssd"}}));
+        let err = algo().schedule(&sel, &nodes[1..]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "0/2 nodes are available: 2 node(s) didn't match Pod's node affinity/selector."
+        );
+        let ScheduleError::Unfit(fit) = err else {
+            panic!("not a fit error")
+        };
+        assert!(!fit.resolvable());
+        assert_eq!(
+            algo().schedule(&sel, &[]).unwrap_err().to_string(),
+            "no nodes available to schedule pods"
+        );
+    }
+
+    #[test]
+    fn reasons_sort_as_strings() {
+        let mut statuses = BTreeMap::new();
+        for i in 0..10 {
+            statuses.insert(format!("a{i}"), Status::unschedulable("Insufficient cpu"));
+        }
+        statuses.insert(
+            "b".into(),
+            Status::unresolvable("node(s) were unschedulable"),
+        );
+        statuses.insert(
+            "c".into(),
+            Status::unresolvable("node(s) were unschedulable"),
+        );
+        let e = FitError {
+            num_nodes: 12,
+            statuses,
+            post_filter_msg: String::new(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "0/12 nodes are available: 10 Insufficient cpu, 2 node(s) were unschedulable."
+        );
+    }
+
+    #[test]
+    fn picks_the_best_scoring_node() {
+        let mut busy = node("busy", json!({}));
+        busy.add_pod(Arc::new(pod_requesting(
+            "old",
+            json!({"cpu": "3", "memory": "6Gi"}),
+        )));
+        let nodes = vec![busy, node("idle", json!({}))];
+        let p = pod_requesting("p", json!({"cpu": "500m", "memory": "1Gi"}));
+        let mut a = algo();
+        for _ in 0..4 {
+            assert_eq!(a.schedule(&p, &nodes).unwrap(), "idle");
+        }
+        let pref = pod(
+            "p",
+            json!({"affinity": {"nodeAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
+                {"weight": 100, "preference": {"matchExpressions": [
+                    {"key": "kubernetes.io/hostname", "operator": "In", "values": ["b"]}]}}]}}}),
+        );
+        let nodes = vec![
+            node(
+                "a",
+                json!({"metadata": {"labels": {"kubernetes.io/hostname": "a"}}}),
+            ),
+            node(
+                "b",
+                json!({"metadata": {"labels": {"kubernetes.io/hostname": "b"}}}),
+            ),
+        ];
+        assert_eq!(a.schedule(&pref, &nodes).unwrap(), "b");
+    }
+
+    #[test]
+    fn ties_are_spread() {
+        let nodes: Vec<NodeInfo> = (0..4).map(|i| node(&format!("n{i}"), json!({}))).collect();
+        let p = pod("p", json!({}));
+        let mut a = algo();
+        let picked: std::collections::BTreeSet<String> =
+            (0..40).map(|_| a.schedule(&p, &nodes).unwrap()).collect();
+        assert!(picked.len() > 1, "always {picked:?}");
+    }
+
+    #[test]
+    fn feasible_share() {
+        let cases = [
+            (0, 0),
+            (50, 50),
+            (100, 100),
+            (1000, 420),
+            (5000, 500),
+            (6000, 300),
+            (10000, 500),
+        ];
+        for (all, want) in cases {
+            assert_eq!(feasible_nodes_to_find(all), want, "{all}");
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! The built-in plugins, one per file, and the table that names them.
+
+pub mod balanced_allocation;
+pub mod default_binder;
+pub mod node_affinity;
+pub mod node_name;
+pub mod node_ports;
+pub mod node_resources_fit;
+pub mod node_unschedulable;
+pub mod taint_toleration;
+
+use crate::framework::{Factory, Plugin, Profile, ProfileError};
+
+/// Every built-in plugin by the name configurations use.
+pub const REGISTRY: &[(&str, Factory)] = &[
+    (node_unschedulable::NAME, || {
+        Box::new(node_unschedulable::NodeUnschedulable) as Box<dyn Plugin>
+    }),
+    (node_name::NAME, || Box::new(node_name::NodeName)),
+    (taint_toleration::NAME, || {
+        Box::new(taint_toleration::TaintToleration)
+    }),
+    (node_affinity::NAME, || {
+        Box::new(node_affinity::NodeAffinity)
+    }),
+    (node_ports::NAME, || Box::new(node_ports::NodePorts)),
+    (node_resources_fit::NAME, || {
+        Box::new(node_resources_fit::NodeResourcesFit)
+    }),
+    (balanced_allocation::NAME, || {
+        Box::new(balanced_allocation::BalancedAllocation)
+    }),
+    (default_binder::NAME, || {
+        Box::new(default_binder::DefaultBinder)
+    }),
+];
+
+/// The default plugin order and score weights: filters run cheapest and most decisive
+/// first; taints weigh 3, node affinity 2, resource scores 1.
+pub const DEFAULT_PLUGINS: &[(&str, i64)] = &[
+    (node_unschedulable::NAME, 0),
+    (node_name::NAME, 0),
+    (taint_toleration::NAME, 3),
+    (node_affinity::NAME, 2),
+    (node_ports::NAME, 0),
+    (node_resources_fit::NAME, 1),
+    (balanced_allocation::NAME, 1),
+    (default_binder::NAME, 0),
+];
+
+/// The default profile under `scheduler_name`.
+pub fn default_profile(scheduler_name: &str) -> Result<Profile, ProfileError> {
+    Profile::new(scheduler_name, REGISTRY, DEFAULT_PLUGINS)
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    use crate::node_info::NodeInfo;
+    use crate::pod_info::PodInfo;
+    use berth_api_types::k8s::api::core::v1::{Node, Pod};
+    use serde_json::{json, Value};
+    use std::sync::Arc;
+
+    /// A node named `name` with `extra` merged into its JSON (labels, taints, allocatable).
+    pub fn node(name: &str, extra: Value) -> NodeInfo {
+        let mut v = json!({"metadata": {"name": name}, "status": {"allocatable":
+            {"cpu": "4", "memory": "8Gi", "pods": "110"}}});
+        merge(&mut v, extra);
+        let n: Node = serde_json::from_value(v).unwrap();
+        NodeInfo::new(Arc::new(n))
+    }
+
+    /// A pod named `name` in `default` with `spec` merged over one container.
+    pub fn pod(name: &str, spec: Value) -> PodInfo {
+        let mut v = json!({"metadata": {"name": name, "namespace": "default"},
+            "spec": {"containers": [{"name": "c", "image": "i"}]}});
+        merge(&mut v, json!({ "spec": spec }));
+        let p: Pod = serde_json::from_value(v).unwrap();
+        PodInfo::new(Arc::new(p))
+    }
+
+    /// A pod with one container requesting `requests`.
+    pub fn pod_requesting(name: &str, requests: Value) -> PodInfo {
+        pod(
+            name,
+            json!({"containers": [{"name": "c", "image": "i",
+                "resources": {"requests": requests}}]}),
+        )
+    }
+
+    fn merge(into: &mut Value, from: Value) {
+        match (into, from) {
+            (Value::Object(a), Value::Object(b)) => {
+                for (k, v) in b {
+                    merge(a.entry(k).or_insert(Value::Null), v);
+                }
+            }
+            (slot, v) => *slot = v,
+        }
+    }
+}
