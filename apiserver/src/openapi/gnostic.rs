@@ -1,7 +1,7 @@
-//! The OpenAPI v2 document in the protobuf form kubectl 1.27 and 1.28 read.
+//! The OpenAPI v2 document in the protobuf form kubectl reads.
 //!
-//! Those clients fetch `/openapi/v2` as protobuf and decode it as the `openapi.v2.Document`
-//! message (package `openapi.v2`, file `openapiv2/OpenAPIv2.proto` of the gnostic project).
+//! kubectl fetches `/openapi/v2` as protobuf and decodes it as the `openapi.v2.Document`
+//! message.
 //! The messages below are the subset of that schema Berth's document uses, with the same field
 //! numbers; fields Berth never fills are left out, which protobuf readers simply see as unset.
 //! Vendor extensions and the free-form values (`default`, `enum`, `example`) travel as

@@ -1,14 +1,14 @@
 //! OpenAPI v2 (Swagger 2.0): one document describing every served group-version.
 //!
-//! kubectl 1.27 and 1.28 read it for client-side validation (`--validate=strict` when the server
-//! does not check fields itself), for the strategic-merge metadata of `kubectl apply`, and for
-//! `kubectl explain`; later releases read it for `explain --output=plaintext-openapiv2`. The
-//! document is derived from the OpenAPI v3 material, never written separately: the definitions
-//! are the v3 component schemas ([`super::schemas`]) and the paths are the v3 operations
+//! kubectl reads it for client-side validation (with `--validate=strict`, of what it cannot ask
+//! the server to check, such as a `List` file), for `explain --output=plaintext-openapiv2`, and
+//! in 1.27 and 1.28 for the strategic-merge metadata of `kubectl apply`. The document is
+//! derived from the OpenAPI v3 material, never written separately: the definitions are the v3
+//! component schemas ([`super::schemas`]) and the paths are the v3 operations
 //! ([`super::paths`]), both rewritten into Swagger 2.0 shapes (`#/definitions/` references,
 //! body parameters, response schemas without media types).
 //!
-//! It is served as JSON and as the protobuf form those kubectl releases decode
+//! It is served as JSON and as the protobuf form kubectl decodes
 //! ([`super::gnostic`]). Both are built once, on the first request, and kept as bytes with
 //! their own `ETag`.
 
