@@ -544,9 +544,20 @@ impl Kubectl {
 
     /// Like [`Kubectl::run`], feeding `stdin` to the command.
     pub fn run_with_stdin(&self, args: &[&str], stdin: Option<&str>) -> Result<Output> {
+        self.run_with(args, stdin, &[])
+    }
+
+    /// Like [`Kubectl::run`], with extra environment variables (such as `EDITOR` for
+    /// `kubectl edit`).
+    pub fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Result<Output> {
+        self.run_with(args, None, env)
+    }
+
+    fn run_with(&self, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Result<Output> {
         let command = self.describe(args);
-        let mut child = self
-            .command(args)
+        let mut cmd = self.command(args);
+        cmd.envs(env.iter().copied());
+        let mut child = cmd
             .stdin(if stdin.is_some() {
                 Stdio::piped()
             } else {
@@ -692,6 +703,25 @@ impl LineStream {
             "--- stdout so far\n{}\n--- stderr\n{stderr}",
             self.seen.join("\n")
         )
+    }
+
+    /// Waits up to `timeout` for the command to exit on its own and returns its status; on
+    /// timeout it is killed and the output so far is reported.
+    pub fn finish(&mut self, timeout: Duration) -> Result<std::process::ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                return Ok(status);
+            }
+            if Instant::now() > deadline {
+                let report = self.report();
+                bail!(
+                    "{} did not finish within {timeout:?}\n{report}",
+                    self.command
+                );
+            }
+            std::thread::sleep(POLL_INTERVAL);
+        }
     }
 
     /// Whether the command is still running (a watch should be, until it is killed).

@@ -816,3 +816,294 @@ fn server_side_apply() {
         Ok(())
     });
 }
+
+/// The managedFields of an object as `(manager, operation, subresource, fieldsV1)`, read
+/// with `kubectl get -o json --show-managed-fields`.
+fn managed_fields(
+    k: &Kubectl,
+    kind: &str,
+    name: &str,
+) -> Result<Vec<(String, String, String, serde_json::Value)>> {
+    let out = k
+        .run(&["get", kind, name, "-o", "json", "--show-managed-fields"])?
+        .ok()?;
+    let obj: serde_json::Value = serde_json::from_str(&out.stdout).context("object JSON")?;
+    let entries = obj["metadata"]["managedFields"]
+        .as_array()
+        .with_context(|| format!("{kind}/{name} has no managedFields:\n{}", out.stdout))?;
+    let s = |e: &serde_json::Value, k: &str| e[k].as_str().unwrap_or_default().to_owned();
+    for e in entries {
+        ensure!(
+            e["fieldsType"] == "FieldsV1" && e["time"].is_string() && e["apiVersion"].is_string(),
+            "malformed entry {e}"
+        );
+    }
+    Ok(entries
+        .iter()
+        .map(|e| {
+            (
+                s(e, "manager"),
+                s(e, "operation"),
+                s(e, "subresource"),
+                e["fieldsV1"].clone(),
+            )
+        })
+        .collect())
+}
+
+/// An `EDITOR` for `kubectl edit`: a script that runs `sed -i EXPR` on the file to edit.
+fn editor_script(cluster: &Cluster, name: &str, sed_expr: &str) -> Result<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let path = cluster.write_manifest(
+        &format!("{name}-editor.sh"),
+        &format!("#!/bin/sh\nexec sed -i '{sed_expr}' \"$1\"\n"),
+    )?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
+    Ok(path.display().to_string())
+}
+
+#[test]
+fn managed_fields_follow_create_label_and_edit() {
+    use serde_json::json;
+    let cluster = cluster();
+    with_every_kubectl(&cluster, |k| {
+        let name = k.name("mf");
+        let file = manifest(
+            &cluster,
+            &name,
+            "yaml",
+            &configmap_yaml(&name, &[("a", "1"), ("b", "2")]),
+        )?;
+        k.run(&["create", "-f", &file])?.ok()?;
+        let update = || "Update".to_owned();
+        let none = String::new;
+        ensure!(
+            managed_fields(k, "cm", &name)?
+                == vec![(
+                    "kubectl-create".into(),
+                    update(),
+                    none(),
+                    json!({"f:data": {".": {}, "f:a": {}, "f:b": {}}})
+                )],
+            "after create: {:?}",
+            managed_fields(k, "cm", &name)?
+        );
+        // Hidden by default, shown on request.
+        let plain = k.run(&["get", "cm", &name, "-o", "yaml"])?.ok()?;
+        ensure!(
+            !plain.stdout.contains("managedFields"),
+            "shown without the flag:\n{plain}"
+        );
+        k.run(&["get", "cm", &name, "-o", "yaml", "--show-managed-fields"])?
+            .ok()?
+            .stdout_has("manager: kubectl-create")?;
+
+        k.run(&["label", "cm", &name, "tier=web"])?.ok()?;
+        let editor = editor_script(&cluster, &name, r#"s/^  a: "1"$/  a: "9"/"#)?;
+        k.run_with_env(
+            &["edit", "cm", &name],
+            &[("EDITOR", &editor), ("KUBE_EDITOR", &editor)],
+        )?
+        .ok()?
+        .stdout_has(&format!("configmap/{name} edited"))?;
+        expect_eq(
+            ".data.a after edit",
+            &jsonpath(k, "cm", &name, "{.data.a}")?,
+            "9",
+        )?;
+        let got = managed_fields(k, "cm", &name)?;
+        let want = vec![
+            (
+                "kubectl-create".into(),
+                update(),
+                none(),
+                json!({"f:data": {".": {}, "f:b": {}}}),
+            ),
+            (
+                "kubectl-label".into(),
+                update(),
+                none(),
+                json!({"f:metadata": {"f:labels": {".": {}, "f:tier": {}}}}),
+            ),
+            (
+                "kubectl-edit".into(),
+                update(),
+                none(),
+                json!({"f:data": {"f:a": {}}}),
+            ),
+        ];
+        for entry in &want {
+            ensure!(got.contains(entry), "missing {entry:?} in {got:?}");
+        }
+        ensure!(got.len() == want.len(), "extra entries in {got:?}");
+
+        // An edit that changes nothing sends nothing.
+        let noop = editor_script(&cluster, &format!("{name}-noop"), "s/^NOTHING$//")?;
+        k.run_with_env(
+            &["edit", "cm", &name],
+            &[("EDITOR", &noop), ("KUBE_EDITOR", &noop)],
+        )?
+        .ok()?
+        .stderr_has("Edit cancelled, no changes made.")?;
+
+        // A field manager that is too long is refused before anything is written.
+        let long = "m".repeat(129);
+        k.run(&[
+            "label",
+            "cm",
+            &name,
+            "x=y",
+            &format!("--field-manager={long}"),
+        ])?
+        .failed()?
+        .stderr_has("fieldManager: Too long")?;
+        Ok(())
+    });
+}
+
+#[test]
+fn wait_for_condition_jsonpath_and_delete() {
+    let cluster = cluster();
+    with_every_kubectl(&cluster, |k| {
+        let name = k.name("wait");
+        let file = manifest(&cluster, &name, "yaml", &deployment_yaml(&name, 1))?;
+        k.run(&["create", "-f", &file])?.ok()?;
+        let target = format!("deployment/{name}");
+        let mut available = k.stream(&[
+            "wait",
+            &target,
+            "--for=condition=Available",
+            "--timeout=120s",
+        ])?;
+        k.run(&[
+            "patch",
+            "deploy",
+            &name,
+            "--subresource=status",
+            "--type=merge",
+            "-p",
+            r#"{"status":{"conditions":[{"type":"Available","status":"True","reason":"MinimumReplicasAvailable"}]}}"#,
+        ])?
+        .ok()?;
+        available.wait_for("condition met", Duration::from_secs(120), |l| {
+            l.contains("condition met")
+        })?;
+        // The status write is recorded as the patcher's, on the status subresource.
+        let entries = managed_fields(k, "deploy", &name)?;
+        ensure!(
+            entries.iter().any(|(m, _, sub, f)| m == "kubectl-patch"
+                && sub == "status"
+                && f["f:status"]["f:conditions"].is_object()),
+            "no status entry in {entries:?}"
+        );
+
+        let mut replicas = k.stream(&[
+            "wait",
+            &target,
+            "--for=jsonpath={.spec.replicas}=3",
+            "--timeout=120s",
+        ])?;
+        k.run(&["scale", &target, "--replicas=3"])?.ok()?;
+        replicas.wait_for("condition met", Duration::from_secs(120), |l| {
+            l.contains("condition met")
+        })?;
+        let entries = managed_fields(k, "deploy", &name)?;
+        ensure!(
+            entries
+                .iter()
+                .any(|(_, _, sub, f)| sub == "scale" && f["f:spec"]["f:replicas"].is_object()),
+            "no scale entry in {entries:?}"
+        );
+
+        // A finalizer holds the object while kubectl waits for it to go.
+        k.run(&[
+            "patch",
+            "deploy",
+            &name,
+            "--type=merge",
+            "-p",
+            r#"{"metadata":{"finalizers":["example.com/hold"]}}"#,
+        ])?
+        .ok()?;
+        k.run(&["delete", &target, "--wait=false"])?.ok()?;
+        let mut deleted = k.stream(&["wait", &target, "--for=delete", "--timeout=120s"])?;
+        k.run(&[
+            "patch",
+            "deploy",
+            &name,
+            "--type=json",
+            "-p",
+            r#"[{"op":"remove","path":"/metadata/finalizers"}]"#,
+        ])?
+        .ok()?;
+        let status = deleted.finish(Duration::from_secs(120))?;
+        ensure!(status.success(), "wait --for=delete exited with {status}");
+        k.run(&["get", &target])?
+            .failed()?
+            .stderr_has("(NotFound)")?;
+        // Nothing left to wait for: done at once.
+        k.run(&["wait", &target, "--for=delete", "--timeout=10s"])?
+            .ok()?;
+        Ok(())
+    });
+}
+
+#[test]
+fn diff_shows_a_changed_manifest_and_writes_nothing() {
+    let cluster = cluster();
+    with_every_kubectl(&cluster, |k| {
+        let name = k.name("diff");
+        let file = manifest(
+            &cluster,
+            &name,
+            "yaml",
+            &configmap_yaml(&name, &[("a", "1")]),
+        )?;
+        k.run(&["apply", "-f", &file])?.ok()?;
+        let rv = jsonpath(k, "cm", &name, "{.metadata.resourceVersion}")?;
+        let same = k.run(&["diff", "-f", &file])?;
+        ensure!(
+            same.success() && same.stdout.trim().is_empty(),
+            "diff of the applied manifest:\n{same}"
+        );
+
+        let changed = manifest(
+            &cluster,
+            &format!("{name}-2"),
+            "yaml",
+            &configmap_yaml(&name, &[("a", "2")]),
+        )?;
+        let out = k.run(&["diff", "-f", &changed])?;
+        ensure!(
+            out.status.code() == Some(1),
+            "diff of a changed manifest should exit 1:\n{out}"
+        );
+        out.stdout_has("-  a: \"1\"")?;
+        out.stdout_has("+  a: \"2\"")?;
+        // Only the data differs: the dry run keeps the resourceVersion and every other field.
+        let changes: Vec<&str> = out
+            .stdout
+            .lines()
+            .filter(|l| l.starts_with(['-', '+']) && !l.starts_with("---") && !l.starts_with("+++"))
+            .collect();
+        ensure!(
+            changes == ["-  a: \"1\"", "+  a: \"2\""],
+            "unexpected changes {changes:?}:\n{out}"
+        );
+        ensure!(
+            !out.stdout.contains("resourceVersion"),
+            "resourceVersion differs:\n{out}"
+        );
+        expect_eq(
+            "resourceVersion after diff",
+            &jsonpath(k, "cm", &name, "{.metadata.resourceVersion}")?,
+            &rv,
+        )?;
+        expect_eq(
+            ".data.a after diff",
+            &jsonpath(k, "cm", &name, "{.data.a}")?,
+            "1",
+        )?;
+        Ok(())
+    });
+}
