@@ -5,12 +5,16 @@
 //! starts a real `berth-apiserver` process on a free loopback port with a throw-away data
 //! directory ([`Cluster`]), runs any installed kubectl release against it with a hard timeout
 //! ([`Kubectl`]), and fans one check out over every installed kubectl release at once
-//! ([`across_kubectls`]) so a failure names the release it broke.
+//! ([`across_kubectls`]) so a failure names the release it broke. Tests of controllers start
+//! `berth-controller-manager` processes next to the server
+//! ([`Cluster::start_controller_manager`]), authenticated with the kubeconfig the server wrote
+//! for them.
 //!
 //! The harness does not build the server. Run `cargo build -p berth-apiserver` before
 //! `cargo test -p berth-conformance` (a workspace-wide `cargo test` builds it anyway), or point
-//! `BERTH_APISERVER_BIN` at a binary. kubectl releases are looked up as `kubectl.1.<minor>`
-//! in `BERTH_KUBECTL_DIR` (default [`DEFAULT_KUBECTL_DIR`]).
+//! `BERTH_APISERVER_BIN` at a binary; likewise `cargo build -p berth-controller-manager` or
+//! `BERTH_CONTROLLER_MANAGER_BIN` for the controller tests. kubectl releases are looked up as
+//! `kubectl.1.<minor>` in `BERTH_KUBECTL_DIR` (default [`DEFAULT_KUBECTL_DIR`]).
 //!
 //! Trade-off: the server is killed when its [`Cluster`] is dropped, which also happens while a
 //! failing test unwinds; a test process killed outright by a signal leaves it running until
@@ -45,30 +49,47 @@ const POLL_INTERVAL: Duration = Duration::from_millis(20);
 /// Order: `BERTH_APISERVER_BIN`; the target directory this test executable was built into;
 /// `target/debug/berth-apiserver` under the workspace root. The error says how to build it.
 pub fn apiserver_binary() -> Result<PathBuf> {
+    binary("berth-apiserver", "BERTH_APISERVER_BIN")
+}
+
+/// Finds the `berth-controller-manager` binary to test, as [`apiserver_binary`] does (the
+/// variable is `BERTH_CONTROLLER_MANAGER_BIN`).
+pub fn controller_manager_binary() -> Result<PathBuf> {
+    binary("berth-controller-manager", "BERTH_CONTROLLER_MANAGER_BIN")
+}
+
+fn binary(name: &str, env_var: &str) -> Result<PathBuf> {
     let mut candidates = Vec::new();
-    // Test executables live in <target>/<profile>/deps; the server binary sits one level up.
+    // Test executables live in <target>/<profile>/deps; the binaries sit one level up.
     if let Ok(exe) = std::env::current_exe() {
         if let Some(deps) = exe
             .parent()
             .filter(|d| d.file_name().is_some_and(|n| n == "deps"))
         {
             if let Some(profile_dir) = deps.parent() {
-                candidates.push(profile_dir.join("berth-apiserver"));
+                candidates.push(profile_dir.join(name));
             }
         }
     }
-    candidates.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/debug/berth-apiserver"));
+    candidates.push(Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../target/debug/{name}")));
     locate_binary(
-        std::env::var_os("BERTH_APISERVER_BIN").map(PathBuf::from),
+        name,
+        env_var,
+        std::env::var_os(env_var).map(PathBuf::from),
         &candidates,
     )
 }
 
-fn locate_binary(explicit: Option<PathBuf>, candidates: &[PathBuf]) -> Result<PathBuf> {
+fn locate_binary(
+    name: &str,
+    env_var: &str,
+    explicit: Option<PathBuf>,
+    candidates: &[PathBuf],
+) -> Result<PathBuf> {
     if let Some(path) = explicit {
         ensure!(
             path.is_file(),
-            "BERTH_APISERVER_BIN is {}, which is not a file",
+            "{env_var} is {}, which is not a file",
             path.display()
         );
         return Ok(path);
@@ -78,8 +99,8 @@ fn locate_binary(explicit: Option<PathBuf>, candidates: &[PathBuf]) -> Result<Pa
     }
     let looked: Vec<String> = candidates.iter().map(|c| c.display().to_string()).collect();
     bail!(
-        "the berth-apiserver binary is missing (looked at {}); build it first with \
-         `cargo build -p berth-apiserver`, or set BERTH_APISERVER_BIN to a binary",
+        "the {name} binary is missing (looked at {}); build it first with \
+         `cargo build -p {name}`, or set {env_var} to a binary",
         looked.join(", ")
     )
 }
@@ -382,6 +403,93 @@ impl Cluster {
         )
         .await?;
         Ok(kube::Client::try_from(config)?)
+    }
+}
+
+/// A running `berth-controller-manager`, stopped (killed) when dropped.
+pub struct ControllerManager {
+    child: Child,
+    log: PathBuf,
+}
+
+impl ControllerManager {
+    /// Everything it logged so far, for failure messages and log checks.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_else(|e| format!("(no log: {e})"))
+    }
+
+    /// Its process id.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Kills the process at once (SIGKILL), as a crash would, and reaps it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Asks the process to stop (SIGTERM) and waits up to `timeout` for it to exit; fails
+    /// (and kills it) when it does not.
+    pub fn terminate(&mut self, timeout: Duration) -> Result<ExitStatus> {
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .context("running kill")?;
+        ensure!(sent.success(), "kill -TERM {} failed", self.child.id());
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                return Ok(status);
+            }
+            if Instant::now() > deadline {
+                self.kill();
+                bail!("berth-controller-manager did not stop within {timeout:?} of SIGTERM");
+            }
+            std::thread::sleep(POLL_INTERVAL);
+        }
+    }
+}
+
+impl Drop for ControllerManager {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+impl Cluster {
+    /// Starts a `berth-controller-manager` against this cluster with the kubeconfig the server
+    /// wrote for it, adding `args`; its log goes to a file of its own in the scratch directory.
+    pub fn start_controller_manager(&self, args: &[&str]) -> Result<ControllerManager> {
+        let binary = controller_manager_binary()?;
+        let log = (0..)
+            .map(|n| self.dir.path().join(format!("controller-manager-{n}.log")))
+            .find(|p| !p.exists())
+            .context("no free log file name")?;
+        let file = std::fs::File::create(&log).context("creating the controller-manager log")?;
+        let child = Command::new(&binary)
+            .arg("--kubeconfig")
+            .arg(self.data_dir().join("controller-manager.kubeconfig"))
+            .args(args)
+            .env("NO_COLOR", "1")
+            .env(
+                "RUST_LOG",
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
+            )
+            .stdin(Stdio::null())
+            .stdout(
+                file.try_clone()
+                    .context("sharing the controller-manager log")?,
+            )
+            .stderr(file)
+            .spawn()
+            .with_context(|| format!("starting {}", binary.display()))?;
+        Ok(ControllerManager { child, log })
     }
 }
 
@@ -880,7 +988,13 @@ mod tests {
         let missing = PathBuf::from("/nonexistent/target/debug/berth-apiserver");
         let text = format!(
             "{:#}",
-            locate_binary(None, std::slice::from_ref(&missing)).unwrap_err()
+            locate_binary(
+                "berth-apiserver",
+                "BERTH_APISERVER_BIN",
+                None,
+                std::slice::from_ref(&missing)
+            )
+            .unwrap_err()
         );
         assert!(
             text.contains("cargo build -p berth-apiserver")
@@ -889,7 +1003,13 @@ mod tests {
         );
         let text = format!(
             "{:#}",
-            locate_binary(Some(missing.clone()), &[]).unwrap_err()
+            locate_binary(
+                "berth-apiserver",
+                "BERTH_APISERVER_BIN",
+                Some(missing.clone()),
+                &[]
+            )
+            .unwrap_err()
         );
         assert!(text.contains("BERTH_APISERVER_BIN"), "{text}");
         let text = format!(
@@ -902,7 +1022,13 @@ mod tests {
         // A real file is taken as it is.
         let present = std::env::current_exe().unwrap();
         assert_eq!(
-            locate_binary(None, &[missing, present.clone()]).unwrap(),
+            locate_binary(
+                "berth-apiserver",
+                "BERTH_APISERVER_BIN",
+                None,
+                &[missing, present.clone()]
+            )
+            .unwrap(),
             present
         );
     }
