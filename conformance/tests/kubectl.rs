@@ -956,7 +956,7 @@ fn managed_fields_follow_create_label_and_edit() {
             &format!("--field-manager={long}"),
         ])?
         .failed()?
-        .stderr_has("fieldManager: Too long")?;
+        .stderr_has("The PatchOptions \"\" is invalid: fieldManager: Too long")?;
         Ok(())
     });
 }
@@ -1094,6 +1094,31 @@ fn diff_shows_a_changed_manifest_and_writes_nothing() {
             !out.stdout.contains("resourceVersion"),
             "resourceVersion differs:\n{out}"
         );
+        // Server dry runs of a replace and a patch answer with the stored version.
+        for args in [
+            vec!["replace", "-f", changed.as_str()],
+            vec![
+                "patch",
+                "cm",
+                name.as_str(),
+                "--type=merge",
+                "-p",
+                r#"{"data":{"a":"3"}}"#,
+            ],
+        ] {
+            let mut args = args;
+            args.extend([
+                "--dry-run=server",
+                "-o",
+                "jsonpath={.metadata.resourceVersion}",
+            ]);
+            let out = k.run(&args)?.ok()?;
+            expect_eq(
+                &format!("resourceVersion of {}", args[0]),
+                out.stdout.trim(),
+                &rv,
+            )?;
+        }
         expect_eq(
             "resourceVersion after diff",
             &jsonpath(k, "cm", &name, "{.metadata.resourceVersion}")?,
