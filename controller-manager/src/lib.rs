@@ -80,6 +80,22 @@ pub struct Options {
     pub concurrent_replicaset_syncs: usize,
 }
 
+impl Options {
+    /// The defaults of every flag, with `kubeconfig`: what `berth up` runs.
+    pub fn with_kubeconfig(kubeconfig: PathBuf) -> Options {
+        #[derive(clap::Parser)]
+        struct Defaults {
+            #[command(flatten)]
+            options: Options,
+        }
+        // Every other flag has a default, so this parse cannot fail.
+        let mut options =
+            <Defaults as clap::Parser>::parse_from(["berth", "--kubeconfig", "-"]).options;
+        options.kubeconfig = kubeconfig;
+        options
+    }
+}
+
 fn duration(s: &str) -> Result<Duration, flags::FlagError> {
     flags::parse_duration(s)
 }
@@ -254,4 +270,19 @@ pub async fn run(opts: Options) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_flags() {
+        let o = Options::with_kubeconfig(PathBuf::from("/k"));
+        assert_eq!(o.kubeconfig, PathBuf::from("/k"));
+        assert!(o.leader_elect);
+        assert_eq!(o.controllers, ["*"]);
+        assert_eq!(o.leader_elect_lease_duration, Duration::from_secs(15));
+        assert_eq!(o.leader_elect_resource_namespace, "kube-system");
+    }
 }

@@ -212,6 +212,16 @@ fn new_pod(rs: &ReplicaSet) -> Pod {
     pod
 }
 
+/// Whether namespace `ns` is being deleted (a refused create there is expected).
+async fn terminating(client: &kube::Client, ns: &str) -> bool {
+    let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
+    match namespaces.get_opt(ns).await {
+        Ok(Some(n)) => n.metadata.deletion_timestamp.is_some(),
+        Ok(None) => true,
+        Err(_) => false,
+    }
+}
+
 /// Syncs the ReplicaSet `ns/name`.
 pub async fn sync(client: kube::Client, key: String) -> Result<Outcome, SyncError> {
     let Some((ns, name)) = key.split_once('/') else {
@@ -319,6 +329,8 @@ pub async fn sync(client: kube::Client, key: String) -> Result<Outcome, SyncErro
                     )
                     .await;
                 }
+                // The namespace is terminating: its ReplicaSet goes too; nothing to retry.
+                Err(err) if is_status(&err, 403) && terminating(&client, ns).await => break,
                 Err(err) => {
                     events::record(
                         &client,
