@@ -1,7 +1,7 @@
 //! `berth`: the all-in-one command line of Berth.
 //!
 //! The commands here expose what exists so far: the API server (`apiserver`, and `up`, which
-//! for now starts the control plane's API server on the embedded store), resource listing and
+//! for now starts the API server on the embedded store and the controllers beside it), resource listing and
 //! store inspection, and the controllers (`controller-manager`). The other control-plane and
 //! node commands (`server`, `agent`, `join`) arrive with the components that back them.
 
@@ -38,8 +38,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Start a local cluster on the embedded store (for now: the API server) and print where
-    /// its kubeconfig is.
+    /// Start a local cluster on the embedded store (for now: the API server and the
+    /// controllers) and print where its kubeconfig is.
     Up {
         /// Where the cluster keeps its state, certificates and kubeconfig.
         #[arg(long, default_value_os_t = default_data_dir())]
@@ -124,6 +124,16 @@ fn main() -> Result<()> {
                     prepared.kubeconfig.display()
                 );
                 println!("Press Ctrl-C to stop.");
+                // The controllers run beside the server as its API clients, with their own
+                // credentials; they stop with the process.
+                let controllers = berth_controller_manager::Options::with_kubeconfig(
+                    options.data_dir.join("controller-manager.kubeconfig"),
+                );
+                tokio::spawn(async move {
+                    if let Err(err) = berth_controller_manager::run(controllers).await {
+                        eprintln!("berth: the controller manager stopped: {err:#}");
+                    }
+                });
                 berth_apiserver::server::serve(
                     prepared.listener,
                     prepared.tls,

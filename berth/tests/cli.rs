@@ -137,4 +137,27 @@ fn up_serves_kubectl_get_ns() {
     for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
         assert!(text.contains(&format!("namespace/{ns}")), "{text}");
     }
+    // The controllers run too: the default namespace gets its default ServiceAccount.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let out = Command::new(kubectl)
+            .args([
+                "--kubeconfig",
+                kubeconfig.to_str().unwrap(),
+                "--cache-dir",
+                cache.to_str().unwrap(),
+            ])
+            .args(["get", "serviceaccount", "default", "-o", "name"])
+            .output()
+            .unwrap();
+        if out.status.success() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no default ServiceAccount: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
 }

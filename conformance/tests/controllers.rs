@@ -1,14 +1,16 @@
 //! The controller manager against a live API server: service accounts and the root CA
-//! ConfigMap in new namespaces, namespace deletion, and leader election between two copies.
+//! ConfigMap in new namespaces, namespace deletion, ReplicaSets, and leader election between
+//! two copies.
 //!
 //! Needs `cargo build -p berth-apiserver -p berth-controller-manager` first (see the crate
 //! docs).
 
 use anyhow::{bail, ensure, Context, Result};
 use berth_conformance::{across_kubectls, Cluster, ControllerManager, Kubectl, KUBECTL_MINORS};
+use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::api::core::v1::{ConfigMap, Namespace, NamespaceCondition, ServiceAccount};
-use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, NamespaceCondition, Pod, ServiceAccount};
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -390,4 +392,163 @@ async fn of_two_controller_managers_one_leads_and_the_other_takes_over() {
     let mut cms = vec![&first];
     cms.extend(second.as_ref());
     report(&cluster, &cms, result);
+}
+
+const REPLICASET: &str = "apiVersion: apps/v1
+kind: ReplicaSet
+metadata:
+  name: web
+spec:
+  replicas: 3
+  selector:
+    matchLabels:
+      app: web
+  template:
+    metadata:
+      labels:
+        app: web
+    spec:
+      containers:
+      - name: c
+        image: busybox
+";
+
+/// The pods of `ns` that `owner_uid` controls.
+async fn owned_pods(pods: &Api<Pod>, owner_uid: &str) -> Result<Vec<Pod>> {
+    Ok(pods
+        .list(&ListParams::default())
+        .await?
+        .items
+        .into_iter()
+        .filter(|p| {
+            p.metadata.deletion_timestamp.is_none()
+                && p.metadata.owner_references.iter().flatten().any(|o| {
+                    o.uid == owner_uid && o.controller == Some(true) && o.kind == "ReplicaSet"
+                })
+        })
+        .collect())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_replicaset_keeps_its_pod_count_adopts_and_releases() {
+    let (cluster, cm) = cluster_with_controllers();
+    let result = async {
+        let k = cluster.kubectl(*KUBECTL_MINORS.end())?;
+        let manifest = cluster.write_manifest("rs.yaml", REPLICASET)?;
+        k.run(&["apply", "-f", &manifest.display().to_string()])?
+            .ok()?;
+        let client = cluster.client().await?;
+        let sets: Api<ReplicaSet> = Api::namespaced(client.clone(), "default");
+        let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+        let uid = sets.get("web").await?.metadata.uid.context("no uid")?;
+
+        let three = eventually("three pods", || async {
+            let owned = owned_pods(&pods, &uid).await?;
+            Ok((owned.len() == 3).then_some(owned))
+        })
+        .await?;
+        for p in &three {
+            ensure!(
+                p.metadata
+                    .name
+                    .as_deref()
+                    .is_some_and(|n| n.starts_with("web-")),
+                "pod name {:?}",
+                p.metadata.name
+            );
+        }
+        eventually("status.replicas 3 at the current generation", || async {
+            let rs = sets.get("web").await?;
+            let status = rs.status.unwrap_or_default();
+            Ok((status.replicas == 3
+                && status.fully_labeled_replicas == Some(3)
+                && status.observed_generation == rs.metadata.generation)
+                .then_some(()))
+        })
+        .await?;
+
+        // A deleted pod is replaced.
+        let victim = three[0].metadata.name.clone().context("no name")?;
+        pods.delete(&victim, &DeleteParams::default()).await?;
+        eventually("a replacement pod", || async {
+            let owned = owned_pods(&pods, &uid).await?;
+            let replaced = owned.len() == 3
+                && owned
+                    .iter()
+                    .all(|p| p.metadata.name.as_deref() != Some(victim.as_str()));
+            Ok(replaced.then_some(()))
+        })
+        .await?;
+
+        // Scaling down deletes pods.
+        k.run(&["scale", "replicaset", "web", "--replicas=1"])?
+            .ok()?;
+        eventually("one pod after scaling down", || async {
+            Ok((owned_pods(&pods, &uid).await?.len() == 1).then_some(()))
+        })
+        .await?;
+
+        // A matching orphan is adopted (and, being one too many, one pod goes).
+        let mut orphan = Pod::default();
+        orphan.metadata.name = Some("orphan".into());
+        orphan.metadata.labels = Some(BTreeMap::from([("app".to_owned(), "web".to_owned())]));
+        orphan.spec = three[0].spec.clone();
+        if let Some(spec) = orphan.spec.as_mut() {
+            spec.node_name = None;
+        }
+        pods.create(&PostParams::default(), &orphan).await?;
+        eventually("the orphan adopted and the count back at one", || async {
+            let owned = owned_pods(&pods, &uid).await?;
+            let all = pods.list(&ListParams::default()).await?.items;
+            let live = all
+                .iter()
+                .filter(|p| p.metadata.deletion_timestamp.is_none())
+                .count();
+            Ok((owned.len() == 1 && live == 1).then_some(()))
+        })
+        .await?;
+
+        // A pod whose labels stop matching is released and replaced.
+        let kept = owned_pods(&pods, &uid).await?;
+        let kept = kept[0].metadata.name.clone().context("no name")?;
+        let relabel = serde_json::json!({"metadata": {"labels": {"app": "other"}}});
+        pods.patch(&kept, &PatchParams::default(), &Patch::Merge(&relabel))
+            .await?;
+        eventually("the relabelled pod released and replaced", || async {
+            let released = pods.get(&kept).await?;
+            let free = released
+                .metadata
+                .owner_references
+                .iter()
+                .flatten()
+                .all(|o| o.uid != uid);
+            let owned = owned_pods(&pods, &uid).await?;
+            Ok(
+                (free && owned.len() == 1 && owned[0].metadata.name.as_deref() != Some(&kept))
+                    .then_some(()),
+            )
+        })
+        .await?;
+
+        // The controller's actions are recorded as Events on the ReplicaSet.
+        let out = k
+            .run(&[
+                "get",
+                "events",
+                "--field-selector",
+                "involvedObject.name=web",
+                "-o",
+                "jsonpath={range .items[*]}{.reason}{\"\\n\"}{end}",
+            ])?
+            .ok()?;
+        ensure!(
+            out.stdout.lines().any(|l| l == "SuccessfulCreate")
+                && out.stdout.lines().any(|l| l == "SuccessfulDelete"),
+            "events: {}",
+            out.stdout
+        );
+        Ok(())
+    }
+    .await;
+    report(&cluster, &[&cm], result);
 }

@@ -7,13 +7,16 @@
 //! run only while this process holds the `kube-system/kube-controller-manager` Lease, so
 //! several copies can run for availability.
 //!
-//! Controllers today: `namespace` ([`namespace`]), `serviceaccount` ([`serviceaccount`]) and
-//! `root-ca-cert-publisher` ([`root_ca`]).
+//! Controllers today: `namespace` ([`namespace`]), `replicaset` ([`replicaset`]),
+//! `serviceaccount` ([`serviceaccount`]) and `root-ca-cert-publisher` ([`root_ca`]).
 
+pub mod events;
 pub mod flags;
 pub mod hints;
+pub mod labels;
 pub mod namespace;
 pub mod queue;
+pub mod replicaset;
 pub mod root_ca;
 pub mod serviceaccount;
 
@@ -24,7 +27,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Every controller this build has, in start order.
-pub const KNOWN_CONTROLLERS: &[&str] = &["namespace", "root-ca-cert-publisher", "serviceaccount"];
+pub const KNOWN_CONTROLLERS: &[&str] = &[
+    "namespace",
+    "replicaset",
+    "root-ca-cert-publisher",
+    "serviceaccount",
+];
 
 /// The controllers `*` enables.
 pub const DEFAULT_CONTROLLERS: &[&str] = KNOWN_CONTROLLERS;
@@ -67,6 +75,25 @@ pub struct Options {
     /// Namespaces emptied at once.
     #[arg(long, default_value_t = 10)]
     pub concurrent_namespace_syncs: usize,
+    /// ReplicaSets synced at once.
+    #[arg(long, default_value_t = 5)]
+    pub concurrent_replicaset_syncs: usize,
+}
+
+impl Options {
+    /// The defaults of every flag, with `kubeconfig`: what `berth up` runs.
+    pub fn with_kubeconfig(kubeconfig: PathBuf) -> Options {
+        #[derive(clap::Parser)]
+        struct Defaults {
+            #[command(flatten)]
+            options: Options,
+        }
+        // Every other flag has a default, so this parse cannot fail.
+        let mut options =
+            <Defaults as clap::Parser>::parse_from(["berth", "--kubeconfig", "-"]).options;
+        options.kubeconfig = kubeconfig;
+        options
+    }
 }
 
 fn duration(s: &str) -> Result<Duration, flags::FlagError> {
@@ -83,6 +110,8 @@ pub struct Context {
     pub resync: Duration,
     /// Workers of the namespace controller.
     pub namespace_workers: usize,
+    /// Workers of the replicaset controller.
+    pub replicaset_workers: usize,
 }
 
 /// A failed sync, naming the object it concerns.
@@ -169,6 +198,7 @@ async fn run_controllers(ctx: Arc<Context>, enabled: Vec<&'static str>) {
         match name {
             "namespace" => tasks.spawn(namespace::run(ctx)),
             "serviceaccount" => tasks.spawn(serviceaccount::run(ctx)),
+            "replicaset" => tasks.spawn(replicaset::run(ctx)),
             "root-ca-cert-publisher" => tasks.spawn(root_ca::run(ctx)),
             _ => continue,
         };
@@ -204,6 +234,7 @@ pub async fn run(opts: Options) -> Result<()> {
         root_ca_pem,
         resync: opts.min_resync_period.max(Duration::from_secs(1)),
         namespace_workers: opts.concurrent_namespace_syncs.max(1),
+        replicaset_workers: opts.concurrent_replicaset_syncs.max(1),
     });
     tracing::info!(controllers = ?enabled, leader_elect = opts.leader_elect, "controller manager starting");
     let leading = run_controllers(ctx, enabled);
@@ -239,4 +270,19 @@ pub async fn run(opts: Options) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_flags() {
+        let o = Options::with_kubeconfig(PathBuf::from("/k"));
+        assert_eq!(o.kubeconfig, PathBuf::from("/k"));
+        assert!(o.leader_elect);
+        assert_eq!(o.controllers, ["*"]);
+        assert_eq!(o.leader_elect_lease_duration, Duration::from_secs(15));
+        assert_eq!(o.leader_elect_resource_namespace, "kube-system");
+    }
 }
