@@ -178,9 +178,17 @@ mod tests {
         assert!(c.is_assumed("default/x"));
         c.set_bound_pod(p("x", "1"), "a");
         assert!(!c.is_assumed("default/x"));
-        assert_eq!(c.node("a").unwrap().requested.milli_cpu, 1000, "counted once");
+        assert_eq!(
+            c.node("a").unwrap().requested.milli_cpu,
+            1000,
+            "counted once"
+        );
         c.forget("default/x");
-        assert_eq!(c.node("a").unwrap().requested.milli_cpu, 1000, "bound pods are not forgotten");
+        assert_eq!(
+            c.node("a").unwrap().requested.milli_cpu,
+            1000,
+            "bound pods are not forgotten"
+        );
         c.assume(p("y", "500m"), "a");
         c.forget("default/y");
         assert_eq!(c.node("a").unwrap().requested.milli_cpu, 1000);
@@ -198,13 +206,28 @@ mod tests {
         assert_eq!(c.node("late").unwrap().pods.len(), 1);
         c.assume(p("y", "1"), "late");
         c.remove_node("a");
-        assert_eq!(c.node("late").unwrap().name, "late", "index fixed after swap");
+        assert_eq!(
+            c.node("late").unwrap().name,
+            "late",
+            "index fixed after swap"
+        );
         c.remove_node("late");
         assert!(c.nodes().is_empty());
-        assert!(!c.is_assumed("default/y"), "assumptions on a removed node are dropped");
+        assert!(
+            !c.is_assumed("default/y"),
+            "assumptions on a removed node are dropped"
+        );
         c.upsert_node(n("late"));
-        assert_eq!(c.node("late").unwrap().requested.milli_cpu, 1000, "bound pod restored");
+        assert_eq!(
+            c.node("late").unwrap().requested.milli_cpu,
+            1000,
+            "bound pod restored"
+        );
         c.upsert_node(n("late"));
-        assert_eq!(c.node("late").unwrap().pods.len(), 1, "an update keeps pods");
+        assert_eq!(
+            c.node("late").unwrap().pods.len(),
+            1,
+            "an update keeps pods"
+        );
     }
 }

@@ -70,7 +70,8 @@ impl<T> Queue<T> {
         if let Some((e, place)) = self.entries.get_mut(key) {
             if !matches!(place, Place::Active) {
                 *place = Place::Active;
-                self.active.insert((Reverse(e.priority), e.seq, key.to_owned()));
+                self.active
+                    .insert((Reverse(e.priority), e.seq, key.to_owned()));
             }
         }
     }
@@ -93,14 +94,16 @@ impl<T> Queue<T> {
             seq: self.seq,
             since: now,
         };
-        self.entries.insert(key.to_owned(), (e, Place::Backoff(now)));
+        self.entries
+            .insert(key.to_owned(), (e, Place::Backoff(now)));
         self.activate(key);
     }
 
     /// Removes a pod (deleted, or bound by someone else).
     pub fn remove(&mut self, key: &str) {
         if let Some((e, Place::Active)) = self.entries.remove(key) {
-            self.active.remove(&(Reverse(e.priority), e.seq, key.to_owned()));
+            self.active
+                .remove(&(Reverse(e.priority), e.seq, key.to_owned()));
         }
     }
 
@@ -128,7 +131,8 @@ impl<T> Queue<T> {
     pub fn requeue_unschedulable(&mut self, key: &str, mut entry: Entry<T>, now: Instant) {
         entry.attempts += 1;
         entry.since = now;
-        self.entries.insert(key.to_owned(), (entry, Place::Unschedulable));
+        self.entries
+            .insert(key.to_owned(), (entry, Place::Unschedulable));
     }
 
     /// Puts back a pod whose attempt failed for a passing reason (an API error); it is
@@ -137,7 +141,8 @@ impl<T> Queue<T> {
         entry.attempts += 1;
         entry.since = now;
         let at = now + backoff(entry.attempts);
-        self.entries.insert(key.to_owned(), (entry, Place::Backoff(at)));
+        self.entries
+            .insert(key.to_owned(), (entry, Place::Backoff(at)));
     }
 
     /// A cluster change happened: every unschedulable pod moves on once its backoff ends.
@@ -199,16 +204,27 @@ mod tests {
         q.add("a", 1, 0, t);
         let (k, e) = q.pop(t).unwrap();
         q.requeue_unschedulable(&k, e, t);
-        assert!(q.pop(t + Duration::from_secs(60)).is_none(), "waits for a change");
+        assert!(
+            q.pop(t + Duration::from_secs(60)).is_none(),
+            "waits for a change"
+        );
         q.cluster_changed();
-        assert!(q.pop(t + Duration::from_millis(500)).is_none(), "still backing off");
+        assert!(
+            q.pop(t + Duration::from_millis(500)).is_none(),
+            "still backing off"
+        );
         assert_eq!(q.next_due(), Some(t + INITIAL_BACKOFF));
         let (k, e) = q.pop(t + INITIAL_BACKOFF).unwrap();
         assert_eq!(e.attempts, 1);
         let t2 = t + INITIAL_BACKOFF;
         q.requeue_unschedulable(&k, e, t2);
-        assert!(q.pop(t2 + MAX_UNSCHEDULABLE - Duration::from_secs(1)).is_none());
-        assert!(q.pop(t2 + MAX_UNSCHEDULABLE).is_some(), "retried after the long wait");
+        assert!(q
+            .pop(t2 + MAX_UNSCHEDULABLE - Duration::from_secs(1))
+            .is_none());
+        assert!(
+            q.pop(t2 + MAX_UNSCHEDULABLE).is_some(),
+            "retried after the long wait"
+        );
     }
 
     #[test]
@@ -222,7 +238,11 @@ mod tests {
         assert_eq!(e.item, 2, "latest object wins");
         q.requeue_unschedulable(&k, e, t);
         q.add("a", 3, 0, t);
-        assert_eq!(q.pop(t + INITIAL_BACKOFF).unwrap().1.item, 3, "a changed pod moves on");
+        assert_eq!(
+            q.pop(t + INITIAL_BACKOFF).unwrap().1.item,
+            3,
+            "a changed pod moves on"
+        );
         q.add("b", 1, 0, t);
         q.remove("b");
         assert!(q.is_empty() && !q.has_active());
@@ -230,7 +250,10 @@ mod tests {
         let (k, e) = q.pop(t).unwrap();
         q.requeue_backoff(&k, e, t);
         assert!(q.pop(t).is_none());
-        assert!(q.pop(t + INITIAL_BACKOFF).is_some(), "API errors retry after backoff alone");
+        assert!(
+            q.pop(t + INITIAL_BACKOFF).is_some(),
+            "API errors retry after backoff alone"
+        );
     }
 
     #[test]
