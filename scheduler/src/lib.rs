@@ -10,9 +10,13 @@
 //! keeps them short and close to the API at some cost in memory per node.
 
 pub mod algorithm;
+pub mod cache;
 pub mod framework;
+pub mod leader;
 pub mod node_info;
 pub mod plugins;
 pub mod pod_info;
+pub mod queue;
 pub mod resources;
+pub mod run;
 pub mod status;

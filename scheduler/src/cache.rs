@@ -1,0 +1,233 @@
+//! The node cache: every node with the pods bound or assumed onto it, kept current by watch
+//! events and owned by the one task that schedules, so a scheduling cycle reads it without
+//! locks or copies.
+//!
+//! A pod is *assumed* onto its node the moment the scheduler picks the node, before the
+//! binding reaches the API, so the next cycle already counts it and a burst cannot overcommit
+//! a node. When the bound pod arrives from the watch the assumption becomes a fact; when the
+//! binding fails the assumption is forgotten.
+
+use crate::node_info::NodeInfo;
+use crate::pod_info::PodInfo;
+use berth_api_types::k8s::api::core::v1::Node;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Where a pod is accounted and whether that is confirmed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Placement {
+    node: String,
+    assumed: bool,
+}
+
+/// Nodes and placed pods.
+#[derive(Default)]
+pub struct Cache {
+    nodes: Vec<NodeInfo>,
+    index: HashMap<String, usize>,
+    pods: HashMap<String, Placement>,
+    /// Pods bound to nodes the cache has not seen yet, by node name.
+    waiting: HashMap<String, Vec<Arc<PodInfo>>>,
+}
+
+impl Cache {
+    /// An empty cache.
+    pub fn new() -> Cache {
+        Cache::default()
+    }
+
+    /// Every known node, in a stable order.
+    pub fn nodes(&self) -> &[NodeInfo] {
+        &self.nodes
+    }
+
+    /// The node called `name`.
+    pub fn node(&self, name: &str) -> Option<&NodeInfo> {
+        self.index.get(name).map(|i| &self.nodes[*i])
+    }
+
+    /// Adds or replaces a node, keeping its pods.
+    pub fn upsert_node(&mut self, node: Node) {
+        let name = node.metadata.name.clone().unwrap_or_default();
+        let node = Arc::new(node);
+        if let Some(i) = self.index.get(&name) {
+            self.nodes[*i].set_node(node);
+            return;
+        }
+        let mut info = NodeInfo::new(node);
+        for pod in self.waiting.remove(&name).into_iter().flatten() {
+            info.add_pod(pod);
+        }
+        self.index.insert(name, self.nodes.len());
+        self.nodes.push(info);
+    }
+
+    /// Removes a node; its bound pods wait in case it comes back.
+    pub fn remove_node(&mut self, name: &str) {
+        let Some(i) = self.index.remove(name) else {
+            return;
+        };
+        let info = self.nodes.swap_remove(i);
+        if let Some(moved) = self.nodes.get(i) {
+            self.index.insert(moved.name.clone(), i);
+        }
+        let mut keep = Vec::new();
+        for pod in info.pods {
+            if self.pods.get(&pod.key).is_some_and(|pl| pl.assumed) {
+                self.pods.remove(&pod.key);
+            } else {
+                keep.push(pod);
+            }
+        }
+        if !keep.is_empty() {
+            self.waiting.insert(name.to_owned(), keep);
+        }
+    }
+
+    fn place(&mut self, pod: Arc<PodInfo>, node: &str) {
+        match self.index.get(node) {
+            Some(i) => self.nodes[*i].add_pod(pod),
+            None => self.waiting.entry(node.to_owned()).or_default().push(pod),
+        }
+    }
+
+    fn unplace(&mut self, key: &str, node: &str) {
+        match self.index.get(node) {
+            Some(i) => {
+                self.nodes[*i].remove_pod(key);
+            }
+            None => {
+                if let Some(list) = self.waiting.get_mut(node) {
+                    list.retain(|p| p.key != key);
+                }
+            }
+        }
+    }
+
+    /// Accounts `pod` on `node` before its binding is confirmed.
+    pub fn assume(&mut self, pod: Arc<PodInfo>, node: &str) {
+        self.remove_pod(&pod.key);
+        self.pods.insert(
+            pod.key.clone(),
+            Placement {
+                node: node.to_owned(),
+                assumed: true,
+            },
+        );
+        self.place(pod, node);
+    }
+
+    /// Drops an assumption whose binding failed; a confirmed pod is left alone.
+    pub fn forget(&mut self, key: &str) {
+        if self.pods.get(key).is_some_and(|p| p.assumed) {
+            self.remove_pod(key);
+        }
+    }
+
+    /// Whether `key` is assumed but not yet seen bound.
+    pub fn is_assumed(&self, key: &str) -> bool {
+        self.pods.get(key).is_some_and(|p| p.assumed)
+    }
+
+    /// Records a pod the API says is bound to `node` (confirming any assumption).
+    pub fn set_bound_pod(&mut self, pod: Arc<PodInfo>, node: &str) {
+        self.remove_pod(&pod.key);
+        self.pods.insert(
+            pod.key.clone(),
+            Placement {
+                node: node.to_owned(),
+                assumed: false,
+            },
+        );
+        self.place(pod, node);
+    }
+
+    /// Removes a pod from wherever it is accounted.
+    pub fn remove_pod(&mut self, key: &str) {
+        if let Some(p) = self.pods.remove(key) {
+            self.unplace(key, &p.node);
+        }
+    }
+
+    /// How many pods are accounted (assumed or bound).
+    pub fn pod_count(&self) -> usize {
+        self.pods.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plugins::testing::{node, pod_requesting};
+    use serde_json::json;
+
+    fn n(name: &str) -> Node {
+        (*node(name, json!({})).node).clone()
+    }
+
+    fn p(name: &str, cpu: &str) -> Arc<PodInfo> {
+        Arc::new(pod_requesting(name, json!({"cpu": cpu})))
+    }
+
+    #[test]
+    fn assume_confirm_forget() {
+        let mut c = Cache::new();
+        c.upsert_node(n("a"));
+        c.assume(p("x", "1"), "a");
+        assert_eq!(c.node("a").unwrap().requested.milli_cpu, 1000);
+        assert!(c.is_assumed("default/x"));
+        c.set_bound_pod(p("x", "1"), "a");
+        assert!(!c.is_assumed("default/x"));
+        assert_eq!(
+            c.node("a").unwrap().requested.milli_cpu,
+            1000,
+            "counted once"
+        );
+        c.forget("default/x");
+        assert_eq!(
+            c.node("a").unwrap().requested.milli_cpu,
+            1000,
+            "bound pods are not forgotten"
+        );
+        c.assume(p("y", "500m"), "a");
+        c.forget("default/y");
+        assert_eq!(c.node("a").unwrap().requested.milli_cpu, 1000);
+        c.remove_pod("default/x");
+        assert_eq!(c.node("a").unwrap().requested.milli_cpu, 0);
+        assert_eq!(c.pod_count(), 0);
+    }
+
+    #[test]
+    fn pods_wait_for_their_node_and_survive_node_churn() {
+        let mut c = Cache::new();
+        c.set_bound_pod(p("x", "1"), "late");
+        c.upsert_node(n("a"));
+        c.upsert_node(n("late"));
+        assert_eq!(c.node("late").unwrap().pods.len(), 1);
+        c.assume(p("y", "1"), "late");
+        c.remove_node("a");
+        assert_eq!(
+            c.node("late").unwrap().name,
+            "late",
+            "index fixed after swap"
+        );
+        c.remove_node("late");
+        assert!(c.nodes().is_empty());
+        assert!(
+            !c.is_assumed("default/y"),
+            "assumptions on a removed node are dropped"
+        );
+        c.upsert_node(n("late"));
+        assert_eq!(
+            c.node("late").unwrap().requested.milli_cpu,
+            1000,
+            "bound pod restored"
+        );
+        c.upsert_node(n("late"));
+        assert_eq!(
+            c.node("late").unwrap().pods.len(),
+            1,
+            "an update keeps pods"
+        );
+    }
+}

@@ -1,0 +1,17 @@
+//! `berth-scheduler`: the Berth scheduler as its own process.
+
+use clap::Parser;
+
+#[derive(Parser)]
+#[command(name = "berth-scheduler", version, about = "The Berth scheduler")]
+struct Cli {
+    #[command(flatten)]
+    options: berth_scheduler::run::Options,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    berth_component_base::init_tracing();
+    let cli = Cli::parse();
+    berth_scheduler::run::run(cli.options).await
+}

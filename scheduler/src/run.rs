@@ -1,0 +1,487 @@
+//! The running scheduler: watches feed the node cache and the pod queue, one task owns both
+//! and schedules one pod per cycle, bindings and events go out on their own tasks and report
+//! back.
+//!
+//! Everything the cycle reads is owned by that one task, so a cycle sees a consistent cache
+//! without locks; watch events are applied between cycles. A pod is assumed in the cache
+//! before its binding is posted and forgotten if the binding fails.
+
+use crate::algorithm::{Algorithm, ScheduleError};
+use crate::cache::Cache;
+use crate::leader;
+use crate::plugins::default_profile;
+use crate::pod_info::PodInfo;
+use crate::queue::{Entry, Queue};
+use anyhow::Context;
+use berth_api_types::k8s::api::core::v1::{
+    Binding, Event, EventSource, Node, ObjectReference, Pod,
+};
+use berth_api_types::k8s::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
+use berth_api_types::k8s::jiff::Timestamp;
+use futures::{StreamExt, TryStreamExt};
+use kube::api::{Api, ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Client, Resource, ResourceExt};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// The scheduler name pods get by default.
+pub const DEFAULT_SCHEDULER_NAME: &str = "default-scheduler";
+
+/// Command-line options of `berth-scheduler` (and `berth scheduler`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct Options {
+    /// The kubeconfig to reach the API server with.
+    #[arg(long)]
+    pub kubeconfig: PathBuf,
+    /// Run only while holding the Lease `kube-system/<scheduler name>`.
+    #[arg(long)]
+    pub leader_elect: bool,
+    /// The `spec.schedulerName` this scheduler serves.
+    #[arg(long, default_value = DEFAULT_SCHEDULER_NAME)]
+    pub scheduler_name: String,
+}
+
+/// What the watches and binding tasks tell the scheduling task.
+enum Update {
+    /// A full list: everything not in it is gone.
+    NodesListed(Vec<Node>),
+    NodeApplied(Box<Node>),
+    NodeDeleted(String),
+    PodsListed(Vec<Pod>),
+    PodApplied(Box<Pod>),
+    PodDeleted(String),
+    /// A binding failed; the pod's assumption must be forgotten and the pod retried.
+    BindFailed(String, Entry<Arc<Pod>>),
+}
+
+fn key_of(pod: &Pod) -> String {
+    format!(
+        "{}/{}",
+        pod.metadata.namespace.as_deref().unwrap_or("default"),
+        pod.metadata.name.as_deref().unwrap_or("")
+    )
+}
+
+/// Connects with `--kubeconfig` and runs until shutdown or lost leadership.
+pub async fn run(options: Options) -> anyhow::Result<()> {
+    let kubeconfig = Kubeconfig::read_from(&options.kubeconfig)
+        .with_context(|| format!("reading {}", options.kubeconfig.display()))?;
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+        .await
+        .context("loading the kubeconfig")?;
+    let client = Client::try_from(config).context("building the API client")?;
+    let name = options.scheduler_name.clone();
+    let work = schedule_forever(client.clone(), name.clone());
+    if options.leader_elect {
+        let identity = format!(
+            "{}_{}",
+            std::env::var("HOSTNAME").unwrap_or_else(|_| "berth".into()),
+            uuid_like()
+        );
+        leader::lead(client, "kube-system", &name, &identity, work).await??;
+    } else {
+        work.await?;
+    }
+    Ok(())
+}
+
+fn uuid_like() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("{:x}{:x}", std::process::id(), nanos)
+}
+
+/// Lists then watches `api`, sending every change; relists after any error.
+async fn reflect<K, F>(api: Api<K>, tx: mpsc::Sender<Update>, listed: fn(Vec<K>) -> Update, map: F)
+where
+    K: Clone + serde::de::DeserializeOwned + std::fmt::Debug + kube::Resource,
+    F: Fn(bool, K) -> Update,
+{
+    loop {
+        let list = match api.list(&ListParams::default()).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(error = %e, "list failed; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        let mut version = list.metadata.resource_version.clone().unwrap_or_default();
+        if tx.send(listed(list.items)).await.is_err() {
+            return;
+        }
+        'watch: loop {
+            let wp = WatchParams::default().timeout(290);
+            let stream = match api.watch(&wp, &version).await {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(error = %e, "watch failed; relisting");
+                    break 'watch;
+                }
+            };
+            let mut stream = stream.boxed();
+            loop {
+                match stream.try_next().await {
+                    Ok(Some(WatchEvent::Added(o) | WatchEvent::Modified(o))) => {
+                        version = o.resource_version().unwrap_or(version);
+                        if tx.send(map(false, o)).await.is_err() {
+                            return;
+                        }
+                    }
+                    Ok(Some(WatchEvent::Deleted(o))) => {
+                        version = o.resource_version().unwrap_or(version);
+                        if tx.send(map(true, o)).await.is_err() {
+                            return;
+                        }
+                    }
+                    Ok(Some(WatchEvent::Bookmark(b))) => version = b.metadata.resource_version,
+                    Ok(Some(WatchEvent::Error(e))) => {
+                        tracing::info!(error = %e.message, "watch ended; relisting");
+                        break 'watch;
+                    }
+                    // The server closed the watch at its timeout: continue from where it was.
+                    Ok(None) => continue 'watch,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "watch broke; relisting");
+                        break 'watch;
+                    }
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The scheduling loop; returns only when the watches stop.
+pub async fn schedule_forever(client: Client, scheduler_name: String) -> anyhow::Result<()> {
+    let profile = default_profile(&scheduler_name)?;
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(1);
+    let mut state = State {
+        algo: Algorithm::new(profile, seed),
+        cache: Cache::new(),
+        queue: Queue::new(),
+        client: client.clone(),
+        name: scheduler_name,
+        tx: None,
+    };
+    let (tx, mut rx) = mpsc::channel::<Update>(4096);
+    state.tx = Some(tx.clone());
+    tokio::spawn(reflect(
+        Api::<Node>::all(client.clone()),
+        tx.clone(),
+        Update::NodesListed,
+        |deleted, n: Node| {
+            if deleted {
+                Update::NodeDeleted(n.name_any())
+            } else {
+                Update::NodeApplied(Box::new(n))
+            }
+        },
+    ));
+    tokio::spawn(reflect(
+        Api::<Pod>::all(client),
+        tx,
+        Update::PodsListed,
+        |deleted, p: Pod| {
+            if deleted {
+                Update::PodDeleted(key_of(&p))
+            } else {
+                Update::PodApplied(Box::new(p))
+            }
+        },
+    ));
+    loop {
+        // Apply every pending change before the next cycle, so it sees a current cache.
+        while let Ok(u) = rx.try_recv() {
+            state.apply(u);
+        }
+        if let Some((key, entry)) = state.queue.pop(Instant::now()) {
+            state.schedule_one(key, entry);
+            continue;
+        }
+        let wait = state
+            .queue
+            .next_due()
+            .map(|at| at.saturating_duration_since(Instant::now()))
+            .unwrap_or(Duration::from_secs(60));
+        tokio::select! {
+            u = rx.recv() => match u {
+                Some(u) => state.apply(u),
+                None => return Ok(()),
+            },
+            () = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+struct State {
+    algo: Algorithm,
+    cache: Cache,
+    queue: Queue<Arc<Pod>>,
+    client: Client,
+    name: String,
+    tx: Option<mpsc::Sender<Update>>,
+}
+
+fn terminal(pod: &Pod) -> bool {
+    matches!(
+        pod.status.as_ref().and_then(|s| s.phase.as_deref()),
+        Some("Succeeded" | "Failed")
+    )
+}
+
+impl State {
+    fn ours(&self, pod: &Pod) -> bool {
+        let spec = pod.spec.as_ref();
+        spec.and_then(|s| s.scheduler_name.as_deref())
+            .unwrap_or(DEFAULT_SCHEDULER_NAME)
+            == self.name
+    }
+
+    fn apply(&mut self, u: Update) {
+        let now = Instant::now();
+        match u {
+            Update::NodesListed(nodes) => {
+                let names: std::collections::HashSet<String> =
+                    nodes.iter().map(|n| n.name_any()).collect();
+                let gone: Vec<String> = self
+                    .cache
+                    .nodes()
+                    .iter()
+                    .filter(|n| !names.contains(&n.name))
+                    .map(|n| n.name.clone())
+                    .collect();
+                for g in gone {
+                    self.cache.remove_node(&g);
+                }
+                for n in nodes {
+                    self.cache.upsert_node(n);
+                }
+                self.queue.cluster_changed();
+            }
+            Update::NodeApplied(n) => {
+                self.cache.upsert_node(*n);
+                self.queue.cluster_changed();
+            }
+            Update::NodeDeleted(name) => self.cache.remove_node(&name),
+            Update::PodsListed(pods) => {
+                for p in pods {
+                    self.apply_pod(p, now);
+                }
+            }
+            Update::PodApplied(p) => self.apply_pod(*p, now),
+            Update::PodDeleted(key) => {
+                self.cache.remove_pod(&key);
+                self.queue.remove(&key);
+                self.queue.cluster_changed();
+            }
+            Update::BindFailed(key, entry) => {
+                self.cache.forget(&key);
+                self.queue.requeue_backoff(&key, entry, now);
+            }
+        }
+    }
+
+    fn apply_pod(&mut self, pod: Pod, now: Instant) {
+        let key = key_of(&pod);
+        let node = pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.node_name.clone())
+            .filter(|n| !n.is_empty());
+        if terminal(&pod) {
+            // Finished pods hold no resources.
+            self.cache.remove_pod(&key);
+            self.queue.remove(&key);
+            self.queue.cluster_changed();
+            return;
+        }
+        match node {
+            Some(node) => {
+                self.queue.remove(&key);
+                self.cache
+                    .set_bound_pod(Arc::new(PodInfo::new(Arc::new(pod))), &node);
+            }
+            None if self.cache.is_assumed(&key) => {}
+            None if self.ours(&pod) && pod.metadata.deletion_timestamp.is_none() => {
+                let priority = pod.spec.as_ref().and_then(|s| s.priority).unwrap_or(0);
+                self.queue.add(&key, Arc::new(pod), priority, now);
+            }
+            None => self.queue.remove(&key),
+        }
+    }
+
+    fn schedule_one(&mut self, key: String, entry: Entry<Arc<Pod>>) {
+        let info = Arc::new(PodInfo::new(entry.item.clone()));
+        let span = tracing::info_span!("schedule", object = %key, uid = %info.uid);
+        let _guard = span.enter();
+        match self.algo.schedule(&info, self.cache.nodes()) {
+            Ok(node) => {
+                let reserved = self.algo.profile.run_reserve(&info, &node);
+                if !reserved.is_success() {
+                    let msg = reserved.reasons.join(", ");
+                    tracing::info!(reason = %msg, "reserve failed");
+                    self.queue.requeue_backoff(&key, entry, Instant::now());
+                    self.report_unschedulable(&info, msg);
+                    return;
+                }
+                if self.algo.profile.run_bind(&info, &node).is_none() {
+                    tracing::warn!("no bind plugin took the pod");
+                }
+                self.cache.assume(info.clone(), &node);
+                tracing::debug!(node = %node, "assumed");
+                let client = self.client.clone();
+                let tx = self.tx.clone();
+                let name = self.name.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = bind(&client, &info, &node).await {
+                        tracing::warn!(object = %info.key, node = %node, error = %e, "binding failed");
+                        post_event(
+                            &client,
+                            &name,
+                            &info,
+                            "Warning",
+                            "FailedScheduling",
+                            &format!("Binding rejected: {e}"),
+                        )
+                        .await;
+                        if let Some(tx) = tx {
+                            let _ = tx.send(Update::BindFailed(info.key.clone(), entry)).await;
+                        }
+                        return;
+                    }
+                    let msg = format!(
+                        "Successfully assigned {}/{} to {node}",
+                        info.namespace(),
+                        info.name()
+                    );
+                    post_event(&client, &name, &info, "Normal", "Scheduled", &msg).await;
+                });
+            }
+            Err(err) => {
+                let message = err.to_string();
+                tracing::info!(reason = %message, "unschedulable");
+                match err {
+                    ScheduleError::Plugin(_) => {
+                        self.queue.requeue_backoff(&key, entry, Instant::now())
+                    }
+                    _ => self
+                        .queue
+                        .requeue_unschedulable(&key, entry, Instant::now()),
+                }
+                self.report_unschedulable(&info, message);
+            }
+        }
+    }
+
+    fn report_unschedulable(&self, info: &Arc<PodInfo>, message: String) {
+        let client = self.client.clone();
+        let info = info.clone();
+        let name = self.name.clone();
+        tokio::spawn(async move {
+            post_event(
+                &client,
+                &name,
+                &info,
+                "Warning",
+                "FailedScheduling",
+                &message,
+            )
+            .await;
+            let patch = serde_json::json!({"status": {"conditions": [{
+                "type": "PodScheduled",
+                "status": "False",
+                "reason": "Unschedulable",
+                "message": message,
+                "lastProbeTime": null,
+                "lastTransitionTime": Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            }]}});
+            let api: Api<Pod> = Api::namespaced(client, info.namespace());
+            if let Err(e) = api
+                .patch_status(
+                    info.name(),
+                    &PatchParams::default(),
+                    &Patch::Strategic(patch),
+                )
+                .await
+            {
+                tracing::warn!(object = %info.key, error = %e, "cannot set the PodScheduled condition");
+            }
+        });
+    }
+}
+
+/// Posts the Binding that assigns the pod to `node`.
+async fn bind(client: &Client, info: &PodInfo, node: &str) -> Result<(), kube::Error> {
+    let binding = Binding {
+        metadata: ObjectMeta {
+            name: Some(info.name().to_owned()),
+            namespace: Some(info.namespace().to_owned()),
+            uid: (!info.uid.is_empty()).then(|| info.uid.clone()),
+            ..ObjectMeta::default()
+        },
+        target: ObjectReference {
+            kind: Some("Node".into()),
+            api_version: Some("v1".into()),
+            name: Some(node.to_owned()),
+            ..ObjectReference::default()
+        },
+    };
+    let api: Api<Pod> = Api::namespaced(client.clone(), info.namespace());
+    let _: serde_json::Value = api
+        .create_subresource("binding", info.name(), &PostParams::default(), &binding)
+        .await?;
+    Ok(())
+}
+
+/// Records an event about the pod; failures are logged, never fatal.
+async fn post_event(
+    client: &Client,
+    component: &str,
+    info: &PodInfo,
+    kind: &str,
+    reason: &str,
+    message: &str,
+) {
+    let now = Timestamp::now();
+    let event = Event {
+        metadata: ObjectMeta {
+            name: Some(format!("{}.{:x}", info.name(), now.as_nanosecond())),
+            namespace: Some(info.namespace().to_owned()),
+            ..ObjectMeta::default()
+        },
+        involved_object: ObjectReference {
+            api_version: Some(Pod::api_version(&()).into_owned()),
+            kind: Some("Pod".into()),
+            name: Some(info.name().to_owned()),
+            namespace: Some(info.namespace().to_owned()),
+            uid: (!info.uid.is_empty()).then(|| info.uid.clone()),
+            ..ObjectReference::default()
+        },
+        reason: Some(reason.to_owned()),
+        message: Some(message.to_owned()),
+        type_: Some(kind.to_owned()),
+        count: Some(1),
+        first_timestamp: Some(Time(now)),
+        last_timestamp: Some(Time(now)),
+        source: Some(EventSource {
+            component: Some(component.to_owned()),
+            host: None,
+        }),
+        reporting_component: Some(component.to_owned()),
+        reporting_instance: Some(component.to_owned()),
+        ..Event::default()
+    };
+    let api: Api<Event> = Api::namespaced(client.clone(), info.namespace());
+    if let Err(e) = api.create(&PostParams::default(), &event).await {
+        tracing::warn!(object = %info.key, reason, error = %e, "cannot post the event");
+    }
+}
