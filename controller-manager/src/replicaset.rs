@@ -315,36 +315,57 @@ pub async fn sync(client: kube::Client, key: String) -> Result<Outcome, SyncErro
     let reference = reference(&rs);
     let mut failure = None;
     if !deleting && active.len() < want {
-        for _ in 0..(want - active.len()).min(BURST) {
-            match pods_api.create(&PostParams::default(), &new_pod(&rs)).await {
-                Ok(pod) => {
-                    let pod_name = pod.metadata.name.unwrap_or_default();
-                    events::record(
-                        &client,
-                        COMPONENT,
-                        &reference,
-                        events::NORMAL,
-                        "SuccessfulCreate",
-                        &format!("Created pod: {pod_name}"),
-                    )
-                    .await;
-                }
-                // The namespace is terminating: its ReplicaSet goes too; nothing to retry.
-                Err(err) if is_status(&err, 403) && terminating(&client, ns).await => break,
-                Err(err) => {
-                    events::record(
-                        &client,
-                        COMPONENT,
-                        &reference,
-                        events::WARNING,
-                        "FailedCreate",
-                        &format!("Error creating: {err}"),
-                    )
-                    .await;
-                    failure = Some(SyncError::api("creating pod for replicaset", &key)(err));
-                    break;
+        // Slow start: batches of 1, 2, 4, … created concurrently, stopping at the first
+        // batch with a failure, so a quota or admission refusal costs few requests.
+        let mut left = (want - active.len()).min(BURST);
+        let mut batch = 1;
+        while left > 0 && failure.is_none() {
+            let n = batch.min(left);
+            left -= n;
+            batch *= 2;
+            let creates = (0..n).map(|_| {
+                let pod = new_pod(&rs);
+                let pods_api = &pods_api;
+                async move { pods_api.create(&PostParams::default(), &pod).await }
+            });
+            let mut created = Vec::new();
+            for result in futures::future::join_all(creates).await {
+                match result {
+                    Ok(pod) => created.push(pod.metadata.name.unwrap_or_default()),
+                    // The namespace is terminating: its ReplicaSet goes too; nothing to retry.
+                    Err(err) if is_status(&err, 403) && terminating(&client, ns).await => {
+                        left = 0;
+                    }
+                    Err(err) => {
+                        events::record(
+                            &client,
+                            COMPONENT,
+                            &reference,
+                            events::WARNING,
+                            "FailedCreate",
+                            &format!("Error creating: {err}"),
+                        )
+                        .await;
+                        failure = Some(SyncError::api("creating pod for replicaset", &key)(err));
+                    }
                 }
             }
+            let recorded = created.iter().map(|pod_name| {
+                let message = format!("Created pod: {pod_name}");
+                let (client, reference) = (&client, &reference);
+                async move {
+                    events::record(
+                        client,
+                        COMPONENT,
+                        reference,
+                        events::NORMAL,
+                        "SuccessfulCreate",
+                        &message,
+                    )
+                    .await;
+                }
+            });
+            futures::future::join_all(recorded).await;
         }
     } else if !deleting && active.len() > want {
         active.sort_by_key(|p| deletion_rank(p));
