@@ -12,7 +12,6 @@
 pub mod algorithm;
 pub mod cache;
 pub mod framework;
-pub mod leader;
 pub mod node_info;
 pub mod plugins;
 pub mod pod_info;

@@ -8,7 +8,6 @@
 
 use crate::algorithm::{Algorithm, ScheduleError};
 use crate::cache::Cache;
-use crate::leader;
 use crate::plugins::default_profile;
 use crate::pod_info::PodInfo;
 use crate::queue::{Entry, Queue};
@@ -18,6 +17,7 @@ use berth_api_types::k8s::api::core::v1::{
 };
 use berth_api_types::k8s::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use berth_api_types::k8s::jiff::Timestamp;
+use berth_component_base::leader_election::{LeaderElector, LeaseConfig};
 use futures::{StreamExt, TryStreamExt};
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
@@ -81,7 +81,16 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
             std::env::var("HOSTNAME").unwrap_or_else(|_| "berth".into()),
             uuid_like()
         );
-        leader::lead(client, "kube-system", &name, &identity, work).await??;
+        let elector = LeaderElector::new(client, LeaseConfig::new("kube-system", &name, &identity));
+        let mut outcome = None;
+        elector
+            .run(async {
+                outcome = Some(work.await);
+            })
+            .await?;
+        if let Some(result) = outcome {
+            result?;
+        }
     } else {
         work.await?;
     }
