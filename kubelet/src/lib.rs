@@ -2,3 +2,5 @@
 //! pods bound to the node on containerd through CRI v1.
 
 pub mod cri;
+pub mod runtime;
+pub mod testenv;
