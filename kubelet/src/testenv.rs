@@ -7,7 +7,8 @@
 //! (`/berth-tN`). It adds `unreachable` routes for `10.244.0.0/16`, its own CIDR and the
 //! service range `10.96.0.0/12` before any pod exists, writes the containerd configuration
 //! under a fresh temporary directory, starts containerd with its streaming server on a free
-//! loopback port, and waits for CRI.
+//! loopback port, waits for CRI, and imports the pause image and the busybox image
+//! (`docker.io/library/busybox:test`, see [`crate::images::busybox`]).
 //!
 //! Dropping the node (also while a test panics) removes every sandbox, stops containerd,
 //! kills leftover shims, unmounts, removes the cgroups, the bridge, the routes and the
@@ -24,6 +25,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use crate::cri::{Cri, CriError};
+use crate::images::import::{import, ImportError};
+use crate::images::{busybox, pause};
 use crate::runtime::cleanup::{clean_up, clean_up_processes_and_files};
 use crate::runtime::config::DEFAULT_CNI_BIN_DIR;
 use crate::runtime::{Containerd, Ipv4Net, RouteGuard, RuntimeConfig, RuntimeError, PAUSE_IMAGE};
@@ -70,6 +73,9 @@ pub enum TestEnvError {
     /// containerd did not start.
     #[error(transparent)]
     Runtime(#[from] RuntimeError),
+    /// The pause or busybox image could not be imported.
+    #[error("importing a test image: {0}")]
+    Import(#[from] ImportError),
 }
 
 fn io_err(what: impl Into<String>) -> impl FnOnce(io::Error) -> TestEnvError {
@@ -123,6 +129,10 @@ impl TestNode {
         ])?);
         // On failure `node` is dropped here, which removes whatever was created.
         node.containerd = Some(Containerd::start(&node.config, READY_WITHIN).await?);
+        let busybox = busybox::image().map_err(io_err("building the busybox image"))?;
+        for archive in [&pause::image().archive, &busybox.archive] {
+            import(&node.endpoint(), archive).await?;
+        }
         Ok(node)
     }
 

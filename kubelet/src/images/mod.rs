@@ -2,5 +2,6 @@
 //! the sandbox image ([`pause`]), a busybox image for tests and benchmarks ([`busybox`]).
 
 pub mod busybox;
+pub mod import;
 pub mod oci;
 pub mod pause;
