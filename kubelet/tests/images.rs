@@ -28,7 +28,9 @@ async fn imported_images_run_a_pod_whose_output_reaches_the_cri_log() {
     let mut cri = node.cri().await.expect("CRI connects");
 
     // CRI finds both images under their full and short names, with the config digest as id.
-    let pause_id = plan(&pause::image().archive).unwrap()[0].config_digest.clone();
+    let pause_id = plan(&pause::image().archive).unwrap()[0]
+        .config_digest
+        .clone();
     let busybox_id = busybox::image().unwrap().config_digest.clone();
     for (name, id) in [
         ("registry.local/berth-pause:1.0", &pause_id),
@@ -149,17 +151,19 @@ async fn imported_images_run_a_pod_whose_output_reaches_the_cri_log() {
         if s.state == ContainerState::ContainerExited as i32 {
             break s.exit_code;
         }
-        assert!(Instant::now() < deadline, "the container did not exit: {s:?}");
+        assert!(
+            Instant::now() < deadline,
+            "the container did not exit: {s:?}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     assert_eq!(exit_code, 0);
     let log = std::fs::read_to_string(log_dir.join("say/0.log")).expect("the CRI log file");
-    let lines: Vec<Vec<&str>> = log
-        .lines()
-        .map(|l| l.splitn(4, ' ').collect())
-        .collect();
+    let lines: Vec<Vec<&str>> = log.lines().map(|l| l.splitn(4, ' ').collect()).collect();
     assert!(
-        lines.iter().any(|f| f[1..] == ["stdout", "F", "hello-from-berth"]),
+        lines
+            .iter()
+            .any(|f| f[1..] == ["stdout", "F", "hello-from-berth"]),
         "log: {log:?}"
     );
     assert!(
