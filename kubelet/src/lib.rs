@@ -2,3 +2,6 @@
 //! pods bound to the node on containerd through CRI v1.
 
 pub mod cri;
+pub mod images;
+pub mod runtime;
+pub mod testenv;
