@@ -54,6 +54,8 @@ enum Command {
     Apiserver(berth_apiserver::Options),
     /// Run the controllers (the same code as `berth-controller-manager`).
     ControllerManager(berth_controller_manager::Options),
+    /// Run the node agent (the same code as `berth-kubelet`).
+    Kubelet(berth_kubelet::run::Options),
     /// Print Berth's version and the Kubernetes API version it serves.
     Version,
     /// List the API resources Berth serves, like `kubectl api-resources`.
@@ -116,6 +118,7 @@ fn main() -> Result<()> {
                 service_cluster_ip_range: "10.96.0.0/12".into(),
                 service_node_port_range: "30000-32767".into(),
                 token_auth_file: None,
+                node_name: None,
             };
             runtime()?.block_on(async move {
                 let prepared = berth_apiserver::prepare(&options).await?;
@@ -156,6 +159,10 @@ fn main() -> Result<()> {
         Command::ControllerManager(options) => {
             berth_component_base::init_tracing();
             runtime()?.block_on(berth_controller_manager::run(options))
+        }
+        Command::Kubelet(options) => {
+            berth_component_base::init_tracing();
+            runtime()?.block_on(berth_kubelet::run::run(options))
         }
         Command::Version => {
             println!("berth {}", env!("CARGO_PKG_VERSION"));
