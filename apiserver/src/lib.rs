@@ -203,6 +203,11 @@ const CLIENT_KUBECONFIGS: &[ClientKubeconfig] = &[
         user: "system:kube-controller-manager",
         groups: &[],
     },
+    ClientKubeconfig {
+        file: "scheduler",
+        user: "system:kube-scheduler",
+        groups: &[],
+    },
 ];
 
 /// The client certificate of `client`, issued by the cluster CA on the first start and kept.
