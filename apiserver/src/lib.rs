@@ -231,6 +231,11 @@ const CLIENT_KUBECONFIGS: &[ClientKubeconfig] = &[
         user: "system:kube-controller-manager",
         groups: &[],
     },
+    ClientKubeconfig {
+        file: "scheduler",
+        user: "system:kube-scheduler",
+        groups: &[],
+    },
 ];
 
 /// The client certificate `pki/<file>.crt` for `user` in `groups`, issued by the cluster CA

@@ -1,8 +1,9 @@
 //! `berth`: the all-in-one command line of Berth.
 //!
 //! The commands here expose what exists so far: the API server (`apiserver`, and `up`, which
-//! for now starts the API server on the embedded store and the controllers beside it), resource listing and
-//! store inspection, and the controllers (`controller-manager`). The other control-plane and
+//! for now starts the API server on the embedded store with the controllers and the scheduler
+//! beside it), resource listing and store inspection, the controllers (`controller-manager`) and
+//! the scheduler (`scheduler`). The other control-plane and
 //! node commands (`server`, `agent`, `join`) arrive with the components that back them.
 
 use anyhow::{Context, Result};
@@ -30,8 +31,8 @@ const POD_CIDR: &str = "10.244.0.0/16";
         What exists so far: the object model (the catalog of served resources, defaulting, \
         validation, label and field selectors, strategic-merge metadata), the durable store \
         (embedded SQLite, or an etcd cluster) and the API server that stock kubectl drives. \
-        `berth up` starts the API server on the embedded store; the controllers, scheduler, \
-        kubelet and proxy are not in this build yet."
+        `berth up` starts the API server on the embedded store with the controllers and the \
+        scheduler; the kubelet and proxy are not in this build yet."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -40,8 +41,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Start a local cluster on the embedded store (for now: the API server and the
-    /// controllers) and print where its kubeconfig is.
+    /// Start a local cluster on the embedded store (for now: the API server, the
+    /// controllers and the scheduler) and print where its kubeconfig is.
     Up {
         /// Where the cluster keeps its state, certificates and kubeconfig.
         #[arg(long, default_value_os_t = default_data_dir())]
@@ -56,6 +57,8 @@ enum Command {
     ControllerManager(berth_controller_manager::Options),
     /// Run the node agent (the same code as `berth-kubelet`).
     Kubelet(berth_kubelet::run::Options),
+    /// Run the scheduler (the same code as `berth-scheduler`).
+    Scheduler(berth_scheduler::run::Options),
     /// Print Berth's version and the Kubernetes API version it serves.
     Version,
     /// List the API resources Berth serves, like `kubectl api-resources`.
@@ -142,6 +145,17 @@ fn main() -> Result<()> {
                         eprintln!("berth: the controller manager stopped: {err:#}");
                     }
                 });
+                // The scheduler likewise, with the kubeconfig issued to it.
+                let scheduler = berth_scheduler::run::Options {
+                    kubeconfig: options.data_dir.join("scheduler.kubeconfig"),
+                    leader_elect: false,
+                    scheduler_name: berth_scheduler::run::DEFAULT_SCHEDULER_NAME.into(),
+                };
+                tokio::spawn(async move {
+                    if let Err(err) = berth_scheduler::run::run(scheduler).await {
+                        eprintln!("berth: the scheduler stopped: {err:#}");
+                    }
+                });
                 berth_apiserver::server::serve(
                     prepared.listener,
                     prepared.tls,
@@ -163,6 +177,10 @@ fn main() -> Result<()> {
         Command::Kubelet(options) => {
             berth_component_base::init_tracing();
             runtime()?.block_on(berth_kubelet::run::run(options))
+        }
+        Command::Scheduler(options) => {
+            berth_component_base::init_tracing();
+            runtime()?.block_on(berth_scheduler::run::run(options))
         }
         Command::Version => {
             println!("berth {}", env!("CARGO_PKG_VERSION"));

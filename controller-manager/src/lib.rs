@@ -7,13 +7,14 @@
 //! run only while this process holds the `kube-system/kube-controller-manager` Lease, so
 //! several copies can run for availability.
 //!
-//! Controllers today: `namespace` ([`namespace`]), `replicaset` ([`replicaset`]),
-//! `serviceaccount` ([`serviceaccount`]), `root-ca-cert-publisher` ([`root_ca`]),
-//! `nodelifecycle` ([`nodelifecycle`]), `taint-eviction-controller` ([`taint_eviction`]) and
-//! `nodeipam` ([`nodeipam`]).
+//! Controllers today: `garbage-collector` ([`garbage_collector`]), `namespace`
+//! ([`namespace`]), `replicaset` ([`replicaset`]), `serviceaccount` ([`serviceaccount`]),
+//! `root-ca-cert-publisher` ([`root_ca`]), `nodelifecycle` ([`nodelifecycle`]),
+//! `taint-eviction-controller` ([`taint_eviction`]) and `nodeipam` ([`nodeipam`]).
 
 pub mod events;
 pub mod flags;
+pub mod garbage_collector;
 pub mod hints;
 pub mod labels;
 pub mod namespace;
@@ -33,6 +34,7 @@ use std::time::Duration;
 
 /// Every controller this build has, in start order.
 pub const KNOWN_CONTROLLERS: &[&str] = &[
+    "garbage-collector",
     "namespace",
     "nodeipam",
     "nodelifecycle",
@@ -104,6 +106,9 @@ pub struct Options {
     /// Prefix length of each node's pod CIDR.
     #[arg(long, default_value_t = 24)]
     pub node_cidr_mask_size: u8,
+    /// Objects the garbage collector looks at at once.
+    #[arg(long, default_value_t = 20)]
+    pub concurrent_gc_syncs: usize,
 }
 
 impl Options {
@@ -146,6 +151,8 @@ pub struct Context {
     pub node_startup_grace_period: Duration,
     /// The cluster CIDR and the node block prefix, when node CIDRs are allocated.
     pub node_cidrs: Option<(nodeipam::Cidr, u8)>,
+    /// Workers of the garbage collector.
+    pub gc_workers: usize,
 }
 
 /// A failed sync, naming the object it concerns.
@@ -230,6 +237,7 @@ async fn run_controllers(ctx: Arc<Context>, enabled: Vec<&'static str>) {
         let ctx = ctx.clone();
         tracing::info!(controller = name, "starting");
         match name {
+            "garbage-collector" => tasks.spawn(garbage_collector::run(ctx)),
             "namespace" => tasks.spawn(namespace::run(ctx)),
             "serviceaccount" => tasks.spawn(serviceaccount::run(ctx)),
             "replicaset" => tasks.spawn(replicaset::run(ctx)),
@@ -293,6 +301,7 @@ pub async fn run(opts: Options) -> Result<()> {
         node_monitor_grace_period: opts.node_monitor_grace_period,
         node_startup_grace_period: opts.node_startup_grace_period,
         node_cidrs,
+        gc_workers: opts.concurrent_gc_syncs.max(1),
     });
     tracing::info!(controllers = ?enabled, leader_elect = opts.leader_elect, "controller manager starting");
     let leading = run_controllers(ctx, enabled);
