@@ -10,4 +10,5 @@ pub mod lease;
 pub mod machine;
 pub mod node;
 pub mod node_status;
+pub mod pod;
 pub mod run;
