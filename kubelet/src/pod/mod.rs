@@ -2,10 +2,12 @@
 //! ([`sandbox`], [`container`], [`env`]), volumes, pod status from runtime observations,
 //! restart back-off, and the per-pod workers that drive the runtime.
 
+pub mod atomic_writer;
 pub mod container;
 pub mod env;
 pub mod naming;
 pub mod sandbox;
+pub mod volumes;
 
 use std::net::IpAddr;
 use std::path::PathBuf;
