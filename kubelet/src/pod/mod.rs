@@ -3,10 +3,12 @@
 //! restart back-off, and the per-pod workers that drive the runtime.
 
 pub mod atomic_writer;
+pub mod backoff;
 pub mod container;
 pub mod env;
 pub mod naming;
 pub mod sandbox;
+pub mod status;
 pub mod volumes;
 
 use std::net::IpAddr;
