@@ -18,6 +18,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// The Kubernetes API version Berth serves.
 const KUBERNETES_VERSION: &str = "v1.33.0";
+/// The pod address range of a local cluster; `berth up` gives each node a /24 of it.
+const POD_CIDR: &str = "10.244.0.0/16";
 
 #[derive(Parser)]
 #[command(
@@ -129,9 +131,12 @@ fn main() -> Result<()> {
                 println!("Press Ctrl-C to stop.");
                 // The controllers run beside the server as its API clients, with their own
                 // credentials; they stop with the process.
-                let controllers = berth_controller_manager::Options::with_kubeconfig(
+                let mut controllers = berth_controller_manager::Options::with_kubeconfig(
                     options.data_dir.join("controller-manager.kubeconfig"),
                 );
+                // Each node's pods get a /24 of the local cluster's pod range.
+                controllers.allocate_node_cidrs = true;
+                controllers.cluster_cidr = Some(POD_CIDR.to_owned());
                 tokio::spawn(async move {
                     if let Err(err) = berth_controller_manager::run(controllers).await {
                         eprintln!("berth: the controller manager stopped: {err:#}");

@@ -6,9 +6,12 @@
 //! beside them; the loops in [`node`], [`lease`] and [`run`] do the I/O.
 
 pub mod cri;
+pub mod images;
 pub mod lease;
 pub mod machine;
 pub mod node;
 pub mod node_status;
 pub mod pod;
 pub mod run;
+pub mod runtime;
+pub mod testenv;
