@@ -4,12 +4,16 @@
 
 pub mod atomic_writer;
 pub mod backoff;
+pub mod cleanup;
 pub mod container;
 pub mod env;
+pub mod events;
+pub mod manager;
 pub mod naming;
 pub mod sandbox;
 pub mod status;
 pub mod volumes;
+pub mod worker;
 
 use std::net::IpAddr;
 use std::path::PathBuf;
