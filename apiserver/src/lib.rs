@@ -27,6 +27,7 @@ pub mod server;
 pub mod serviceaccount;
 pub mod status;
 pub mod strategy;
+pub mod streaming;
 pub mod table;
 pub mod watch;
 
