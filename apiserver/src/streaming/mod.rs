@@ -4,4 +4,6 @@
 
 pub mod channel;
 pub mod dictionary;
+pub mod kubelet;
+pub mod pods;
 pub mod spdy;
