@@ -7,10 +7,12 @@
 //! run only while this process holds the `kube-system/kube-controller-manager` Lease, so
 //! several copies can run for availability.
 //!
-//! Controllers today: `garbage-collector` ([`garbage_collector`]), `namespace`
+//! Controllers today: `deployment` ([`deployment`]), `garbage-collector`
+//! ([`garbage_collector`]), `namespace`
 //! ([`namespace`]), `replicaset` ([`replicaset`]), `serviceaccount` ([`serviceaccount`]) and
 //! `root-ca-cert-publisher` ([`root_ca`]).
 
+pub mod deployment;
 pub mod events;
 pub mod flags;
 pub mod garbage_collector;
@@ -30,6 +32,7 @@ use std::time::Duration;
 
 /// Every controller this build has, in start order.
 pub const KNOWN_CONTROLLERS: &[&str] = &[
+    "deployment",
     "garbage-collector",
     "namespace",
     "replicaset",
@@ -81,6 +84,9 @@ pub struct Options {
     /// ReplicaSets synced at once.
     #[arg(long, default_value_t = 5)]
     pub concurrent_replicaset_syncs: usize,
+    /// Deployments synced at once.
+    #[arg(long, default_value_t = 5)]
+    pub concurrent_deployment_syncs: usize,
     /// Objects the garbage collector looks at at once.
     #[arg(long, default_value_t = 20)]
     pub concurrent_gc_syncs: usize,
@@ -118,6 +124,8 @@ pub struct Context {
     pub namespace_workers: usize,
     /// Workers of the replicaset controller.
     pub replicaset_workers: usize,
+    /// Workers of the deployment controller.
+    pub deployment_workers: usize,
     /// Workers of the garbage collector.
     pub gc_workers: usize,
 }
@@ -204,6 +212,7 @@ async fn run_controllers(ctx: Arc<Context>, enabled: Vec<&'static str>) {
         let ctx = ctx.clone();
         tracing::info!(controller = name, "starting");
         match name {
+            "deployment" => tasks.spawn(deployment::run(ctx)),
             "garbage-collector" => tasks.spawn(garbage_collector::run(ctx)),
             "namespace" => tasks.spawn(namespace::run(ctx)),
             "serviceaccount" => tasks.spawn(serviceaccount::run(ctx)),
@@ -244,6 +253,7 @@ pub async fn run(opts: Options) -> Result<()> {
         resync: opts.min_resync_period.max(Duration::from_secs(1)),
         namespace_workers: opts.concurrent_namespace_syncs.max(1),
         replicaset_workers: opts.concurrent_replicaset_syncs.max(1),
+        deployment_workers: opts.concurrent_deployment_syncs.max(1),
         gc_workers: opts.concurrent_gc_syncs.max(1),
     });
     tracing::info!(controllers = ?enabled, leader_elect = opts.leader_elect, "controller manager starting");
