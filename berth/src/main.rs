@@ -19,6 +19,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// The Kubernetes API version Berth serves.
 const KUBERNETES_VERSION: &str = "v1.33.0";
+/// The pod address range of a local cluster; `berth up` gives each node a /24 of it.
+const POD_CIDR: &str = "10.244.0.0/16";
 
 #[derive(Parser)]
 #[command(
@@ -53,6 +55,8 @@ enum Command {
     Apiserver(berth_apiserver::Options),
     /// Run the controllers (the same code as `berth-controller-manager`).
     ControllerManager(berth_controller_manager::Options),
+    /// Run the node agent (the same code as `berth-kubelet`).
+    Kubelet(berth_kubelet::run::Options),
     /// Run the scheduler (the same code as `berth-scheduler`).
     Scheduler(berth_scheduler::run::Options),
     /// Print Berth's version and the Kubernetes API version it serves.
@@ -117,6 +121,7 @@ fn main() -> Result<()> {
                 service_cluster_ip_range: "10.96.0.0/12".into(),
                 service_node_port_range: "30000-32767".into(),
                 token_auth_file: None,
+                node_name: None,
             };
             runtime()?.block_on(async move {
                 let prepared = berth_apiserver::prepare(&options).await?;
@@ -129,9 +134,12 @@ fn main() -> Result<()> {
                 println!("Press Ctrl-C to stop.");
                 // The controllers run beside the server as its API clients, with their own
                 // credentials; they stop with the process.
-                let controllers = berth_controller_manager::Options::with_kubeconfig(
+                let mut controllers = berth_controller_manager::Options::with_kubeconfig(
                     options.data_dir.join("controller-manager.kubeconfig"),
                 );
+                // Each node's pods get a /24 of the local cluster's pod range.
+                controllers.allocate_node_cidrs = true;
+                controllers.cluster_cidr = Some(POD_CIDR.to_owned());
                 tokio::spawn(async move {
                     if let Err(err) = berth_controller_manager::run(controllers).await {
                         eprintln!("berth: the controller manager stopped: {err:#}");
@@ -165,6 +173,10 @@ fn main() -> Result<()> {
         Command::ControllerManager(options) => {
             berth_component_base::init_tracing();
             runtime()?.block_on(berth_controller_manager::run(options))
+        }
+        Command::Kubelet(options) => {
+            berth_component_base::init_tracing();
+            runtime()?.block_on(berth_kubelet::run::run(options))
         }
         Command::Scheduler(options) => {
             berth_component_base::init_tracing();

@@ -46,28 +46,34 @@ pub fn socket_path(endpoint: &str) -> Result<PathBuf, CriError> {
 impl Cri {
     /// Connects to the runtime at `endpoint` (`unix:///path` or `/path`).
     pub async fn connect(endpoint: &str) -> Result<Cri, CriError> {
-        let path = socket_path(endpoint)?;
-        // The URI is required by tonic but unused: every connection goes to the socket.
-        let channel = Endpoint::from_static("http://[::]:50051")
-            .connect_timeout(CONNECT_TIMEOUT)
-            .connect_with_connector(tower::service_fn(move |_: Uri| {
-                let path = path.clone();
-                async move {
-                    let stream =
-                        tokio::time::timeout(CONNECT_TIMEOUT, UnixStream::connect(path)).await??;
-                    Ok::<_, std::io::Error>(TokioIo::new(stream))
-                }
-            }))
-            .await
-            .map_err(|source| CriError::Connect {
-                path: endpoint.to_string(),
-                source,
-            })?;
+        let channel = unix_channel(endpoint).await?;
         Ok(Cri {
             runtime: RuntimeServiceClient::new(channel.clone()),
             images: ImageServiceClient::new(channel),
         })
     }
+}
+
+/// A gRPC channel to the unix socket named by `endpoint` (`unix:///path` or `/path`), with a
+/// bounded dial. containerd serves CRI and its own services on the same socket.
+pub async fn unix_channel(endpoint: &str) -> Result<Channel, CriError> {
+    let path = socket_path(endpoint)?;
+    // The URI is required by tonic but unused: every connection goes to the socket.
+    Endpoint::from_static("http://[::]:50051")
+        .connect_timeout(CONNECT_TIMEOUT)
+        .connect_with_connector(tower::service_fn(move |_: Uri| {
+            let path = path.clone();
+            async move {
+                let stream =
+                    tokio::time::timeout(CONNECT_TIMEOUT, UnixStream::connect(path)).await??;
+                Ok::<_, std::io::Error>(TokioIo::new(stream))
+            }
+        }))
+        .await
+        .map_err(|source| CriError::Connect {
+            path: endpoint.to_string(),
+            source,
+        })
 }
 
 #[cfg(test)]
