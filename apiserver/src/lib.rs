@@ -27,6 +27,7 @@ pub mod server;
 pub mod serviceaccount;
 pub mod status;
 pub mod strategy;
+pub mod streaming;
 pub mod table;
 pub mod watch;
 
@@ -64,6 +65,10 @@ pub struct Options {
     /// Static bearer tokens, one `token,user,uid,"groups"` per line.
     #[arg(long)]
     pub token_auth_file: Option<PathBuf>,
+    /// The local node whose kubelet gets `kubelet.kubeconfig` (user `system:node:<name>`);
+    /// the host name when not given.
+    #[arg(long)]
+    pub node_name: Option<String>,
 }
 
 /// A running API server, ready to serve.
@@ -145,12 +150,45 @@ pub async fn prepare(opts: &Options) -> Result<Prepared> {
     let server_url = format!("https://{}", SocketAddr::new(advertise, address.port()));
     let kubeconfig_path = opts.data_dir.join("admin.kubeconfig");
     for client in CLIENT_KUBECONFIGS {
-        let cert = load_or_issue_client(&ca, &pki_dir, client)?;
+        let cert = load_or_issue_client(&ca, &pki_dir, client.file, client.user, client.groups)?;
         pki::write_private(
             &opts.data_dir.join(format!("{}.kubeconfig", client.file)),
             &kubeconfig::render("berth", &server_url, ca.cert_pem(), client.user, &cert),
         )?;
     }
+    // The local node's kubelet: its certificate is kept per node name, so renaming the node
+    // issues a new one rather than reusing a certificate for another identity.
+    let node_name = opts
+        .node_name
+        .clone()
+        .unwrap_or_else(berth_component_base::default_node_name);
+    let node_user = format!("system:node:{node_name}");
+    let kubelet_cert = load_or_issue_client(
+        &ca,
+        &pki_dir,
+        &format!("kubelet-{node_name}"),
+        &node_user,
+        &["system:nodes"],
+    )?;
+    pki::write_private(
+        &opts.data_dir.join("kubelet.kubeconfig"),
+        &kubeconfig::render(
+            "berth",
+            &server_url,
+            ca.cert_pem(),
+            &node_user,
+            &kubelet_cert,
+        ),
+    )?;
+
+    // The identity node servers accept for logs, exec, attach and port-forward.
+    let kubelet_client = load_or_issue_client(
+        &ca,
+        &pki_dir,
+        "apiserver-kubelet-client",
+        streaming::kubelet::KUBELET_CLIENT_USER,
+        &["system:masters"],
+    )?;
 
     let tokens = match &opts.token_auth_file {
         Some(path) => authn::TokenFile::load(path)?,
@@ -169,6 +207,10 @@ pub async fn prepare(opts: &Options) -> Result<Prepared> {
         metrics,
         service_accounts,
         authorizer: Arc::new(authz::AllowAuthenticated),
+        kubelet: Some(Arc::new(
+            streaming::kubelet::KubeletClient::new(ca.cert_pem(), &kubelet_client)
+                .map_err(anyhow::Error::msg)?,
+        )),
     });
     let tls = server::tls_config(ca.cert_pem(), &serving)?;
     Ok(Prepared {
@@ -203,23 +245,31 @@ const CLIENT_KUBECONFIGS: &[ClientKubeconfig] = &[
         user: "system:kube-controller-manager",
         groups: &[],
     },
+    ClientKubeconfig {
+        file: "scheduler",
+        user: "system:kube-scheduler",
+        groups: &[],
+    },
 ];
 
-/// The client certificate of `client`, issued by the cluster CA on the first start and kept.
+/// The client certificate `pki/<file>.crt` for `user` in `groups`, issued by the cluster CA
+/// on the first start and kept.
 fn load_or_issue_client(
     ca: &pki::ClusterCa,
     pki_dir: &std::path::Path,
-    client: &ClientKubeconfig,
+    file: &str,
+    user: &str,
+    groups: &[&str],
 ) -> Result<pki::CertKey> {
-    let cert_path = pki_dir.join(format!("{}.crt", client.file));
-    let key_path = pki_dir.join(format!("{}.key", client.file));
+    let cert_path = pki_dir.join(format!("{file}.crt"));
+    let key_path = pki_dir.join(format!("{file}.key"));
     if cert_path.exists() && key_path.exists() {
         return Ok(pki::CertKey {
             cert_pem: pki::read(&cert_path)?,
             key_pem: pki::read(&key_path)?,
         });
     }
-    let cert = ca.issue_client(client.user, client.groups)?;
+    let cert = ca.issue_client(user, groups)?;
     pki::write_public(&cert_path, &cert.cert_pem)?;
     pki::write_private(&key_path, &cert.key_pem)?;
     Ok(cert)

@@ -69,6 +69,7 @@ pub fn prepare_for_create(r: &ResourceInfo, obj: &mut Value) {
         }
         ("", "pods") => {
             obj["status"] = json!({"phase": "Pending", "qosClass": qos_class(obj)});
+            add_default_tolerations(obj);
         }
         ("batch", "jobs") => {
             generate_job_selector(obj);
@@ -82,6 +83,45 @@ pub fn prepare_for_create(r: &ResourceInfo, obj: &mut Value) {
             }
         }
         _ => {}
+    }
+}
+
+/// How long a pod stays on a node that is not ready or unreachable before it is evicted,
+/// unless it says otherwise.
+pub const DEFAULT_TOLERATION_SECONDS: i64 = 300;
+
+/// Gives a new pod tolerations of `node.kubernetes.io/not-ready` and
+/// `node.kubernetes.io/unreachable` (NoExecute, for [`DEFAULT_TOLERATION_SECONDS`]) unless it
+/// already tolerates them, so the node lifecycle controller evicts it from a failed node after
+/// that time rather than at once.
+fn add_default_tolerations(pod: &mut Value) {
+    let Some(spec) = pod.get_mut("spec").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let tolerations = spec.entry("tolerations").or_insert_with(|| json!([]));
+    if tolerations.is_null() {
+        *tolerations = json!([]);
+    }
+    let Some(list) = tolerations.as_array_mut() else {
+        return;
+    };
+    for key in [
+        "node.kubernetes.io/not-ready",
+        "node.kubernetes.io/unreachable",
+    ] {
+        let tolerated = list.iter().any(|t| {
+            let field = |name| t.get(name).and_then(Value::as_str).unwrap_or_default();
+            (field("key") == key || field("key").is_empty())
+                && (field("effect") == "NoExecute" || field("effect").is_empty())
+        });
+        if !tolerated {
+            list.push(json!({
+                "key": key,
+                "operator": "Exists",
+                "effect": "NoExecute",
+                "tolerationSeconds": DEFAULT_TOLERATION_SECONDS,
+            }));
+        }
     }
 }
 
@@ -356,6 +396,30 @@ pub fn qos_class(pod: &Value) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn new_pods_tolerate_failed_nodes_for_five_minutes_unless_they_say_otherwise() {
+        let mut plain = json!({"spec": {"containers": [{"name": "a"}]}});
+        add_default_tolerations(&mut plain);
+        assert_eq!(
+            plain["spec"]["tolerations"],
+            json!([
+                {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300},
+                {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300},
+            ])
+        );
+        let own = json!({"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 2});
+        let mut custom = json!({"spec": {"tolerations": [own.clone()]}});
+        add_default_tolerations(&mut custom);
+        let list = custom["spec"]["tolerations"].as_array().unwrap();
+        assert_eq!(list.len(), 2);
+        assert_eq!(list[0], own);
+        assert_eq!(list[1]["key"], "node.kubernetes.io/not-ready");
+        // A toleration of every taint covers both.
+        let mut all = json!({"spec": {"tolerations": [{"operator": "Exists"}]}});
+        add_default_tolerations(&mut all);
+        assert_eq!(all["spec"]["tolerations"].as_array().unwrap().len(), 1);
+    }
 
     #[test]
     fn qos_classes() {

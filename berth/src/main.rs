@@ -1,8 +1,9 @@
 //! `berth`: the all-in-one command line of Berth.
 //!
 //! The commands here expose what exists so far: the API server (`apiserver`, and `up`, which
-//! for now starts the API server on the embedded store and the controllers beside it), resource listing and
-//! store inspection, the controllers (`controller-manager`), and loading images into a node's
+//! for now starts the API server on the embedded store with the controllers and the scheduler
+//! beside it), resource listing and store inspection, the controllers (`controller-manager`),
+//! the scheduler (`scheduler`), the node agent (`kubelet`) and loading images into a node's
 //! containerd (`image import`). The other control-plane and
 //! node commands (`server`, `agent`, `join`) arrive with the components that back them.
 
@@ -19,6 +20,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// The Kubernetes API version Berth serves.
 const KUBERNETES_VERSION: &str = "v1.33.0";
+/// The pod address range of a local cluster; `berth up` gives each node a /24 of it.
+const POD_CIDR: &str = "10.244.0.0/16";
 
 #[derive(Parser)]
 #[command(
@@ -29,8 +32,8 @@ const KUBERNETES_VERSION: &str = "v1.33.0";
         What exists so far: the object model (the catalog of served resources, defaulting, \
         validation, label and field selectors, strategic-merge metadata), the durable store \
         (embedded SQLite, or an etcd cluster) and the API server that stock kubectl drives. \
-        `berth up` starts the API server on the embedded store; the controllers, scheduler, \
-        kubelet and proxy are not in this build yet."
+        `berth up` starts the API server on the embedded store with the controllers and the \
+        scheduler; the kubelet and proxy are not in this build yet."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -39,8 +42,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Start a local cluster on the embedded store (for now: the API server and the
-    /// controllers) and print where its kubeconfig is.
+    /// Start a local cluster on the embedded store (for now: the API server, the
+    /// controllers and the scheduler) and print where its kubeconfig is.
     Up {
         /// Where the cluster keeps its state, certificates and kubeconfig.
         #[arg(long, default_value_os_t = default_data_dir())]
@@ -63,6 +66,10 @@ enum Command {
     Apiserver(berth_apiserver::Options),
     /// Run the controllers (the same code as `berth-controller-manager`).
     ControllerManager(berth_controller_manager::Options),
+    /// Run the node agent (the same code as `berth-kubelet`).
+    Kubelet(berth_kubelet::run::Options),
+    /// Run the scheduler (the same code as `berth-scheduler`).
+    Scheduler(berth_scheduler::run::Options),
     /// Print Berth's version and the Kubernetes API version it serves.
     Version,
     /// List the API resources Berth serves, like `kubectl api-resources`.
@@ -209,6 +216,7 @@ fn main() -> Result<()> {
                 service_cluster_ip_range: "10.96.0.0/12".into(),
                 service_node_port_range: "30000-32767".into(),
                 token_auth_file: None,
+                node_name: None,
             };
             runtime()?.block_on(async move {
                 let prepared = berth_apiserver::prepare(&options).await?;
@@ -221,12 +229,26 @@ fn main() -> Result<()> {
                 println!("Press Ctrl-C to stop.");
                 // The controllers run beside the server as its API clients, with their own
                 // credentials; they stop with the process.
-                let controllers = berth_controller_manager::Options::with_kubeconfig(
+                let mut controllers = berth_controller_manager::Options::with_kubeconfig(
                     options.data_dir.join("controller-manager.kubeconfig"),
                 );
+                // Each node's pods get a /24 of the local cluster's pod range.
+                controllers.allocate_node_cidrs = true;
+                controllers.cluster_cidr = Some(POD_CIDR.to_owned());
                 tokio::spawn(async move {
                     if let Err(err) = berth_controller_manager::run(controllers).await {
                         eprintln!("berth: the controller manager stopped: {err:#}");
+                    }
+                });
+                // The scheduler likewise, with the kubeconfig issued to it.
+                let scheduler = berth_scheduler::run::Options {
+                    kubeconfig: options.data_dir.join("scheduler.kubeconfig"),
+                    leader_elect: false,
+                    scheduler_name: berth_scheduler::run::DEFAULT_SCHEDULER_NAME.into(),
+                };
+                tokio::spawn(async move {
+                    if let Err(err) = berth_scheduler::run::run(scheduler).await {
+                        eprintln!("berth: the scheduler stopped: {err:#}");
                     }
                 });
                 berth_apiserver::server::serve(
@@ -246,6 +268,14 @@ fn main() -> Result<()> {
         Command::ControllerManager(options) => {
             berth_component_base::init_tracing();
             runtime()?.block_on(berth_controller_manager::run(options))
+        }
+        Command::Kubelet(options) => {
+            berth_component_base::init_tracing();
+            runtime()?.block_on(berth_kubelet::run::run(options))
+        }
+        Command::Scheduler(options) => {
+            berth_component_base::init_tracing();
+            runtime()?.block_on(berth_scheduler::run::run(options))
         }
         Command::Version => {
             println!("berth {}", env!("CARGO_PKG_VERSION"));

@@ -5,6 +5,17 @@ pub mod kubeconfig;
 pub mod leader_election;
 pub mod pki;
 
+/// The machine's host name, lowercased, as a default node name: what the kernel reports in
+/// `/proc/sys/kernel/hostname`, else `$HOSTNAME`, else `localhost`.
+pub fn default_node_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_ascii_lowercase())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_string())
+}
+
 /// Sets up `tracing` output on stderr, filtered by `RUST_LOG` (default `info`).
 pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()

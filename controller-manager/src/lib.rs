@@ -7,18 +7,26 @@
 //! run only while this process holds the `kube-system/kube-controller-manager` Lease, so
 //! several copies can run for availability.
 //!
-//! Controllers today: `namespace` ([`namespace`]), `replicaset` ([`replicaset`]),
-//! `serviceaccount` ([`serviceaccount`]) and `root-ca-cert-publisher` ([`root_ca`]).
+//! Controllers today: `deployment` ([`deployment`]), `garbage-collector`
+//! ([`garbage_collector`]), `namespace` ([`namespace`]), `replicaset` ([`replicaset`]),
+//! `serviceaccount` ([`serviceaccount`]), `root-ca-cert-publisher` ([`root_ca`]),
+//! `nodelifecycle` ([`nodelifecycle`]), `taint-eviction-controller` ([`taint_eviction`]) and
+//! `nodeipam` ([`nodeipam`]).
 
+pub mod deployment;
 pub mod events;
 pub mod flags;
+pub mod garbage_collector;
 pub mod hints;
 pub mod labels;
 pub mod namespace;
+pub mod nodeipam;
+pub mod nodelifecycle;
 pub mod queue;
 pub mod replicaset;
 pub mod root_ca;
 pub mod serviceaccount;
+pub mod taint_eviction;
 
 use anyhow::{bail, Context as _, Result};
 use berth_component_base::leader_election::{LeaderElector, LeaseConfig};
@@ -28,10 +36,15 @@ use std::time::Duration;
 
 /// Every controller this build has, in start order.
 pub const KNOWN_CONTROLLERS: &[&str] = &[
+    "deployment",
+    "garbage-collector",
     "namespace",
+    "nodeipam",
+    "nodelifecycle",
     "replicaset",
     "root-ca-cert-publisher",
     "serviceaccount",
+    "taint-eviction-controller",
 ];
 
 /// The controllers `*` enables.
@@ -78,6 +91,30 @@ pub struct Options {
     /// ReplicaSets synced at once.
     #[arg(long, default_value_t = 5)]
     pub concurrent_replicaset_syncs: usize,
+    /// Deployments synced at once.
+    #[arg(long, default_value_t = 5)]
+    pub concurrent_deployment_syncs: usize,
+    /// How often the node lifecycle controller looks at every node.
+    #[arg(long, default_value = "5s", value_parser = duration)]
+    pub node_monitor_period: Duration,
+    /// How long a node may go without a heartbeat before it is marked unknown.
+    #[arg(long, default_value = "50s", value_parser = duration)]
+    pub node_monitor_grace_period: Duration,
+    /// The same for a node that never posted a Ready condition.
+    #[arg(long, default_value = "1m", value_parser = duration)]
+    pub node_startup_grace_period: Duration,
+    /// Give every node a pod CIDR out of `--cluster-cidr`.
+    #[arg(long, num_args = 0..=1, default_value_t = false, default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub allocate_node_cidrs: bool,
+    /// The pods' address range, split into node pod CIDRs.
+    #[arg(long)]
+    pub cluster_cidr: Option<String>,
+    /// Prefix length of each node's pod CIDR.
+    #[arg(long, default_value_t = 24)]
+    pub node_cidr_mask_size: u8,
+    /// Objects the garbage collector looks at at once.
+    #[arg(long, default_value_t = 20)]
+    pub concurrent_gc_syncs: usize,
 }
 
 impl Options {
@@ -112,6 +149,18 @@ pub struct Context {
     pub namespace_workers: usize,
     /// Workers of the replicaset controller.
     pub replicaset_workers: usize,
+    /// Workers of the deployment controller.
+    pub deployment_workers: usize,
+    /// How often the node lifecycle controller looks at every node.
+    pub node_monitor_period: Duration,
+    /// How long a node may be silent before it is marked unknown.
+    pub node_monitor_grace_period: Duration,
+    /// The same for a node that never posted its Ready condition.
+    pub node_startup_grace_period: Duration,
+    /// The cluster CIDR and the node block prefix, when node CIDRs are allocated.
+    pub node_cidrs: Option<(nodeipam::Cidr, u8)>,
+    /// Workers of the garbage collector.
+    pub gc_workers: usize,
 }
 
 /// A failed sync, naming the object it concerns.
@@ -196,10 +245,15 @@ async fn run_controllers(ctx: Arc<Context>, enabled: Vec<&'static str>) {
         let ctx = ctx.clone();
         tracing::info!(controller = name, "starting");
         match name {
+            "deployment" => tasks.spawn(deployment::run(ctx)),
+            "garbage-collector" => tasks.spawn(garbage_collector::run(ctx)),
             "namespace" => tasks.spawn(namespace::run(ctx)),
             "serviceaccount" => tasks.spawn(serviceaccount::run(ctx)),
             "replicaset" => tasks.spawn(replicaset::run(ctx)),
             "root-ca-cert-publisher" => tasks.spawn(root_ca::run(ctx)),
+            "nodelifecycle" => tasks.spawn(nodelifecycle::run(ctx)),
+            "taint-eviction-controller" => tasks.spawn(taint_eviction::run(ctx)),
+            "nodeipam" => tasks.spawn(nodeipam::run(ctx)),
             _ => continue,
         };
     }
@@ -214,6 +268,23 @@ async fn run_controllers(ctx: Arc<Context>, enabled: Vec<&'static str>) {
 pub async fn run(opts: Options) -> Result<()> {
     let enabled =
         flags::enabled_controllers(&opts.controllers, KNOWN_CONTROLLERS, DEFAULT_CONTROLLERS)?;
+    let node_cidrs = if opts.allocate_node_cidrs {
+        let Some(text) = opts.cluster_cidr.as_deref() else {
+            bail!("--allocate-node-cidrs needs --cluster-cidr");
+        };
+        let Some(cidr) = nodeipam::Cidr::parse(text) else {
+            bail!("--cluster-cidr {text:?} is not an IPv4 CIDR such as 10.244.0.0/16");
+        };
+        if nodeipam::Allocator::new(cidr, opts.node_cidr_mask_size).is_none() {
+            bail!(
+                "--node-cidr-mask-size {} does not fit --cluster-cidr {text}",
+                opts.node_cidr_mask_size
+            );
+        }
+        Some((cidr, opts.node_cidr_mask_size))
+    } else {
+        None
+    };
     let kubeconfig = kube::config::Kubeconfig::read_from(&opts.kubeconfig)
         .with_context(|| format!("reading {}", opts.kubeconfig.display()))?;
     let root_ca_pem = match &opts.root_ca_file {
@@ -235,6 +306,12 @@ pub async fn run(opts: Options) -> Result<()> {
         resync: opts.min_resync_period.max(Duration::from_secs(1)),
         namespace_workers: opts.concurrent_namespace_syncs.max(1),
         replicaset_workers: opts.concurrent_replicaset_syncs.max(1),
+        deployment_workers: opts.concurrent_deployment_syncs.max(1),
+        node_monitor_period: opts.node_monitor_period,
+        node_monitor_grace_period: opts.node_monitor_grace_period,
+        node_startup_grace_period: opts.node_startup_grace_period,
+        node_cidrs,
+        gc_workers: opts.concurrent_gc_syncs.max(1),
     });
     tracing::info!(controllers = ?enabled, leader_elect = opts.leader_elect, "controller manager starting");
     let leading = run_controllers(ctx, enabled);

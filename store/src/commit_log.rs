@@ -95,19 +95,26 @@ pub(crate) struct CommitLog {
 /// Reads the log at `path` without writing anything. `Ok(None)` means there is no log yet (no
 /// file, or a file whose creation never finished); `Err` carries why the log is refused.
 pub(crate) fn read(path: &Path) -> Result<Option<Recovered>, String> {
-    let data = match std::fs::read(path) {
-        Ok(data) => data,
+    let file = match File::open(path) {
+        Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(format!("cannot read the commit log: {e}")),
     };
-    if (data.len() as u64) < DATA_START {
-        return if data.iter().all(|&b| b == 0) {
+    let mut log = Window::new(file).map_err(|e| format!("cannot read the commit log: {e}"))?;
+    let io = |e: std::io::Error| format!("cannot read the commit log: {e}");
+    if log.len < DATA_START as usize {
+        let all = log.bytes(0, log.len).map_err(io)?.unwrap_or_default();
+        return if all.iter().all(|&b| b == 0) {
             Ok(None)
         } else {
             Err("the commit log is too short to hold its header".into())
         };
     }
-    let slots = [0, BLOCK as usize].map(|at| &data[at..at + HEADER_LEN]);
+    let head = log
+        .bytes(0, DATA_START as usize)
+        .map_err(io)?
+        .unwrap_or_default();
+    let slots = [0, BLOCK as usize].map(|at| &head[at..at + HEADER_LEN]);
     let headers = slots.map(parse_header);
     let (epoch, base) = match headers {
         [None, None] => {
@@ -130,7 +137,7 @@ pub(crate) fn read(path: &Path) -> Result<Option<Recovered>, String> {
     let mut expected = base;
     // The first revision of the batch being read, once inside one.
     let mut batch: Option<Revision> = None;
-    while let Some(frame) = parse_frame(&data, pos, epoch) {
+    while let Some(frame) = log.frame(pos, epoch).map_err(io)? {
         let batch_ok = match batch {
             None => frame.batch == frame.record.rev,
             Some(first) => frame.batch == first,
@@ -153,9 +160,13 @@ pub(crate) fn read(path: &Path) -> Result<Option<Recovered>, String> {
     records.retain(|r| r.rev < torn);
     // Damage, not a torn tail, if an intact frame of a later batch lies beyond.
     let mut at = align(pos + 1, 8);
-    while at + FRAME_HEADER <= data.len() {
-        if u32_at(&data, at) == FRAME_MAGIC && u64_at(&data, at + 8) == epoch {
-            if let Some(frame) = parse_frame(&data, at, epoch) {
+    while at + FRAME_HEADER <= log.len {
+        let candidate = log
+            .bytes(at, FRAME_HEADER)
+            .map_err(io)?
+            .is_some_and(|h| u32_at(h, 0) == FRAME_MAGIC && u64_at(h, 8) == epoch);
+        if candidate {
+            if let Some(frame) = log.frame(at, epoch).map_err(io)? {
                 if frame.batch > torn {
                     return Err(format!(
                         "the commit log is damaged at byte {pos}: revision {expected} cannot \
@@ -172,6 +183,57 @@ pub(crate) fn read(path: &Path) -> Result<Option<Recovered>, String> {
         base,
         epoch,
     }))
+}
+
+/// Bytes read from the log at open: a window of [`WINDOW`] bytes moved along the file, so
+/// recovery never holds the whole log in memory.
+struct Window {
+    file: File,
+    len: usize,
+    /// File offset of `buf[0]`.
+    start: usize,
+    buf: Vec<u8>,
+}
+
+/// The read-ahead of [`Window`]; a larger frame gets a window of its own size.
+const WINDOW: usize = 1 << 20;
+
+impl Window {
+    fn new(file: File) -> std::io::Result<Self> {
+        let len = usize::try_from(file.metadata()?.len()).unwrap_or(usize::MAX);
+        Ok(Window {
+            file,
+            len,
+            start: 0,
+            buf: Vec::new(),
+        })
+    }
+
+    /// The `n` bytes at `at`, or `None` when the file ends before them.
+    fn bytes(&mut self, at: usize, n: usize) -> std::io::Result<Option<&[u8]>> {
+        let Some(end) = at.checked_add(n).filter(|&end| end <= self.len) else {
+            return Ok(None);
+        };
+        if at < self.start || end > self.start + self.buf.len() {
+            let take = n.max(WINDOW).min(self.len - at);
+            self.buf.clear();
+            self.buf.resize(take, 0);
+            self.file.read_exact_at(&mut self.buf, at as u64)?;
+            self.start = at;
+        }
+        Ok(Some(&self.buf[at - self.start..end - self.start]))
+    }
+
+    /// The intact frame of `epoch` at `at`, if there is one.
+    fn frame(&mut self, at: usize, epoch: u64) -> std::io::Result<Option<Frame>> {
+        let Some(header) = self.bytes(at, FRAME_HEADER)? else {
+            return Ok(None);
+        };
+        let payload = u32_at(header, 4) as usize;
+        Ok(self
+            .bytes(at, FRAME_HEADER + payload)?
+            .and_then(|whole| parse_frame(whole, 0, epoch)))
+    }
 }
 
 impl CommitLog {
@@ -497,5 +559,30 @@ mod tests {
         let got = read(&path).unwrap().unwrap();
         assert_eq!(got.base, 6);
         assert!(got.records.is_empty());
+    }
+
+    #[test]
+    fn recovery_reads_across_its_window_and_finds_damage_beyond_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db-berthlog");
+        let mut log = CommitLog::start(&path, None, 1).unwrap();
+        // Frames spanning several windows, one of them larger than a window.
+        let mut written = Vec::new();
+        for rev in 1..=400 {
+            let size = if rev == 200 { WINDOW + 4096 } else { 7000 };
+            let batch = vec![record(rev, &vec![rev as u8; size])];
+            log.append(&batch).unwrap();
+            written.extend(batch);
+        }
+        let got = read(&path).unwrap().unwrap();
+        assert_eq!(got.records, written);
+
+        // Damage a frame after the first window: everything after it is intact, so the log is
+        // refused rather than cut short.
+        let file = File::options().read(true).write(true).open(&path).unwrap();
+        let at = DATA_START + 300 * 8192 + 4 * 4096 + WINDOW as u64;
+        file.write_all_at(&[0xff; 64], at).unwrap();
+        let err = read(&path).err().expect("damage in the middle is refused");
+        assert!(err.contains("damaged"), "{err}");
     }
 }
