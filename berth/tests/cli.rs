@@ -31,6 +31,8 @@ fn help_says_what_exists() {
         "api-resources",
         "store",
         "version",
+        "down",
+        "image",
     ] {
         assert!(text.contains(word), "help lacks {word}: {text}");
     }
@@ -105,6 +107,7 @@ fn up_serves_kubectl_get_ns() {
             dir.path().to_str().unwrap(),
             "--port",
             &port.to_string(),
+            "--no-node",
         ])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
