@@ -674,3 +674,113 @@ async fn restart_policies_init_containers_and_pull_failures() {
         Some("Back-off pulling image \"127.0.0.1:1/missing:v1\"")
     );
 }
+
+#[tokio::test]
+async fn probes_and_lifecycle_hooks() {
+    let env = Env::start().await;
+    let out = env.root.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+
+    // Liveness (exec) fails once the file is gone: the container is killed and restarted.
+    let mut live = busybox(
+        "c",
+        "touch /tmp/healthy; sleep 2; rm /tmp/healthy; sleep 3600",
+    );
+    live["livenessProbe"] = serde_json::json!({"exec": {"command": ["cat", "/tmp/healthy"]},
+        "periodSeconds": 1, "failureThreshold": 1});
+    env.create_pod(serde_json::json!({"metadata": {"name": "live"},
+        "spec": {"terminationGracePeriodSeconds": 1, "containers": [live]}}))
+        .await;
+
+    // Readiness over HTTP: not ready until the server answers; a TCP liveness probe on the
+    // same named port keeps passing; a startup probe gates both.
+    let mut web = busybox("web", "sleep 2; exec httpd -f -p 8080 -h /www");
+    web["ports"] = serde_json::json!([{"name": "http", "containerPort": 8080}]);
+    web["readinessProbe"] = serde_json::json!({"httpGet": {"path": "/index.html", "port": "http"},
+        "periodSeconds": 1});
+    web["livenessProbe"] = serde_json::json!({"tcpSocket": {"port": 8080},
+        "initialDelaySeconds": 4, "periodSeconds": 1});
+    web["startupProbe"] = serde_json::json!({"exec": {"command": ["true"]}, "periodSeconds": 1});
+    // postStart writes a file the container waits for; preStop leaves a mark on the host.
+    web["lifecycle"] = serde_json::json!({
+        "postStart": {"exec": {"command": ["sh", "-c", "echo hooked > /tmp/hook"]}},
+        "preStop": {"exec": {"command": ["sh", "-c", "echo stopping > /out/prestop"]}}
+    });
+    web["volumeMounts"] = serde_json::json!([{"name": "out", "mountPath": "/out"}]);
+    web["command"] = serde_json::json!(["sh", "-c",
+        "until [ -e /tmp/hook ]; do sleep 0.1; done; cat /tmp/hook; sleep 2; exec httpd -f -p 8080 -h /www"]);
+    let web_pod = env
+        .create_pod(serde_json::json!({"metadata": {"name": "web"},
+            "spec": {"terminationGracePeriodSeconds": 5, "containers": [web],
+                "volumes": [{"name": "out", "hostPath": {"path": out.to_string_lossy(), "type": "Directory"}}]}}))
+        .await;
+
+    let not_ready = env
+        .wait_pod("web", "ran", |p| {
+            container_status(p, "web")
+                .is_some_and(|c| c.state.as_ref().is_some_and(|s| s.running.is_some()))
+        })
+        .await;
+    // Running but not ready before httpd listens (it starts 2 s after the hook).
+    assert!(!container_status(&not_ready, "web").unwrap().ready);
+    let ready = env
+        .wait_pod("web", "became ready", |p| {
+            container_status(p, "web").is_some_and(|c| c.ready)
+        })
+        .await;
+    let conditions = ready.status.clone().unwrap().conditions.unwrap();
+    assert!(conditions
+        .iter()
+        .any(|c| c.type_ == "Ready" && c.status == "True"));
+    assert_eq!(container_status(&ready, "web").unwrap().started, Some(true));
+    wait_file_has(&env.pod_log_file(&web_pod, "web", 0), "hooked").await;
+
+    let restarted = env
+        .wait_pod("live", "was restarted by its liveness probe", |p| {
+            container_status(p, "c").is_some_and(|c| c.restart_count >= 1)
+        })
+        .await;
+    let last = container_status(&restarted, "c")
+        .unwrap()
+        .last_state
+        .unwrap()
+        .terminated
+        .unwrap();
+    // Stopped by SIGTERM (143) or, past the grace period, SIGKILL (137).
+    assert!(matches!(last.exit_code, 137 | 143), "{last:?}");
+    let events: Api<Event> = Api::namespaced(env.client.clone(), "default");
+    let messages: Vec<String> = events
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter(|e| e.involved_object.name.as_deref() == Some("live"))
+        .filter_map(|e| e.message)
+        .collect();
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.starts_with("Liveness probe failed:")),
+        "{messages:?}"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m == "Container c failed liveness probe, will be restarted"),
+        "{messages:?}"
+    );
+    // The web pod stayed healthy all along.
+    let web_now = env.pods().get("web").await.unwrap();
+    assert_eq!(container_status(&web_now, "web").unwrap().restart_count, 0);
+
+    env.pods()
+        .delete("web", &DeleteParams::default())
+        .await
+        .unwrap();
+    env.wait_gone("web").await;
+    assert_eq!(
+        std::fs::read_to_string(out.join("prestop")).unwrap(),
+        "stopping\n"
+    );
+}
