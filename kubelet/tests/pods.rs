@@ -374,6 +374,31 @@ async fn the_node_registers_ready_and_keeps_its_lease() {
         ])
         .expect("kubectl runs");
     assert_eq!(out.stdout.trim(), "True", "{out}");
+
+    // The kubelet's kubeconfig, written by the apiserver, names a node identity.
+    let kubelet_config = env.cluster.data_dir().join("kubelet.kubeconfig");
+    let out = env
+        .cluster
+        .kubectl(33)
+        .expect("kubectl 1.33")
+        .run(&[
+            "--kubeconfig",
+            &kubelet_config.to_string_lossy(),
+            "auth",
+            "whoami",
+            "-o",
+            "jsonpath={.status.userInfo.username} {.status.userInfo.groups}",
+        ])
+        .expect("kubectl runs");
+    let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .unwrap()
+        .trim()
+        .to_ascii_lowercase();
+    assert!(
+        out.stdout.starts_with(&format!("system:node:{hostname} ")),
+        "{out}"
+    );
+    assert!(out.stdout.contains("system:nodes"), "{out}");
 }
 
 #[tokio::test]
