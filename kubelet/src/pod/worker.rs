@@ -1092,7 +1092,24 @@ async fn sync(shared: &Shared, pod: &Pod, state: &mut State) -> anyhow::Result<D
             return Ok(RETRY);
         }
     };
-    let observed = observe_containers(&shared.cri, uid).await?;
+    let mut observed = observe_containers(&shared.cri, uid).await?;
+    // A container left created but not started (its start failed, or a kubelet stopped in
+    // between) is removed and made again.
+    let stale: Vec<String> = observed
+        .values()
+        .filter_map(|v| v.first())
+        .filter(|(o, _, _)| o.state == RunState::Created)
+        .map(|(o, _, _)| o.id.clone())
+        .collect();
+    if !stale.is_empty() {
+        let mut rt = shared.cri.runtime.clone();
+        for id in stale {
+            let _ = rt
+                .remove_container(RemoveContainerRequest { container_id: id })
+                .await;
+        }
+        observed = observe_containers(&shared.cri, uid).await?;
+    }
     let mut started_any = false;
     // Init containers, one at a time in order.
     let mut initialized = true;
