@@ -809,3 +809,66 @@ async fn probes_and_lifecycle_hooks() {
         "stopping\n"
     );
 }
+
+#[tokio::test]
+async fn a_projected_service_account_token_is_accepted_by_the_apiserver() {
+    let env = Env::start().await;
+    let sas: Api<berth_api_types::k8s::api::core::v1::ServiceAccount> =
+        Api::namespaced(env.client.clone(), "default");
+    let sa = serde_json::from_value(serde_json::json!({"metadata": {"name": "robot"}})).unwrap();
+    sas.create(&PostParams::default(), &sa).await.expect("sa");
+    let cms: Api<ConfigMap> = Api::namespaced(env.client.clone(), "default");
+    let ca = std::fs::read_to_string(env.cluster.data_dir().join("pki/ca.crt")).unwrap();
+    let cm: ConfigMap = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "kube-root-ca.crt"}, "data": {"ca.crt": ca}}))
+    .unwrap();
+    cms.create(&PostParams::default(), &cm)
+        .await
+        .expect("ca configmap");
+    let mut c = busybox(
+        "c",
+        "cat /var/run/secrets/kubernetes.io/serviceaccount/namespace; echo; sleep 3600",
+    );
+    c["volumeMounts"] = serde_json::json!([{"name": "api", "readOnly": true,
+        "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount"}]);
+    let pod = env
+        .create_pod(serde_json::json!({"metadata": {"name": "robot"},
+            "spec": {"serviceAccountName": "robot", "terminationGracePeriodSeconds": 1,
+                "containers": [c],
+                "volumes": [{"name": "api", "projected": {"sources": [
+                    {"serviceAccountToken": {"path": "token", "expirationSeconds": 3607}},
+                    {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+                    {"downwardAPI": {"items": [{"path": "namespace", "fieldRef": {"fieldPath": "metadata.namespace"}}]}}
+                ]}}]}}))
+        .await;
+    env.wait_pod("robot", "ran", |p| phase(p) == "Running")
+        .await;
+    wait_file_has(&env.pod_log_file(&pod, "c", 0), "default").await;
+    let volume = env
+        .root
+        .path()
+        .join("root/pods")
+        .join(pod.metadata.uid.as_deref().unwrap())
+        .join("volumes/kubernetes.io~projected/api");
+    assert_eq!(std::fs::read_to_string(volume.join("ca.crt")).unwrap(), ca);
+    let token = std::fs::read_to_string(volume.join("token")).unwrap();
+    // Present the token to the API server: it names the pod's service account.
+    let out = env
+        .cluster
+        .kubectl(33)
+        .expect("kubectl 1.33")
+        .run(&[
+            "--token",
+            token.trim(),
+            "auth",
+            "whoami",
+            "-o",
+            "jsonpath={.status.userInfo.username}",
+        ])
+        .expect("kubectl runs");
+    assert_eq!(
+        out.stdout.trim(),
+        "system:serviceaccount:default:robot",
+        "{out}"
+    );
+}
