@@ -185,11 +185,9 @@ pub async fn prepare(opts: &Options) -> Result<Prepared> {
     let kubelet_client = load_or_issue_client(
         &ca,
         &pki_dir,
-        &ClientKubeconfig {
-            file: "apiserver-kubelet-client",
-            user: streaming::kubelet::KUBELET_CLIENT_USER,
-            groups: &["system:masters"],
-        },
+        "apiserver-kubelet-client",
+        streaming::kubelet::KUBELET_CLIENT_USER,
+        &["system:masters"],
     )?;
 
     let tokens = match &opts.token_auth_file {

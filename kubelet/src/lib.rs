@@ -13,4 +13,5 @@ pub mod node;
 pub mod node_status;
 pub mod run;
 pub mod runtime;
+pub mod server;
 pub mod testenv;
