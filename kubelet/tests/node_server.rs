@@ -7,21 +7,18 @@ use berth_apiserver::streaming::channel;
 use berth_apiserver::streaming::kubelet::{KubeletClient, KUBELET_CLIENT_USER};
 use berth_apiserver::streaming::spdy::{Session, StreamReader};
 use berth_component_base::pki::ClusterCa;
-use berth_kubelet::images::busybox::BUSYBOX_IMAGE;
 use berth_kubelet::server::{self, NodeServer, APISERVER_CLIENT_USER};
 use berth_kubelet::testenv::TestNode;
 use bytes::Bytes;
 use http::{Request, StatusCode};
 use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::TokioIo;
-use k8s_cri::v1 as cri;
-use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
-const NS: &str = "demo";
-const POD: &str = "web-1";
-const UID: &str = "0b7d3c1e-5c55-4a51-9f6e-2f4c7c1d0001";
+mod common;
+use common::{start_pod, NS, POD};
+
 const LOCAL: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
 struct Harness {
@@ -29,82 +26,6 @@ struct Harness {
     port: u16,
     client: KubeletClient,
     stranger: KubeletClient,
-}
-
-fn pod_labels() -> HashMap<String, String> {
-    HashMap::from([
-        ("io.kubernetes.pod.namespace".into(), NS.into()),
-        ("io.kubernetes.pod.name".into(), POD.into()),
-        ("io.kubernetes.pod.uid".into(), UID.into()),
-    ])
-}
-
-/// Starts the pod: one container printing a greeting on each stream, then ticking, with
-/// httpd serving /www on port 8080.
-async fn start_pod(node: &TestNode) -> String {
-    let mut cri = node.cri().await.expect("CRI connects");
-    let sandbox_config = cri::PodSandboxConfig {
-        metadata: Some(cri::PodSandboxMetadata {
-            name: POD.into(),
-            uid: UID.into(),
-            namespace: NS.into(),
-            attempt: 0,
-        }),
-        hostname: POD.into(),
-        log_directory: node.log_dir().join(UID).display().to_string(),
-        labels: pod_labels(),
-        linux: Some(cri::LinuxPodSandboxConfig {
-            cgroup_parent: node.pod_cgroup_parent(UID),
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    let sandbox = cri
-        .runtime
-        .run_pod_sandbox(cri::RunPodSandboxRequest {
-            config: Some(sandbox_config.clone()),
-            runtime_handler: String::new(),
-        })
-        .await
-        .expect("RunPodSandbox")
-        .into_inner()
-        .pod_sandbox_id;
-    let mut labels = pod_labels();
-    labels.insert("io.kubernetes.container.name".into(), "web".into());
-    let container = cri
-        .runtime
-        .create_container(cri::CreateContainerRequest {
-            pod_sandbox_id: sandbox.clone(),
-            config: Some(cri::ContainerConfig {
-                metadata: Some(cri::ContainerMetadata {
-                    name: "web".into(),
-                    attempt: 0,
-                }),
-                image: Some(cri::ImageSpec {
-                    image: BUSYBOX_IMAGE.into(),
-                    ..Default::default()
-                }),
-                command: vec!["/bin/sh".into(), "-c".into()],
-                args: vec!["httpd -p 8080 -h /www; echo hello; echo oops >&2; i=0; \
-                     while true; do echo tick $i; i=$((i+1)); sleep 0.2; done"
-                    .into()],
-                labels,
-                log_path: "web/0.log".into(),
-                ..Default::default()
-            }),
-            sandbox_config: Some(sandbox_config),
-        })
-        .await
-        .expect("CreateContainer")
-        .into_inner()
-        .container_id;
-    cri.runtime
-        .start_container(cri::StartContainerRequest {
-            container_id: container.clone(),
-        })
-        .await
-        .expect("StartContainer");
-    container
 }
 
 async fn harness() -> Harness {
