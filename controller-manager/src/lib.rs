@@ -7,11 +7,13 @@
 //! run only while this process holds the `kube-system/kube-controller-manager` Lease, so
 //! several copies can run for availability.
 //!
-//! Controllers today: `garbage-collector` ([`garbage_collector`]), `namespace`
-//! ([`namespace`]), `replicaset` ([`replicaset`]), `serviceaccount` ([`serviceaccount`]),
-//! `root-ca-cert-publisher` ([`root_ca`]), `nodelifecycle` ([`nodelifecycle`]),
-//! `taint-eviction-controller` ([`taint_eviction`]) and `nodeipam` ([`nodeipam`]).
+//! Controllers today: `deployment` ([`deployment`]), `garbage-collector`
+//! ([`garbage_collector`]), `namespace` ([`namespace`]), `replicaset` ([`replicaset`]),
+//! `serviceaccount` ([`serviceaccount`]), `root-ca-cert-publisher` ([`root_ca`]),
+//! `nodelifecycle` ([`nodelifecycle`]), `taint-eviction-controller` ([`taint_eviction`]) and
+//! `nodeipam` ([`nodeipam`]).
 
+pub mod deployment;
 pub mod events;
 pub mod flags;
 pub mod garbage_collector;
@@ -34,6 +36,7 @@ use std::time::Duration;
 
 /// Every controller this build has, in start order.
 pub const KNOWN_CONTROLLERS: &[&str] = &[
+    "deployment",
     "garbage-collector",
     "namespace",
     "nodeipam",
@@ -88,6 +91,9 @@ pub struct Options {
     /// ReplicaSets synced at once.
     #[arg(long, default_value_t = 5)]
     pub concurrent_replicaset_syncs: usize,
+    /// Deployments synced at once.
+    #[arg(long, default_value_t = 5)]
+    pub concurrent_deployment_syncs: usize,
     /// How often the node lifecycle controller looks at every node.
     #[arg(long, default_value = "5s", value_parser = duration)]
     pub node_monitor_period: Duration,
@@ -143,6 +149,8 @@ pub struct Context {
     pub namespace_workers: usize,
     /// Workers of the replicaset controller.
     pub replicaset_workers: usize,
+    /// Workers of the deployment controller.
+    pub deployment_workers: usize,
     /// How often the node lifecycle controller looks at every node.
     pub node_monitor_period: Duration,
     /// How long a node may be silent before it is marked unknown.
@@ -237,6 +245,7 @@ async fn run_controllers(ctx: Arc<Context>, enabled: Vec<&'static str>) {
         let ctx = ctx.clone();
         tracing::info!(controller = name, "starting");
         match name {
+            "deployment" => tasks.spawn(deployment::run(ctx)),
             "garbage-collector" => tasks.spawn(garbage_collector::run(ctx)),
             "namespace" => tasks.spawn(namespace::run(ctx)),
             "serviceaccount" => tasks.spawn(serviceaccount::run(ctx)),
@@ -297,6 +306,7 @@ pub async fn run(opts: Options) -> Result<()> {
         resync: opts.min_resync_period.max(Duration::from_secs(1)),
         namespace_workers: opts.concurrent_namespace_syncs.max(1),
         replicaset_workers: opts.concurrent_replicaset_syncs.max(1),
+        deployment_workers: opts.concurrent_deployment_syncs.max(1),
         node_monitor_period: opts.node_monitor_period,
         node_monitor_grace_period: opts.node_monitor_grace_period,
         node_startup_grace_period: opts.node_startup_grace_period,
