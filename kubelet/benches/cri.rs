@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 use berth_kubelet::cri::Cri;
 use berth_kubelet::testenv::TestNode;
 use k8s_cri::v1::{
-    ContainerConfig, ContainerMetadata, CreateContainerRequest, ImageSpec,
-    LinuxPodSandboxConfig, PodSandboxConfig, PodSandboxMetadata, RemovePodSandboxRequest,
-    RunPodSandboxRequest, StartContainerRequest, StopPodSandboxRequest,
+    ContainerConfig, ContainerMetadata, CreateContainerRequest, ImageSpec, LinuxPodSandboxConfig,
+    PodSandboxConfig, PodSandboxMetadata, RemovePodSandboxRequest, RunPodSandboxRequest,
+    StartContainerRequest, StopPodSandboxRequest,
 };
 
 fn env_count(name: &str, default: usize) -> usize {
@@ -154,7 +154,10 @@ async fn main() {
     let singles = env_count("BERTH_BENCH_SINGLE", 20);
     let burst = env_count("BERTH_BENCH_BURST", 50);
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    println!("CRI pod start on a private containerd; load average at start: {}", load.trim());
+    println!(
+        "CRI pod start on a private containerd; load average at start: {}",
+        load.trim()
+    );
 
     let started = Instant::now();
     let node = TestNode::start().await.expect("test node starts");
@@ -201,8 +204,15 @@ async fn main() {
     let results = futures::future::join_all(tasks).await;
     let burst_total = t0.elapsed();
     let latencies: Vec<Duration> = results.iter().map(|(_, d)| *d).collect();
-    summary(&format!("{burst}-pod burst: burst start -> pod started"), latencies);
-    println!("{:<44} {:.0} ms", format!("{burst}-pod burst: total"), ms(burst_total));
+    summary(
+        &format!("{burst}-pod burst: burst start -> pod started"),
+        latencies,
+    );
+    println!(
+        "{:<44} {:.0} ms",
+        format!("{burst}-pod burst: total"),
+        ms(burst_total)
+    );
     tokio::time::sleep(Duration::from_millis(500)).await;
     let busy_rss = rss_kib(pid);
     let (shims, shim_rss) = shim_rss_kib(&socket);
@@ -222,8 +232,15 @@ async fn main() {
         .collect();
     let per_pod = futures::future::join_all(tasks).await;
     let teardown_total = t.elapsed();
-    summary(&format!("{burst}-pod teardown, concurrent: per pod"), per_pod);
-    println!("{:<44} {:.0} ms", format!("{burst}-pod teardown: total"), ms(teardown_total));
+    summary(
+        &format!("{burst}-pod teardown, concurrent: per pod"),
+        per_pod,
+    );
+    println!(
+        "{:<44} {:.0} ms",
+        format!("{burst}-pod teardown: total"),
+        ms(teardown_total)
+    );
 
     println!(
         "{:<44} {:.1} MB",

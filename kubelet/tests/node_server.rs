@@ -14,7 +14,6 @@ use http::{Request, StatusCode};
 use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::TokioIo;
 use std::net::{IpAddr, Ipv4Addr};
-use std::sync::Arc;
 
 mod common;
 use common::{start_pod, NS, POD};
@@ -35,14 +34,22 @@ async fn harness() -> Harness {
     let serving = ca
         .issue_server("node-1", &["localhost".to_owned()], &[LOCAL])
         .unwrap();
-    let tls = server::tls_config(ca.cert_pem(), &serving.cert_pem, &serving.key_pem).unwrap();
-    let listener = tokio::net::TcpListener::bind((LOCAL, 0)).await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let state = Arc::new(NodeServer {
+    // Started the way the kubelet starts it: from PEM files.
+    let dir = tempfile::tempdir().unwrap();
+    let files = server::TlsFiles {
+        cert: dir.path().join("kubelet.crt"),
+        key: dir.path().join("kubelet.key"),
+        client_ca: dir.path().join("ca.crt"),
+    };
+    std::fs::write(&files.cert, &serving.cert_pem).unwrap();
+    std::fs::write(&files.key, &serving.key_pem).unwrap();
+    std::fs::write(&files.client_ca, ca.cert_pem()).unwrap();
+    let state = NodeServer {
         cri: node.cri().await.unwrap(),
         node_name: "node-1".into(),
-    });
-    server::spawn(listener, tls, state);
+    };
+    let (bound, _task) = server::start(LOCAL, 0, &files, state).await.unwrap();
+    let port = bound.port();
     let ok = ca
         .issue_client(KUBELET_CLIENT_USER, &["system:masters"])
         .unwrap();
@@ -185,6 +192,26 @@ async fn the_node_server_serves_logs_exec_and_port_forward_from_the_runtime() {
     assert_eq!(status["reason"], "NonZeroExitCode", "{status}");
     assert_eq!(status["details"]["causes"][0]["message"], "3");
     assert_eq!(channel::exit_status(3)["details"], status["details"]);
+
+    // A terminal: the size sent on the resize stream is what the process sees.
+    let cmd = "command=sh&command=-c&command=read+x%3B+stty+size+%3C%2Fdev%2Ftty";
+    let (session, _) = spdy(
+        &h,
+        &format!("/exec/{NS}/{POD}/web?{cmd}&stdin=true&stdout=true&tty=true"),
+        "v4.channel.k8s.io",
+    )
+    .await;
+    let (_, error) = session.open(st("error")).await.unwrap();
+    let (stdin, _) = session.open(st("stdin")).await.unwrap();
+    let (_, stdout) = session.open(st("stdout")).await.unwrap();
+    let (resize, _) = session.open(st("resize")).await.unwrap();
+    resize.write(b"{\"Width\":123,\"Height\":45}\n").unwrap();
+    stdin.write(b"go\n").unwrap();
+    let (out, status) = tokio::join!(read_all(stdout), read_all(error));
+    let out = String::from_utf8_lossy(&out).into_owned();
+    assert!(out.contains("45 123"), "{out:?}");
+    // A zero exit may come as an empty error stream or as a Success status.
+    assert!(status.is_empty() || String::from_utf8_lossy(&status).contains("Success"));
 
     // Exec into a container that does not exist: a Status, before any upgrade.
     let req = Request::post(format!("/exec/{NS}/{POD}/nosuch?command=true&stdout=true"))

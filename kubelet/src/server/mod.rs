@@ -528,3 +528,43 @@ pub fn spawn(
 ) -> tokio::task::JoinHandle<std::io::Result<()>> {
     tokio::spawn(serve(listener, tls, server, std::future::pending()))
 }
+
+/// Where the node server's certificates are (PEM files, as the `--tls-cert-file`,
+/// `--tls-private-key-file` and `--client-ca-file` flags name them).
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub cert: std::path::PathBuf,
+    pub key: std::path::PathBuf,
+    pub client_ca: std::path::PathBuf,
+}
+
+/// Binds `address:port` (0 picks a free port), loads the certificates and serves in the
+/// background; returns the bound address. The kubelet's run loop calls this beside its other
+/// loops.
+pub async fn start(
+    address: std::net::IpAddr,
+    port: u16,
+    files: &TlsFiles,
+    server: NodeServer,
+) -> anyhow::Result<(
+    std::net::SocketAddr,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+)> {
+    use anyhow::Context;
+    let read = |p: &std::path::Path| {
+        std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))
+    };
+    let tls = tls_config(
+        &read(&files.client_ca)?,
+        &read(&files.cert)?,
+        &read(&files.key)?,
+    )
+    .map_err(anyhow::Error::msg)
+    .context("the node server's TLS configuration")?;
+    let listener = TcpListener::bind((address, port))
+        .await
+        .with_context(|| format!("binding the node server to {address}:{port}"))?;
+    let bound = listener.local_addr()?;
+    tracing::info!(address = %bound, "node server listening");
+    Ok((bound, spawn(listener, tls, Arc::new(server))))
+}
