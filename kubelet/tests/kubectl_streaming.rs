@@ -212,6 +212,99 @@ fn kubectl_checks(k: &Kubectl, dir: &std::path::Path) {
     drop(pf);
 }
 
+/// `exec -it` under a pseudo-terminal whose size is set first: kubectl sends that size and the
+/// process reads it from its terminal (once it has arrived: the process may start first).
+fn terminal_check(cluster: &Cluster, minor: u32) {
+    let kubectl = berth_conformance::kubectl_dir().join(format!("kubectl.1.{minor}"));
+    let cache = cluster.data_dir().join(format!("tty-cache-1.{minor}"));
+    let line = format!(
+        "stty cols 111 rows 33; {} --kubeconfig {} --cache-dir {} -n {NS} exec -it {POD} -- sh -c 'until stty size </dev/tty >/dev/null 2>&1; do sleep 0.1; done; stty size </dev/tty'",
+        kubectl.display(),
+        cluster.kubeconfig().display(),
+        cache.display()
+    );
+    // stdin stays open (a user at a terminal sends no end of input) until the output ends.
+    let mut child = std::process::Command::new("timeout")
+        .args(["60", "script", "-qec", &line, "/dev/null"])
+        .env_remove("KUBECONFIG")
+        .env("HOME", cluster.data_dir())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("script runs");
+    let stdin = child.stdin.take();
+    let mut text = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut text)
+        .unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        text.contains("33 111"),
+        "1.{minor}: {text:?} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A pod whose container is still being created: logs and exec are refused before the node
+/// is contacted.
+async fn pending_pod_checks(client: kube::Client, k: &Kubectl) {
+    let pods: Api<k8s_openapi::api::core::v1::Pod> = Api::namespaced(client, NS);
+    if pods.get_opt("pending-1").await.unwrap().is_none() {
+        pods.create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({
+                "metadata": {"name": "pending-1"},
+                "spec": {"nodeName": NODE, "containers": [{"name": "web", "image": "busybox:test"}]},
+            }))
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+        pods.patch_status(
+            "pending-1",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {
+                "phase": "Pending",
+                "containerStatuses": [{"name": "web", "ready": false, "restartCount": 0,
+                    "image": "busybox:test", "imageID": "",
+                    "state": {"waiting": {"reason": "ContainerCreating"}}}],
+            }})),
+        )
+        .await
+        .unwrap();
+    }
+    let k = k.clone();
+    tokio::task::block_in_place(|| {
+        let out = k
+            .run(&["-n", NS, "logs", "pending-1"])
+            .unwrap()
+            .failed()
+            .unwrap();
+        out.stderr_has(
+            "Error from server (BadRequest): container \"web\" in pod \"pending-1\" is waiting to start: ContainerCreating",
+        )
+        .unwrap();
+        let out = k
+            .run(&["-n", NS, "exec", "pending-1", "--", "true"])
+            .unwrap()
+            .failed()
+            .unwrap();
+        out.stderr_has("container not found (\"web\")").unwrap();
+        let out = k
+            .run(&["-n", NS, "exec", "nosuch", "--", "true"])
+            .unwrap()
+            .failed()
+            .unwrap();
+        out.stderr_has("Error from server (NotFound): pods \"nosuch\" not found")
+            .unwrap();
+    });
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stock_kubectl_streams_through_the_api_server_to_the_node() {
     let cluster = Cluster::start().expect("the API server starts");
@@ -241,6 +334,8 @@ async fn stock_kubectl_streams_through_the_api_server_to_the_node() {
     for minor in [27, 33] {
         let k = cluster.kubectl(minor).expect("kubectl installed");
         tokio::task::block_in_place(|| kubectl_checks(&k, dir.path()));
+        tokio::task::block_in_place(|| terminal_check(&cluster, minor));
+        pending_pod_checks(cluster.client().await.unwrap(), &k).await;
     }
     // 1.27 used SPDY (POST upgrades) for exec and port-forward; 1.33 used WebSocket (GET),
     // the channel protocol for exec and the SPDY tunnel for port-forward.

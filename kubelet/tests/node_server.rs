@@ -194,7 +194,7 @@ async fn the_node_server_serves_logs_exec_and_port_forward_from_the_runtime() {
     assert_eq!(channel::exit_status(3)["details"], status["details"]);
 
     // A terminal: the size sent on the resize stream is what the process sees.
-    let cmd = "command=sh&command=-c&command=read+x%3B+stty+size+%3C%2Fdev%2Ftty";
+    let cmd = "command=sh&command=-c&command=read+x%3B+until+stty+size+%3C%2Fdev%2Ftty+%3E%2Fdev%2Fnull+2%3E%261%3B+do+sleep+0.1%3B+done%3B+stty+size+%3C%2Fdev%2Ftty";
     let (session, _) = spdy(
         &h,
         &format!("/exec/{NS}/{POD}/web?{cmd}&stdin=true&stdout=true&tty=true"),
