@@ -11,7 +11,7 @@ use berth_component_base::pki::{self, ClusterCa};
 use berth_conformance::{Cluster, Kubectl};
 use berth_kubelet::server::{self, NodeServer};
 use berth_kubelet::testenv::TestNode;
-use common::{start_pod, NS, POD};
+use common::{start_container, start_pod, NS, POD};
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::json;
 use std::io::{Read, Write};
@@ -218,7 +218,7 @@ fn terminal_check(cluster: &Cluster, minor: u32) {
     let kubectl = berth_conformance::kubectl_dir().join(format!("kubectl.1.{minor}"));
     let cache = cluster.data_dir().join(format!("tty-cache-1.{minor}"));
     let line = format!(
-        "stty cols 111 rows 33; {} --kubeconfig {} --cache-dir {} -n {NS} exec -it {POD} -- sh -c 'until stty size </dev/tty >/dev/null 2>&1; do sleep 0.1; done; stty size </dev/tty'",
+        "stty cols 111 rows 33; {} --kubeconfig {} --cache-dir {} -n {NS} exec -it {POD} -- sh -c 'for i in $(seq 300); do s=$(stty size </dev/tty 2>/dev/null); case \"$s\" in [1-9]*\" \"[1-9]*) echo size $s; break;; esac; sleep 0.1; done'",
         kubectl.display(),
         cluster.kubeconfig().display(),
         cache.display()
@@ -244,7 +244,7 @@ fn terminal_check(cluster: &Cluster, minor: u32) {
     drop(stdin);
     let out = child.wait_with_output().unwrap();
     assert!(
-        text.contains("33 111"),
+        text.contains("size 33 111"),
         "1.{minor}: {text:?} {}",
         String::from_utf8_lossy(&out.stderr)
     );
@@ -315,7 +315,7 @@ async fn stock_kubectl_streams_through_the_api_server_to_the_node() {
     )
     .unwrap();
     let node = TestNode::start().await.expect("test node starts");
-    start_pod(&node).await;
+    let pod = start_pod(&node).await;
     let serving = ca.issue_server(NODE, &[], &[LOCAL]).unwrap();
     let tls = server::tls_config(ca.cert_pem(), &serving.cert_pem, &serving.key_pem).unwrap();
     let listener = tokio::net::TcpListener::bind((LOCAL, 0)).await.unwrap();
@@ -337,6 +337,47 @@ async fn stock_kubectl_streams_through_the_api_server_to_the_node() {
         tokio::task::block_in_place(|| terminal_check(&cluster, minor));
         pending_pod_checks(cluster.client().await.unwrap(), &k).await;
     }
+    // After a restart, `logs -p` shows the stopped attempt and `logs` the new one.
+    node.cri()
+        .await
+        .unwrap()
+        .runtime
+        .stop_container(k8s_cri::v1::StopContainerRequest {
+            container_id: pod.container_id.clone(),
+            timeout: 0,
+        })
+        .await
+        .unwrap();
+    start_container(
+        &node,
+        &pod.sandbox_id,
+        &pod.sandbox_config,
+        1,
+        "echo second life",
+    )
+    .await;
+    for minor in [27, 33] {
+        let k = cluster.kubectl(minor).unwrap();
+        tokio::task::block_in_place(|| {
+            let out = k.run(&["-n", NS, "logs", "-p", POD]).unwrap().ok().unwrap();
+            assert!(out.stdout.lines().any(|l| l == "hello"), "{out}");
+            let mut current = String::new();
+            for _ in 0..100 {
+                current = k
+                    .run(&["-n", NS, "logs", POD])
+                    .unwrap()
+                    .ok()
+                    .unwrap()
+                    .stdout;
+                if !current.is_empty() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            assert_eq!(current, "second life\n");
+        });
+    }
+
     // 1.27 used SPDY (POST upgrades) for exec and port-forward; 1.33 used WebSocket (GET),
     // the channel protocol for exec and the SPDY tunnel for port-forward.
     let log = cluster.server_log();

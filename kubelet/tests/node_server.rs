@@ -16,12 +16,13 @@ use hyper_util::rt::TokioIo;
 use std::net::{IpAddr, Ipv4Addr};
 
 mod common;
-use common::{start_pod, NS, POD};
+use common::{start_container, start_pod, StartedPod, NS, POD};
 
 const LOCAL: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
 struct Harness {
     node: TestNode,
+    pod: StartedPod,
     port: u16,
     client: KubeletClient,
     stranger: KubeletClient,
@@ -29,7 +30,7 @@ struct Harness {
 
 async fn harness() -> Harness {
     let node = TestNode::start().await.expect("test node starts");
-    start_pod(&node).await;
+    let pod = start_pod(&node).await;
     let ca = ClusterCa::generate("test-ca").unwrap();
     let serving = ca
         .issue_server("node-1", &["localhost".to_owned()], &[LOCAL])
@@ -56,6 +57,7 @@ async fn harness() -> Harness {
     let other = ca.issue_client("alice", &["system:masters"]).unwrap();
     Harness {
         node,
+        pod,
         port,
         client: KubeletClient::new(ca.cert_pem(), &ok).unwrap(),
         stranger: KubeletClient::new(ca.cert_pem(), &other).unwrap(),
@@ -194,7 +196,17 @@ async fn the_node_server_serves_logs_exec_and_port_forward_from_the_runtime() {
     assert_eq!(channel::exit_status(3)["details"], status["details"]);
 
     // A terminal: the size sent on the resize stream is what the process sees.
-    let cmd = "command=sh&command=-c&command=read+x%3B+until+stty+size+%3C%2Fdev%2Ftty+%3E%2Fdev%2Fnull+2%3E%261%3B+do+sleep+0.1%3B+done%3B+stty+size+%3C%2Fdev%2Ftty";
+    let cmd = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([
+            ("command", "sh"),
+            ("command", "-c"),
+            (
+                "command",
+                "read x; for i in $(seq 300); do s=$(stty size </dev/tty 2>/dev/null); \
+                 case \"$s\" in [1-9]*\" \"[1-9]*) echo size $s; break;; esac; sleep 0.1; done",
+            ),
+        ])
+        .finish();
     let (session, _) = spdy(
         &h,
         &format!("/exec/{NS}/{POD}/web?{cmd}&stdin=true&stdout=true&tty=true"),
@@ -209,7 +221,7 @@ async fn the_node_server_serves_logs_exec_and_port_forward_from_the_runtime() {
     stdin.write(b"go\n").unwrap();
     let (out, status) = tokio::join!(read_all(stdout), read_all(error));
     let out = String::from_utf8_lossy(&out).into_owned();
-    assert!(out.contains("45 123"), "{out:?}");
+    assert!(out.contains("size 45 123"), "{out:?}");
     // A zero exit may come as an empty error stream or as a Success status.
     assert!(status.is_empty() || String::from_utf8_lossy(&status).contains("Success"));
 
@@ -249,6 +261,41 @@ async fn the_node_server_serves_logs_exec_and_port_forward_from_the_runtime() {
     data_w.finish().unwrap();
     session.close();
     drop(pf_error);
+
+    // A restart: the stopped attempt's log is `previous`, the new attempt's is current.
+    let mut cri_client = h.node.cri().await.unwrap();
+    cri_client
+        .runtime
+        .stop_container(k8s_cri::v1::StopContainerRequest {
+            container_id: h.pod.container_id.clone(),
+            timeout: 0,
+        })
+        .await
+        .unwrap();
+    start_container(
+        &h.node,
+        &h.pod.sandbox_id,
+        &h.pod.sandbox_config,
+        1,
+        "echo second life",
+    )
+    .await;
+    let mut current = String::new();
+    for _ in 0..100 {
+        current = get(&h.client, h.port, &logs).await.1;
+        if !current.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(current, "second life\n");
+    let (code, previous) = get(&h.client, h.port, &format!("{logs}?previous=true")).await;
+    assert_eq!(code, StatusCode::OK, "{previous}");
+    assert!(previous.lines().any(|l| l == "hello"), "{previous:?}");
+    assert!(previous.lines().any(|l| l == "tick 3"), "{previous:?}");
+    // Following a finished container returns what it wrote and ends.
+    let (_, followed) = get(&h.client, h.port, &format!("{logs}?follow=true")).await;
+    assert_eq!(followed, "second life\n");
 
     let problems = h.node.shutdown().await;
     assert!(problems.is_empty(), "cleanup: {problems:?}");

@@ -18,9 +18,20 @@ pub fn pod_labels() -> HashMap<String, String> {
     ])
 }
 
-/// Starts the pod: one container printing a greeting on each stream, then ticking, with
-/// httpd serving /www on port 8080.
-pub async fn start_pod(node: &TestNode) -> String {
+/// The pod's sandbox as CRI knows it.
+pub struct StartedPod {
+    pub sandbox_id: String,
+    pub sandbox_config: cri::PodSandboxConfig,
+    pub container_id: String,
+}
+
+/// The main container's script: a greeting on each stream, httpd serving /www on port 8080,
+/// then a tick every 0.2 s.
+pub const SCRIPT: &str = "httpd -p 8080 -h /www; echo hello; echo oops >&2; i=0; \
+     while true; do echo tick $i; i=$((i+1)); sleep 0.2; done";
+
+/// Starts the pod with its container `web` running [`SCRIPT`].
+pub async fn start_pod(node: &TestNode) -> StartedPod {
     let mut cri = node.cri().await.expect("CRI connects");
     let sandbox_config = cri::PodSandboxConfig {
         metadata: Some(cri::PodSandboxMetadata {
@@ -38,7 +49,7 @@ pub async fn start_pod(node: &TestNode) -> String {
         }),
         ..Default::default()
     };
-    let sandbox = cri
+    let sandbox_id = cri
         .runtime
         .run_pod_sandbox(cri::RunPodSandboxRequest {
             config: Some(sandbox_config.clone()),
@@ -48,30 +59,45 @@ pub async fn start_pod(node: &TestNode) -> String {
         .expect("RunPodSandbox")
         .into_inner()
         .pod_sandbox_id;
+    let container_id = start_container(node, &sandbox_id, &sandbox_config, 0, SCRIPT).await;
+    StartedPod {
+        sandbox_id,
+        sandbox_config,
+        container_id,
+    }
+}
+
+/// Creates and starts attempt `attempt` of container `web` in the sandbox, running `script`.
+pub async fn start_container(
+    node: &TestNode,
+    sandbox_id: &str,
+    sandbox_config: &cri::PodSandboxConfig,
+    attempt: u32,
+    script: &str,
+) -> String {
+    let mut cri = node.cri().await.expect("CRI connects");
     let mut labels = pod_labels();
     labels.insert("io.kubernetes.container.name".into(), "web".into());
     let container = cri
         .runtime
         .create_container(cri::CreateContainerRequest {
-            pod_sandbox_id: sandbox.clone(),
+            pod_sandbox_id: sandbox_id.to_owned(),
             config: Some(cri::ContainerConfig {
                 metadata: Some(cri::ContainerMetadata {
                     name: "web".into(),
-                    attempt: 0,
+                    attempt,
                 }),
                 image: Some(cri::ImageSpec {
                     image: BUSYBOX_IMAGE.into(),
                     ..Default::default()
                 }),
                 command: vec!["/bin/sh".into(), "-c".into()],
-                args: vec!["httpd -p 8080 -h /www; echo hello; echo oops >&2; i=0; \
-                     while true; do echo tick $i; i=$((i+1)); sleep 0.2; done"
-                    .into()],
+                args: vec![script.into()],
                 labels,
-                log_path: "web/0.log".into(),
+                log_path: format!("web/{attempt}.log"),
                 ..Default::default()
             }),
-            sandbox_config: Some(sandbox_config),
+            sandbox_config: Some(sandbox_config.clone()),
         })
         .await
         .expect("CreateContainer")
