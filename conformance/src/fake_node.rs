@@ -164,6 +164,16 @@ impl FakeNodes {
     /// Registers `specs` as Ready nodes and starts looking after their Leases and pods. Must
     /// be called inside a Tokio runtime, which then runs the node tasks.
     pub async fn start(client: kube::Client, specs: &[NodeSpec]) -> Result<FakeNodes> {
+        FakeNodes::start_renewing_every(client, specs, LEASE_RENEW).await
+    }
+
+    /// Like [`FakeNodes::start`], renewing the Leases every `renew` (for tests that run the
+    /// node lifecycle controller with a short grace period).
+    pub async fn start_renewing_every(
+        client: kube::Client,
+        specs: &[NodeSpec],
+        renew: Duration,
+    ) -> Result<FakeNodes> {
         let nodes_api: Api<Node> = Api::all(client.clone());
         let mut states = HashMap::new();
         for (i, spec) in specs.iter().enumerate() {
@@ -188,7 +198,7 @@ impl FakeNodes {
         let nodes = Arc::new(Mutex::new(states));
         let started = Arc::new(AtomicU32::new(0));
         let tasks = vec![
-            tokio::spawn(renew_leases(client.clone(), nodes.clone())),
+            tokio::spawn(renew_leases(client.clone(), nodes.clone(), renew)),
             tokio::spawn(look_after_pods(client, nodes.clone(), started.clone())),
         ];
         Ok(FakeNodes {
@@ -269,8 +279,12 @@ fn alive_names(nodes: &Mutex<HashMap<String, NodeState>>) -> Vec<String> {
         .collect()
 }
 
-/// Creates or renews the Lease of every live node, every [`LEASE_RENEW`].
-async fn renew_leases(client: kube::Client, nodes: Arc<Mutex<HashMap<String, NodeState>>>) {
+/// Creates or renews the Lease of every live node, every `renew`.
+async fn renew_leases(
+    client: kube::Client,
+    nodes: Arc<Mutex<HashMap<String, NodeState>>>,
+    renew: Duration,
+) {
     let leases: Api<Lease> = Api::namespaced(client, "kube-node-lease");
     loop {
         for name in alive_names(&nodes) {
@@ -303,7 +317,7 @@ async fn renew_leases(client: kube::Client, nodes: Arc<Mutex<HashMap<String, Nod
                 eprintln!("fake node {name}: renewing its lease failed: {e}");
             }
         }
-        tokio::time::sleep(LEASE_RENEW).await;
+        tokio::time::sleep(renew).await;
     }
 }
 
