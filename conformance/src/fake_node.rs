@@ -348,6 +348,7 @@ async fn look_after_pods(
     started: Arc<AtomicU32>,
 ) {
     let pods: Api<Pod> = Api::all(client.clone());
+    let permits = Arc::new(tokio::sync::Semaphore::new(CONCURRENT_POD_WRITES));
     loop {
         let list = match pods.list(&ListParams::default()).await {
             Ok(l) => l,
@@ -358,7 +359,7 @@ async fn look_after_pods(
             }
         };
         for pod in list.items {
-            handle(&client, &nodes, &started, pod).await;
+            dispatch(&client, &nodes, &started, &permits, pod).await;
         }
         let mut version = list.metadata.resource_version.unwrap_or_default();
         loop {
@@ -377,7 +378,7 @@ async fn look_after_pods(
                         if let Some(v) = p.metadata.resource_version.clone() {
                             version = v;
                         }
-                        handle(&client, &nodes, &started, p).await;
+                        dispatch(&client, &nodes, &started, &permits, p).await;
                     }
                     Ok(WatchEvent::Deleted(p)) => {
                         if let Some(v) = p.metadata.resource_version.clone() {
@@ -396,6 +397,42 @@ async fn look_after_pods(
             }
         }
     }
+}
+
+/// How many pod writes the fake nodes have in flight at once.
+const CONCURRENT_POD_WRITES: usize = 32;
+
+/// Hands one pod to [`handle`] on a task of its own, waiting while too many writes are in
+/// flight; a pod none of our live nodes has is skipped at once.
+async fn dispatch(
+    client: &kube::Client,
+    nodes: &Arc<Mutex<HashMap<String, NodeState>>>,
+    started: &Arc<AtomicU32>,
+    permits: &Arc<tokio::sync::Semaphore>,
+    pod: Pod,
+) {
+    let ours = pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.node_name.as_deref())
+        .is_some_and(|n| {
+            nodes
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .get(n)
+                .is_some_and(|s| s.alive)
+        });
+    if !ours {
+        return;
+    }
+    let Ok(permit) = permits.clone().acquire_owned().await else {
+        return;
+    };
+    let (client, nodes, started) = (client.clone(), nodes.clone(), started.clone());
+    tokio::spawn(async move {
+        handle(&client, &nodes, &started, pod).await;
+        drop(permit);
+    });
 }
 
 /// Plays the kubelet's part for one pod.
