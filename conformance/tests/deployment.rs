@@ -905,3 +905,58 @@ async fn pods_of_a_silent_node_are_replaced_on_the_others() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_kubectl_rolls_out_and_back() {
+    let env = Env::start().await;
+    let result = async {
+        let kubectls: Vec<Kubectl> = env
+            .cluster
+            .kubectls(KUBECTL_MINORS)?
+            .into_iter()
+            .map(|k| k.with_timeout(Duration::from_secs(90)))
+            .collect();
+        tokio::task::spawn_blocking(move || {
+            across_kubectls(&kubectls, |k| {
+                let name = k.name("roll");
+                let deploy = format!("deployment/{name}");
+                let status = ["rollout", "status", deploy.as_str(), "--timeout=60s"];
+                k.run(&["create", "deployment", &name, "--image=busybox:1", "--replicas=2"])?
+                    .ok()?;
+                k.run(&status)?
+                    .ok()?
+                    .stdout_has(&format!("deployment \"{name}\" successfully rolled out"))?;
+                k.run(&["set", "image", &deploy, "busybox=busybox:2"])?.ok()?;
+                k.run(&status)?.ok()?;
+                k.run(&["rollout", "undo", &deploy])?.ok()?;
+                k.run(&status)?.ok()?;
+                let image = k
+                    .run(&[
+                        "get",
+                        &deploy,
+                        "-o",
+                        "jsonpath={.spec.template.spec.containers[0].image} {.metadata.annotations.deployment\\.kubernetes\\.io/revision}",
+                    ])?
+                    .ok()?;
+                ensure!(image.stdout.trim() == "busybox:1 3", "after undo: {image}");
+                let history = k.run(&["rollout", "history", &deploy])?.ok()?;
+                let revisions: Vec<&str> = history
+                    .stdout
+                    .lines()
+                    .filter_map(|l| l.split_whitespace().next())
+                    .filter(|w| w.chars().all(|c| c.is_ascii_digit()))
+                    .collect();
+                ensure!(revisions == ["2", "3"], "history: {history}");
+                // Undoing to the current template is skipped.
+                let out = k
+                    .run(&["rollout", "undo", &deploy, "--to-revision=3"])?
+                    .ok()?;
+                out.stdout_has("skipped rollback")?;
+                Ok(())
+            })
+        })
+        .await?
+    }
+    .await;
+    env.report(result);
+}
