@@ -960,3 +960,69 @@ async fn every_kubectl_rolls_out_and_back() {
     .await;
     env.report(result);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_repeated_event_is_counted_not_duplicated() {
+    let env = Env::start().await;
+    let result = async {
+        let k = env.cluster.kubectl(*KUBECTL_MINORS.end())?;
+        ok(
+            &k,
+            &[
+                "create",
+                "deployment",
+                "twice",
+                "--image=busybox",
+                "--replicas=1",
+            ],
+        )
+        .await?;
+        ok(
+            &k,
+            &["rollout", "status", "deployment/twice", "--timeout=60s"],
+        )
+        .await?;
+        for replicas in ["2", "1", "2"] {
+            ok(
+                &k,
+                &[
+                    "scale",
+                    "deployment/twice",
+                    &format!("--replicas={replicas}"),
+                ],
+            )
+            .await?;
+            ok(
+                &k,
+                &["rollout", "status", "deployment/twice", "--timeout=60s"],
+            )
+            .await?;
+        }
+        let client = env.cluster.client().await?;
+        let events: Api<k8s_openapi::api::core::v1::Event> =
+            Api::namespaced(client.clone(), "default");
+        let ups = eventually("one Event counted twice", || async {
+            let list = events
+                .list(
+                    &ListParams::default()
+                        .fields("involvedObject.name=twice,reason=ScalingReplicaSet"),
+                )
+                .await?
+                .items;
+            let ups: Vec<_> = list
+                .into_iter()
+                .filter(|e| {
+                    e.message
+                        .as_deref()
+                        .is_some_and(|m| m.ends_with("from 1 to 2"))
+                })
+                .collect();
+            Ok((ups.iter().map(|e| e.count.unwrap_or(1)).sum::<i32>() == 2).then_some(ups))
+        })
+        .await?;
+        ensure!(ups.len() == 1 && ups[0].count == Some(2), "{ups:?}");
+        Ok(())
+    }
+    .await;
+    env.report(result);
+}
