@@ -2,8 +2,9 @@
 //!
 //! The commands here expose what exists so far: the API server (`apiserver`, and `up`, which
 //! for now starts the API server on the embedded store with the controllers and the scheduler
-//! beside it), resource listing and store inspection, the controllers (`controller-manager`) and
-//! the scheduler (`scheduler`). The other control-plane and
+//! beside it), resource listing and store inspection, the controllers (`controller-manager`),
+//! the scheduler (`scheduler`), the node agent (`kubelet`) and loading images into a node's
+//! containerd (`image import`). The other control-plane and
 //! node commands (`server`, `agent`, `join`) arrive with the components that back them.
 
 use anyhow::{Context, Result};
@@ -73,6 +74,27 @@ enum Command {
     /// Inspect a store.
     #[command(subcommand)]
     Store(StoreCommand),
+    /// Manage the images of a node's container runtime.
+    #[command(subcommand)]
+    Image(ImageCommand),
+}
+
+#[derive(Subcommand)]
+enum ImageCommand {
+    /// Load an image archive (OCI image layout or `docker save`, optionally gzipped) into a
+    /// node's containerd, without a registry. Pods can then use the image with
+    /// `imagePullPolicy: IfNotPresent` or `Never`.
+    Import {
+        /// The archive.
+        file: PathBuf,
+        /// The node on this machine whose containerd gets the image (default: the node
+        /// `berth up` runs).
+        #[arg(long, conflicts_with = "containerd_address")]
+        node: Option<String>,
+        /// The containerd socket to import into (`unix:///path` or `/path`).
+        #[arg(long)]
+        containerd_address: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -110,6 +132,29 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
+        Command::Image(ImageCommand::Import {
+            file,
+            node,
+            containerd_address,
+        }) => {
+            let address = containerd_address.unwrap_or_else(|| {
+                berth_kubelet::runtime::node_containerd_socket(node.as_deref())
+                    .display()
+                    .to_string()
+            });
+            let archive =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let imported =
+                runtime()?.block_on(berth_kubelet::images::import::import(&address, &archive));
+            let imported =
+                imported.with_context(|| format!("importing {} into {address}", file.display()))?;
+            for image in imported {
+                for name in &image.names {
+                    println!("imported {name} ({})", image.config_digest);
+                }
+            }
+            Ok(())
+        }
         Command::Up { data_dir, port } => {
             berth_component_base::init_tracing();
             let options = berth_apiserver::Options {

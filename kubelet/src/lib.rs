@@ -11,6 +11,7 @@ pub mod lease;
 pub mod machine;
 pub mod node;
 pub mod node_status;
+pub mod pod;
 pub mod run;
 pub mod runtime;
 pub mod testenv;

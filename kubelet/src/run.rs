@@ -3,12 +3,19 @@
 //! Stopping the kubelet stops none of its pods: a restarted kubelet adopts them.
 
 use crate::cri::Cri;
+use crate::machine::MachineFacts;
 use crate::node_status::NodeIdentity;
+use crate::pod::events::Recorder;
+use crate::pod::sandbox::HostResolv;
+use crate::pod::worker::Shared;
+use crate::pod::NodeConfig;
 use anyhow::Context;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::Client;
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Command-line options of `berth-kubelet` (and `berth kubelet`).
 #[derive(Debug, Clone, clap::Args)]
@@ -37,6 +44,12 @@ pub struct Options {
     /// Where the kubelet keeps pod volumes and state.
     #[arg(long, default_value = "/var/lib/berth-kubelet")]
     pub root_dir: PathBuf,
+    /// The cgroup (cgroupfs path) under which pod cgroups (`kubepods/...`) are made.
+    #[arg(long, default_value = "/")]
+    pub cgroup_root: String,
+    /// Where the container runtime writes pod log directories.
+    #[arg(long, default_value = "/var/log/pods")]
+    pub pod_logs_dir: PathBuf,
 }
 
 impl Options {
@@ -51,6 +64,8 @@ impl Options {
             cluster_dns: Vec::new(),
             cluster_domain: "cluster.local".to_string(),
             root_dir: PathBuf::from("/var/lib/berth-kubelet"),
+            cgroup_root: "/".to_string(),
+            pod_logs_dir: PathBuf::from("/var/log/pods"),
         }
     }
 
@@ -110,6 +125,62 @@ pub async fn run_until_stopped(opts: Options) -> anyhow::Result<()> {
         id.name.clone(),
         uid_rx,
     ));
-    let _ = tokio::join!(node, lease);
+    let pods = tokio::spawn(crate::pod::manager::run(Arc::new(
+        pod_shared(&opts, &id, client, cri).await,
+    )));
+    let _ = tokio::join!(node, lease, pods);
     Ok(())
+}
+
+/// What the pod workers share, from the options and the machine.
+async fn pod_shared(opts: &Options, id: &NodeIdentity, client: Client, cri: Cri) -> Shared {
+    let machine = MachineFacts::read(&opts.root_dir);
+    let status = crate::node_status::build(
+        id,
+        &machine,
+        &crate::node_status::RuntimeHealth::Down(String::new()),
+        None,
+        berth_api_types::k8s::apimachinery::pkg::apis::meta::v1::Time(
+            berth_api_types::k8s::jiff::Timestamp::now(),
+        ),
+    );
+    let mut allocatable = BTreeMap::new();
+    for (name, q) in status.allocatable.unwrap_or_default() {
+        if let Some(v) = berth_api_types::validation::quantity::Quantity::parse(&q.0) {
+            let v = if name == "cpu" {
+                v.milli_value()
+            } else {
+                v.value()
+            };
+            allocatable.insert(name, v);
+        }
+    }
+    let runtime_name = cri
+        .runtime
+        .clone()
+        .version(k8s_cri::v1::VersionRequest::default())
+        .await
+        .map(|v| v.into_inner().runtime_name)
+        .unwrap_or_else(|_| "containerd".to_string());
+    let node = NodeConfig {
+        node_name: id.name.clone(),
+        node_ip: id.ip,
+        root_dir: opts.root_dir.clone(),
+        logs_dir: opts.pod_logs_dir.clone(),
+        cgroup_root: opts.cgroup_root.clone(),
+        cluster_dns: opts.cluster_dns.clone(),
+        cluster_domain: opts.cluster_domain.clone(),
+        host_resolv: HostResolv::parse(
+            &std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default(),
+        ),
+    };
+    Shared {
+        events: Recorder::new(client.clone(), id.name.clone()),
+        client,
+        cri,
+        node,
+        runtime_name,
+        memory_capacity: machine.memory_bytes as i64,
+        allocatable,
+    }
 }
