@@ -39,6 +39,29 @@ fn help_says_what_exists() {
 }
 
 #[test]
+fn kubelet_takes_the_node_agent_flags() {
+    let out = berth(&["kubelet", "--help"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for flag in [
+        "--kubeconfig",
+        "--node-name",
+        "--container-runtime-endpoint",
+        "--node-ip",
+        "--port",
+        "--cluster-dns",
+        "--cluster-domain",
+        "--root-dir",
+    ] {
+        assert!(text.contains(flag), "berth kubelet lacks {flag}: {text}");
+    }
+    // Without a kubeconfig it refuses to start, naming the flag.
+    let out = berth(&["kubelet"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--kubeconfig"));
+}
+
+#[test]
 fn store_check_refuses_a_foreign_file_and_keeps_it() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("notes.db");

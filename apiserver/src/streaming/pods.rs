@@ -935,6 +935,76 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn v4_terminal_sessions_carry_resizes_and_report_success() {
+        let (client_io, server_io) = tokio::io::duplex(1 << 16);
+        let (node_a, node_b) = tokio::io::duplex(1 << 16);
+        // The node echoes each resize message on stdout, then ends with an empty error
+        // stream (success, as a v4 SPDY server may report it).
+        let node = tokio::spawn(async move {
+            let (session, mut incoming) = Session::start(node_b, true);
+            let mut by_kind = std::collections::HashMap::new();
+            while by_kind.len() < 3 {
+                let s = incoming.recv().await.expect("stream");
+                s.accept().unwrap();
+                by_kind.insert(
+                    spdy::header(&s.headers, "streamtype").unwrap().to_owned(),
+                    s,
+                );
+            }
+            let mut resize = by_kind.remove("resize").unwrap();
+            let stdout = by_kind.remove("stdout").unwrap();
+            let error = by_kind.remove("error").unwrap();
+            let first = resize.reader.read().await.unwrap();
+            stdout.writer.write(&first).unwrap();
+            stdout.writer.finish().unwrap();
+            error.writer.finish().unwrap();
+            session.close();
+        });
+        let relay = tokio::spawn(async move {
+            let ws = WebSocketStream::from_raw_socket(server_io, Role::Server, None).await;
+            let (session, _) = Session::start(node_a, false);
+            let streams = ExecStreams {
+                stdin: false,
+                stdout: true,
+                stderr: false,
+                tty: true,
+            };
+            relay_channels(ws, session, Version::V4, streams).await
+        });
+        let mut ws = WebSocketStream::from_raw_socket(client_io, Role::Client, None).await;
+        // A malformed size is dropped; the good one gets through.
+        ws.send(Message::Binary(
+            channel::message(channel::RESIZE, b"junk").into(),
+        ))
+        .await
+        .unwrap();
+        ws.send(Message::Binary(
+            channel::message(channel::RESIZE, b"{\"Width\":80,\"Height\":24}").into(),
+        ))
+        .await
+        .unwrap();
+        let mut by_channel: std::collections::BTreeMap<u8, Vec<u8>> = Default::default();
+        while let Some(Ok(msg)) = ws.next().await {
+            match msg {
+                Message::Binary(b) => {
+                    let (c, p) = channel::split(&b).unwrap();
+                    by_channel.entry(c).or_default().extend_from_slice(p);
+                }
+                Message::Close(_) => break,
+                _ => {}
+            }
+        }
+        assert_eq!(
+            by_channel[&channel::STDOUT],
+            b"{\"Width\":80,\"Height\":24}"
+        );
+        let status: Value = serde_json::from_slice(&by_channel[&channel::ERROR]).unwrap();
+        assert_eq!(status["status"], "Success");
+        relay.await.unwrap().unwrap();
+        node.await.unwrap();
+    }
+
+    #[tokio::test]
     async fn the_port_forward_tunnel_carries_bytes_both_ways() {
         let (client_io, server_io) = tokio::io::duplex(1 << 16);
         let (node_a, mut node_b) = tokio::io::duplex(1 << 16);
