@@ -415,6 +415,7 @@ async fn a_pod_runs_with_its_environment_volumes_and_logs_and_survives_a_kubelet
     let mut web = busybox(
         "web",
         "echo color=$COLOR node=$NODE; cat /config/file.txt; echo; echo err >&2; \
+         cat /etc/resolv.conf; echo host=$(hostname); \
          while true; do if [ \"$(cat /config/file.txt)\" = two ]; then echo updated; sleep 3600; fi; sleep 0.2; done",
     );
     web["env"] = serde_json::json!([
@@ -483,6 +484,21 @@ async fn a_pod_runs_with_its_environment_volumes_and_logs_and_survives_a_kubelet
     wait_file_has(&log, &format!("color=blue node={}", env.node_name)).await;
     wait_file_has(&log, "one").await;
     wait_file_has(&log, "err").await;
+    // ClusterFirst DNS and the pod's hostname.
+    wait_file_has(&log, "host=web").await;
+    let lines = log_messages(&log);
+    assert!(
+        lines.iter().any(|l| l == "nameserver 10.96.0.10"),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l
+                .starts_with("search default.svc.cluster.local svc.cluster.local cluster.local")),
+        "{lines:?}"
+    );
+    assert!(lines.iter().any(|l| l == "options ndots:5"), "{lines:?}");
     let raw = std::fs::read_to_string(&log).unwrap();
     assert!(raw.lines().any(|l| l.contains(" stderr F err")), "{raw}");
 
@@ -498,6 +514,7 @@ async fn a_pod_runs_with_its_environment_volumes_and_logs_and_survives_a_kubelet
     wait_file_has(&log, "updated").await;
 
     // A restarted kubelet adopts the running container and restarts nothing.
+    let before_restart = env.pods().get("web").await.unwrap();
     env.stop_kubelet();
     env.start_kubelet();
     let events: Api<Event> = Api::namespaced(env.client.clone(), "default");
@@ -533,6 +550,12 @@ async fn a_pod_runs_with_its_environment_volumes_and_logs_and_survives_a_kubelet
         tokio::time::sleep(Duration::from_millis(50)).await;
         after = env.pods().get("web").await.unwrap();
     }
+    // Not even the status changed: the new kubelet found it already true.
+    assert_eq!(
+        after.metadata.resource_version, before_restart.metadata.resource_version,
+        "{:?}\n{:?}",
+        before_restart.status, after.status
+    );
     let s = container_status(&after, "web").unwrap();
     assert_eq!(s.container_id.as_deref(), Some(container_id.as_str()));
     assert_eq!(s.restart_count, 0);
@@ -569,13 +592,26 @@ async fn a_pod_runs_with_its_environment_volumes_and_logs_and_survives_a_kubelet
             "no {r} event in {reasons:?}"
         );
     }
-    // The pod's directory, log directory and cgroups are gone.
+    // The pod's directory, log directory and cgroups went before the pod did.
     let uid = pod.metadata.uid.clone().unwrap();
-    let deadline = Instant::now() + WAIT;
-    while env.root.path().join("root/pods").join(&uid).exists() && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(!env.root.path().join("root/pods").join(&uid).exists());
+    let pod_dir = env.root.path().join("root/pods").join(&uid);
+    assert!(
+        !pod_dir.exists(),
+        "{} left behind: {:?}\n{}",
+        pod_dir.display(),
+        Command::new("find")
+            .arg(&pod_dir)
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned()),
+        tail(&env.kubelet_log())
+            + &env
+                .cluster
+                .server_log()
+                .lines()
+                .filter(|l| l.contains("pods/web") && !l.contains("GET"))
+                .collect::<Vec<_>>()
+                .join("\n")
+    );
     assert!(!log.parent().unwrap().parent().unwrap().exists());
     let cgroup = Path::new("/sys/fs/cgroup/memory")
         .join(&env.node.config().cgroup_root)
