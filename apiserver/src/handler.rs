@@ -45,6 +45,9 @@ pub struct ApiServer {
     pub service_accounts: crate::serviceaccount::ServiceAccountTokens,
     /// Decides what users may do.
     pub authorizer: Arc<dyn crate::authz::Authorizer>,
+    /// Reaches node servers for logs, exec, attach and port-forward; `None` when this server
+    /// has no kubelet-client identity.
+    pub kubelet: Option<Arc<crate::streaming::kubelet::KubeletClient>>,
 }
 
 /// Wraps bytes as a response body.
@@ -337,6 +340,9 @@ impl ApiServer {
                 r.verb,
                 status::qualified(res.plural, res.group)
             )));
+        }
+        if let Some("log" | "exec" | "attach" | "portforward") = r.subresource.as_deref() {
+            return crate::streaming::pods::serve(self, req, &r).await;
         }
         if r.subresource.as_deref() == Some("scale") {
             let manager = field_manager(&r, &query, req.headers())?;

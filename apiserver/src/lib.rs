@@ -27,6 +27,7 @@ pub mod server;
 pub mod serviceaccount;
 pub mod status;
 pub mod strategy;
+pub mod streaming;
 pub mod table;
 pub mod watch;
 
@@ -180,6 +181,15 @@ pub async fn prepare(opts: &Options) -> Result<Prepared> {
         ),
     )?;
 
+    // The identity node servers accept for logs, exec, attach and port-forward.
+    let kubelet_client = load_or_issue_client(
+        &ca,
+        &pki_dir,
+        "apiserver-kubelet-client",
+        streaming::kubelet::KUBELET_CLIENT_USER,
+        &["system:masters"],
+    )?;
+
     let tokens = match &opts.token_auth_file {
         Some(path) => authn::TokenFile::load(path)?,
         None => authn::TokenFile::default(),
@@ -197,6 +207,10 @@ pub async fn prepare(opts: &Options) -> Result<Prepared> {
         metrics,
         service_accounts,
         authorizer: Arc::new(authz::AllowAuthenticated),
+        kubelet: Some(Arc::new(
+            streaming::kubelet::KubeletClient::new(ca.cert_pem(), &kubelet_client)
+                .map_err(anyhow::Error::msg)?,
+        )),
     });
     let tls = server::tls_config(ca.cert_pem(), &serving)?;
     Ok(Prepared {
@@ -229,6 +243,11 @@ const CLIENT_KUBECONFIGS: &[ClientKubeconfig] = &[
     ClientKubeconfig {
         file: "controller-manager",
         user: "system:kube-controller-manager",
+        groups: &[],
+    },
+    ClientKubeconfig {
+        file: "scheduler",
+        user: "system:kube-scheduler",
         groups: &[],
     },
 ];

@@ -1,8 +1,10 @@
 //! `berth`: the all-in-one command line of Berth.
 //!
 //! The commands here expose what exists so far: the API server (`apiserver`, and `up`, which
-//! for now starts the API server on the embedded store and the controllers beside it), resource listing and
-//! store inspection, and the controllers (`controller-manager`). The other control-plane and
+//! for now starts the API server on the embedded store with the controllers and the scheduler
+//! beside it), resource listing and store inspection, the controllers (`controller-manager`),
+//! the scheduler (`scheduler`), the node agent (`kubelet`) and loading images into a node's
+//! containerd (`image import`). The other control-plane and
 //! node commands (`server`, `agent`, `join`) arrive with the components that back them.
 
 use anyhow::{Context, Result};
@@ -30,8 +32,8 @@ const POD_CIDR: &str = "10.244.0.0/16";
         What exists so far: the object model (the catalog of served resources, defaulting, \
         validation, label and field selectors, strategic-merge metadata), the durable store \
         (embedded SQLite, or an etcd cluster) and the API server that stock kubectl drives. \
-        `berth up` starts the API server on the embedded store; the controllers, scheduler, \
-        kubelet and proxy are not in this build yet."
+        `berth up` starts the API server on the embedded store with the controllers and the \
+        scheduler; the kubelet and proxy are not in this build yet."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -40,8 +42,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Start a local cluster on the embedded store (for now: the API server and the
-    /// controllers) and print where its kubeconfig is.
+    /// Start a local cluster on the embedded store (for now: the API server, the
+    /// controllers and the scheduler) and print where its kubeconfig is.
     Up {
         /// Where the cluster keeps its state, certificates and kubeconfig.
         #[arg(long, default_value_os_t = default_data_dir())]
@@ -49,6 +51,16 @@ enum Command {
         /// HTTPS port of the API server.
         #[arg(long, default_value_t = 6443)]
         port: u16,
+        /// Start only the control plane, not the node's container runtime.
+        #[arg(long)]
+        no_node: bool,
+    },
+    /// Stop what `berth up` started on this machine and remove what it created: the node's
+    /// pods, containerd, pod network, cgroups and routes. Images are kept.
+    Down {
+        /// The data directory `berth up` used.
+        #[arg(long, default_value_os_t = default_data_dir())]
+        data_dir: PathBuf,
     },
     /// Run the API server (the same code as `berth-apiserver`).
     Apiserver(berth_apiserver::Options),
@@ -56,6 +68,8 @@ enum Command {
     ControllerManager(berth_controller_manager::Options),
     /// Run the node agent (the same code as `berth-kubelet`).
     Kubelet(berth_kubelet::run::Options),
+    /// Run the scheduler (the same code as `berth-scheduler`).
+    Scheduler(berth_scheduler::run::Options),
     /// Print Berth's version and the Kubernetes API version it serves.
     Version,
     /// List the API resources Berth serves, like `kubectl api-resources`.
@@ -70,6 +84,27 @@ enum Command {
     /// Inspect a store.
     #[command(subcommand)]
     Store(StoreCommand),
+    /// Manage the images of a node's container runtime.
+    #[command(subcommand)]
+    Image(ImageCommand),
+}
+
+#[derive(Subcommand)]
+enum ImageCommand {
+    /// Load an image archive (OCI image layout or `docker save`, optionally gzipped) into a
+    /// node's containerd, without a registry. Pods can then use the image with
+    /// `imagePullPolicy: IfNotPresent` or `Never`.
+    Import {
+        /// The archive.
+        file: PathBuf,
+        /// The node on this machine whose containerd gets the image (default: the node
+        /// `berth up` runs).
+        #[arg(long, conflicts_with = "containerd_address")]
+        node: Option<String>,
+        /// The containerd socket to import into (`unix:///path` or `/path`).
+        #[arg(long)]
+        containerd_address: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -104,11 +139,74 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .context("starting the async runtime")
 }
 
+/// Starts the local node's containerd (or finds it running), printing each step.
+fn start_node_runtime(data_dir: &std::path::Path) -> Result<()> {
+    use berth_kubelet::runtime::local::{missing_prerequisites, up, LocalRuntime, UpOutcome};
+    println!("Checking the node's prerequisites...");
+    let missing = missing_prerequisites();
+    if !missing.is_empty() {
+        anyhow::bail!(
+            "berth up needs, for the node:\n  - {}\n(or run `berth up --no-node` for the control plane only)",
+            missing.join("\n  - ")
+        );
+    }
+    let local = LocalRuntime::for_data_dir(data_dir);
+    println!("Starting containerd ({})...", local.socket.display());
+    let (_, outcome) = runtime()?.block_on(up(&local))?;
+    match outcome {
+        UpOutcome::Started(pid) => {
+            println!("containerd is running (pid {pid}); `berth down` stops it")
+        }
+        UpOutcome::AlreadyRunning(pid) => println!("containerd was already running (pid {pid})"),
+    }
+    Ok(())
+}
+
 fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Up { data_dir, port } => {
+        Command::Image(ImageCommand::Import {
+            file,
+            node,
+            containerd_address,
+        }) => {
+            let address = containerd_address.unwrap_or_else(|| {
+                berth_kubelet::runtime::node_containerd_socket(node.as_deref())
+                    .display()
+                    .to_string()
+            });
+            let archive =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let imported =
+                runtime()?.block_on(berth_kubelet::images::import::import(&address, &archive));
+            let imported =
+                imported.with_context(|| format!("importing {} into {address}", file.display()))?;
+            for image in imported {
+                for name in &image.names {
+                    println!("imported {name} ({})", image.config_digest);
+                }
+            }
+            Ok(())
+        }
+        Command::Down { data_dir } => {
+            let local = berth_kubelet::runtime::local::LocalRuntime::for_data_dir(&data_dir);
+            let removed = runtime()?.block_on(berth_kubelet::runtime::local::down(&local))?;
+            if removed {
+                println!("Removed the node runtime (containerd, pods, pod network, cgroups, routes); images kept in {}", local.root_dir.display());
+            } else {
+                println!("No node runtime was running.");
+            }
+            Ok(())
+        }
+        Command::Up {
+            data_dir,
+            port,
+            no_node,
+        } => {
             berth_component_base::init_tracing();
+            if !no_node {
+                start_node_runtime(&data_dir)?;
+            }
             let options = berth_apiserver::Options {
                 data_dir,
                 bind_address: std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
@@ -142,6 +240,17 @@ fn main() -> Result<()> {
                         eprintln!("berth: the controller manager stopped: {err:#}");
                     }
                 });
+                // The scheduler likewise, with the kubeconfig issued to it.
+                let scheduler = berth_scheduler::run::Options {
+                    kubeconfig: options.data_dir.join("scheduler.kubeconfig"),
+                    leader_elect: false,
+                    scheduler_name: berth_scheduler::run::DEFAULT_SCHEDULER_NAME.into(),
+                };
+                tokio::spawn(async move {
+                    if let Err(err) = berth_scheduler::run::run(scheduler).await {
+                        eprintln!("berth: the scheduler stopped: {err:#}");
+                    }
+                });
                 berth_apiserver::server::serve(
                     prepared.listener,
                     prepared.tls,
@@ -163,6 +272,10 @@ fn main() -> Result<()> {
         Command::Kubelet(options) => {
             berth_component_base::init_tracing();
             runtime()?.block_on(berth_kubelet::run::run(options))
+        }
+        Command::Scheduler(options) => {
+            berth_component_base::init_tracing();
+            runtime()?.block_on(berth_scheduler::run::run(options))
         }
         Command::Version => {
             println!("berth {}", env!("CARGO_PKG_VERSION"));

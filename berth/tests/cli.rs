@@ -27,9 +27,12 @@ fn help_says_what_exists() {
         "up",
         "apiserver",
         "controller-manager",
+        "scheduler",
         "api-resources",
         "store",
         "version",
+        "down",
+        "image",
     ] {
         assert!(text.contains(word), "help lacks {word}: {text}");
     }
@@ -127,6 +130,7 @@ fn up_serves_kubectl_get_ns() {
             dir.path().to_str().unwrap(),
             "--port",
             &port.to_string(),
+            "--no-node",
         ])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
@@ -179,6 +183,50 @@ fn up_serves_kubectl_get_ns() {
         assert!(
             std::time::Instant::now() < deadline,
             "no default ServiceAccount: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // The scheduler runs too: with no node registered, a new pod is reported unschedulable.
+    let run = Command::new(kubectl)
+        .args([
+            "--kubeconfig",
+            kubeconfig.to_str().unwrap(),
+            "--cache-dir",
+            cache.to_str().unwrap(),
+        ])
+        .args(["run", "lonely", "--image=busybox"])
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    loop {
+        let out = Command::new(kubectl)
+            .args([
+                "--kubeconfig",
+                kubeconfig.to_str().unwrap(),
+                "--cache-dir",
+                cache.to_str().unwrap(),
+            ])
+            .args([
+                "get",
+                "pod",
+                "lonely",
+                "-o",
+                "jsonpath={.status.conditions[?(@.type==\"PodScheduled\")].message}",
+            ])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        if text.contains("no nodes available to schedule pods") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the pod was never reported unschedulable: {text} {}",
             String::from_utf8_lossy(&out.stderr)
         );
         std::thread::sleep(std::time::Duration::from_millis(100));

@@ -7,18 +7,22 @@
 //! ([`Kubectl`]), and fans one check out over every installed kubectl release at once
 //! ([`across_kubectls`]) so a failure names the release it broke. Tests of controllers start
 //! `berth-controller-manager` processes next to the server
-//! ([`Cluster::start_controller_manager`]), authenticated with the kubeconfig the server wrote
-//! for them.
+//! ([`Cluster::start_controller_manager`]), and tests of the scheduler `berth-scheduler`
+//! ([`Cluster::start_scheduler`]), each authenticated with the kubeconfig the server wrote for
+//! it; [`fake_node`] registers nodes that play a kubelet's part through the API.
 //!
 //! The harness does not build the server. Run `cargo build -p berth-apiserver` before
 //! `cargo test -p berth-conformance` (a workspace-wide `cargo test` builds it anyway), or point
 //! `BERTH_APISERVER_BIN` at a binary; likewise `cargo build -p berth-controller-manager` or
-//! `BERTH_CONTROLLER_MANAGER_BIN` for the controller tests. kubectl releases are looked up as
+//! `BERTH_CONTROLLER_MANAGER_BIN` for the controller tests and `cargo build -p berth-scheduler`
+//! or `BERTH_SCHEDULER_BIN` for the scheduler tests. kubectl releases are looked up as
 //! `kubectl.1.<minor>` in `BERTH_KUBECTL_DIR` (default [`DEFAULT_KUBECTL_DIR`]).
 //!
 //! Trade-off: the server is killed when its [`Cluster`] is dropped, which also happens while a
 //! failing test unwinds; a test process killed outright by a signal leaves it running until
 //! the next reboot or a manual kill, since stopping it from the outside would need `unsafe`.
+
+pub mod fake_node;
 
 use anyhow::{anyhow, bail, ensure, Context, Result};
 use std::fmt;
@@ -56,6 +60,12 @@ pub fn apiserver_binary() -> Result<PathBuf> {
 /// variable is `BERTH_CONTROLLER_MANAGER_BIN`).
 pub fn controller_manager_binary() -> Result<PathBuf> {
     binary("berth-controller-manager", "BERTH_CONTROLLER_MANAGER_BIN")
+}
+
+/// Finds the `berth-scheduler` binary to test, as [`apiserver_binary`] does (the variable is
+/// `BERTH_SCHEDULER_BIN`).
+pub fn scheduler_binary() -> Result<PathBuf> {
+    binary("berth-scheduler", "BERTH_SCHEDULER_BIN")
 }
 
 fn binary(name: &str, env_var: &str) -> Result<PathBuf> {
@@ -406,11 +416,16 @@ impl Cluster {
     }
 }
 
-/// A running `berth-controller-manager`, stopped (killed) when dropped.
+/// A running control-plane component (`berth-controller-manager` or `berth-scheduler`),
+/// stopped (killed) when dropped.
 pub struct ControllerManager {
     child: Child,
     log: PathBuf,
+    name: &'static str,
 }
+
+/// A running `berth-scheduler`: the same handle as a controller manager's.
+pub type Scheduler = ControllerManager;
 
 impl ControllerManager {
     /// Everything it logged so far, for failure messages and log checks.
@@ -449,7 +464,7 @@ impl ControllerManager {
             }
             if Instant::now() > deadline {
                 self.kill();
-                bail!("berth-controller-manager did not stop within {timeout:?} of SIGTERM");
+                bail!("{} did not stop within {timeout:?} of SIGTERM", self.name);
             }
             std::thread::sleep(POLL_INTERVAL);
         }
@@ -466,15 +481,36 @@ impl Cluster {
     /// Starts a `berth-controller-manager` against this cluster with the kubeconfig the server
     /// wrote for it, adding `args`; its log goes to a file of its own in the scratch directory.
     pub fn start_controller_manager(&self, args: &[&str]) -> Result<ControllerManager> {
-        let binary = controller_manager_binary()?;
+        self.start_component(
+            "berth-controller-manager",
+            &controller_manager_binary()?,
+            "controller-manager",
+            args,
+        )
+    }
+
+    /// Starts a `berth-scheduler` against this cluster with the kubeconfig the server wrote
+    /// for it (user `system:kube-scheduler`), adding `args`; its log goes to a file of its own.
+    pub fn start_scheduler(&self, args: &[&str]) -> Result<Scheduler> {
+        self.start_component("berth-scheduler", &scheduler_binary()?, "scheduler", args)
+    }
+
+    fn start_component(
+        &self,
+        name: &'static str,
+        binary: &Path,
+        file_stem: &str,
+        args: &[&str],
+    ) -> Result<ControllerManager> {
         let log = (0..)
-            .map(|n| self.dir.path().join(format!("controller-manager-{n}.log")))
+            .map(|n| self.dir.path().join(format!("{file_stem}-{n}.log")))
             .find(|p| !p.exists())
             .context("no free log file name")?;
-        let file = std::fs::File::create(&log).context("creating the controller-manager log")?;
-        let child = Command::new(&binary)
+        let file =
+            std::fs::File::create(&log).with_context(|| format!("creating the {name} log"))?;
+        let child = Command::new(binary)
             .arg("--kubeconfig")
-            .arg(self.data_dir().join("controller-manager.kubeconfig"))
+            .arg(self.data_dir().join(format!("{file_stem}.kubeconfig")))
             .args(args)
             .env("NO_COLOR", "1")
             .env(
@@ -482,14 +518,11 @@ impl Cluster {
                 std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
             )
             .stdin(Stdio::null())
-            .stdout(
-                file.try_clone()
-                    .context("sharing the controller-manager log")?,
-            )
+            .stdout(file.try_clone().context("sharing the component log")?)
             .stderr(file)
             .spawn()
             .with_context(|| format!("starting {}", binary.display()))?;
-        Ok(ControllerManager { child, log })
+        Ok(ControllerManager { child, log, name })
     }
 }
 

@@ -7,13 +7,19 @@
 //! run only while this process holds the `kube-system/kube-controller-manager` Lease, so
 //! several copies can run for availability.
 //!
-//! Controllers today: `namespace` ([`namespace`]), `replicaset` ([`replicaset`]),
+//! Controllers today: `deployment` ([`deployment`]), `endpoint` ([`endpoints`]),
+//! `endpointslice` ([`endpointslice`]), `garbage-collector`
+//! ([`garbage_collector`]), `namespace` ([`namespace`]), `replicaset` ([`replicaset`]),
 //! `serviceaccount` ([`serviceaccount`]), `root-ca-cert-publisher` ([`root_ca`]),
 //! `nodelifecycle` ([`nodelifecycle`]), `taint-eviction-controller` ([`taint_eviction`]) and
 //! `nodeipam` ([`nodeipam`]).
 
+pub mod deployment;
+pub mod endpoints;
+pub mod endpointslice;
 pub mod events;
 pub mod flags;
+pub mod garbage_collector;
 pub mod hints;
 pub mod labels;
 pub mod namespace;
@@ -33,6 +39,10 @@ use std::time::Duration;
 
 /// Every controller this build has, in start order.
 pub const KNOWN_CONTROLLERS: &[&str] = &[
+    "deployment",
+    "endpoint",
+    "endpointslice",
+    "garbage-collector",
     "namespace",
     "nodeipam",
     "nodelifecycle",
@@ -86,6 +96,9 @@ pub struct Options {
     /// ReplicaSets synced at once.
     #[arg(long, default_value_t = 5)]
     pub concurrent_replicaset_syncs: usize,
+    /// Deployments synced at once.
+    #[arg(long, default_value_t = 5)]
+    pub concurrent_deployment_syncs: usize,
     /// How often the node lifecycle controller looks at every node.
     #[arg(long, default_value = "5s", value_parser = duration)]
     pub node_monitor_period: Duration,
@@ -104,6 +117,12 @@ pub struct Options {
     /// Prefix length of each node's pod CIDR.
     #[arg(long, default_value_t = 24)]
     pub node_cidr_mask_size: u8,
+    /// Services whose Endpoints and EndpointSlices are synced at once (each).
+    #[arg(long, default_value_t = 5)]
+    pub concurrent_endpoint_syncs: usize,
+    /// Objects the garbage collector looks at at once.
+    #[arg(long, default_value_t = 20)]
+    pub concurrent_gc_syncs: usize,
 }
 
 impl Options {
@@ -138,6 +157,8 @@ pub struct Context {
     pub namespace_workers: usize,
     /// Workers of the replicaset controller.
     pub replicaset_workers: usize,
+    /// Workers of the deployment controller.
+    pub deployment_workers: usize,
     /// How often the node lifecycle controller looks at every node.
     pub node_monitor_period: Duration,
     /// How long a node may be silent before it is marked unknown.
@@ -146,6 +167,10 @@ pub struct Context {
     pub node_startup_grace_period: Duration,
     /// The cluster CIDR and the node block prefix, when node CIDRs are allocated.
     pub node_cidrs: Option<(nodeipam::Cidr, u8)>,
+    /// Workers of the endpoint and endpointslice controllers (each).
+    pub endpoint_workers: usize,
+    /// Workers of the garbage collector.
+    pub gc_workers: usize,
 }
 
 /// A failed sync, naming the object it concerns.
@@ -230,6 +255,10 @@ async fn run_controllers(ctx: Arc<Context>, enabled: Vec<&'static str>) {
         let ctx = ctx.clone();
         tracing::info!(controller = name, "starting");
         match name {
+            "deployment" => tasks.spawn(deployment::run(ctx)),
+            "endpoint" => tasks.spawn(endpoints::run(ctx)),
+            "endpointslice" => tasks.spawn(endpointslice::run(ctx)),
+            "garbage-collector" => tasks.spawn(garbage_collector::run(ctx)),
             "namespace" => tasks.spawn(namespace::run(ctx)),
             "serviceaccount" => tasks.spawn(serviceaccount::run(ctx)),
             "replicaset" => tasks.spawn(replicaset::run(ctx)),
@@ -289,10 +318,13 @@ pub async fn run(opts: Options) -> Result<()> {
         resync: opts.min_resync_period.max(Duration::from_secs(1)),
         namespace_workers: opts.concurrent_namespace_syncs.max(1),
         replicaset_workers: opts.concurrent_replicaset_syncs.max(1),
+        deployment_workers: opts.concurrent_deployment_syncs.max(1),
         node_monitor_period: opts.node_monitor_period,
         node_monitor_grace_period: opts.node_monitor_grace_period,
         node_startup_grace_period: opts.node_startup_grace_period,
         node_cidrs,
+        endpoint_workers: opts.concurrent_endpoint_syncs.max(1),
+        gc_workers: opts.concurrent_gc_syncs.max(1),
     });
     tracing::info!(controllers = ?enabled, leader_elect = opts.leader_elect, "controller manager starting");
     let leading = run_controllers(ctx, enabled);

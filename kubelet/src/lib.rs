@@ -14,4 +14,5 @@ pub mod node_status;
 pub mod pod;
 pub mod run;
 pub mod runtime;
+pub mod server;
 pub mod testenv;

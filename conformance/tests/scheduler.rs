@@ -1,0 +1,286 @@
+//! The scheduler against a live API server, with fake nodes: pods land on nodes that fit
+//! (node selector, taints and tolerations, resource requests), a pod that fits nowhere gets
+//! the `PodScheduled=False` condition and a `FailedScheduling` event counting the reasons, and
+//! is placed once a node that fits appears.
+//!
+//! Needs `cargo build -p berth-apiserver -p berth-scheduler` first (see the crate docs).
+
+use anyhow::{bail, ensure, Result};
+use berth_conformance::fake_node::{FakeNodes, NodeSpec};
+use berth_conformance::{Cluster, Kubectl, Scheduler, KUBECTL_MINORS};
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::Api;
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+/// How long any awaited state may take before the test fails instead of hanging.
+const STEP: Duration = Duration::from_secs(30);
+/// How often a wait looks again.
+const POLL: Duration = Duration::from_millis(50);
+
+fn report(cluster: &Cluster, scheduler: &Scheduler, result: Result<()>) {
+    if let Err(err) = result {
+        panic!(
+            "{err:#}\n\n--- server log (tail)\n{}\n--- scheduler log\n{}",
+            tail(&cluster.server_log(), 200),
+            scheduler.log()
+        );
+    }
+}
+
+fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+async fn eventually<T, F, Fut>(what: &str, mut probe: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Option<T>>>,
+{
+    let deadline = Instant::now() + STEP;
+    loop {
+        if let Some(value) = probe().await? {
+            return Ok(value);
+        }
+        if Instant::now() > deadline {
+            bail!("{what}: not reached within {STEP:?}");
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// A pod manifest named `name` with `spec_extra` (YAML lines indented for `spec:`) and one
+/// container requesting `cpu`.
+fn pod_manifest(name: &str, cpu: &str, spec_extra: &str) -> String {
+    format!(
+        "apiVersion: v1
+kind: Pod
+metadata:
+  name: {name}
+spec:
+{spec_extra}  containers:
+  - name: c
+    image: busybox
+    resources:
+      requests:
+        cpu: \"{cpu}\"
+"
+    )
+}
+
+fn apply(cluster: &Cluster, k: &Kubectl, name: &str, manifest: &str) -> Result<()> {
+    let path = cluster.write_manifest(&format!("{name}.yaml"), manifest)?;
+    k.run(&["apply", "-f", &path.display().to_string()])?.ok()?;
+    Ok(())
+}
+
+async fn node_of(pods: &Api<Pod>, name: &str) -> Result<String> {
+    eventually(&format!("pod {name} bound"), || async {
+        let pod = pods.get(name).await?;
+        Ok(pod.spec.and_then(|s| s.node_name).filter(|n| !n.is_empty()))
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pods_go_to_fitting_nodes_and_unfit_pods_are_explained() {
+    let cluster = Cluster::start().unwrap_or_else(|err| panic!("{err:#}"));
+    let scheduler = cluster
+        .start_scheduler(&[])
+        .unwrap_or_else(|err| panic!("{err:#}"));
+    let result = async {
+        let client = cluster.client().await?;
+        let nodes = FakeNodes::start(
+            client.clone(),
+            &[
+                NodeSpec::new("small").cpu("1"),
+                NodeSpec::new("big").cpu("4").label("disk", "ssd"),
+                NodeSpec::new("infra")
+                    .cpu("4")
+                    .taint("dedicated", "infra", "NoSchedule"),
+            ],
+        )
+        .await?;
+        let k = cluster.kubectl(*KUBECTL_MINORS.end())?;
+        let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+
+        // The node selector leaves one node.
+        apply(
+            &cluster,
+            &k,
+            "selected",
+            &pod_manifest("selected", "100m", "  nodeSelector:\n    disk: ssd\n"),
+        )?;
+        ensure!(node_of(&pods, "selected").await? == "big");
+
+        // Two CPUs fit only on the big node: the small one is too small, the other tainted.
+        apply(&cluster, &k, "hungry", &pod_manifest("hungry", "2", ""))?;
+        ensure!(node_of(&pods, "hungry").await? == "big");
+
+        // A toleration opens the tainted node; the selector picks it.
+        apply(
+            &cluster,
+            &k,
+            "tolerant",
+            &pod_manifest(
+                "tolerant",
+                "100m",
+                "  nodeSelector:\n    kubernetes.io/hostname: infra\n  tolerations:\n  - key: dedicated\n    operator: Equal\n    value: infra\n    effect: NoSchedule\n",
+            ),
+        )?;
+        ensure!(node_of(&pods, "tolerant").await? == "infra");
+
+        // The fake nodes run what was bound to them, so kubectl sees the pods ready.
+        k.run(&[
+            "wait",
+            "--for=condition=Ready",
+            "pod/selected",
+            "pod/hungry",
+            "pod/tolerant",
+            "--timeout=30s",
+        ])?
+        .ok()?;
+        let out = k
+            .run(&[
+                "get",
+                "events",
+                "--field-selector",
+                "involvedObject.name=hungry,reason=Scheduled",
+                "-o",
+                "jsonpath={.items[*].message}",
+            ])?
+            .ok()?;
+        ensure!(
+            out.stdout.trim() == "Successfully assigned default/hungry to big",
+            "Scheduled event: {out}"
+        );
+
+        // Nothing has eight CPUs: the pod stays pending and says why, counting per node.
+        apply(&cluster, &k, "huge", &pod_manifest("huge", "8", ""))?;
+        let want = "0/3 nodes are available: 1 node(s) had untolerated taint {dedicated: infra}, 2 Insufficient cpu.";
+        let condition = eventually("PodScheduled=False on the huge pod", || async {
+            let pod = pods.get("huge").await?;
+            Ok(pod
+                .status
+                .and_then(|s| s.conditions)
+                .unwrap_or_default()
+                .into_iter()
+                .find(|c| c.type_ == "PodScheduled" && c.status == "False"))
+        })
+        .await?;
+        ensure!(
+            condition.reason.as_deref() == Some("Unschedulable")
+                && condition.message.as_deref() == Some(want),
+            "{condition:?}"
+        );
+        let out = k
+            .run(&[
+                "get",
+                "events",
+                "--field-selector",
+                "involvedObject.name=huge,reason=FailedScheduling",
+                "-o",
+                "jsonpath={.items[0].type} {.items[0].message}",
+            ])?
+            .ok()?;
+        ensure!(
+            out.stdout.trim() == format!("Warning {want}"),
+            "FailedScheduling event: {out}"
+        );
+        // Nothing changed in the cluster, so the pod is not tried again (its own condition,
+        // written by the scheduler, is no reason to).
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let out = k
+            .run(&[
+                "get",
+                "events",
+                "--field-selector",
+                "involvedObject.name=huge,reason=FailedScheduling",
+                "-o",
+                "name",
+            ])?
+            .ok()?;
+        ensure!(
+            out.stdout.lines().count() == 1,
+            "attempts without a cluster change: {out}"
+        );
+        let out = k.run(&["describe", "pod", "huge"])?.ok()?;
+        out.stdout_has("FailedScheduling")?;
+        out.stdout_has("Insufficient cpu")?;
+        ensure!(
+            pods.get("huge")
+                .await?
+                .spec
+                .and_then(|s| s.node_name)
+                .is_none(),
+            "the huge pod was bound"
+        );
+
+        // A node that fits appears: the waiting pod is placed without being touched.
+        let more = FakeNodes::start(client.clone(), &[NodeSpec::new("giant").cpu("16")]).await?;
+        ensure!(node_of(&pods, "huge").await? == "giant");
+        drop(more);
+        drop(nodes);
+        Ok(())
+    }
+    .await;
+    report(&cluster, &scheduler, result);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_burst_of_pods_never_overcommits_a_node() {
+    let cluster = Cluster::start().unwrap_or_else(|err| panic!("{err:#}"));
+    let scheduler = cluster
+        .start_scheduler(&[])
+        .unwrap_or_else(|err| panic!("{err:#}"));
+    let result = async {
+        let client = cluster.client().await?;
+        // Two nodes with room for three 1-CPU pods each (and a little left over).
+        let _nodes = FakeNodes::start(
+            client.clone(),
+            &[
+                NodeSpec::new("a").cpu("3500m"),
+                NodeSpec::new("b").cpu("3500m"),
+            ],
+        )
+        .await?;
+        let k = cluster.kubectl(*KUBECTL_MINORS.end())?;
+        let mut all = String::new();
+        for i in 0..8 {
+            all.push_str(&pod_manifest(&format!("p{i}"), "1", ""));
+            all.push_str("---\n");
+        }
+        apply(&cluster, &k, "burst", &all)?;
+        let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+        let (bound, pending) = eventually("six pods bound, two refused", || async {
+            let list = pods.list(&Default::default()).await?.items;
+            let bound: Vec<String> = list
+                .iter()
+                .filter_map(|p| p.spec.as_ref().and_then(|s| s.node_name.clone()))
+                .collect();
+            let refused = list
+                .iter()
+                .filter(|p| {
+                    p.status
+                        .as_ref()
+                        .and_then(|s| s.conditions.as_ref())
+                        .is_some_and(|c| {
+                            c.iter()
+                                .any(|c| c.type_ == "PodScheduled" && c.status == "False")
+                        })
+                })
+                .count();
+            Ok((bound.len() == 6 && refused == 2).then_some((bound, refused)))
+        })
+        .await?;
+        for node in ["a", "b"] {
+            let n = bound.iter().filter(|b| *b == node).count();
+            ensure!(n == 3, "node {node} got {n} one-CPU pods: {bound:?}");
+        }
+        ensure!(pending == 2);
+        Ok(())
+    }
+    .await;
+    report(&cluster, &scheduler, result);
+}

@@ -1,0 +1,797 @@
+//! The `garbage-collector` controller: objects whose owners are gone are deleted, and owners
+//! deleted with the `Foreground` or `Orphan` policy are finished once their dependents are
+//! dealt with.
+//!
+//! A graph of ownerReferences (uid → kind, name, owners, deletion state; owner uid → dependent
+//! uids) is kept in memory from a list and watch of every resource in [`WATCHED`]. Watch events
+//! only queue uids; a sync decides from the graph and, for an owner the graph does not know,
+//! from a live read of the owner, so an owner created a moment ago is never mistaken for a
+//! missing one:
+//!
+//! - a dependent whose owners are all gone (not found, or found with another uid) is deleted
+//!   in the background; one with a live owner keeps it and only loses references to missing
+//!   owners and to owners waiting for their dependents;
+//! - a dependent whose owners are being deleted in the foreground is deleted (in the foreground
+//!   itself when it has dependents of its own);
+//! - an owner carrying the `foregroundDeletion` finalizer loses it once no dependent with
+//!   `blockOwnerDeletion` remains;
+//! - an owner carrying the `orphan` finalizer has its references removed from every dependent,
+//!   then loses the finalizer.
+
+use crate::hints::is_status;
+use crate::queue::{self, Outcome, WorkQueue};
+use crate::{Context, SyncError};
+use futures::StreamExt;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+use kube::api::{
+    Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, Patch,
+    PatchParams, Preconditions, PropagationPolicy, WatchEvent, WatchParams,
+};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// The finalizer that holds an owner until its blocking dependents are gone.
+pub const FOREGROUND: &str = "foregroundDeletion";
+/// The finalizer that holds an owner until its dependents no longer reference it.
+pub const ORPHAN: &str = "orphan";
+
+/// A resource the collector watches: group, version, kind, plural, namespaced.
+type Watched = (&'static str, &'static str, &'static str, &'static str, bool);
+
+/// The resources whose objects have owners, or own others, in a Berth cluster.
+pub const WATCHED: &[Watched] = &[
+    ("", "v1", "Pod", "pods", true),
+    ("", "v1", "ConfigMap", "configmaps", true),
+    ("", "v1", "Secret", "secrets", true),
+    ("", "v1", "Service", "services", true),
+    ("", "v1", "Endpoints", "endpoints", true),
+    ("", "v1", "ServiceAccount", "serviceaccounts", true),
+    (
+        "",
+        "v1",
+        "ReplicationController",
+        "replicationcontrollers",
+        true,
+    ),
+    ("", "v1", "PodTemplate", "podtemplates", true),
+    ("apps", "v1", "ReplicaSet", "replicasets", true),
+    ("apps", "v1", "Deployment", "deployments", true),
+    ("apps", "v1", "DaemonSet", "daemonsets", true),
+    ("apps", "v1", "StatefulSet", "statefulsets", true),
+    (
+        "apps",
+        "v1",
+        "ControllerRevision",
+        "controllerrevisions",
+        true,
+    ),
+    ("batch", "v1", "Job", "jobs", true),
+    ("batch", "v1", "CronJob", "cronjobs", true),
+    (
+        "discovery.k8s.io",
+        "v1",
+        "EndpointSlice",
+        "endpointslices",
+        true,
+    ),
+    ("coordination.k8s.io", "v1", "Lease", "leases", true),
+    (
+        "policy",
+        "v1",
+        "PodDisruptionBudget",
+        "poddisruptionbudgets",
+        true,
+    ),
+    ("networking.k8s.io", "v1", "Ingress", "ingresses", true),
+    ("rbac.authorization.k8s.io", "v1", "Role", "roles", true),
+    (
+        "rbac.authorization.k8s.io",
+        "v1",
+        "RoleBinding",
+        "rolebindings",
+        true,
+    ),
+    (
+        "rbac.authorization.k8s.io",
+        "v1",
+        "ClusterRole",
+        "clusterroles",
+        false,
+    ),
+    (
+        "rbac.authorization.k8s.io",
+        "v1",
+        "ClusterRoleBinding",
+        "clusterrolebindings",
+        false,
+    ),
+    ("", "v1", "Node", "nodes", false),
+];
+
+fn api_resource(w: &Watched) -> ApiResource {
+    let (group, version, kind, plural, _) = *w;
+    ApiResource {
+        group: group.into(),
+        version: version.into(),
+        api_version: if group.is_empty() {
+            version.into()
+        } else {
+            format!("{group}/{version}")
+        },
+        kind: kind.into(),
+        plural: plural.into(),
+    }
+}
+
+/// Where objects are served: the resource and whether it is namespaced.
+pub type Served = (ApiResource, bool);
+
+/// One object as the graph knows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    /// Where it is served: an [`ApiResource`] and whether it is namespaced.
+    pub resource: Served,
+    /// Its namespace (empty when cluster-scoped).
+    pub namespace: String,
+    /// Its name.
+    pub name: String,
+    /// Its ownerReferences.
+    pub owners: Vec<OwnerReference>,
+    /// Whether it carries a deletionTimestamp.
+    pub deleting: bool,
+    /// Its finalizers.
+    pub finalizers: Vec<String>,
+}
+
+impl Item {
+    fn has_finalizer(&self, f: &str) -> bool {
+        self.finalizers.iter().any(|x| x == f)
+    }
+}
+
+/// The ownerReferences graph.
+#[derive(Default)]
+pub struct Graph {
+    items: HashMap<String, Item>,
+    /// Owner uid → uids of objects naming it.
+    dependents: HashMap<String, HashSet<String>>,
+}
+
+impl Graph {
+    /// Records `item` under `uid` and returns the uids worth a sync because of the change:
+    /// the item itself, its dependents, and its old and new owners.
+    pub fn upsert(&mut self, uid: &str, item: Item) -> Vec<String> {
+        let mut touched = vec![uid.to_owned()];
+        if let Some(old) = self.items.remove(uid) {
+            for o in &old.owners {
+                if let Some(set) = self.dependents.get_mut(&o.uid) {
+                    set.remove(uid);
+                }
+                touched.push(o.uid.clone());
+            }
+        }
+        for o in &item.owners {
+            self.dependents
+                .entry(o.uid.clone())
+                .or_default()
+                .insert(uid.to_owned());
+            touched.push(o.uid.clone());
+        }
+        touched.extend(self.dependents.get(uid).into_iter().flatten().cloned());
+        self.items.insert(uid.to_owned(), item);
+        touched
+    }
+
+    /// Forgets `uid` and returns the uids worth a sync: its dependents and its owners.
+    pub fn remove(&mut self, uid: &str) -> Vec<String> {
+        let mut touched: Vec<String> = self
+            .dependents
+            .get(uid)
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect();
+        if let Some(old) = self.items.remove(uid) {
+            for o in &old.owners {
+                if let Some(set) = self.dependents.get_mut(&o.uid) {
+                    set.remove(uid);
+                    if set.is_empty() {
+                        self.dependents.remove(&o.uid);
+                    }
+                }
+                touched.push(o.uid.clone());
+            }
+        }
+        touched
+    }
+
+    /// The item under `uid`.
+    pub fn get(&self, uid: &str) -> Option<Item> {
+        self.items.get(uid).cloned()
+    }
+
+    /// The uids of the objects naming `uid` as an owner, with their items.
+    pub fn dependents_of(&self, uid: &str) -> Vec<(String, Item)> {
+        self.dependents
+            .get(uid)
+            .into_iter()
+            .flatten()
+            .filter_map(|d| self.items.get(d).map(|i| (d.clone(), i.clone())))
+            .collect()
+    }
+
+    /// The uids of the items of `resource` (its plural and group).
+    fn uids_of(&self, group: &str, plural: &str) -> Vec<String> {
+        self.items
+            .iter()
+            .filter(|(_, i)| i.resource.0.group == group && i.resource.0.plural == plural)
+            .map(|(u, _)| u.clone())
+            .collect()
+    }
+}
+
+fn item_of(obj: &DynamicObject, resource: &(ApiResource, bool)) -> Option<(String, Item)> {
+    let uid = obj.metadata.uid.clone()?;
+    Some((
+        uid,
+        Item {
+            resource: resource.clone(),
+            namespace: obj.metadata.namespace.clone().unwrap_or_default(),
+            name: obj.metadata.name.clone().unwrap_or_default(),
+            owners: obj.metadata.owner_references.clone().unwrap_or_default(),
+            deleting: obj.metadata.deletion_timestamp.is_some(),
+            finalizers: obj.metadata.finalizers.clone().unwrap_or_default(),
+        },
+    ))
+}
+
+/// What the collector shares between its watchers and workers.
+struct Collector {
+    client: kube::Client,
+    graph: Mutex<Graph>,
+    queue: Arc<WorkQueue>,
+    /// Resources found by discovery for owner kinds outside [`WATCHED`].
+    discovered: Mutex<HashMap<(String, String), Option<Served>>>,
+}
+
+impl Collector {
+    fn graph(&self) -> std::sync::MutexGuard<'_, Graph> {
+        self.graph
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn queue_all(&self, uids: Vec<String>) {
+        for u in uids {
+            self.queue.add(&u);
+        }
+    }
+
+    /// Where objects of `api_version`/`kind` are served, if anywhere.
+    async fn resource_for(&self, api_version: &str, kind: &str) -> Option<(ApiResource, bool)> {
+        let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+        if let Some(w) = WATCHED
+            .iter()
+            .find(|w| w.0 == group && w.1 == version && w.2 == kind)
+        {
+            return Some((api_resource(w), w.4));
+        }
+        let key = (api_version.to_owned(), kind.to_owned());
+        if let Some(found) = self
+            .discovered
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&key)
+        {
+            return found.clone();
+        }
+        let gvk = GroupVersionKind::gvk(group, version, kind);
+        let found = kube::discovery::pinned_kind(&self.client, &gvk)
+            .await
+            .ok()
+            .map(|(ar, caps)| (ar, caps.scope == kube::discovery::Scope::Namespaced));
+        self.discovered
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(key, found.clone());
+        found
+    }
+
+    fn api(&self, resource: &(ApiResource, bool), namespace: &str) -> Api<DynamicObject> {
+        if resource.1 {
+            Api::namespaced_with(self.client.clone(), namespace, &resource.0)
+        } else {
+            Api::all_with(self.client.clone(), &resource.0)
+        }
+    }
+}
+
+/// What became of an owner reference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OwnerState {
+    /// The owner exists and is not waiting for its dependents.
+    Solid,
+    /// The owner is missing, or another object now has its name.
+    Dangling,
+    /// The owner is being deleted in the foreground.
+    WaitingForDependents,
+}
+
+/// What to do with a dependent, given the state of each of its owner references.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Nothing.
+    Keep,
+    /// Remove these owner uids from its references (it still has a live owner).
+    DropReferences(Vec<String>),
+    /// Delete it with this policy.
+    Delete(PropagationPolicyName),
+}
+
+/// A propagation policy by name (comparable, unlike the client's type).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PropagationPolicyName {
+    /// Dependents go in the background.
+    Background,
+    /// Dependents go first.
+    Foreground,
+    /// Dependents stay.
+    Orphan,
+}
+
+/// Decides what to do with a dependent from its owners' states (as the garbage collector of
+/// Kubernetes decides): keep it while a live owner remains, dropping references to gone or
+/// waiting owners; otherwise delete it, in the foreground when an owner waits for it and it
+/// has dependents of its own, else with the policy its own finalizers ask for.
+pub fn verdict(item: &Item, states: &[(String, OwnerState)], has_dependents: bool) -> Verdict {
+    let solid = states.iter().any(|(_, s)| *s == OwnerState::Solid);
+    if solid {
+        let drop: Vec<String> = states
+            .iter()
+            .filter(|(_, s)| *s != OwnerState::Solid)
+            .map(|(u, _)| u.clone())
+            .collect();
+        return if drop.is_empty() {
+            Verdict::Keep
+        } else {
+            Verdict::DropReferences(drop)
+        };
+    }
+    let waiting = states
+        .iter()
+        .any(|(_, s)| *s == OwnerState::WaitingForDependents);
+    if waiting && has_dependents {
+        return Verdict::Delete(PropagationPolicyName::Foreground);
+    }
+    if item.has_finalizer(ORPHAN) {
+        Verdict::Delete(PropagationPolicyName::Orphan)
+    } else if item.has_finalizer(FOREGROUND) {
+        Verdict::Delete(PropagationPolicyName::Foreground)
+    } else {
+        Verdict::Delete(PropagationPolicyName::Background)
+    }
+}
+
+fn delete_params(uid: &str, policy: PropagationPolicyName) -> DeleteParams {
+    DeleteParams {
+        propagation_policy: Some(match policy {
+            PropagationPolicyName::Background => PropagationPolicy::Background,
+            PropagationPolicyName::Foreground => PropagationPolicy::Foreground,
+            PropagationPolicyName::Orphan => PropagationPolicy::Orphan,
+        }),
+        preconditions: Some(Preconditions {
+            uid: Some(uid.to_owned()),
+            resource_version: None,
+        }),
+        ..DeleteParams::default()
+    }
+}
+
+/// Syncs the object with `uid`.
+async fn sync(c: Arc<Collector>, uid: String) -> Result<Outcome, SyncError> {
+    let Some(item) = c.graph().get(&uid) else {
+        return Ok(Outcome::Done);
+    };
+    let object = format!("{}/{}", item.namespace, item.name);
+    if item.deleting {
+        if item.has_finalizer(ORPHAN) {
+            return orphan_dependents(&c, &uid, &item).await;
+        }
+        if item.has_finalizer(FOREGROUND) {
+            return delete_dependents(&c, &uid, &item).await;
+        }
+        return Ok(Outcome::Done);
+    }
+    if item.owners.is_empty() {
+        return Ok(Outcome::Done);
+    }
+    let mut states = Vec::new();
+    for owner in &item.owners {
+        states.push((owner.uid.clone(), owner_state(&c, &item, owner).await?));
+    }
+    let has_dependents = !c.graph().dependents_of(&uid).is_empty();
+    let api = c.api(&item.resource, &item.namespace);
+    match verdict(&item, &states, has_dependents) {
+        Verdict::Keep => {}
+        Verdict::DropReferences(gone) => {
+            let fresh = match api.get_opt(&item.name).await {
+                Ok(Some(o)) if o.metadata.uid.as_deref() == Some(uid.as_str()) => o,
+                Ok(_) => return Ok(Outcome::Done),
+                Err(err) => return Err(SyncError::api("reading dependent", &object)(err)),
+            };
+            let refs: Vec<OwnerReference> = fresh
+                .metadata
+                .owner_references
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|o| !gone.contains(&o.uid))
+                .collect();
+            let patch = serde_json::json!({"metadata": {"ownerReferences": refs,
+                "resourceVersion": fresh.metadata.resource_version}});
+            match api
+                .patch(&item.name, &PatchParams::default(), &Patch::Merge(&patch))
+                .await
+            {
+                Ok(_) => {}
+                Err(err) if is_status(&err, 404) => {}
+                Err(err) => {
+                    return Err(SyncError::api("dropping owner references of", &object)(err))
+                }
+            }
+        }
+        Verdict::Delete(policy) => {
+            tracing::info!(object = %object, kind = %item.resource.0.kind, ?policy, "deleting an object whose owners are gone");
+            match api.delete(&item.name, &delete_params(&uid, policy)).await {
+                Ok(_) => {}
+                // Gone already, or replaced by another object of that name.
+                Err(err) if is_status(&err, 404) || is_status(&err, 409) => {}
+                Err(err) => return Err(SyncError::api("deleting dependent", &object)(err)),
+            }
+        }
+    }
+    Ok(Outcome::Done)
+}
+
+/// The state of `owner` as `item` references it: from the graph, else from a live read.
+async fn owner_state(
+    c: &Collector,
+    item: &Item,
+    owner: &OwnerReference,
+) -> Result<OwnerState, SyncError> {
+    let judge = |deleting: bool, finalizers: &[String]| {
+        if deleting && finalizers.iter().any(|f| f == FOREGROUND) {
+            OwnerState::WaitingForDependents
+        } else {
+            OwnerState::Solid
+        }
+    };
+    if let Some(known) = c.graph().get(&owner.uid) {
+        if known.name == owner.name && known.resource.0.kind == owner.kind {
+            return Ok(judge(known.deleting, &known.finalizers));
+        }
+    }
+    let Some(resource) = c.resource_for(&owner.api_version, &owner.kind).await else {
+        // A kind nobody serves cannot have a live object.
+        return Ok(OwnerState::Dangling);
+    };
+    // An owner is in the dependent's namespace, or cluster-scoped; a namespaced owner of a
+    // cluster-scoped object cannot exist.
+    if resource.1 && item.namespace.is_empty() {
+        return Ok(OwnerState::Dangling);
+    }
+    let api = c.api(&resource, &item.namespace);
+    match api.get_opt(&owner.name).await {
+        Ok(Some(o)) if o.metadata.uid.as_deref() == Some(owner.uid.as_str()) => Ok(judge(
+            o.metadata.deletion_timestamp.is_some(),
+            o.metadata.finalizers.as_deref().unwrap_or_default(),
+        )),
+        Ok(_) => Ok(OwnerState::Dangling),
+        Err(err) => Err(SyncError::api("reading owner", &owner.name)(err)),
+    }
+}
+
+/// Removes `finalizer` from the object `uid`, read fresh and written with its version.
+async fn remove_finalizer(
+    c: &Collector,
+    uid: &str,
+    item: &Item,
+    finalizer: &str,
+) -> Result<(), SyncError> {
+    let object = format!("{}/{}", item.namespace, item.name);
+    let api = c.api(&item.resource, &item.namespace);
+    let fresh = match api.get_opt(&item.name).await {
+        Ok(Some(o)) if o.metadata.uid.as_deref() == Some(uid) => o,
+        Ok(_) => return Ok(()),
+        Err(err) => return Err(SyncError::api("reading owner", &object)(err)),
+    };
+    let finalizers: Vec<String> = fresh
+        .metadata
+        .finalizers
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|f| f != finalizer)
+        .collect();
+    let patch = serde_json::json!({"metadata": {"finalizers": finalizers,
+        "resourceVersion": fresh.metadata.resource_version}});
+    match api
+        .patch(&item.name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(err) if is_status(&err, 404) => Ok(()),
+        Err(err) => Err(SyncError::api("removing a finalizer of", &object)(err)),
+    }
+}
+
+/// Removes the owner's references from every dependent, then its `orphan` finalizer.
+async fn orphan_dependents(c: &Collector, uid: &str, item: &Item) -> Result<Outcome, SyncError> {
+    let dependents = c.graph().dependents_of(uid);
+    for (dep_uid, dep) in dependents {
+        let object = format!("{}/{}", dep.namespace, dep.name);
+        let api = c.api(&dep.resource, &dep.namespace);
+        let fresh = match api.get_opt(&dep.name).await {
+            Ok(Some(o)) if o.metadata.uid.as_deref() == Some(dep_uid.as_str()) => o,
+            Ok(_) => continue,
+            Err(err) => return Err(SyncError::api("reading dependent", &object)(err)),
+        };
+        let refs: Vec<OwnerReference> = fresh
+            .metadata
+            .owner_references
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|o| o.uid != uid)
+            .collect();
+        let patch = serde_json::json!({"metadata": {"ownerReferences": refs,
+            "resourceVersion": fresh.metadata.resource_version}});
+        match api
+            .patch(&dep.name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+        {
+            Ok(_) => {}
+            Err(err) if is_status(&err, 404) => {}
+            Err(err) => return Err(SyncError::api("orphaning dependent", &object)(err)),
+        }
+    }
+    remove_finalizer(c, uid, item, ORPHAN).await?;
+    Ok(Outcome::Done)
+}
+
+/// Deletes the owner's dependents; once none that blocks it remains, removes its
+/// `foregroundDeletion` finalizer.
+async fn delete_dependents(c: &Collector, uid: &str, item: &Item) -> Result<Outcome, SyncError> {
+    let dependents = c.graph().dependents_of(uid);
+    let mut blocking = 0;
+    for (dep_uid, dep) in &dependents {
+        let blocks = dep
+            .owners
+            .iter()
+            .any(|o| o.uid == uid && o.block_owner_deletion == Some(true));
+        if blocks {
+            blocking += 1;
+        }
+        // Each dependent decides for itself (it may have another, live owner).
+        if !dep.deleting {
+            c.queue.add(dep_uid);
+        }
+    }
+    if blocking == 0 {
+        remove_finalizer(c, uid, item, FOREGROUND).await?;
+        return Ok(Outcome::Done);
+    }
+    // The dependents' deletions queue this owner again; the periodic check is a backstop.
+    Ok(Outcome::RequeueAfter(Duration::from_secs(5)))
+}
+
+/// Lists and watches one resource forever, keeping the graph current and queueing the uids
+/// each change concerns.
+async fn reflect(c: Arc<Collector>, watched: &'static Watched, resync: Duration) {
+    let resource = (api_resource(watched), watched.4);
+    let api: Api<DynamicObject> = Api::all_with(c.client.clone(), &resource.0);
+    let mut missing_logged = false;
+    loop {
+        let list = match api.list(&ListParams::default()).await {
+            Ok(list) => list,
+            Err(err) => {
+                // A resource this server does not serve is looked at again now and then.
+                if is_status(&err, 404) {
+                    if !missing_logged {
+                        tracing::info!(resource = watched.3, "not served; not collecting it");
+                        missing_logged = true;
+                    }
+                    tokio::time::sleep(resync).await;
+                } else {
+                    tracing::warn!(resource = watched.3, error = %err, "listing failed");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                continue;
+            }
+        };
+        {
+            let listed: HashSet<String> = list
+                .items
+                .iter()
+                .filter_map(|o| o.metadata.uid.clone())
+                .collect();
+            let mut graph = c.graph();
+            let mut touched = Vec::new();
+            for gone in graph.uids_of(&resource.0.group, &resource.0.plural) {
+                if !listed.contains(&gone) {
+                    touched.extend(graph.remove(&gone));
+                }
+            }
+            for obj in &list.items {
+                if let Some((uid, item)) = item_of(obj, &resource) {
+                    if graph.items.get(&uid) != Some(&item) || !item.owners.is_empty() {
+                        touched.extend(graph.upsert(&uid, item));
+                    }
+                }
+            }
+            drop(graph);
+            c.queue_all(touched);
+        }
+        let mut version = list.metadata.resource_version.unwrap_or_default();
+        let deadline = tokio::time::Instant::now() + resync;
+        let wp = WatchParams::default().timeout(resync.as_secs().clamp(1, 290) as u32);
+        'watch: while tokio::time::Instant::now() < deadline {
+            let stream = match api.watch(&wp, &version).await {
+                Ok(s) => s,
+                Err(err) => {
+                    tracing::warn!(resource = watched.3, error = %err, "watching failed");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    break 'watch;
+                }
+            };
+            let mut stream = std::pin::pin!(stream);
+            loop {
+                let event = match tokio::time::timeout_at(deadline, stream.next()).await {
+                    Err(_) => break 'watch,
+                    Ok(None) => continue 'watch,
+                    Ok(Some(Ok(event))) => event,
+                    Ok(Some(Err(err))) => {
+                        tracing::warn!(resource = watched.3, error = %err, "watch stream failed");
+                        break 'watch;
+                    }
+                };
+                match event {
+                    WatchEvent::Added(obj) | WatchEvent::Modified(obj) => {
+                        if let Some(v) = obj.metadata.resource_version.clone() {
+                            version = v;
+                        }
+                        if let Some((uid, item)) = item_of(&obj, &resource) {
+                            let touched = c.graph().upsert(&uid, item);
+                            c.queue_all(touched);
+                        }
+                    }
+                    WatchEvent::Deleted(obj) => {
+                        if let Some(v) = obj.metadata.resource_version.clone() {
+                            version = v;
+                        }
+                        if let Some(uid) = obj.metadata.uid.as_deref() {
+                            let touched = c.graph().remove(uid);
+                            c.queue_all(touched);
+                        }
+                    }
+                    WatchEvent::Bookmark(mark) => version = mark.metadata.resource_version,
+                    WatchEvent::Error(status) => {
+                        tracing::debug!(resource = watched.3, message = %status.message, "watch ended; listing again");
+                        break 'watch;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Runs the collector until the process stops.
+pub async fn run(ctx: Arc<Context>) {
+    let collector = Arc::new(Collector {
+        client: ctx.client.clone(),
+        graph: Mutex::new(Graph::default()),
+        queue: WorkQueue::new(),
+        discovered: Mutex::new(HashMap::new()),
+    });
+    let mut tasks = tokio::task::JoinSet::new();
+    for w in WATCHED {
+        tasks.spawn(reflect(collector.clone(), w, ctx.resync));
+    }
+    let c = collector.clone();
+    tasks.spawn(queue::run_workers(
+        "garbage-collector",
+        collector.queue.clone(),
+        ctx.gc_workers,
+        move |uid: String| sync(c.clone(), uid),
+    ));
+    while tasks.join_next().await.is_some() {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(owners: &[&str], finalizers: &[&str]) -> Item {
+        Item {
+            resource: (api_resource(&WATCHED[0]), true),
+            namespace: "ns".into(),
+            name: "p".into(),
+            owners: owners
+                .iter()
+                .map(|u| OwnerReference {
+                    api_version: "apps/v1".into(),
+                    kind: "ReplicaSet".into(),
+                    name: format!("rs-{u}"),
+                    uid: (*u).into(),
+                    controller: None,
+                    block_owner_deletion: Some(true),
+                })
+                .collect(),
+            deleting: false,
+            finalizers: finalizers.iter().map(|f| (*f).into()).collect(),
+        }
+    }
+
+    fn states(s: &[(&str, OwnerState)]) -> Vec<(String, OwnerState)> {
+        s.iter().map(|(u, s)| ((*u).into(), *s)).collect()
+    }
+
+    #[test]
+    fn a_live_owner_keeps_its_dependent() {
+        let i = item(&["a"], &[]);
+        assert_eq!(
+            verdict(&i, &states(&[("a", OwnerState::Solid)]), false),
+            Verdict::Keep
+        );
+    }
+
+    #[test]
+    fn references_to_gone_or_waiting_owners_are_dropped_while_one_lives() {
+        let i = item(&["a", "b", "c"], &[]);
+        let v = verdict(
+            &i,
+            &states(&[
+                ("a", OwnerState::Solid),
+                ("b", OwnerState::Dangling),
+                ("c", OwnerState::WaitingForDependents),
+            ]),
+            false,
+        );
+        assert_eq!(v, Verdict::DropReferences(vec!["b".into(), "c".into()]));
+    }
+
+    #[test]
+    fn a_dependent_without_live_owners_is_deleted_with_the_right_policy() {
+        let dangling = states(&[("a", OwnerState::Dangling)]);
+        assert_eq!(
+            verdict(&item(&["a"], &[]), &dangling, true),
+            Verdict::Delete(PropagationPolicyName::Background)
+        );
+        assert_eq!(
+            verdict(&item(&["a"], &[ORPHAN]), &dangling, false),
+            Verdict::Delete(PropagationPolicyName::Orphan)
+        );
+        let waiting = states(&[("a", OwnerState::WaitingForDependents)]);
+        assert_eq!(
+            verdict(&item(&["a"], &[]), &waiting, true),
+            Verdict::Delete(PropagationPolicyName::Foreground)
+        );
+        assert_eq!(
+            verdict(&item(&["a"], &[]), &waiting, false),
+            Verdict::Delete(PropagationPolicyName::Background)
+        );
+    }
+
+    #[test]
+    fn the_graph_tracks_dependents_and_reports_what_a_change_touches() {
+        let mut g = Graph::default();
+        g.upsert("rs", item(&[], &[]));
+        let touched = g.upsert("pod", item(&["rs"], &[]));
+        assert!(touched.contains(&"pod".to_owned()) && touched.contains(&"rs".to_owned()));
+        assert_eq!(g.dependents_of("rs").len(), 1);
+        // The owner goes: its dependent is worth a look.
+        assert_eq!(g.remove("rs"), vec!["pod".to_owned()]);
+        // The dependent drops its reference: the index follows.
+        g.upsert("pod", item(&[], &[]));
+        assert!(g.dependents_of("rs").is_empty());
+        assert_eq!(g.remove("pod"), Vec::<String>::new());
+    }
+}
