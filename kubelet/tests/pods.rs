@@ -46,6 +46,23 @@ impl Env {
             COUNTER.fetch_add(1, Ordering::Relaxed)
         );
         let client = cluster.client().await.expect("an admin client");
+        // The node server's certificate, signed by the cluster CA the API server made.
+        let pki = cluster.data_dir().join("pki");
+        let ca = berth_component_base::pki::ClusterCa::load(
+            &std::fs::read_to_string(pki.join("ca.crt")).unwrap(),
+            &std::fs::read_to_string(pki.join("ca.key")).unwrap(),
+        )
+        .expect("the cluster CA");
+        let serving = ca
+            .issue_server(
+                &node_name,
+                &["localhost".to_string()],
+                &["127.0.0.1".parse().unwrap()],
+            )
+            .expect("a serving certificate");
+        std::fs::write(root.path().join("kubelet.crt"), &serving.cert_pem).unwrap();
+        std::fs::write(root.path().join("kubelet.key"), &serving.key_pem).unwrap();
+        std::fs::copy(pki.join("ca.crt"), root.path().join("ca.crt")).unwrap();
         let mut env = Env {
             kubelet: None,
             node_name,
@@ -73,7 +90,20 @@ impl Env {
             .arg(self.cluster.data_dir().join("kubelet.kubeconfig"))
             .args(["--node-name", &self.node_name])
             .args(["--container-runtime-endpoint", &self.node.endpoint()])
-            .args(["--node-ip", "127.0.0.1", "--port", "10250"])
+            .args([
+                "--node-ip",
+                "127.0.0.1",
+                "--address",
+                "127.0.0.1",
+                "--port",
+                "0",
+            ])
+            .arg("--tls-cert-file")
+            .arg(self.root.path().join("kubelet.crt"))
+            .arg("--tls-private-key-file")
+            .arg(self.root.path().join("kubelet.key"))
+            .arg("--client-ca-file")
+            .arg(self.root.path().join("ca.crt"))
             .args(["--cluster-dns", "10.96.0.10"])
             .arg("--root-dir")
             .arg(self.root.path().join("root"))
@@ -327,14 +357,15 @@ async fn the_node_registers_ready_and_keeps_its_lease() {
         };
         assert_eq!(c.reason.as_deref(), Some(expected), "{t}");
     }
-    assert_eq!(
+    // The node server's port, picked at start.
+    assert!(
         status
             .daemon_endpoints
             .unwrap()
             .kubelet_endpoint
             .unwrap()
-            .port,
-        10250
+            .port
+            > 0
     );
 
     let leases: Api<Lease> = Api::namespaced(env.client.clone(), "kube-node-lease");
@@ -501,6 +532,14 @@ async fn a_pod_runs_with_its_environment_volumes_and_logs_and_survives_a_kubelet
     assert!(lines.iter().any(|l| l == "options ndots:5"), "{lines:?}");
     let raw = std::fs::read_to_string(&log).unwrap();
     assert!(raw.lines().any(|l| l.contains(" stderr F err")), "{raw}");
+
+    // kubectl logs reaches the same file through the API server and the node server.
+    let out = kubectl.run(&["logs", "web"]).expect("kubectl logs");
+    assert!(
+        out.stdout
+            .contains(&format!("color=blue node={}", env.node_name)),
+        "{out}"
+    );
 
     // The ConfigMap volume follows an update in place.
     let mut cm = cms.get("settings").await.unwrap();
