@@ -871,10 +871,18 @@ impl Registry {
         expected: Revision,
     ) -> ApiResult<Value> {
         let res = r.resource;
-        // An object being deleted whose last finalizer is gone is deleted now.
-        let deleting = meta(&new)
-            .get("deletionTimestamp")
-            .is_some_and(|v| !v.is_null());
+        // An object being deleted whose last finalizer is gone is deleted now, unless it is
+        // in a graceful deletion (a pod its kubelet is stopping): its owner finishes that one
+        // with a delete of grace 0, and the updates it makes meanwhile (the pod's status)
+        // must not end it early.
+        let graceful = meta(old)
+            .get("deletionGracePeriodSeconds")
+            .and_then(Value::as_i64)
+            .is_some_and(|g| g > 0);
+        let deleting = !graceful
+            && meta(&new)
+                .get("deletionTimestamp")
+                .is_some_and(|v| !v.is_null());
         let finalizers_left = meta(&new)
             .get("finalizers")
             .and_then(Value::as_array)

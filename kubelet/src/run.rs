@@ -50,6 +50,19 @@ pub struct Options {
     /// Where the container runtime writes pod log directories.
     #[arg(long, default_value = "/var/log/pods")]
     pub pod_logs_dir: PathBuf,
+    /// The address the node server listens on.
+    #[arg(long, default_value = "0.0.0.0")]
+    pub address: IpAddr,
+    /// The node server's certificate (PEM); without the three TLS files there is no node
+    /// server (logs, exec, attach and port-forward are then unavailable for this node).
+    #[arg(long)]
+    pub tls_cert_file: Option<PathBuf>,
+    /// The node server's private key (PEM).
+    #[arg(long)]
+    pub tls_private_key_file: Option<PathBuf>,
+    /// The CA whose client certificates the node server accepts (the cluster CA).
+    #[arg(long)]
+    pub client_ca_file: Option<PathBuf>,
 }
 
 impl Options {
@@ -66,6 +79,10 @@ impl Options {
             root_dir: PathBuf::from("/var/lib/berth-kubelet"),
             cgroup_root: "/".to_string(),
             pod_logs_dir: PathBuf::from("/var/log/pods"),
+            address: IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+            tls_cert_file: None,
+            tls_private_key_file: None,
+            client_ca_file: None,
         }
     }
 
@@ -110,8 +127,37 @@ pub async fn run_until_stopped(opts: Options) -> anyhow::Result<()> {
     let cri = Cri::connect(&opts.container_runtime_endpoint)
         .await
         .context("connecting to the container runtime")?;
-    let id = opts.identity();
+    let mut id = opts.identity();
     tracing::info!(node = %id.name, ip = %id.ip, "kubelet starting");
+    let _server = match (
+        &opts.tls_cert_file,
+        &opts.tls_private_key_file,
+        &opts.client_ca_file,
+    ) {
+        (Some(cert), Some(key), Some(client_ca)) => {
+            let files = crate::server::TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+                client_ca: client_ca.clone(),
+            };
+            let state = crate::server::NodeServer {
+                cri: cri.clone(),
+                node_name: id.name.clone(),
+            };
+            let (bound, task) =
+                crate::server::start(opts.address, opts.port, &files, state).await?;
+            // Port 0 picks a free port; the Node reports the one bound.
+            id.port = bound.port();
+            Some(task)
+        }
+        (None, None, None) => {
+            tracing::warn!("no --tls-cert-file, --tls-private-key-file and --client-ca-file: the node server is off");
+            None
+        }
+        _ => anyhow::bail!(
+            "--tls-cert-file, --tls-private-key-file and --client-ca-file go together"
+        ),
+    };
     let (uid_tx, uid_rx) = tokio::sync::watch::channel(None);
     let node = tokio::spawn(crate::node::keep_node(
         client.clone(),

@@ -46,6 +46,23 @@ impl Env {
             COUNTER.fetch_add(1, Ordering::Relaxed)
         );
         let client = cluster.client().await.expect("an admin client");
+        // The node server's certificate, signed by the cluster CA the API server made.
+        let pki = cluster.data_dir().join("pki");
+        let ca = berth_component_base::pki::ClusterCa::load(
+            &std::fs::read_to_string(pki.join("ca.crt")).unwrap(),
+            &std::fs::read_to_string(pki.join("ca.key")).unwrap(),
+        )
+        .expect("the cluster CA");
+        let serving = ca
+            .issue_server(
+                &node_name,
+                &["localhost".to_string()],
+                &["127.0.0.1".parse().unwrap()],
+            )
+            .expect("a serving certificate");
+        std::fs::write(root.path().join("kubelet.crt"), &serving.cert_pem).unwrap();
+        std::fs::write(root.path().join("kubelet.key"), &serving.key_pem).unwrap();
+        std::fs::copy(pki.join("ca.crt"), root.path().join("ca.crt")).unwrap();
         let mut env = Env {
             kubelet: None,
             node_name,
@@ -73,7 +90,20 @@ impl Env {
             .arg(self.cluster.data_dir().join("kubelet.kubeconfig"))
             .args(["--node-name", &self.node_name])
             .args(["--container-runtime-endpoint", &self.node.endpoint()])
-            .args(["--node-ip", "127.0.0.1", "--port", "10250"])
+            .args([
+                "--node-ip",
+                "127.0.0.1",
+                "--address",
+                "127.0.0.1",
+                "--port",
+                "0",
+            ])
+            .arg("--tls-cert-file")
+            .arg(self.root.path().join("kubelet.crt"))
+            .arg("--tls-private-key-file")
+            .arg(self.root.path().join("kubelet.key"))
+            .arg("--client-ca-file")
+            .arg(self.root.path().join("ca.crt"))
             .args(["--cluster-dns", "10.96.0.10"])
             .arg("--root-dir")
             .arg(self.root.path().join("root"))
@@ -327,14 +357,15 @@ async fn the_node_registers_ready_and_keeps_its_lease() {
         };
         assert_eq!(c.reason.as_deref(), Some(expected), "{t}");
     }
-    assert_eq!(
+    // The node server's port, picked at start.
+    assert!(
         status
             .daemon_endpoints
             .unwrap()
             .kubelet_endpoint
             .unwrap()
-            .port,
-        10250
+            .port
+            > 0
     );
 
     let leases: Api<Lease> = Api::namespaced(env.client.clone(), "kube-node-lease");
@@ -415,6 +446,7 @@ async fn a_pod_runs_with_its_environment_volumes_and_logs_and_survives_a_kubelet
     let mut web = busybox(
         "web",
         "echo color=$COLOR node=$NODE; cat /config/file.txt; echo; echo err >&2; \
+         cat /etc/resolv.conf; echo host=$(hostname); \
          while true; do if [ \"$(cat /config/file.txt)\" = two ]; then echo updated; sleep 3600; fi; sleep 0.2; done",
     );
     web["env"] = serde_json::json!([
@@ -483,8 +515,31 @@ async fn a_pod_runs_with_its_environment_volumes_and_logs_and_survives_a_kubelet
     wait_file_has(&log, &format!("color=blue node={}", env.node_name)).await;
     wait_file_has(&log, "one").await;
     wait_file_has(&log, "err").await;
+    // ClusterFirst DNS and the pod's hostname.
+    wait_file_has(&log, "host=web").await;
+    let lines = log_messages(&log);
+    assert!(
+        lines.iter().any(|l| l == "nameserver 10.96.0.10"),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l
+                .starts_with("search default.svc.cluster.local svc.cluster.local cluster.local")),
+        "{lines:?}"
+    );
+    assert!(lines.iter().any(|l| l == "options ndots:5"), "{lines:?}");
     let raw = std::fs::read_to_string(&log).unwrap();
     assert!(raw.lines().any(|l| l.contains(" stderr F err")), "{raw}");
+
+    // kubectl logs reaches the same file through the API server and the node server.
+    let out = kubectl.run(&["logs", "web"]).expect("kubectl logs");
+    assert!(
+        out.stdout
+            .contains(&format!("color=blue node={}", env.node_name)),
+        "{out}"
+    );
 
     // The ConfigMap volume follows an update in place.
     let mut cm = cms.get("settings").await.unwrap();
@@ -498,6 +553,7 @@ async fn a_pod_runs_with_its_environment_volumes_and_logs_and_survives_a_kubelet
     wait_file_has(&log, "updated").await;
 
     // A restarted kubelet adopts the running container and restarts nothing.
+    let before_restart = env.pods().get("web").await.unwrap();
     env.stop_kubelet();
     env.start_kubelet();
     let events: Api<Event> = Api::namespaced(env.client.clone(), "default");
@@ -533,6 +589,12 @@ async fn a_pod_runs_with_its_environment_volumes_and_logs_and_survives_a_kubelet
         tokio::time::sleep(Duration::from_millis(50)).await;
         after = env.pods().get("web").await.unwrap();
     }
+    // Not even the status changed: the new kubelet found it already true.
+    assert_eq!(
+        after.metadata.resource_version, before_restart.metadata.resource_version,
+        "{:?}\n{:?}",
+        before_restart.status, after.status
+    );
     let s = container_status(&after, "web").unwrap();
     assert_eq!(s.container_id.as_deref(), Some(container_id.as_str()));
     assert_eq!(s.restart_count, 0);
@@ -569,13 +631,26 @@ async fn a_pod_runs_with_its_environment_volumes_and_logs_and_survives_a_kubelet
             "no {r} event in {reasons:?}"
         );
     }
-    // The pod's directory, log directory and cgroups are gone.
+    // The pod's directory, log directory and cgroups went before the pod did.
     let uid = pod.metadata.uid.clone().unwrap();
-    let deadline = Instant::now() + WAIT;
-    while env.root.path().join("root/pods").join(&uid).exists() && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(!env.root.path().join("root/pods").join(&uid).exists());
+    let pod_dir = env.root.path().join("root/pods").join(&uid);
+    assert!(
+        !pod_dir.exists(),
+        "{} left behind: {:?}\n{}",
+        pod_dir.display(),
+        Command::new("find")
+            .arg(&pod_dir)
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned()),
+        tail(&env.kubelet_log())
+            + &env
+                .cluster
+                .server_log()
+                .lines()
+                .filter(|l| l.contains("pods/web") && !l.contains("GET"))
+                .collect::<Vec<_>>()
+                .join("\n")
+    );
     assert!(!log.parent().unwrap().parent().unwrap().exists());
     let cgroup = Path::new("/sys/fs/cgroup/memory")
         .join(&env.node.config().cgroup_root)

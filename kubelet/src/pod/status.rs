@@ -72,7 +72,9 @@ fn time_of(nanos: i64) -> Option<Time> {
     if nanos <= 0 {
         return None;
     }
-    Timestamp::from_nanosecond(i128::from(nanos)).ok().map(Time)
+    // The API keeps whole seconds; finer times would make every fresh computation differ
+    // from the stored status.
+    Timestamp::from_second(nanos / 1_000_000_000).ok().map(Time)
 }
 
 fn terminated(runtime: &str, c: &ContainerObs) -> ContainerState {

@@ -1296,7 +1296,10 @@ async fn post_status(
         &shared.node.node_ip.to_string(),
         &qos,
         obs,
-        Time(Timestamp::now()),
+        Time(
+            Timestamp::from_second(Timestamp::now().as_second())
+                .unwrap_or_else(|_| Timestamp::now()),
+        ),
     );
     if pod.status.as_ref() == Some(&status) || state.posted.as_ref() == Some(&status) {
         return Some(status);
@@ -1405,6 +1408,10 @@ async fn terminate(shared: &Shared, pod: &Pod, state: &mut State) -> bool {
             .await;
     }
     let _ = post_status(shared, pod, state, &obs).await;
+    // Everything on the node goes before the API object does: once the pod is gone from
+    // the API, nothing of it is left here.
+    kill_everything(shared, uid, 0).await;
+    clean_up_files(&shared.node, uid, Some(pod));
     let api: Api<Pod> = Api::namespaced(shared.client.clone(), ns);
     let params = DeleteParams {
         grace_period_seconds: Some(0),
@@ -1422,8 +1429,6 @@ async fn terminate(shared: &Shared, pod: &Pod, state: &mut State) -> bool {
             return false;
         }
     }
-    kill_everything(shared, uid, 0).await;
-    clean_up_files(&shared.node, uid, Some(pod));
     true
 }
 
