@@ -51,6 +51,16 @@ enum Command {
         /// HTTPS port of the API server.
         #[arg(long, default_value_t = 6443)]
         port: u16,
+        /// Start only the control plane, not the node's container runtime.
+        #[arg(long)]
+        no_node: bool,
+    },
+    /// Stop what `berth up` started on this machine and remove what it created: the node's
+    /// pods, containerd, pod network, cgroups and routes. Images are kept.
+    Down {
+        /// The data directory `berth up` used.
+        #[arg(long, default_value_os_t = default_data_dir())]
+        data_dir: PathBuf,
     },
     /// Run the API server (the same code as `berth-apiserver`).
     Apiserver(berth_apiserver::Options),
@@ -129,6 +139,29 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .context("starting the async runtime")
 }
 
+/// Starts the local node's containerd (or finds it running), printing each step.
+fn start_node_runtime(data_dir: &std::path::Path) -> Result<()> {
+    use berth_kubelet::runtime::local::{missing_prerequisites, up, LocalRuntime, UpOutcome};
+    println!("Checking the node's prerequisites...");
+    let missing = missing_prerequisites();
+    if !missing.is_empty() {
+        anyhow::bail!(
+            "berth up needs, for the node:\n  - {}\n(or run `berth up --no-node` for the control plane only)",
+            missing.join("\n  - ")
+        );
+    }
+    let local = LocalRuntime::for_data_dir(data_dir);
+    println!("Starting containerd ({})...", local.socket.display());
+    let (_, outcome) = runtime()?.block_on(up(&local))?;
+    match outcome {
+        UpOutcome::Started(pid) => {
+            println!("containerd is running (pid {pid}); `berth down` stops it")
+        }
+        UpOutcome::AlreadyRunning(pid) => println!("containerd was already running (pid {pid})"),
+    }
+    Ok(())
+}
+
 fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
@@ -155,8 +188,25 @@ fn main() -> Result<()> {
             }
             Ok(())
         }
-        Command::Up { data_dir, port } => {
+        Command::Down { data_dir } => {
+            let local = berth_kubelet::runtime::local::LocalRuntime::for_data_dir(&data_dir);
+            let removed = runtime()?.block_on(berth_kubelet::runtime::local::down(&local))?;
+            if removed {
+                println!("Removed the node runtime (containerd, pods, pod network, cgroups, routes); images kept in {}", local.root_dir.display());
+            } else {
+                println!("No node runtime was running.");
+            }
+            Ok(())
+        }
+        Command::Up {
+            data_dir,
+            port,
+            no_node,
+        } => {
             berth_component_base::init_tracing();
+            if !no_node {
+                start_node_runtime(&data_dir)?;
+            }
             let options = berth_apiserver::Options {
                 data_dir,
                 bind_address: std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),

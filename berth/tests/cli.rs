@@ -31,9 +31,34 @@ fn help_says_what_exists() {
         "api-resources",
         "store",
         "version",
+        "down",
+        "image",
     ] {
         assert!(text.contains(word), "help lacks {word}: {text}");
     }
+}
+
+#[test]
+fn kubelet_takes_the_node_agent_flags() {
+    let out = berth(&["kubelet", "--help"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for flag in [
+        "--kubeconfig",
+        "--node-name",
+        "--container-runtime-endpoint",
+        "--node-ip",
+        "--port",
+        "--cluster-dns",
+        "--cluster-domain",
+        "--root-dir",
+    ] {
+        assert!(text.contains(flag), "berth kubelet lacks {flag}: {text}");
+    }
+    // Without a kubeconfig it refuses to start, naming the flag.
+    let out = berth(&["kubelet"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--kubeconfig"));
 }
 
 #[test]
@@ -105,6 +130,7 @@ fn up_serves_kubectl_get_ns() {
             dir.path().to_str().unwrap(),
             "--port",
             &port.to_string(),
+            "--no-node",
         ])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())

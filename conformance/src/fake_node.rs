@@ -164,6 +164,16 @@ impl FakeNodes {
     /// Registers `specs` as Ready nodes and starts looking after their Leases and pods. Must
     /// be called inside a Tokio runtime, which then runs the node tasks.
     pub async fn start(client: kube::Client, specs: &[NodeSpec]) -> Result<FakeNodes> {
+        FakeNodes::start_renewing_every(client, specs, LEASE_RENEW).await
+    }
+
+    /// Like [`FakeNodes::start`], renewing the Leases every `renew` (for tests that run the
+    /// node lifecycle controller with a short grace period).
+    pub async fn start_renewing_every(
+        client: kube::Client,
+        specs: &[NodeSpec],
+        renew: Duration,
+    ) -> Result<FakeNodes> {
         let nodes_api: Api<Node> = Api::all(client.clone());
         let mut states = HashMap::new();
         for (i, spec) in specs.iter().enumerate() {
@@ -188,7 +198,7 @@ impl FakeNodes {
         let nodes = Arc::new(Mutex::new(states));
         let started = Arc::new(AtomicU32::new(0));
         let tasks = vec![
-            tokio::spawn(renew_leases(client.clone(), nodes.clone())),
+            tokio::spawn(renew_leases(client.clone(), nodes.clone(), renew)),
             tokio::spawn(look_after_pods(client, nodes.clone(), started.clone())),
         ];
         Ok(FakeNodes {
@@ -269,8 +279,12 @@ fn alive_names(nodes: &Mutex<HashMap<String, NodeState>>) -> Vec<String> {
         .collect()
 }
 
-/// Creates or renews the Lease of every live node, every [`LEASE_RENEW`].
-async fn renew_leases(client: kube::Client, nodes: Arc<Mutex<HashMap<String, NodeState>>>) {
+/// Creates or renews the Lease of every live node, every `renew`.
+async fn renew_leases(
+    client: kube::Client,
+    nodes: Arc<Mutex<HashMap<String, NodeState>>>,
+    renew: Duration,
+) {
     let leases: Api<Lease> = Api::namespaced(client, "kube-node-lease");
     loop {
         for name in alive_names(&nodes) {
@@ -303,7 +317,7 @@ async fn renew_leases(client: kube::Client, nodes: Arc<Mutex<HashMap<String, Nod
                 eprintln!("fake node {name}: renewing its lease failed: {e}");
             }
         }
-        tokio::time::sleep(LEASE_RENEW).await;
+        tokio::time::sleep(renew).await;
     }
 }
 
@@ -334,6 +348,7 @@ async fn look_after_pods(
     started: Arc<AtomicU32>,
 ) {
     let pods: Api<Pod> = Api::all(client.clone());
+    let permits = Arc::new(tokio::sync::Semaphore::new(CONCURRENT_POD_WRITES));
     loop {
         let list = match pods.list(&ListParams::default()).await {
             Ok(l) => l,
@@ -344,7 +359,7 @@ async fn look_after_pods(
             }
         };
         for pod in list.items {
-            handle(&client, &nodes, &started, pod).await;
+            dispatch(&client, &nodes, &started, &permits, pod).await;
         }
         let mut version = list.metadata.resource_version.unwrap_or_default();
         loop {
@@ -363,7 +378,7 @@ async fn look_after_pods(
                         if let Some(v) = p.metadata.resource_version.clone() {
                             version = v;
                         }
-                        handle(&client, &nodes, &started, p).await;
+                        dispatch(&client, &nodes, &started, &permits, p).await;
                     }
                     Ok(WatchEvent::Deleted(p)) => {
                         if let Some(v) = p.metadata.resource_version.clone() {
@@ -382,6 +397,42 @@ async fn look_after_pods(
             }
         }
     }
+}
+
+/// How many pod writes the fake nodes have in flight at once.
+const CONCURRENT_POD_WRITES: usize = 32;
+
+/// Hands one pod to [`handle`] on a task of its own, waiting while too many writes are in
+/// flight; a pod none of our live nodes has is skipped at once.
+async fn dispatch(
+    client: &kube::Client,
+    nodes: &Arc<Mutex<HashMap<String, NodeState>>>,
+    started: &Arc<AtomicU32>,
+    permits: &Arc<tokio::sync::Semaphore>,
+    pod: Pod,
+) {
+    let ours = pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.node_name.as_deref())
+        .is_some_and(|n| {
+            nodes
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .get(n)
+                .is_some_and(|s| s.alive)
+        });
+    if !ours {
+        return;
+    }
+    let Ok(permit) = permits.clone().acquire_owned().await else {
+        return;
+    };
+    let (client, nodes, started) = (client.clone(), nodes.clone(), started.clone());
+    tokio::spawn(async move {
+        handle(&client, &nodes, &started, pod).await;
+        drop(permit);
+    });
 }
 
 /// Plays the kubelet's part for one pod.

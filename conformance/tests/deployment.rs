@@ -787,3 +787,242 @@ async fn deleting_a_deployment_cascades_as_asked() {
     .await;
     env.report(result);
 }
+
+const HEALING: &str = "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: healing
+spec:
+  replicas: 4
+  selector:
+    matchLabels:
+      app: healing
+  template:
+    metadata:
+      labels:
+        app: healing
+    spec:
+      tolerations:
+      - key: node.kubernetes.io/unreachable
+        operator: Exists
+        effect: NoExecute
+        tolerationSeconds: 1
+      containers:
+      - name: c
+        image: busybox
+";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pods_of_a_silent_node_are_replaced_on_the_others() {
+    let cluster = Cluster::start().unwrap_or_else(|err| panic!("{err:#}"));
+    let cm = cluster
+        .start_controller_manager(&[
+            "--leader-elect=false",
+            "--node-monitor-period=500ms",
+            "--node-monitor-grace-period=4s",
+        ])
+        .unwrap_or_else(|err| panic!("{err:#}"));
+    let scheduler = cluster
+        .start_scheduler(&[])
+        .unwrap_or_else(|err| panic!("{err:#}"));
+    let result = async {
+        let client = cluster.client().await?;
+        let specs: Vec<NodeSpec> = (0..3).map(|i| NodeSpec::new(&format!("n{i}"))).collect();
+        let nodes =
+            FakeNodes::start_renewing_every(client.clone(), &specs, Duration::from_millis(500))
+                .await?;
+        let k = cluster.kubectl(*KUBECTL_MINORS.end())?;
+        let manifest = cluster.write_manifest("healing.yaml", HEALING)?;
+        ok(&k, &["apply", "-f", &manifest.display().to_string()]).await?;
+        ok(
+            &k,
+            &["rollout", "status", "deployment/healing", "--timeout=60s"],
+        )
+        .await?;
+        let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+        let node_of = |p: &Pod| {
+            p.spec
+                .as_ref()
+                .and_then(|s| s.node_name.clone())
+                .unwrap_or_default()
+        };
+        let before = pods
+            .list(&ListParams::default().labels("app=healing"))
+            .await?
+            .items;
+        // The node with the most pods falls silent.
+        let mut counts = std::collections::BTreeMap::<String, usize>::new();
+        for p in &before {
+            *counts.entry(node_of(p)).or_default() += 1;
+        }
+        let (dead, lost) = counts
+            .iter()
+            .max_by_key(|(_, n)| **n)
+            .map(|(d, n)| (d.clone(), *n))
+            .context("no pods")?;
+        nodes.kill(&dead);
+        // Its pods are evicted and four ready pods run on the others again.
+        let replaced = eventually("replacements on the live nodes", || async {
+            let list = pods
+                .list(&ListParams::default().labels("app=healing"))
+                .await?
+                .items;
+            let live: Vec<&Pod> = list
+                .iter()
+                .filter(|p| {
+                    p.metadata.deletion_timestamp.is_none() && node_of(p) != dead && ready(p)
+                })
+                .collect();
+            Ok((live.len() == 4).then(|| list.clone()))
+        })
+        .await?;
+        let evicted = replaced
+            .iter()
+            .filter(|p| node_of(p) == dead && p.metadata.deletion_timestamp.is_some())
+            .count();
+        ensure!(
+            evicted == lost,
+            "{evicted} of {lost} pods on {dead} marked for deletion"
+        );
+        let node = Api::<k8s_openapi::api::core::v1::Node>::all(client.clone())
+            .get(&dead)
+            .await?;
+        let tainted = node
+            .spec
+            .and_then(|s| s.taints)
+            .unwrap_or_default()
+            .iter()
+            .any(|t| t.key == "node.kubernetes.io/unreachable" && t.effect == "NoExecute");
+        ensure!(tainted, "the silent node is not tainted unreachable");
+        Ok(())
+    }
+    .await;
+    if let Err(err) = result {
+        panic!(
+            "{err:#}\n--- controller-manager log\n{}\n--- scheduler log\n{}",
+            cm.log(),
+            scheduler.log()
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_kubectl_rolls_out_and_back() {
+    let env = Env::start().await;
+    let result = async {
+        let kubectls: Vec<Kubectl> = env
+            .cluster
+            .kubectls(KUBECTL_MINORS)?
+            .into_iter()
+            .map(|k| k.with_timeout(Duration::from_secs(90)))
+            .collect();
+        tokio::task::spawn_blocking(move || {
+            across_kubectls(&kubectls, |k| {
+                let name = k.name("roll");
+                let deploy = format!("deployment/{name}");
+                let status = ["rollout", "status", deploy.as_str(), "--timeout=60s"];
+                k.run(&["create", "deployment", &name, "--image=busybox:1", "--replicas=2"])?
+                    .ok()?;
+                k.run(&status)?
+                    .ok()?
+                    .stdout_has(&format!("deployment \"{name}\" successfully rolled out"))?;
+                k.run(&["set", "image", &deploy, "busybox=busybox:2"])?.ok()?;
+                k.run(&status)?.ok()?;
+                k.run(&["rollout", "undo", &deploy])?.ok()?;
+                k.run(&status)?.ok()?;
+                let image = k
+                    .run(&[
+                        "get",
+                        &deploy,
+                        "-o",
+                        "jsonpath={.spec.template.spec.containers[0].image} {.metadata.annotations.deployment\\.kubernetes\\.io/revision}",
+                    ])?
+                    .ok()?;
+                ensure!(image.stdout.trim() == "busybox:1 3", "after undo: {image}");
+                let history = k.run(&["rollout", "history", &deploy])?.ok()?;
+                let revisions: Vec<&str> = history
+                    .stdout
+                    .lines()
+                    .filter_map(|l| l.split_whitespace().next())
+                    .filter(|w| w.chars().all(|c| c.is_ascii_digit()))
+                    .collect();
+                ensure!(revisions == ["2", "3"], "history: {history}");
+                // Undoing to the current template is skipped.
+                let out = k
+                    .run(&["rollout", "undo", &deploy, "--to-revision=3"])?
+                    .ok()?;
+                out.stdout_has("skipped rollback")?;
+                Ok(())
+            })
+        })
+        .await?
+    }
+    .await;
+    env.report(result);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_repeated_event_is_counted_not_duplicated() {
+    let env = Env::start().await;
+    let result = async {
+        let k = env.cluster.kubectl(*KUBECTL_MINORS.end())?;
+        ok(
+            &k,
+            &[
+                "create",
+                "deployment",
+                "twice",
+                "--image=busybox",
+                "--replicas=1",
+            ],
+        )
+        .await?;
+        ok(
+            &k,
+            &["rollout", "status", "deployment/twice", "--timeout=60s"],
+        )
+        .await?;
+        for replicas in ["2", "1", "2"] {
+            ok(
+                &k,
+                &[
+                    "scale",
+                    "deployment/twice",
+                    &format!("--replicas={replicas}"),
+                ],
+            )
+            .await?;
+            ok(
+                &k,
+                &["rollout", "status", "deployment/twice", "--timeout=60s"],
+            )
+            .await?;
+        }
+        let client = env.cluster.client().await?;
+        let events: Api<k8s_openapi::api::core::v1::Event> =
+            Api::namespaced(client.clone(), "default");
+        let ups = eventually("one Event counted twice", || async {
+            let list = events
+                .list(
+                    &ListParams::default()
+                        .fields("involvedObject.name=twice,reason=ScalingReplicaSet"),
+                )
+                .await?
+                .items;
+            let ups: Vec<_> = list
+                .into_iter()
+                .filter(|e| {
+                    e.message
+                        .as_deref()
+                        .is_some_and(|m| m.ends_with("from 1 to 2"))
+                })
+                .collect();
+            Ok((ups.iter().map(|e| e.count.unwrap_or(1)).sum::<i32>() == 2).then_some(ups))
+        })
+        .await?;
+        ensure!(ups.len() == 1 && ups[0].count == Some(2), "{ups:?}");
+        Ok(())
+    }
+    .await;
+    env.report(result);
+}

@@ -188,6 +188,23 @@ async fn pods_go_to_fitting_nodes_and_unfit_pods_are_explained() {
             out.stdout.trim() == format!("Warning {want}"),
             "FailedScheduling event: {out}"
         );
+        // Nothing changed in the cluster, so the pod is not tried again (its own condition,
+        // written by the scheduler, is no reason to).
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let out = k
+            .run(&[
+                "get",
+                "events",
+                "--field-selector",
+                "involvedObject.name=huge,reason=FailedScheduling",
+                "-o",
+                "name",
+            ])?
+            .ok()?;
+        ensure!(
+            out.stdout.lines().count() == 1,
+            "attempts without a cluster change: {out}"
+        );
         let out = k.run(&["describe", "pod", "huge"])?.ok()?;
         out.stdout_has("FailedScheduling")?;
         out.stdout_has("Insufficient cpu")?;

@@ -475,7 +475,11 @@ async fn owner_state(
         // A kind nobody serves cannot have a live object.
         return Ok(OwnerState::Dangling);
     };
-    // An owner is in the dependent's namespace, or cluster-scoped.
+    // An owner is in the dependent's namespace, or cluster-scoped; a namespaced owner of a
+    // cluster-scoped object cannot exist.
+    if resource.1 && item.namespace.is_empty() {
+        return Ok(OwnerState::Dangling);
+    }
     let api = c.api(&resource, &item.namespace);
     match api.get_opt(&owner.name).await {
         Ok(Some(o)) if o.metadata.uid.as_deref() == Some(owner.uid.as_str()) => Ok(judge(

@@ -7,13 +7,16 @@
 //! run only while this process holds the `kube-system/kube-controller-manager` Lease, so
 //! several copies can run for availability.
 //!
-//! Controllers today: `deployment` ([`deployment`]), `garbage-collector`
+//! Controllers today: `deployment` ([`deployment`]), `endpoint` ([`endpoints`]),
+//! `endpointslice` ([`endpointslice`]), `garbage-collector`
 //! ([`garbage_collector`]), `namespace` ([`namespace`]), `replicaset` ([`replicaset`]),
 //! `serviceaccount` ([`serviceaccount`]), `root-ca-cert-publisher` ([`root_ca`]),
 //! `nodelifecycle` ([`nodelifecycle`]), `taint-eviction-controller` ([`taint_eviction`]) and
 //! `nodeipam` ([`nodeipam`]).
 
 pub mod deployment;
+pub mod endpoints;
+pub mod endpointslice;
 pub mod events;
 pub mod flags;
 pub mod garbage_collector;
@@ -37,6 +40,8 @@ use std::time::Duration;
 /// Every controller this build has, in start order.
 pub const KNOWN_CONTROLLERS: &[&str] = &[
     "deployment",
+    "endpoint",
+    "endpointslice",
     "garbage-collector",
     "namespace",
     "nodeipam",
@@ -112,6 +117,9 @@ pub struct Options {
     /// Prefix length of each node's pod CIDR.
     #[arg(long, default_value_t = 24)]
     pub node_cidr_mask_size: u8,
+    /// Services whose Endpoints and EndpointSlices are synced at once (each).
+    #[arg(long, default_value_t = 5)]
+    pub concurrent_endpoint_syncs: usize,
     /// Objects the garbage collector looks at at once.
     #[arg(long, default_value_t = 20)]
     pub concurrent_gc_syncs: usize,
@@ -159,6 +167,8 @@ pub struct Context {
     pub node_startup_grace_period: Duration,
     /// The cluster CIDR and the node block prefix, when node CIDRs are allocated.
     pub node_cidrs: Option<(nodeipam::Cidr, u8)>,
+    /// Workers of the endpoint and endpointslice controllers (each).
+    pub endpoint_workers: usize,
     /// Workers of the garbage collector.
     pub gc_workers: usize,
 }
@@ -246,6 +256,8 @@ async fn run_controllers(ctx: Arc<Context>, enabled: Vec<&'static str>) {
         tracing::info!(controller = name, "starting");
         match name {
             "deployment" => tasks.spawn(deployment::run(ctx)),
+            "endpoint" => tasks.spawn(endpoints::run(ctx)),
+            "endpointslice" => tasks.spawn(endpointslice::run(ctx)),
             "garbage-collector" => tasks.spawn(garbage_collector::run(ctx)),
             "namespace" => tasks.spawn(namespace::run(ctx)),
             "serviceaccount" => tasks.spawn(serviceaccount::run(ctx)),
@@ -311,6 +323,7 @@ pub async fn run(opts: Options) -> Result<()> {
         node_monitor_grace_period: opts.node_monitor_grace_period,
         node_startup_grace_period: opts.node_startup_grace_period,
         node_cidrs,
+        endpoint_workers: opts.concurrent_endpoint_syncs.max(1),
         gc_workers: opts.concurrent_gc_syncs.max(1),
     });
     tracing::info!(controllers = ?enabled, leader_elect = opts.leader_elect, "controller manager starting");

@@ -2,6 +2,10 @@
 
 use clap::Parser;
 
+// An allocator that hands freed memory back to the system promptly (see berth-apiserver).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "berth-kubelet", version, about = "The Berth node agent")]
 struct Cli {

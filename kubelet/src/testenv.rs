@@ -54,8 +54,8 @@ pub enum TestEnvError {
     /// Root is required for containerd, mounts, cgroups and routes.
     #[error("the node test harness must run as root")]
     NotRoot,
-    /// A program the harness needs is not installed.
-    #[error("{0} is not installed (scripts/install-deps installs it)")]
+    /// Programs the harness needs are not installed.
+    #[error("missing: {0} (scripts/install-deps installs them)")]
     Missing(String),
     /// No pod CIDR in 10.244.16.0-10.244.239.0 was free.
     #[error("every test pod CIDR is in use (locks in {LOCK_DIR})")]
@@ -229,31 +229,18 @@ fn check_prerequisites() -> Result<(), TestEnvError> {
     if !rustix::process::geteuid().is_root() {
         return Err(TestEnvError::NotRoot);
     }
-    for program in ["containerd", "runc", "ip"] {
-        if !on_path(program) {
-            return Err(TestEnvError::Missing(program.to_string()));
-        }
+    let missing = crate::runtime::local::missing_prerequisites();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(TestEnvError::Missing(missing.join("; ")))
     }
-    for plugin in ["bridge", "host-local", "loopback", "portmap"] {
-        let p = Path::new(DEFAULT_CNI_BIN_DIR).join(plugin);
-        if !p.exists() {
-            return Err(TestEnvError::Missing(format!(
-                "the CNI plugin {} (containernetworking-plugins)",
-                p.display()
-            )));
-        }
-    }
-    Ok(())
 }
 
-/// Whether `program` is an executable file in a `PATH` directory.
-pub fn on_path(program: &str) -> bool {
-    let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/sbin:/usr/bin:/sbin:/bin".into());
-    std::env::split_paths(&path).any(|d| d.join(program).is_file())
-}
-
-/// Locks the first free CIDR number, cleaning up after a dead previous holder.
-fn claim_subnet() -> Result<(u32, File), TestEnvError> {
+/// Locks the first free test CIDR number N (for `10.244.N.0/24`, bridge and cgroup
+/// `berth-tN`), cleaning up after a dead previous holder. The claim lasts as long as the
+/// returned file is open.
+pub fn claim_subnet() -> Result<(u32, File), TestEnvError> {
     fs::create_dir_all(LOCK_DIR).map_err(io_err(format!("creating {LOCK_DIR}")))?;
     let start = std::process::id()
         .wrapping_mul(7)

@@ -181,3 +181,144 @@ async fn imported_images_run_a_pod_whose_output_reaches_the_cri_log() {
         "pod cgroups left behind"
     );
 }
+
+/// A `docker save` archive (uncompressed layer, RepoTags naming a short reference) imports
+/// under the normalized name, and a container runs from it.
+#[tokio::test]
+async fn a_docker_save_archive_imports_and_runs() {
+    use berth_kubelet::images::oci::{layer_tar, sha256_digest, Entry};
+    use k8s_cri::v1::{ExecSyncRequest, RemovePodSandboxRequest, StopPodSandboxRequest};
+
+    let node = TestNode::start().await.expect("test node starts");
+    let mut entries = busybox::spec().unwrap().entries;
+    entries.push(Entry::File {
+        path: "/data/origin".into(),
+        mode: 0o644,
+        data: b"docker-save\n".to_vec(),
+    });
+    let layer = layer_tar(&entries);
+    let config = serde_json::to_vec(&serde_json::json!({
+        "architecture": berth_kubelet::images::oci::oci_architecture(),
+        "os": "linux",
+        "config": {"Cmd": ["/bin/sh"], "Env": ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"]},
+        "rootfs": {"type": "layers", "diff_ids": [sha256_digest(&layer)]},
+    }))
+    .unwrap();
+    let config_digest = sha256_digest(&config);
+    let manifest = serde_json::to_vec(&serde_json::json!([{
+        "Config": format!("{}.json", &config_digest[7..]),
+        "RepoTags": ["saved/tool:v2"],
+        "Layers": ["0123/layer.tar"],
+    }]))
+    .unwrap();
+    let archive = layer_tar(&[
+        Entry::File {
+            path: "manifest.json".into(),
+            mode: 0o644,
+            data: manifest,
+        },
+        Entry::File {
+            path: format!("{}.json", &config_digest[7..]),
+            mode: 0o644,
+            data: config,
+        },
+        Entry::File {
+            path: "0123/layer.tar".into(),
+            mode: 0o644,
+            data: layer,
+        },
+    ]);
+    let imported = import(&node.endpoint(), &archive).await.expect("import");
+    assert_eq!(imported[0].names, ["docker.io/saved/tool:v2"]);
+
+    let mut cri = node.cri().await.unwrap();
+    let status = cri
+        .images
+        .image_status(ImageStatusRequest {
+            image: image("saved/tool:v2"),
+            verbose: false,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(status.image.expect("found").id, config_digest);
+
+    let uid = format!("saved-{}", std::process::id());
+    let sandbox_config = PodSandboxConfig {
+        metadata: Some(PodSandboxMetadata {
+            name: "saved".into(),
+            uid: uid.clone(),
+            namespace: "default".into(),
+            attempt: 0,
+        }),
+        log_directory: node.log_dir().join(&uid).display().to_string(),
+        linux: Some(LinuxPodSandboxConfig {
+            cgroup_parent: node.pod_cgroup_parent(&uid),
+            ..LinuxPodSandboxConfig::default()
+        }),
+        ..PodSandboxConfig::default()
+    };
+    let sandbox = cri
+        .runtime
+        .run_pod_sandbox(RunPodSandboxRequest {
+            config: Some(sandbox_config.clone()),
+            runtime_handler: String::new(),
+        })
+        .await
+        .expect("RunPodSandbox")
+        .into_inner()
+        .pod_sandbox_id;
+    let container = cri
+        .runtime
+        .create_container(CreateContainerRequest {
+            pod_sandbox_id: sandbox.clone(),
+            config: Some(ContainerConfig {
+                metadata: Some(ContainerMetadata {
+                    name: "tool".into(),
+                    attempt: 0,
+                }),
+                image: image("docker.io/saved/tool:v2"),
+                command: vec!["/bin/sleep".into(), "600".into()],
+                log_path: "tool/0.log".into(),
+                ..ContainerConfig::default()
+            }),
+            sandbox_config: Some(sandbox_config),
+        })
+        .await
+        .expect("CreateContainer")
+        .into_inner()
+        .container_id;
+    cri.runtime
+        .start_container(StartContainerRequest {
+            container_id: container.clone(),
+        })
+        .await
+        .expect("StartContainer");
+    let out = cri
+        .runtime
+        .exec_sync(ExecSyncRequest {
+            container_id: container,
+            cmd: vec!["/bin/cat".into(), "/data/origin".into()],
+            timeout: 20,
+        })
+        .await
+        .expect("ExecSync")
+        .into_inner();
+    assert_eq!(out.exit_code, 0, "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.stdout, b"docker-save\n");
+    cri.runtime
+        .stop_pod_sandbox(StopPodSandboxRequest {
+            pod_sandbox_id: sandbox.clone(),
+        })
+        .await
+        .unwrap();
+    cri.runtime
+        .remove_pod_sandbox(RemovePodSandboxRequest {
+            pod_sandbox_id: sandbox,
+        })
+        .await
+        .unwrap();
+    drop(cri);
+    let problems = node.shutdown().await;
+    assert!(problems.is_empty(), "cleanup problems: {problems:?}");
+}

@@ -99,6 +99,23 @@ impl<T> Queue<T> {
         self.activate(key);
     }
 
+    /// The payload queued under `key`.
+    pub fn item(&self, key: &str) -> Option<&T> {
+        self.entries.get(key).map(|(e, _)| &e.item)
+    }
+
+    /// Replaces the payload under `key` without moving it (a change that cannot make the pod
+    /// fit, such as its status). Returns whether the key was queued.
+    pub fn refresh(&mut self, key: &str, item: T) -> bool {
+        match self.entries.get_mut(key) {
+            Some((e, _)) => {
+                e.item = item;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Removes a pod (deleted, or bound by someone else).
     pub fn remove(&mut self, key: &str) {
         if let Some((e, Place::Active)) = self.entries.remove(key) {
@@ -195,6 +212,22 @@ mod tests {
         q.add("c", (), 0, t);
         let order: Vec<String> = std::iter::from_fn(|| q.pop(t).map(|(k, _)| k)).collect();
         assert_eq!(order, ["b", "a", "c"]);
+    }
+
+    #[test]
+    fn a_refreshed_payload_keeps_its_place_and_an_added_one_moves() {
+        let t = Instant::now();
+        let mut q = Queue::new();
+        q.add("a", 1, 0, t);
+        let (k, e) = q.pop(t).unwrap();
+        q.requeue_unschedulable(&k, e, t);
+        assert!(q.refresh("a", 2));
+        assert_eq!(q.item("a"), Some(&2));
+        assert!(q.pop(t + Duration::from_secs(60)).is_none(), "still waits");
+        assert!(!q.refresh("b", 3), "nothing to refresh");
+        q.add("a", 4, 0, t);
+        let (_, e) = q.pop(t + Duration::from_secs(60)).unwrap();
+        assert_eq!(e.item, 4);
     }
 
     #[test]

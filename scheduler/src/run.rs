@@ -240,6 +240,14 @@ struct State {
     tx: Option<mpsc::Sender<Update>>,
 }
 
+/// Whether two versions of a pod ask the same of the scheduler: same spec, labels and
+/// annotations (only status and bookkeeping differ).
+fn same_for_scheduling(old: &Pod, new: &Pod) -> bool {
+    old.spec == new.spec
+        && old.metadata.labels == new.metadata.labels
+        && old.metadata.annotations == new.metadata.annotations
+}
+
 fn terminal(pod: &Pod) -> bool {
     matches!(
         pod.status.as_ref().and_then(|s| s.phase.as_deref()),
@@ -321,6 +329,16 @@ impl State {
             }
             None if self.cache.is_assumed(&key) => {}
             None if self.ours(&pod) && pod.metadata.deletion_timestamp.is_none() => {
+                // A change of status only (such as the condition this scheduler wrote) cannot
+                // make the pod fit: it keeps its place and its backoff.
+                let same = self
+                    .queue
+                    .item(&key)
+                    .is_some_and(|old| same_for_scheduling(old, &pod));
+                if same {
+                    self.queue.refresh(&key, Arc::new(pod));
+                    return;
+                }
                 let priority = pod.spec.as_ref().and_then(|s| s.priority).unwrap_or(0);
                 self.queue.add(&key, Arc::new(pod), priority, now);
             }

@@ -10,6 +10,8 @@ pub mod env;
 pub mod events;
 pub mod manager;
 pub mod naming;
+pub mod probe;
+pub mod prober;
 pub mod sandbox;
 pub mod status;
 pub mod volumes;

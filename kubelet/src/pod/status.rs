@@ -59,6 +59,8 @@ pub struct Observation {
     pub waiting: HashMap<String, (String, String)>,
     /// Container names that are ready (running and passing any readiness check).
     pub ready: Vec<String>,
+    /// Running containers whose startup probe has not succeeded yet.
+    pub unstarted: Vec<String>,
 }
 
 /// `<runtime>://<id>`.
@@ -149,7 +151,7 @@ pub fn container_status(
         image: image.to_string(),
         image_id: latest.map(|l| l.image_ref.clone()).unwrap_or_default(),
         container_id: latest.map(|l| container_id(runtime, &l.id)),
-        started: Some(running),
+        started: Some(running && !obs.unstarted.iter().any(|n| n == name)),
         ..ContainerStatus::default()
     }
 }

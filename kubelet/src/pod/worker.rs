@@ -13,6 +13,8 @@ use super::container::{self, ContainerInputs, ImageUser};
 use super::env::{self, PodFacts, Sources};
 use super::events::{Kind, Recorder};
 use super::naming;
+use super::probe::{Outcome, ProbeKind, ProbeState, Timing};
+use super::prober::{self, Action};
 use super::sandbox;
 use super::status::{self, ContainerObs, Observation, RunState};
 use super::volumes::{self, VolumeSources};
@@ -100,6 +102,32 @@ struct State {
     mount_error: Option<String>,
     /// When each image pull last failed.
     pull_failures: HashMap<String, SystemTime>,
+    /// Probe state per container name, for its current start.
+    probes: HashMap<String, ProbeTrack>,
+}
+
+/// The probes of one start of a container.
+#[derive(Default)]
+struct ProbeTrack {
+    /// The runtime id of the start they belong to.
+    id: String,
+    startup: Option<ProbeState>,
+    liveness: Option<ProbeState>,
+    readiness: Option<ProbeState>,
+}
+
+impl ProbeTrack {
+    fn started(&self) -> bool {
+        self.startup.as_ref().is_none_or(|p| p.result == Some(true))
+    }
+
+    fn ready(&self) -> bool {
+        self.started()
+            && self
+                .readiness
+                .as_ref()
+                .is_none_or(|p| p.result == Some(true))
+    }
 }
 
 /// Runs the worker of the pod `uid` until the pod is gone and cleaned up.
@@ -803,7 +831,143 @@ async fn start_container(
         "Started",
         &format!("Started container {}", c.name),
     );
+    if let Some(hook) = c.lifecycle.as_ref().and_then(|l| l.post_start.as_ref()) {
+        let action = Action::of_handler(hook);
+        let ip = sandbox.ips.first().cloned().unwrap_or_default();
+        if let Err(msg) = prober::run(&shared.cri, c, &id, &ip, &action, HOOK_TIMEOUT).await {
+            shared.events.record(
+                pod,
+                Some(&c.name),
+                Kind::Warning,
+                "FailedPostStartHook",
+                &msg,
+            );
+            let _ = rt
+                .stop_container(StopContainerRequest {
+                    container_id: id,
+                    timeout: grace_of(pod),
+                })
+                .await;
+            return Err(("PostStartHookError".into(), msg));
+        }
+    }
     Ok(())
+}
+
+/// How long a postStart hook may run.
+const HOOK_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The pod's grace period in seconds.
+fn grace_of(pod: &Pod) -> i64 {
+    pod.metadata
+        .deletion_grace_period_seconds
+        .or(pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.termination_grace_period_seconds))
+        .unwrap_or(30)
+        .max(0)
+}
+
+/// Runs the due probes of a running container; returns when the next one is due.
+async fn run_probes(
+    shared: &Shared,
+    pod: &Pod,
+    c: &Container,
+    latest: &ContainerObs,
+    pod_ip: &str,
+    state: &mut State,
+) -> Option<Duration> {
+    let track = state.probes.entry(c.name.clone()).or_default();
+    if track.id != latest.id {
+        let since_start = SystemTime::now()
+            .duration_since(
+                SystemTime::UNIX_EPOCH + Duration::from_nanos(latest.started_at.max(0) as u64),
+            )
+            .unwrap_or_default();
+        let started = Instant::now()
+            .checked_sub(since_start)
+            .unwrap_or_else(Instant::now);
+        let make = |p: &Option<berth_api_types::k8s::api::core::v1::Probe>| {
+            p.as_ref().map(|p| ProbeState::new(Timing::of(p), started))
+        };
+        *track = ProbeTrack {
+            id: latest.id.clone(),
+            startup: make(&c.startup_probe),
+            liveness: make(&c.liveness_probe),
+            readiness: make(&c.readiness_probe),
+        };
+    }
+    let now = Instant::now();
+    let kinds: Vec<ProbeKind> = if track.started() {
+        vec![ProbeKind::Liveness, ProbeKind::Readiness]
+    } else {
+        vec![ProbeKind::Startup]
+    };
+    let mut kill: Option<String> = None;
+    for kind in kinds {
+        let (probe, spec) = match kind {
+            ProbeKind::Startup => (track.startup.as_mut(), c.startup_probe.as_ref()),
+            ProbeKind::Liveness => (track.liveness.as_mut(), c.liveness_probe.as_ref()),
+            ProbeKind::Readiness => (track.readiness.as_mut(), c.readiness_probe.as_ref()),
+        };
+        let (Some(probe), Some(spec)) = (probe, spec) else {
+            continue;
+        };
+        if !probe.due(now) {
+            continue;
+        }
+        let action = Action::of_probe(spec);
+        let result = prober::run(
+            &shared.cri,
+            c,
+            &latest.id,
+            pod_ip,
+            &action,
+            probe.timing.timeout,
+        )
+        .await;
+        if let Err(msg) = &result {
+            shared.events.record(
+                pod,
+                Some(&c.name),
+                Kind::Warning,
+                "Unhealthy",
+                &format!("{} probe failed: {msg}", kind.word()),
+            );
+        }
+        let outcome = probe.record(result.is_ok(), Instant::now());
+        if outcome == Outcome::Failed && kind != ProbeKind::Readiness {
+            kill = Some(format!(
+                "Container {} failed {} probe, will be restarted",
+                c.name,
+                kind.word().to_lowercase()
+            ));
+        }
+    }
+    if let Some(msg) = kill {
+        shared
+            .events
+            .record(pod, Some(&c.name), Kind::Normal, "Killing", &msg);
+        let _ = shared
+            .cri
+            .runtime
+            .clone()
+            .stop_container(StopContainerRequest {
+                container_id: latest.id.clone(),
+                timeout: grace_of(pod),
+            })
+            .await;
+        state.probes.remove(&c.name);
+        return Some(Duration::ZERO);
+    }
+    let now = Instant::now();
+    [&track.startup, &track.liveness, &track.readiness]
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p.next)
+        .map(|n| n.saturating_duration_since(now))
+        .min()
 }
 
 /// What to do about a container's latest start.
@@ -928,7 +1092,24 @@ async fn sync(shared: &Shared, pod: &Pod, state: &mut State) -> anyhow::Result<D
             return Ok(RETRY);
         }
     };
-    let observed = observe_containers(&shared.cri, uid).await?;
+    let mut observed = observe_containers(&shared.cri, uid).await?;
+    // A container left created but not started (its start failed, or a kubelet stopped in
+    // between) is removed and made again.
+    let stale: Vec<String> = observed
+        .values()
+        .filter_map(|v| v.first())
+        .filter(|(o, _, _)| o.state == RunState::Created)
+        .map(|(o, _, _)| o.id.clone())
+        .collect();
+    if !stale.is_empty() {
+        let mut rt = shared.cri.runtime.clone();
+        for id in stale {
+            let _ = rt
+                .remove_container(RemoveContainerRequest { container_id: id })
+                .await;
+        }
+        observed = observe_containers(&shared.cri, uid).await?;
+    }
     let mut started_any = false;
     // Init containers, one at a time in order.
     let mut initialized = true;
@@ -1052,9 +1233,24 @@ async fn sync(shared: &Shared, pod: &Pod, state: &mut State) -> anyhow::Result<D
         list.truncate(2);
         obs.containers.insert(name.clone(), list);
     }
-    for (name, starts) in &obs.containers {
-        if starts.first().is_some_and(|l| l.state == RunState::Running) {
-            obs.ready.push(name.clone());
+    let pod_ip = sandbox.ips.first().cloned().unwrap_or_default();
+    for c in &spec.containers {
+        let Some(latest) = obs.containers.get(&c.name).and_then(|v| v.first()).cloned() else {
+            continue;
+        };
+        if latest.state != RunState::Running {
+            state.probes.remove(&c.name);
+            continue;
+        }
+        if let Some(next) = run_probes(shared, pod, c, &latest, &pod_ip, state).await {
+            wake = wake.min(next.max(Duration::from_millis(50)));
+        }
+        let track = state.probes.get(&c.name);
+        if track.is_none_or(ProbeTrack::ready) {
+            obs.ready.push(c.name.clone());
+        }
+        if track.is_some_and(|t| !t.started()) {
+            obs.unstarted.push(c.name.clone());
         }
     }
     obs.waiting = state.waiting.clone();
@@ -1127,15 +1323,7 @@ async fn post_status(
 /// Returns whether the pod is finished with.
 async fn terminate(shared: &Shared, pod: &Pod, state: &mut State) -> bool {
     let (ns, name, uid) = naming::pod_ids(pod);
-    let grace = pod
-        .metadata
-        .deletion_grace_period_seconds
-        .or(pod
-            .spec
-            .as_ref()
-            .and_then(|s| s.termination_grace_period_seconds))
-        .unwrap_or(30)
-        .max(0);
+    let grace = grace_of(pod);
     let observed = observe_containers(&shared.cri, uid)
         .await
         .unwrap_or_default();
@@ -1145,6 +1333,37 @@ async fn terminate(shared: &Shared, pod: &Pod, state: &mut State) -> bool {
         .filter(|(_, o)| matches!(o.state, RunState::Running | RunState::Created))
         .map(|(n, o)| (n, o.id))
         .collect();
+    // preStop hooks run first, together, within the grace period.
+    let deadline = Instant::now() + Duration::from_secs(grace as u64);
+    let spec = pod.spec.clone().unwrap_or_default();
+    let pod_ip = pod
+        .status
+        .as_ref()
+        .and_then(|s| s.pod_ip.clone())
+        .unwrap_or_default();
+    let hooks = running.iter().filter_map(|(cname, id)| {
+        let c = spec.containers.iter().find(|c| &c.name == cname)?;
+        let hook = c.lifecycle.as_ref()?.pre_stop.as_ref()?;
+        let action = Action::of_handler(hook);
+        let (c, id, ip) = (c.clone(), id.clone(), pod_ip.clone());
+        let limit = Duration::from_secs(grace.max(1) as u64);
+        Some(async move {
+            let r = prober::run(&shared.cri, &c, &id, &ip, &action, limit).await;
+            (c.name, r)
+        })
+    });
+    for (cname, r) in futures::future::join_all(hooks).await {
+        if let Err(msg) = r {
+            shared.events.record(
+                pod,
+                Some(&cname),
+                Kind::Warning,
+                "FailedPreStopHook",
+                &format!("PreStopHook failed: {msg}"),
+            );
+        }
+    }
+    let grace = deadline.saturating_duration_since(Instant::now()).as_secs() as i64;
     let mut stops = Vec::new();
     for (cname, id) in &running {
         shared.events.record(

@@ -54,6 +54,16 @@ pub async fn remove_all_sandboxes(cri: &mut Cri) -> Result<usize, tonic::Status>
 /// running [`Containerd`] if this process started it; otherwise the pid recorded in the
 /// state directory is used. Returns what could not be undone (empty when all went well).
 pub async fn clean_up(config: &RuntimeConfig, containerd: Option<Containerd>) -> Vec<String> {
+    clean_up_node(config, containerd, false).await
+}
+
+/// [`clean_up`], optionally keeping containerd's root directory (its image store) so that
+/// the next start of the node finds its images.
+pub async fn clean_up_node(
+    config: &RuntimeConfig,
+    containerd: Option<Containerd>,
+    keep_images: bool,
+) -> Vec<String> {
     let mut problems = Vec::new();
     let alive = containerd.is_some() || recorded_containerd(config).is_some();
     if alive && config.socket.exists() {
@@ -74,7 +84,7 @@ pub async fn clean_up(config: &RuntimeConfig, containerd: Option<Containerd>) ->
             )),
         }
     }
-    clean_up_processes_and_files(config, containerd, &mut problems);
+    stop_and_remove(config, containerd, keep_images, &mut problems);
     problems
 }
 
@@ -83,6 +93,15 @@ pub async fn clean_up(config: &RuntimeConfig, containerd: Option<Containerd>) ->
 pub fn clean_up_processes_and_files(
     config: &RuntimeConfig,
     containerd: Option<Containerd>,
+    problems: &mut Vec<String>,
+) {
+    stop_and_remove(config, containerd, false, problems)
+}
+
+fn stop_and_remove(
+    config: &RuntimeConfig,
+    containerd: Option<Containerd>,
+    keep_images: bool,
     problems: &mut Vec<String>,
 ) {
     match containerd {
@@ -127,7 +146,12 @@ pub fn clean_up_processes_and_files(
             Err(e) => problems.push(format!("deleting bridge {}: {e}", config.bridge)),
         }
     }
-    for dir in [&config.root_dir, &config.state_dir] {
+    let dirs = if keep_images {
+        vec![&config.state_dir]
+    } else {
+        vec![&config.root_dir, &config.state_dir]
+    };
+    for dir in dirs {
         match fs::remove_dir_all(dir) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => {
                 problems.push(format!("removing {}: {e}", dir.display()))
@@ -139,7 +163,7 @@ pub fn clean_up_processes_and_files(
 
 /// The containerd pid recorded in the state directory, if that process still runs
 /// containerd.
-fn recorded_containerd(config: &RuntimeConfig) -> Option<Pid> {
+pub(crate) fn recorded_containerd(config: &RuntimeConfig) -> Option<Pid> {
     let pid: i32 = fs::read_to_string(config.pid_file())
         .ok()?
         .trim()

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 
 pub mod cleanup;
 pub mod config;
+pub mod local;
 pub mod process;
 pub mod routes;
 

@@ -192,6 +192,15 @@ impl Containerd {
         Cri::connect(&self.config.endpoint()).await
     }
 
+    /// Lets containerd run on after this handle is gone (for `berth up`, whose containerd
+    /// outlives the command and is stopped by `berth down` through the recorded pid).
+    /// Returns its pid.
+    pub fn detach(mut self) -> u32 {
+        let pid = self.pid();
+        self.child = None;
+        pid
+    }
+
     /// Stops containerd: SIGTERM, then SIGKILL after `grace`. Returns how it exited, or
     /// `None` if it was already stopped.
     pub fn stop(&mut self, grace: Duration) -> Option<ExitStatus> {

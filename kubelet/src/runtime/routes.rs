@@ -52,6 +52,17 @@ impl RouteGuard {
         Ok(guard)
     }
 
+    /// Adds the routes with a given metric and keeps them after the process ends (for
+    /// `berth up`); [`remove_unreachable`] takes them away again.
+    pub fn add_persistent(nets: &[Ipv4Net], metric: u32) -> Result<(), RouteError> {
+        for net in nets {
+            if !has_unreachable_route(*net, metric) {
+                route("add", *net, metric)?;
+            }
+        }
+        Ok(())
+    }
+
     /// The metric of this guard's routes.
     pub fn metric(&self) -> u32 {
         self.metric
@@ -114,4 +125,14 @@ pub fn has_unreachable_route(net: Ipv4Net, metric: u32) -> bool {
             })
         })
         .unwrap_or(false)
+}
+
+/// Removes `unreachable` routes for `nets` with `metric` where they exist.
+pub fn remove_unreachable(nets: &[Ipv4Net], metric: u32) -> Result<(), RouteError> {
+    for net in nets {
+        if has_unreachable_route(*net, metric) {
+            route("del", *net, metric)?;
+        }
+    }
+    Ok(())
 }

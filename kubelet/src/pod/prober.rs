@@ -1,0 +1,289 @@
+//! Runs one check or hook handler against a container: `exec` through CRI ExecSync,
+//! `httpGet` as a plain HTTP/1.1 GET (success is a status from 200 to 399), `tcpSocket` as a
+//! connect. Every check is bounded by its timeout. An error text is what upstream puts in
+//! the `Unhealthy` or `Failed...Hook` event.
+
+use crate::cri::Cri;
+use berth_api_types::k8s::api::core::v1::{Container, ExecAction, HTTPGetAction, TCPSocketAction};
+use berth_api_types::k8s::apimachinery::pkg::util::intstr::IntOrString;
+use k8s_cri::v1::ExecSyncRequest;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// A check's action, from a probe or a lifecycle handler.
+#[derive(Debug, Clone)]
+pub enum Action {
+    /// Run a command in the container.
+    Exec(ExecAction),
+    /// GET a URL.
+    Http(HTTPGetAction),
+    /// Open a TCP connection.
+    Tcp(TCPSocketAction),
+    /// A kind this node does not run (grpc).
+    Unsupported(&'static str),
+    /// Nothing configured.
+    None,
+}
+
+impl Action {
+    /// The action of a probe.
+    pub fn of_probe(p: &berth_api_types::k8s::api::core::v1::Probe) -> Action {
+        if let Some(e) = &p.exec {
+            Action::Exec(e.clone())
+        } else if let Some(h) = &p.http_get {
+            Action::Http(h.clone())
+        } else if let Some(t) = &p.tcp_socket {
+            Action::Tcp(t.clone())
+        } else if p.grpc.is_some() {
+            Action::Unsupported("grpc")
+        } else {
+            Action::None
+        }
+    }
+
+    /// The action of a lifecycle handler.
+    pub fn of_handler(h: &berth_api_types::k8s::api::core::v1::LifecycleHandler) -> Action {
+        if let Some(e) = &h.exec {
+            Action::Exec(e.clone())
+        } else if let Some(g) = &h.http_get {
+            Action::Http(g.clone())
+        } else if let Some(t) = &h.tcp_socket {
+            Action::Tcp(t.clone())
+        } else {
+            Action::None
+        }
+    }
+}
+
+/// A port given by number or by the name of one of the container's ports.
+pub fn resolve_port(c: &Container, port: &IntOrString) -> Result<u16, String> {
+    match port {
+        IntOrString::Int(n) => u16::try_from(*n).map_err(|_| format!("invalid port {n}")),
+        IntOrString::String(name) => {
+            if let Ok(n) = name.parse::<u16>() {
+                return Ok(n);
+            }
+            c.ports
+                .iter()
+                .flatten()
+                .find(|p| p.name.as_deref() == Some(name.as_str()))
+                .and_then(|p| u16::try_from(p.container_port).ok())
+                .ok_or_else(|| format!("couldn't find port {name:?} in the container's ports"))
+        }
+    }
+}
+
+/// Builds the request an `httpGet` check sends.
+pub fn http_request(h: &HTTPGetAction, host: &str, port: u16) -> String {
+    let path = h
+        .path
+        .clone()
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| "/".into());
+    let path = if path.starts_with('/') {
+        path
+    } else {
+        format!("/{path}")
+    };
+    let mut req = format!("GET {path} HTTP/1.1\r\n");
+    let mut has_host = false;
+    let mut has_agent = false;
+    for hd in h.http_headers.iter().flatten() {
+        has_host |= hd.name.eq_ignore_ascii_case("host");
+        has_agent |= hd.name.eq_ignore_ascii_case("user-agent");
+        req.push_str(&format!("{}: {}\r\n", hd.name, hd.value));
+    }
+    if !has_host {
+        req.push_str(&format!("Host: {host}:{port}\r\n"));
+    }
+    if !has_agent {
+        req.push_str("User-Agent: kube-probe/1.33\r\n");
+    }
+    req.push_str("Accept: */*\r\nConnection: close\r\n\r\n");
+    req
+}
+
+/// The status code of an HTTP/1.x status line.
+pub fn status_code(head: &str) -> Option<u16> {
+    let line = head.lines().next()?;
+    let mut parts = line.split_whitespace();
+    if !parts.next()?.starts_with("HTTP/1.") {
+        return None;
+    }
+    parts.next()?.parse().ok()
+}
+
+/// Runs `action` for container `c` (runtime id `container_id`) of a pod at `pod_ip`.
+pub async fn run(
+    cri: &Cri,
+    c: &Container,
+    container_id: &str,
+    pod_ip: &str,
+    action: &Action,
+    timeout: Duration,
+) -> Result<(), String> {
+    match action {
+        Action::Exec(e) => {
+            let mut rt = cri.runtime.clone();
+            let call = rt.exec_sync(ExecSyncRequest {
+                container_id: container_id.to_string(),
+                cmd: e.command.clone().unwrap_or_default(),
+                timeout: timeout.as_secs() as i64,
+            });
+            match tokio::time::timeout(timeout + Duration::from_secs(1), call).await {
+                Err(_) => Err(format!("command timed out after {}s", timeout.as_secs())),
+                Ok(Err(status)) => Err(status.message().to_string()),
+                Ok(Ok(r)) => {
+                    let r = r.into_inner();
+                    if r.exit_code == 0 {
+                        Ok(())
+                    } else {
+                        let mut out = String::from_utf8_lossy(&r.stdout).into_owned();
+                        out.push_str(&String::from_utf8_lossy(&r.stderr));
+                        Err(format!(
+                            "command {:?} exited with {}: {}",
+                            e.command.clone().unwrap_or_default().join(" "),
+                            r.exit_code,
+                            out.trim()
+                        ))
+                    }
+                }
+            }
+        }
+        other => check_network(c, pod_ip, other, timeout).await,
+    }
+}
+
+/// Runs a check that needs no runtime: `tcpSocket` and `httpGet` (and the trivial ones).
+pub async fn check_network(
+    c: &Container,
+    pod_ip: &str,
+    action: &Action,
+    timeout: Duration,
+) -> Result<(), String> {
+    match action {
+        Action::None => Ok(()),
+        Action::Unsupported(kind) => Err(format!("{kind} checks are not supported by this node")),
+        Action::Exec(_) => Err("exec checks need the container runtime".into()),
+        Action::Tcp(t) => {
+            let port = resolve_port(c, &t.port)?;
+            let host = t.host.clone().unwrap_or_else(|| pod_ip.to_string());
+            match tokio::time::timeout(timeout, TcpStream::connect((host.as_str(), port))).await {
+                Ok(Ok(_)) => Ok(()),
+                Ok(Err(e)) => Err(format!("dial tcp {host}:{port}: {e}")),
+                Err(_) => Err(format!("dial tcp {host}:{port}: i/o timeout")),
+            }
+        }
+        Action::Http(h) => {
+            let port = resolve_port(c, &h.port)?;
+            let host = h.host.clone().unwrap_or_else(|| pod_ip.to_string());
+            if h.scheme.as_deref() == Some("HTTPS") {
+                return Err("HTTPS checks are not supported by this node".into());
+            }
+            let req = http_request(h, &host, port);
+            let url = format!("http://{host}:{port}{}", h.path.clone().unwrap_or_default());
+            let exchange = async {
+                let mut s = TcpStream::connect((host.as_str(), port)).await?;
+                s.write_all(req.as_bytes()).await?;
+                let mut buf = vec![0u8; 1024];
+                let mut n = 0;
+                while n < buf.len() {
+                    let got = s.read(&mut buf[n..]).await?;
+                    if got == 0 || buf[..n + got].windows(2).any(|w| w == b"\r\n") {
+                        n += got;
+                        break;
+                    }
+                    n += got;
+                }
+                Ok::<_, std::io::Error>(String::from_utf8_lossy(&buf[..n]).into_owned())
+            };
+            match tokio::time::timeout(timeout, exchange).await {
+                Err(_) => Err(format!(
+                    "Get \"{url}\": context deadline exceeded (Client.Timeout exceeded while awaiting headers)"
+                )),
+                Ok(Err(e)) => Err(format!("Get \"{url}\": dial tcp {host}:{port}: {e}")),
+                Ok(Ok(head)) => match status_code(&head) {
+                    Some(code) if (200..400).contains(&code) => Ok(()),
+                    Some(code) => Err(format!("HTTP probe failed with statuscode: {code}")),
+                    None => Err(format!("Get \"{url}\": malformed HTTP response")),
+                },
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn container() -> Container {
+        serde_json::from_value(serde_json::json!({"name": "c",
+            "ports": [{"name": "http", "containerPort": 8080}]}))
+        .unwrap()
+    }
+
+    #[test]
+    fn ports_resolve_by_number_or_name() {
+        let c = container();
+        assert_eq!(resolve_port(&c, &IntOrString::Int(80)), Ok(80));
+        assert_eq!(
+            resolve_port(&c, &IntOrString::String("http".into())),
+            Ok(8080)
+        );
+        assert!(resolve_port(&c, &IntOrString::String("nope".into())).is_err());
+    }
+
+    #[test]
+    fn http_requests_and_status_lines() {
+        let h: HTTPGetAction = serde_json::from_value(serde_json::json!({
+            "path": "healthz", "port": 80, "httpHeaders": [{"name": "X-Probe", "value": "1"}]}))
+        .unwrap();
+        let r = http_request(&h, "10.244.1.2", 80);
+        assert!(r.starts_with("GET /healthz HTTP/1.1\r\nX-Probe: 1\r\nHost: 10.244.1.2:80\r\n"));
+        assert!(r.ends_with("\r\n\r\n"));
+        assert_eq!(status_code("HTTP/1.1 204 No Content\r\n"), Some(204));
+        assert_eq!(status_code("SSH-2.0\r\n"), None);
+    }
+
+    #[tokio::test]
+    async fn tcp_and_http_checks_against_a_local_listener() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let mut codes = [200u16, 500].into_iter().cycle();
+            loop {
+                let Ok((mut s, _)) = listener.accept().await else {
+                    return;
+                };
+                let code = codes.next().unwrap();
+                let mut buf = [0u8; 512];
+                let _ = s.read(&mut buf).await;
+                let reply = format!("HTTP/1.1 {code} X\r\nContent-Length: 0\r\n\r\n");
+                let _ = s.write_all(reply.as_bytes()).await;
+            }
+        });
+        let c = container();
+        let t = Duration::from_secs(2);
+        let tcp = Action::Tcp(TCPSocketAction {
+            host: None,
+            port: IntOrString::Int(i32::from(port)),
+        });
+        // The tcp check's connection is accepted and counts as the 200 of the cycle.
+        assert_eq!(check_network(&c, "127.0.0.1", &tcp, t).await, Ok(()));
+        let http = Action::Http(HTTPGetAction {
+            port: IntOrString::Int(i32::from(port)),
+            ..HTTPGetAction::default()
+        });
+        assert_eq!(
+            check_network(&c, "127.0.0.1", &http, t).await,
+            Err("HTTP probe failed with statuscode: 500".into())
+        );
+        assert_eq!(check_network(&c, "127.0.0.1", &http, t).await, Ok(()));
+        let closed = Action::Tcp(TCPSocketAction {
+            host: Some("127.0.0.1".into()),
+            port: IntOrString::Int(1),
+        });
+        assert!(check_network(&c, "127.0.0.1", &closed, t).await.is_err());
+    }
+}
