@@ -1079,6 +1079,10 @@ mod tests {
             relay_channels(ws, session, Version::V5, streams).await
         });
         let mut ws = WebSocketStream::from_raw_socket(client_io, Role::Client, None).await;
+        // kubectl's heartbeat: every ping must be answered.
+        ws.send(Message::Ping(Bytes::from_static(b"beat")))
+            .await
+            .unwrap();
         ws.send(Message::Binary(channel::message(0, b"hello ").into()))
             .await
             .unwrap();
@@ -1090,8 +1094,10 @@ mod tests {
             .unwrap();
         let mut by_channel: std::collections::BTreeMap<u8, Vec<u8>> = Default::default();
         let mut closed = false;
+        let mut pong = false;
         while let Some(Ok(msg)) = ws.next().await {
             match msg {
+                Message::Pong(p) => pong = &p[..] == b"beat",
                 Message::Binary(b) => {
                     let (c, p) = channel::split(&b).unwrap();
                     by_channel.entry(c).or_default().extend_from_slice(p);
@@ -1104,6 +1110,7 @@ mod tests {
             }
         }
         assert!(closed, "the relay ends with a normal close");
+        assert!(pong, "the ping was answered");
         assert_eq!(by_channel[&channel::STDOUT], b"HELLO WORLD");
         assert_eq!(by_channel[&channel::STDERR], b"stdin closed");
         let status: Value = serde_json::from_slice(&by_channel[&channel::ERROR]).unwrap();
