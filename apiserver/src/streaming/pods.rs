@@ -940,24 +940,39 @@ where
         }
         reader_session
     });
-    let error = collect(error_rx).await;
-    let _ = out_task.await;
-    let _ = err_task.await;
-    let status = if error.is_empty() && version.status_is_json() {
-        serde_json::to_vec(&channel::exit_status(0)).unwrap_or_default()
-    } else {
+    let node_done = async move {
+        let error = collect(error_rx).await;
+        let _ = out_task.await;
+        let _ = err_task.await;
         error
     };
-    if !status.is_empty() {
-        let _ = out_tx.send(Message::Binary(
-            channel::message(channel::ERROR, &status).into(),
-        ));
+    let mut client_task = client_task;
+    let error = tokio::select! {
+        error = node_done => Some(error),
+        // The client went away first: nobody is left to tell; end the node's side.
+        _ = &mut client_task => None,
+    };
+    let client_left = error.is_none();
+    if let Some(error) = error {
+        let status = if error.is_empty() && version.status_is_json() {
+            serde_json::to_vec(&channel::exit_status(0)).unwrap_or_default()
+        } else {
+            error
+        };
+        if !status.is_empty() {
+            let _ = out_tx.send(Message::Binary(
+                channel::message(channel::ERROR, &status).into(),
+            ));
+        }
+        let _ = out_tx.send(Message::Close(Some(CloseFrame {
+            code: CloseCode::Normal,
+            reason: "".into(),
+        })));
     }
-    let _ = out_tx.send(Message::Close(Some(CloseFrame {
-        code: CloseCode::Normal,
-        reason: "".into(),
-    })));
     drop(out_tx);
+    if client_left {
+        writer.abort();
+    }
     let _ = writer.await;
     session.close();
     client_task.abort();
@@ -1187,6 +1202,41 @@ mod tests {
         assert_eq!(status["status"], "Success");
         relay.await.unwrap().unwrap();
         node.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_client_that_leaves_ends_the_node_session() {
+        let (client_io, server_io) = tokio::io::duplex(1 << 16);
+        let (node_a, node_b) = tokio::io::duplex(1 << 16);
+        // A node whose process never ends: it only notices the session closing.
+        let node = tokio::spawn(async move {
+            let (session, mut incoming) = Session::start(node_b, true);
+            let mut held = Vec::new();
+            while let Some(s) = incoming.recv().await {
+                s.accept().unwrap();
+                held.push(s);
+            }
+            drop(held);
+            session.is_closed()
+        });
+        let relay = tokio::spawn(async move {
+            let ws = WebSocketStream::from_raw_socket(server_io, Role::Server, None).await;
+            let (session, _) = Session::start(node_a, false);
+            let streams = ExecStreams {
+                stdin: false,
+                stdout: true,
+                stderr: true,
+                tty: false,
+            };
+            relay_channels(ws, session, Version::V5, streams).await
+        });
+        let mut ws = WebSocketStream::from_raw_socket(client_io, Role::Client, None).await;
+        ws.close(None).await.unwrap();
+        drop(ws);
+        // A guard against a hang, far above what the relay needs.
+        let ended = tokio::time::timeout(std::time::Duration::from_secs(60), relay).await;
+        assert!(matches!(ended, Ok(Ok(Ok(())))), "{ended:?}");
+        assert!(node.await.unwrap(), "the node's session was closed");
     }
 
     #[test]
