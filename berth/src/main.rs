@@ -33,7 +33,7 @@ const POD_CIDR: &str = "10.244.0.0/16";
         validation, label and field selectors, strategic-merge metadata), the durable store \
         (embedded SQLite, or an etcd cluster) and the API server that stock kubectl drives. \
         `berth up` starts the API server on the embedded store with the controllers and the \
-        scheduler; the kubelet and proxy are not in this build yet."
+        scheduler, and the local node's containerd and kubelet; the proxy is not in this build yet."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -251,6 +251,24 @@ fn main() -> Result<()> {
                         eprintln!("berth: the scheduler stopped: {err:#}");
                     }
                 });
+                // The local node's kubelet, on the containerd started above, with the node
+                // credentials the API server issued.
+                if !no_node {
+                    let local = berth_kubelet::runtime::local::LocalRuntime::for_data_dir(
+                        &options.data_dir,
+                    );
+                    let mut kubelet = berth_kubelet::run::Options::new(
+                        options.data_dir.join("kubelet.kubeconfig"),
+                        format!("unix://{}", local.socket.display()),
+                    );
+                    kubelet.root_dir = options.data_dir.join("kubelet");
+                    kubelet.pod_logs_dir = options.data_dir.join("pod-logs");
+                    tokio::spawn(async move {
+                        if let Err(err) = berth_kubelet::run::run_until_stopped(kubelet).await {
+                            eprintln!("berth: the kubelet stopped: {err:#}");
+                        }
+                    });
+                }
                 berth_apiserver::server::serve(
                     prepared.listener,
                     prepared.tls,

@@ -232,3 +232,31 @@ fn up_serves_kubectl_get_ns() {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
 }
+
+#[test]
+fn up_names_each_missing_node_prerequisite_and_starts_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty_path = dir.path().join("bin");
+    std::fs::create_dir(&empty_path).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_berth"))
+        .args(["up", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .args(["--port", &free_port().to_string()])
+        .env("PATH", &empty_path)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    for line in [
+        "containerd: apt-get install containerd",
+        "runc: apt-get install runc",
+        "ip: apt-get install iproute2",
+        "--no-node",
+    ] {
+        assert!(err.contains(line), "{line:?} missing in: {err}");
+    }
+    assert!(
+        !dir.path().join("data/containerd").exists(),
+        "nothing is created when prerequisites are missing"
+    );
+}
