@@ -50,6 +50,16 @@ pub struct Options {
     /// Where the container runtime writes pod log directories.
     #[arg(long, default_value = "/var/log/pods")]
     pub pod_logs_dir: PathBuf,
+    /// The node server's certificate (PEM, signed by the cluster CA). The node server (logs,
+    /// exec, attach, port-forward) starts only when this, its key and the client CA are given.
+    #[arg(long)]
+    pub tls_cert_file: Option<PathBuf>,
+    /// The private key of `--tls-cert-file` (PEM).
+    #[arg(long)]
+    pub tls_private_key_file: Option<PathBuf>,
+    /// The CA whose client certificates the node server accepts (the cluster CA).
+    #[arg(long)]
+    pub client_ca_file: Option<PathBuf>,
 }
 
 impl Options {
@@ -66,6 +76,9 @@ impl Options {
             root_dir: PathBuf::from("/var/lib/berth-kubelet"),
             cgroup_root: "/".to_string(),
             pod_logs_dir: PathBuf::from("/var/log/pods"),
+            tls_cert_file: None,
+            tls_private_key_file: None,
+            client_ca_file: None,
         }
     }
 
@@ -112,6 +125,31 @@ pub async fn run_until_stopped(opts: Options) -> anyhow::Result<()> {
         .context("connecting to the container runtime")?;
     let id = opts.identity();
     tracing::info!(node = %id.name, ip = %id.ip, "kubelet starting");
+    match (
+        &opts.tls_cert_file,
+        &opts.tls_private_key_file,
+        &opts.client_ca_file,
+    ) {
+        (Some(cert), Some(key), Some(ca)) => {
+            let files = crate::server::TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+                client_ca: ca.clone(),
+            };
+            let server = crate::server::NodeServer {
+                cri: cri.clone(),
+                node_name: id.name.clone(),
+            };
+            // Pods still run without it; only logs, exec and port-forward are lost.
+            if let Err(err) = crate::server::start(id.ip, opts.port, &files, server).await {
+                tracing::error!(error = %format!("{err:#}"), "the node server did not start");
+            }
+        }
+        _ => tracing::warn!(
+            "without --tls-cert-file, --tls-private-key-file and --client-ca-file the node \
+             server (logs, exec, attach, port-forward) is off"
+        ),
+    }
     let (uid_tx, uid_rx) = tokio::sync::watch::channel(None);
     let node = tokio::spawn(crate::node::keep_node(
         client.clone(),
