@@ -263,6 +263,27 @@ fn main() -> Result<()> {
                     );
                     kubelet.root_dir = options.data_dir.join("kubelet");
                     kubelet.pod_logs_dir = options.data_dir.join("pod-logs");
+                    // The node server's certificate, from the cluster CA, for the node's
+                    // address: the API server reaches logs, exec and port-forward through it.
+                    let pki_dir = options.data_dir.join("pki");
+                    let ca =
+                        berth_component_base::pki::ClusterCa::load_or_create(&pki_dir, "berth-ca")?;
+                    let serving = ca.issue_server(
+                        "berth-kubelet",
+                        &["localhost".to_owned()],
+                        &[kubelet.identity().ip],
+                    )?;
+                    berth_component_base::pki::write_public(
+                        &pki_dir.join("kubelet-serving.crt"),
+                        &serving.cert_pem,
+                    )?;
+                    berth_component_base::pki::write_private(
+                        &pki_dir.join("kubelet-serving.key"),
+                        &serving.key_pem,
+                    )?;
+                    kubelet.tls_cert_file = Some(pki_dir.join("kubelet-serving.crt"));
+                    kubelet.tls_private_key_file = Some(pki_dir.join("kubelet-serving.key"));
+                    kubelet.client_ca_file = Some(pki_dir.join("ca.crt"));
                     tokio::spawn(async move {
                         if let Err(err) = berth_kubelet::run::run_until_stopped(kubelet).await {
                             eprintln!("berth: the kubelet stopped: {err:#}");

@@ -305,6 +305,78 @@ async fn pending_pod_checks(client: kube::Client, k: &Kubectl) {
     });
 }
 
+/// The WebSocket channel protocol of port-forward (`?ports=`, `v4.channel.k8s.io`), which
+/// kubectl does not use but other clients do, straight to the API server as the admin.
+async fn channel_port_forward_check(cluster: &Cluster) {
+    use futures::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::{protocol::Role, Message};
+    let pki_dir = cluster.data_dir().join("pki");
+    let admin = pki::CertKey {
+        cert_pem: pki::read(&pki_dir.join("admin.crt")).unwrap(),
+        key_pem: pki::read(&pki_dir.join("admin.key")).unwrap(),
+    };
+    let client = berth_apiserver::streaming::kubelet::KubeletClient::new(
+        &pki::read(&pki_dir.join("ca.crt")).unwrap(),
+        &admin,
+    )
+    .unwrap();
+    let port: u16 = cluster
+        .server_url()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let req = http::Request::get(format!(
+        "/api/v1/namespaces/{NS}/pods/{POD}/portforward?ports=8080"
+    ))
+    .header("Connection", "Upgrade")
+    .header("Upgrade", "websocket")
+    .header("Sec-WebSocket-Version", "13")
+    .header("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
+    .header("Sec-WebSocket-Protocol", "v4.channel.k8s.io")
+    .body(http_body_util::Empty::<bytes::Bytes>::new())
+    .unwrap();
+    let resp = client.send(LOCAL, port, req).await.unwrap();
+    assert_eq!(resp.status(), http::StatusCode::SWITCHING_PROTOCOLS);
+    assert_eq!(
+        resp.headers()["sec-websocket-protocol"],
+        "v4.channel.k8s.io"
+    );
+    let upgraded = hyper::upgrade::on(resp).await.unwrap();
+    let mut ws = tokio_tungstenite::WebSocketStream::from_raw_socket(
+        hyper_util::rt::TokioIo::new(upgraded),
+        Role::Client,
+        None,
+    )
+    .await;
+    ws.send(Message::Binary(
+        b"\x00GET /index.html HTTP/1.0\r\nHost: pod\r\n\r\n"
+            .to_vec()
+            .into(),
+    ))
+    .await
+    .unwrap();
+    let mut data = Vec::new();
+    let mut error = Vec::new();
+    while let Some(Ok(msg)) = ws.next().await {
+        match msg {
+            Message::Binary(b) if b.first() == Some(&0) => data.extend_from_slice(&b[1..]),
+            Message::Binary(b) if b.first() == Some(&1) => error.extend_from_slice(&b[1..]),
+            Message::Close(_) => break,
+            _ => {}
+        }
+    }
+    // Both channels open with the port, little-endian; then the pod's answer.
+    assert_eq!(&error[..2], &8080u16.to_le_bytes());
+    assert_eq!(&data[..2], &8080u16.to_le_bytes());
+    let reply = String::from_utf8_lossy(&data[2..]);
+    assert!(
+        reply.contains(" 200 OK") && reply.contains("berth busybox"),
+        "{reply}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stock_kubectl_streams_through_the_api_server_to_the_node() {
     let cluster = Cluster::start().expect("the API server starts");
@@ -337,6 +409,8 @@ async fn stock_kubectl_streams_through_the_api_server_to_the_node() {
         tokio::task::block_in_place(|| terminal_check(&cluster, minor));
         pending_pod_checks(cluster.client().await.unwrap(), &k).await;
     }
+    channel_port_forward_check(&cluster).await;
+
     // After a restart, `logs -p` shows the stopped attempt and `logs` the new one.
     node.cri()
         .await

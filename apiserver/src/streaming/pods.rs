@@ -524,7 +524,11 @@ async fn upgrade(
                 .and_then(|v| v.to_str().ok())
                 .ok_or_else(|| ApiError::bad_request("missing Sec-WebSocket-Key"))?
                 .to_owned();
-            let offers = header_values(req.headers(), "sec-websocket-protocol");
+            let offers_owned: Vec<String> = header_values(req.headers(), "sec-websocket-protocol")
+                .into_iter()
+                .map(str::to_owned)
+                .collect();
+            let offers: Vec<&str> = offers_owned.iter().map(String::as_str).collect();
             let accept =
                 tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());
             match exec {
@@ -570,9 +574,8 @@ async fn upgrade(
                         .flat_map(|v| v.split(','))
                         .any(|p| p.trim() == PORT_FORWARD_TUNNEL);
                     if !tunnel {
-                        return Err(ApiError::bad_request(format!(
-                            "port-forward over WebSocket needs the subprotocol {PORT_FORWARD_TUNNEL}"
-                        )));
+                        return channel_port_forward(api, req, ip, port, path, &offers, accept)
+                            .await;
                     }
                     let (kubelet, _) =
                         match dial_spdy(api, ip, port, path, &[PORT_FORWARD_PROTOCOL]).await? {
@@ -603,6 +606,181 @@ async fn upgrade(
         }
         _ => Err(ApiError::bad_request("Upgrade request required")),
     }
+}
+
+/// The channel protocol of port-forward over WebSocket (`v4.channel.k8s.io`, or no
+/// subprotocol): the ports come from `?ports=`, port number `i` uses channel `2i` for data and
+/// `2i+1` for errors, and each channel starts with the port as two little-endian bytes.
+async fn channel_port_forward(
+    api: &ApiServer,
+    req: Request<hyper::body::Incoming>,
+    ip: IpAddr,
+    port: u16,
+    path: &str,
+    offers: &[&str],
+    accept: String,
+) -> ApiResult<Response<Body>> {
+    let offered: Vec<&str> = offers
+        .iter()
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect();
+    let protocol = if offered.is_empty() {
+        None
+    } else if offered.contains(&Version::V4.name()) {
+        Some(Version::V4.name())
+    } else {
+        return Err(ApiError::bad_request(format!(
+            "port-forward over WebSocket needs the subprotocol {PORT_FORWARD_TUNNEL} or {}",
+            Version::V4.name()
+        )));
+    };
+    let ports = forward_ports(&query_pairs(&req))?;
+    let (kubelet, _) = match dial_spdy(api, ip, port, path, &[PORT_FORWARD_PROTOCOL]).await? {
+        Ok(pair) => pair,
+        Err(refusal) => return Ok(refusal),
+    };
+    let on_client = hyper::upgrade::on(req);
+    tokio::spawn(async move {
+        let Ok(client) = on_client.await else { return };
+        let ws = WebSocketStream::from_raw_socket(TokioIo::new(client), Role::Server, None).await;
+        let (session, _) = Session::start(TokioIo::new(kubelet), false);
+        if let Err(e) = relay_port_channels(ws, session, &ports).await {
+            tracing::debug!(error = %e, "port-forward relay ended");
+        }
+    });
+    let mut headers = vec![
+        ("Connection", "Upgrade".to_owned()),
+        ("Upgrade", "websocket".to_owned()),
+        ("Sec-WebSocket-Accept", accept),
+    ];
+    if let Some(p) = protocol {
+        headers.push(("Sec-WebSocket-Protocol", p.to_owned()));
+    }
+    Ok(switching(&headers))
+}
+
+/// The `ports` query parameter(s): repeated or comma-separated, each 1-65535.
+fn forward_ports(pairs: &[(String, String)]) -> ApiResult<Vec<u16>> {
+    let mut ports = Vec::new();
+    for (_, v) in pairs.iter().filter(|(n, _)| n == "ports") {
+        for p in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            match p.parse::<u16>() {
+                Ok(n) if n > 0 => ports.push(n),
+                _ => {
+                    return Err(ApiError::bad_request(format!(
+                        "invalid port {p:?}: must be between 1 and 65535"
+                    )))
+                }
+            }
+        }
+    }
+    if ports.is_empty() {
+        return Err(ApiError::bad_request(
+            "query parameter \"ports\" is required",
+        ));
+    }
+    if ports.len() > 127 {
+        return Err(ApiError::bad_request(
+            "at most 127 ports can be forwarded at once",
+        ));
+    }
+    Ok(ports)
+}
+
+/// Relays WebSocket port-forward channels onto one SPDY error/data stream pair per port.
+pub async fn relay_port_channels<S>(
+    ws: WebSocketStream<S>,
+    session: Session,
+    ports: &[u16],
+) -> Result<(), spdy::SpdyError>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut sink, mut source) = ws.split();
+    let (out_tx, mut out_rx) = tokio::sync::mpsc::unbounded_channel::<Message>();
+    let mut writers = Vec::new();
+    let mut pumps = Vec::new();
+    for (i, port) in ports.iter().enumerate() {
+        let headers = |kind: &str| {
+            vec![
+                ("streamtype".to_owned(), kind.to_owned()),
+                ("port".to_owned(), port.to_string()),
+                ("requestid".to_owned(), i.to_string()),
+            ]
+        };
+        let (_, error_rx) = session.open(headers("error")).await?;
+        let (data_w, data_rx) = session.open(headers("data")).await?;
+        let data_channel = (2 * i) as u8;
+        for ch in [data_channel, data_channel + 1] {
+            let _ = out_tx.send(Message::Binary(
+                channel::message(ch, &port.to_le_bytes()).into(),
+            ));
+        }
+        writers.push(data_w);
+        for (mut reader, ch) in [(data_rx, data_channel), (error_rx, data_channel + 1)] {
+            let tx = out_tx.clone();
+            pumps.push(tokio::spawn(async move {
+                while let Some(b) = reader.read().await {
+                    if tx
+                        .send(Message::Binary(channel::message(ch, &b).into()))
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
+            }));
+        }
+    }
+    let writer = tokio::spawn(async move {
+        while let Some(msg) = out_rx.recv().await {
+            let last = matches!(msg, Message::Close(_));
+            if sink.send(msg).await.is_err() || last {
+                break;
+            }
+        }
+    });
+    let client = tokio::spawn(async move {
+        while let Some(Ok(msg)) = source.next().await {
+            let data = match msg {
+                Message::Binary(b) => b,
+                Message::Close(_) => break,
+                _ => continue,
+            };
+            if let Some((ch, payload)) = channel::split(&data) {
+                // Only data channels carry bytes from the client.
+                if ch % 2 == 0 {
+                    if let Some(w) = writers.get(usize::from(ch / 2)) {
+                        if !payload.is_empty() && w.write(payload).is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        for w in &writers {
+            let _ = w.finish();
+        }
+    });
+    // The session lasts until the client leaves or every stream from the node has ended.
+    let pumps_done = async {
+        for p in pumps {
+            let _ = p.await;
+        }
+    };
+    tokio::select! {
+        _ = pumps_done => {}
+        _ = client => {}
+    }
+    let _ = out_tx.send(Message::Close(Some(CloseFrame {
+        code: CloseCode::Normal,
+        reason: "".into(),
+    })));
+    drop(out_tx);
+    let _ = writer.await;
+    session.close();
+    Ok(())
 }
 
 /// Carries the SPDY byte stream of a port-forward tunnel: the payloads of the client's
@@ -762,24 +940,39 @@ where
         }
         reader_session
     });
-    let error = collect(error_rx).await;
-    let _ = out_task.await;
-    let _ = err_task.await;
-    let status = if error.is_empty() && version.status_is_json() {
-        serde_json::to_vec(&channel::exit_status(0)).unwrap_or_default()
-    } else {
+    let node_done = async move {
+        let error = collect(error_rx).await;
+        let _ = out_task.await;
+        let _ = err_task.await;
         error
     };
-    if !status.is_empty() {
-        let _ = out_tx.send(Message::Binary(
-            channel::message(channel::ERROR, &status).into(),
-        ));
+    let mut client_task = client_task;
+    let error = tokio::select! {
+        error = node_done => Some(error),
+        // The client went away first: nobody is left to tell; end the node's side.
+        _ = &mut client_task => None,
+    };
+    let client_left = error.is_none();
+    if let Some(error) = error {
+        let status = if error.is_empty() && version.status_is_json() {
+            serde_json::to_vec(&channel::exit_status(0)).unwrap_or_default()
+        } else {
+            error
+        };
+        if !status.is_empty() {
+            let _ = out_tx.send(Message::Binary(
+                channel::message(channel::ERROR, &status).into(),
+            ));
+        }
+        let _ = out_tx.send(Message::Close(Some(CloseFrame {
+            code: CloseCode::Normal,
+            reason: "".into(),
+        })));
     }
-    let _ = out_tx.send(Message::Close(Some(CloseFrame {
-        code: CloseCode::Normal,
-        reason: "".into(),
-    })));
     drop(out_tx);
+    if client_left {
+        writer.abort();
+    }
     let _ = writer.await;
     session.close();
     client_task.abort();
@@ -901,6 +1094,10 @@ mod tests {
             relay_channels(ws, session, Version::V5, streams).await
         });
         let mut ws = WebSocketStream::from_raw_socket(client_io, Role::Client, None).await;
+        // kubectl's heartbeat: every ping must be answered.
+        ws.send(Message::Ping(Bytes::from_static(b"beat")))
+            .await
+            .unwrap();
         ws.send(Message::Binary(channel::message(0, b"hello ").into()))
             .await
             .unwrap();
@@ -912,8 +1109,10 @@ mod tests {
             .unwrap();
         let mut by_channel: std::collections::BTreeMap<u8, Vec<u8>> = Default::default();
         let mut closed = false;
+        let mut pong = false;
         while let Some(Ok(msg)) = ws.next().await {
             match msg {
+                Message::Pong(p) => pong = &p[..] == b"beat",
                 Message::Binary(b) => {
                     let (c, p) = channel::split(&b).unwrap();
                     by_channel.entry(c).or_default().extend_from_slice(p);
@@ -926,6 +1125,7 @@ mod tests {
             }
         }
         assert!(closed, "the relay ends with a normal close");
+        assert!(pong, "the ping was answered");
         assert_eq!(by_channel[&channel::STDOUT], b"HELLO WORLD");
         assert_eq!(by_channel[&channel::STDERR], b"stdin closed");
         let status: Value = serde_json::from_slice(&by_channel[&channel::ERROR]).unwrap();
@@ -1002,6 +1202,127 @@ mod tests {
         assert_eq!(status["status"], "Success");
         relay.await.unwrap().unwrap();
         node.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_client_that_leaves_ends_the_node_session() {
+        let (client_io, server_io) = tokio::io::duplex(1 << 16);
+        let (node_a, node_b) = tokio::io::duplex(1 << 16);
+        // A node whose process never ends: it only notices the session closing.
+        let node = tokio::spawn(async move {
+            let (session, mut incoming) = Session::start(node_b, true);
+            let mut held = Vec::new();
+            while let Some(s) = incoming.recv().await {
+                s.accept().unwrap();
+                held.push(s);
+            }
+            drop(held);
+            session.is_closed()
+        });
+        let relay = tokio::spawn(async move {
+            let ws = WebSocketStream::from_raw_socket(server_io, Role::Server, None).await;
+            let (session, _) = Session::start(node_a, false);
+            let streams = ExecStreams {
+                stdin: false,
+                stdout: true,
+                stderr: true,
+                tty: false,
+            };
+            relay_channels(ws, session, Version::V5, streams).await
+        });
+        let mut ws = WebSocketStream::from_raw_socket(client_io, Role::Client, None).await;
+        ws.close(None).await.unwrap();
+        drop(ws);
+        // A guard against a hang, far above what the relay needs.
+        let ended = tokio::time::timeout(std::time::Duration::from_secs(60), relay).await;
+        assert!(matches!(ended, Ok(Ok(Ok(())))), "{ended:?}");
+        assert!(node.await.unwrap(), "the node's session was closed");
+    }
+
+    #[test]
+    fn forward_ports_are_parsed_and_checked() {
+        let q = |v: &[&str]| {
+            v.iter()
+                .map(|p| ("ports".to_owned(), p.to_string()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            forward_ports(&q(&["80", "8080,9090"])).unwrap(),
+            [80, 8080, 9090]
+        );
+        assert_eq!(forward_ports(&q(&[])).unwrap_err().code, 400);
+        assert_eq!(forward_ports(&q(&["0"])).unwrap_err().code, 400);
+        assert_eq!(forward_ports(&q(&["70000"])).unwrap_err().code, 400);
+    }
+
+    #[tokio::test]
+    async fn websocket_port_forward_channels_map_onto_spdy_stream_pairs() {
+        let (client_io, server_io) = tokio::io::duplex(1 << 16);
+        let (node_a, node_b) = tokio::io::duplex(1 << 16);
+        // The node answers each data stream with its port and what it received.
+        let node = tokio::spawn(async move {
+            let (_session, mut incoming) = Session::start(node_b, true);
+            let mut seen = Vec::new();
+            let mut tasks = Vec::new();
+            for _ in 0..4 {
+                let mut s = incoming.recv().await.expect("stream");
+                s.accept().unwrap();
+                let kind = spdy::header(&s.headers, "streamtype").unwrap().to_owned();
+                let port = spdy::header(&s.headers, "port").unwrap().to_owned();
+                seen.push((
+                    kind.clone(),
+                    port.clone(),
+                    spdy::header(&s.headers, "requestid").unwrap().to_owned(),
+                ));
+                if kind == "data" {
+                    tasks.push(tokio::spawn(async move {
+                        let got = s.reader.read().await.unwrap();
+                        let mut reply = format!("{port}:").into_bytes();
+                        reply.extend_from_slice(&got);
+                        s.writer.write(&reply).unwrap();
+                        s.writer.finish().unwrap();
+                    }));
+                } else {
+                    s.writer.finish().unwrap();
+                }
+            }
+            for t in tasks {
+                t.await.unwrap();
+            }
+            seen
+        });
+        let relay = tokio::spawn(async move {
+            let ws = WebSocketStream::from_raw_socket(server_io, Role::Server, None).await;
+            let (session, _) = Session::start(node_a, false);
+            relay_port_channels(ws, session, &[80, 8080]).await
+        });
+        let mut ws = WebSocketStream::from_raw_socket(client_io, Role::Client, None).await;
+        ws.send(Message::Binary(channel::message(2, b"two").into()))
+            .await
+            .unwrap();
+        ws.send(Message::Binary(channel::message(0, b"zero").into()))
+            .await
+            .unwrap();
+        let mut by_channel: std::collections::BTreeMap<u8, Vec<u8>> = Default::default();
+        while let Some(Ok(msg)) = ws.next().await {
+            match msg {
+                Message::Binary(b) => {
+                    let (c, p) = channel::split(&b).unwrap();
+                    by_channel.entry(c).or_default().extend_from_slice(p);
+                }
+                Message::Close(_) => break,
+                _ => {}
+            }
+        }
+        // Each channel opens with its port, little-endian.
+        assert_eq!(by_channel[&0], b"\x50\x0080:zero");
+        assert_eq!(by_channel[&1], b"\x50\x00");
+        assert_eq!(by_channel[&2], b"\x90\x1f8080:two");
+        assert_eq!(by_channel[&3], b"\x90\x1f");
+        relay.await.unwrap().unwrap();
+        let seen = node.await.unwrap();
+        assert!(seen.contains(&("error".into(), "80".into(), "0".into())));
+        assert!(seen.contains(&("data".into(), "8080".into(), "1".into())));
     }
 
     #[tokio::test]
