@@ -332,10 +332,13 @@ async fn of_two_controller_managers_one_leads_and_the_other_takes_over() {
         let client = cluster.client().await?;
         let leases: Api<Lease> = Api::namespaced(client.clone(), "kube-system");
         let (leader, _) = eventually("a holder of the Lease", || holder(&leases)).await?;
-        ensure!(
-            first.log().contains(&leader),
-            "the Lease names {leader}, not the only running copy"
-        );
+        // The holder logs its identity just after its write is acknowledged.
+        eventually(
+            "the only running copy to name itself the holder",
+            || async { Ok(first.log().contains(&leader).then_some(())) },
+        )
+        .await
+        .with_context(|| format!("the Lease names {leader}"))?;
         let follower = second.insert(cluster.start_controller_manager(&timing)?);
         eventually("the second copy to wait", || async {
             Ok(follower
@@ -359,10 +362,11 @@ async fn of_two_controller_managers_one_leads_and_the_other_takes_over() {
             Ok(holder(&leases).await?.filter(|(h, _)| *h != leader))
         })
         .await?;
-        ensure!(
-            follower.log().contains(&new_leader),
-            "the Lease names {new_leader}, not the surviving copy"
-        );
+        eventually("the surviving copy to name itself the holder", || async {
+            Ok(follower.log().contains(&new_leader).then_some(()))
+        })
+        .await
+        .with_context(|| format!("the Lease names {new_leader}"))?;
         ensure!(transitions >= 1, "leaseTransitions is {transitions}");
 
         // The new leader runs the controllers.
