@@ -920,6 +920,29 @@ where
     )
 }
 
+/// Polls `probe` every `poll` until it yields a value; fails after `step` instead of hanging.
+pub async fn eventually_within<T, F, Fut>(
+    what: &str,
+    step: Duration,
+    poll: Duration,
+    mut probe: F,
+) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Option<T>>>,
+{
+    let deadline = Instant::now() + step;
+    loop {
+        if let Some(value) = probe().await? {
+            return Ok(value);
+        }
+        if Instant::now() > deadline {
+            bail!("{what}: not reached within {step:?}");
+        }
+        tokio::time::sleep(poll).await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -45,21 +45,12 @@ fn report(cluster: &Cluster, cms: &[&ControllerManager], result: Result<()>) {
 }
 
 /// Polls `probe` until it yields a value, failing after [`STEP`].
-async fn eventually<T, F, Fut>(what: &str, mut probe: F) -> Result<T>
+async fn eventually<T, F, Fut>(what: &str, probe: F) -> Result<T>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Option<T>>>,
 {
-    let deadline = Instant::now() + STEP;
-    loop {
-        if let Some(value) = probe().await? {
-            return Ok(value);
-        }
-        if Instant::now() > deadline {
-            bail!("{what}: not reached within {STEP:?}");
-        }
-        tokio::time::sleep(POLL).await;
-    }
+    berth_conformance::eventually_within(what, STEP, POLL, probe).await
 }
 
 /// Runs `args` with kubectl until it succeeds and `done` accepts its stdout.

@@ -6,7 +6,7 @@
 //! Needs `cargo build -p berth-apiserver -p berth-controller-manager -p berth-scheduler`
 //! first (see the crate docs).
 
-use anyhow::{bail, ensure, Context, Result};
+use anyhow::{ensure, Context, Result};
 use berth_conformance::fake_node::{FakeNodes, NodeSpec};
 use berth_conformance::{across_kubectls, Cluster, ControllerManager, Kubectl, KUBECTL_MINORS};
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
@@ -84,21 +84,12 @@ impl Drop for Env {
     }
 }
 
-async fn eventually<T, F, Fut>(what: &str, mut probe: F) -> Result<T>
+async fn eventually<T, F, Fut>(what: &str, probe: F) -> Result<T>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Option<T>>>,
 {
-    let deadline = Instant::now() + STEP;
-    loop {
-        if let Some(value) = probe().await? {
-            return Ok(value);
-        }
-        if Instant::now() > deadline {
-            bail!("{what}: not reached within {STEP:?}");
-        }
-        tokio::time::sleep(POLL).await;
-    }
+    berth_conformance::eventually_within(what, STEP, POLL, probe).await
 }
 
 /// Runs kubectl on a blocking thread so the fake nodes keep running meanwhile.

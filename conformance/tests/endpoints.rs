@@ -6,33 +6,24 @@
 //! Needs `cargo build -p berth-apiserver -p berth-controller-manager -p berth-scheduler`
 //! first (see the crate docs).
 
-use anyhow::{bail, ensure, Result};
+use anyhow::{ensure, Result};
 use berth_conformance::fake_node::{FakeNodes, NodeSpec};
 use berth_conformance::{Cluster, ControllerManager, Kubectl, KUBECTL_MINORS};
 use k8s_openapi::api::core::v1::{Endpoints, Pod};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::api::{Api, ListParams, Patch, PatchParams};
 use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const STEP: Duration = Duration::from_secs(60);
 const POLL: Duration = Duration::from_millis(50);
 
-async fn eventually<T, F, Fut>(what: &str, mut probe: F) -> Result<T>
+async fn eventually<T, F, Fut>(what: &str, probe: F) -> Result<T>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Option<T>>>,
 {
-    let deadline = Instant::now() + STEP;
-    loop {
-        if let Some(value) = probe().await? {
-            return Ok(value);
-        }
-        if Instant::now() > deadline {
-            bail!("{what}: not reached within {STEP:?}");
-        }
-        tokio::time::sleep(POLL).await;
-    }
+    berth_conformance::eventually_within(what, STEP, POLL, probe).await
 }
 
 async fn ok(k: &Kubectl, args: &[&str]) -> Result<String> {

@@ -40,21 +40,12 @@ fn report(cluster: &Cluster, cm: &ControllerManager, result: Result<()>) {
     }
 }
 
-async fn eventually<T, F, Fut>(what: &str, mut probe: F) -> Result<T>
+async fn eventually<T, F, Fut>(what: &str, probe: F) -> Result<T>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Option<T>>>,
 {
-    let deadline = Instant::now() + STEP;
-    loop {
-        if let Some(value) = probe().await? {
-            return Ok(value);
-        }
-        if Instant::now() > deadline {
-            bail!("{what}: not reached within {STEP:?}");
-        }
-        tokio::time::sleep(POLL).await;
-    }
+    berth_conformance::eventually_within(what, STEP, POLL, probe).await
 }
 
 /// Polls kubectl until `done` accepts the stdout of a successful `args`.

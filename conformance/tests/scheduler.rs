@@ -5,13 +5,13 @@
 //!
 //! Needs `cargo build -p berth-apiserver -p berth-scheduler` first (see the crate docs).
 
-use anyhow::{bail, ensure, Result};
+use anyhow::{ensure, Result};
 use berth_conformance::fake_node::{FakeNodes, NodeSpec};
 use berth_conformance::{Cluster, Kubectl, Scheduler, KUBECTL_MINORS};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::Api;
 use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How long any awaited state may take before the test fails instead of hanging.
 const STEP: Duration = Duration::from_secs(30);
@@ -33,21 +33,12 @@ fn tail(text: &str, lines: usize) -> String {
     all[all.len().saturating_sub(lines)..].join("\n")
 }
 
-async fn eventually<T, F, Fut>(what: &str, mut probe: F) -> Result<T>
+async fn eventually<T, F, Fut>(what: &str, probe: F) -> Result<T>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Option<T>>>,
 {
-    let deadline = Instant::now() + STEP;
-    loop {
-        if let Some(value) = probe().await? {
-            return Ok(value);
-        }
-        if Instant::now() > deadline {
-            bail!("{what}: not reached within {STEP:?}");
-        }
-        tokio::time::sleep(POLL).await;
-    }
+    berth_conformance::eventually_within(what, STEP, POLL, probe).await
 }
 
 /// A pod manifest named `name` with `spec_extra` (YAML lines indented for `spec:`) and one
