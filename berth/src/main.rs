@@ -217,6 +217,7 @@ fn main() -> Result<()> {
                 service_node_port_range: "30000-32767".into(),
                 token_auth_file: None,
                 node_name: None,
+                event_ttl: std::time::Duration::from_secs(3600),
             };
             runtime()?.block_on(async move {
                 let prepared = berth_apiserver::prepare(&options).await?;
