@@ -131,6 +131,7 @@ fn up_serves_kubectl_get_ns() {
             "--port",
             &port.to_string(),
             "--no-node",
+            "--foreground",
         ])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
