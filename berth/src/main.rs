@@ -237,9 +237,15 @@ fn main() -> Result<()> {
         } => {
             if background_child {
                 // The settings were recorded by the `berth up` that started this process.
-                let settings = up::Settings::load(&data_dir)
-                    .context("the cluster settings of the data directory are missing")?;
-                return up::run_foreground(&data_dir, settings, true);
+                let result = up::Settings::load(&data_dir)
+                    .context("the cluster settings of the data directory are missing")
+                    .and_then(|settings| up::run_foreground(&data_dir, settings, true));
+                // The last line of the log says why, in one line: `berth up` shows the tail.
+                if let Err(err) = result {
+                    eprintln!("berth: the cluster stopped: {err:#}");
+                    std::process::exit(1);
+                }
+                return Ok(());
             }
             let mut settings = up::Settings::new(port, no_node);
             if let Some(dir) = runtime_dir {
