@@ -59,7 +59,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
 /// Marks a SQLite file as a Berth store ("BRTH").
@@ -165,7 +165,88 @@ enum Op {
 
 struct Request {
     op: Op,
-    reply: oneshot::Sender<Result<KeyValue>>,
+    reply: oneshot::Sender<Reply>,
+    /// When the caller queued it.
+    sent: Instant,
+}
+
+/// A write's outcome and when the writer sent it.
+type Reply = (Result<KeyValue>, Instant);
+
+/// Where the embedded store's write time went since it was opened, in nanoseconds summed
+/// over every write or batch (see [`SqliteStore::writer_stats`]). With one caller writing one
+/// request after another every batch holds one write, so `phase / writes` is the time a
+/// sequential write spends in that phase.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WriterStats {
+    /// Writes answered.
+    pub writes: u64,
+    /// Batches committed.
+    pub batches: u64,
+    /// From a caller queueing a request to the writer taking it (summed over writes).
+    pub queue_ns: u64,
+    /// Checking preconditions and running the batch's SQLite statements.
+    pub apply_ns: u64,
+    /// Encoding the batch's log frames and writing them (`pwrite`).
+    pub log_write_ns: u64,
+    /// The log's `fdatasync`.
+    pub log_sync_ns: u64,
+    /// SQLite's commit.
+    pub commit_ns: u64,
+    /// Handing the batch's changes to the watch hub.
+    pub publish_ns: u64,
+    /// From the writer sending a reply to the caller resuming (summed over writes).
+    pub resume_ns: u64,
+}
+
+/// The writer's running [`WriterStats`].
+#[derive(Default)]
+struct StatCells {
+    cells: [AtomicU64; 9],
+}
+
+#[derive(Clone, Copy)]
+enum Stat {
+    Writes,
+    Batches,
+    Queue,
+    Apply,
+    LogWrite,
+    LogSync,
+    Commit,
+    Publish,
+    Resume,
+}
+
+impl StatCells {
+    fn add(&self, stat: Stat, n: u64) {
+        self.cells[stat as usize].fetch_add(n, Ordering::Relaxed);
+    }
+
+    fn add_since(&self, stat: Stat, since: Instant) -> Instant {
+        let now = Instant::now();
+        self.add(stat, nanos(now - since));
+        now
+    }
+
+    fn snapshot(&self) -> WriterStats {
+        let c = |s: Stat| self.cells[s as usize].load(Ordering::Relaxed);
+        WriterStats {
+            writes: c(Stat::Writes),
+            batches: c(Stat::Batches),
+            queue_ns: c(Stat::Queue),
+            apply_ns: c(Stat::Apply),
+            log_write_ns: c(Stat::LogWrite),
+            log_sync_ns: c(Stat::LogSync),
+            commit_ns: c(Stat::Commit),
+            publish_ns: c(Stat::Publish),
+            resume_ns: c(Stat::Resume),
+        }
+    }
+}
+
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
 /// The embedded SQLite store.
@@ -175,6 +256,7 @@ pub struct SqliteStore {
     thread: Option<std::thread::JoinHandle<()>>,
     readers: Arc<Mutex<Vec<Connection>>>,
     hub: Arc<Hub>,
+    stats: Arc<StatCells>,
     _lock: File,
 }
 
@@ -213,7 +295,9 @@ impl SqliteStore {
         let hub = Arc::new(Hub::new(revision));
         let (tx, rx) = mpsc::channel(4 * MAX_BATCH);
         let checkpointer = Checkpointer::start(&path)?;
+        let stats = Arc::new(StatCells::default());
         let writer = Writer {
+            stats: stats.clone(),
             conn,
             revision,
             hub: hub.clone(),
@@ -235,6 +319,7 @@ impl SqliteStore {
             thread: Some(thread),
             readers: Arc::new(Mutex::new(Vec::new())),
             hub,
+            stats,
             _lock: lock,
         })
     }
@@ -244,14 +329,25 @@ impl SqliteStore {
         &self.path
     }
 
+    /// Where the write time went since the store was opened.
+    pub fn writer_stats(&self) -> WriterStats {
+        self.stats.snapshot()
+    }
+
     async fn write(&self, op: Op) -> Result<KeyValue> {
         let (reply, rx) = oneshot::channel();
         let writer = self.writer.as_ref().ok_or(StoreError::Closed)?;
         writer
-            .send(Request { op, reply })
+            .send(Request {
+                op,
+                reply,
+                sent: Instant::now(),
+            })
             .await
             .map_err(|_| StoreError::Closed)?;
-        rx.await.map_err(|_| StoreError::Closed)?
+        let (result, replied) = rx.await.map_err(|_| StoreError::Closed)?;
+        self.stats.add_since(Stat::Resume, replied);
+        result
     }
 
     /// Runs `f` on a pooled reader connection on the blocking thread pool.
@@ -570,11 +666,12 @@ struct Compaction {
     target: Revision,
     /// Log rows up to this revision have been examined.
     done_up_to: Revision,
-    waiters: Vec<oneshot::Sender<Result<KeyValue>>>,
+    waiters: Vec<oneshot::Sender<Reply>>,
 }
 
 /// The owner of the only writing connection.
 struct Writer {
+    stats: Arc<StatCells>,
     conn: Connection,
     revision: Revision,
     hub: Arc<Hub>,
@@ -677,7 +774,7 @@ impl Writer {
         }
         if let Some(c) = self.compaction.take() {
             for w in c.waiters {
-                let _ = w.send(Err(StoreError::Closed));
+                answer(w, Err(StoreError::Closed));
             }
         }
         if let Some(checkpointer) = self.checkpointer.take() {
@@ -689,12 +786,17 @@ impl Writer {
     fn commit_batch(&mut self, batch: Vec<Request>) {
         if let Some(why) = &self.broken {
             for req in batch {
-                let _ = req.reply.send(Err(StoreError::Backend(why.clone())));
+                answer(req.reply, Err(StoreError::Backend(why.clone())));
             }
             return;
         }
+        let taken = Instant::now();
+        for req in &batch {
+            self.stats.add(Stat::Queue, nanos(taken - req.sent));
+        }
         let start_revision = self.revision;
         let mut records = Vec::new();
+        let stats = self.stats.clone();
         let result = (|| -> std::result::Result<Vec<Outcome>, BatchError> {
             let tx = self
                 .conn
@@ -708,6 +810,7 @@ impl Writer {
                 }
                 outcomes.push(outcome);
             }
+            stats.add_since(Stat::Apply, taken);
             // The batch is durable once its frames are synced; only then does SQLite commit
             // (without syncing), so readers never see a change that could still be lost.
             match self.log.append(&records) {
@@ -736,9 +839,15 @@ impl Writer {
                 }
                 Err(AppendError::Io(e)) => return Err(BatchError::Log(e)),
             }
+            let synced = Instant::now();
+            let (write, sync) = self.log.timing;
+            stats.add(Stat::LogWrite, nanos(write));
+            stats.add(Stat::LogSync, nanos(sync));
             tx.commit().map_err(BatchError::AfterLog)?;
+            stats.add_since(Stat::Commit, synced);
             Ok(outcomes)
         })();
+        let committed = Instant::now();
         match result {
             Ok(outcomes) => {
                 let mut events = Vec::new();
@@ -760,16 +869,18 @@ impl Writer {
                     }
                 }
                 self.hub.publish(&events, self.revision);
+                let published = Instant::now();
+                self.stats.add(Stat::Publish, nanos(published - committed));
+                self.stats.add(Stat::Writes, replies.len() as u64);
+                self.stats.add(Stat::Batches, 1);
                 for (reply, result) in replies {
-                    let _ = reply.send(result);
+                    answer(reply, result);
                 }
             }
             Err(BatchError::Sqlite(e)) => {
                 tracing::error!(error = %e, "store batch failed; nothing in it was written");
                 for req in batch {
-                    let _ = req
-                        .reply
-                        .send(Err(StoreError::Backend(format!("sqlite: {e}"))));
+                    answer(req.reply, Err(StoreError::Backend(format!("sqlite: {e}"))));
                 }
             }
             Err(e) => {
@@ -778,7 +889,7 @@ impl Writer {
                 let why = format!("store write failed, reopen the store: {e}");
                 tracing::error!(error = %e, "store batch failed after reaching the commit log");
                 for req in batch {
-                    let _ = req.reply.send(Err(StoreError::Backend(why.clone())));
+                    answer(req.reply, Err(StoreError::Backend(why.clone())));
                 }
                 self.broken = Some(why);
             }
@@ -828,7 +939,7 @@ impl Writer {
         }
     }
 
-    fn start_compaction(&mut self, target: Revision, reply: oneshot::Sender<Result<KeyValue>>) {
+    fn start_compaction(&mut self, target: Revision, reply: oneshot::Sender<Reply>) {
         match &mut self.compaction {
             Some(c) => {
                 c.target = c.target.max(target);
@@ -875,14 +986,14 @@ impl Writer {
                     .and_then(|()| self.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);"))
                     .map_err(StoreError::from);
                 for w in finished.map(|c| c.waiters).unwrap_or_default() {
-                    let _ = w.send(outcome.as_ref().map(|_| empty_kv()).map_err(clone_err));
+                    answer(w, outcome.as_ref().map(|_| empty_kv()).map_err(clone_err));
                 }
             }
             Err(e) => {
                 tracing::error!(error = %e, "compaction step failed");
                 if let Some(c) = self.compaction.take() {
                     for w in c.waiters {
-                        let _ = w.send(Err(StoreError::Backend(format!("sqlite: {e}"))));
+                        answer(w, Err(StoreError::Backend(format!("sqlite: {e}"))));
                     }
                 }
             }
@@ -903,6 +1014,11 @@ fn incremental_vacuum(conn: &Connection, pages: i64) -> rusqlite::Result<()> {
     let mut rows = stmt.query([])?;
     while rows.next()?.is_some() {}
     Ok(())
+}
+
+/// Answers a caller; it may have gone away, which is not the writer's concern.
+fn answer(reply: oneshot::Sender<Reply>, result: Result<KeyValue>) {
+    let _ = reply.send((result, Instant::now()));
 }
 
 fn empty_kv() -> KeyValue {
