@@ -485,9 +485,11 @@ fn init_schema(conn: &Connection, path: &Path) -> Result<Revision> {
     conn.busy_timeout(Duration::from_secs(5))?;
     let app: i32 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
     if app != APPLICATION_ID {
-        // A new file: auto_vacuum must be chosen before the first table exists.
+        // A new file: the page size and auto_vacuum must be chosen before the first table
+        // exists, the page size first (SQLite ignores a page size set after auto_vacuum, and
+        // with 4 KiB pages every row of `current` would spill into an overflow page).
         conn.execute_batch(&format!(
-            "PRAGMA auto_vacuum = INCREMENTAL; PRAGMA page_size = {PAGE_SIZE};"
+            "PRAGMA page_size = {PAGE_SIZE}; PRAGMA auto_vacuum = INCREMENTAL;"
         ))?;
         conn.execute_batch("PRAGMA journal_mode = WAL;")?;
         conn.execute_batch(&format!(
@@ -1403,8 +1405,38 @@ impl Store for SqliteStore {
 
 #[cfg(test)]
 mod tests {
-    use super::{RANGE, SCHEMA};
+    use super::{SqliteStore, PAGE_SIZE, RANGE, SCHEMA};
+    use crate::Store;
     use rusqlite::Connection;
+
+    #[tokio::test]
+    async fn a_new_store_has_large_pages_and_values_stay_inline() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let store = SqliteStore::open(&path).unwrap();
+        for i in 0..50 {
+            store
+                .create(&format!("/registry/pods/default/p{i:03}"), vec![b'v'; 1536])
+                .await
+                .unwrap();
+        }
+        drop(store);
+        let conn = Connection::open(&path).unwrap();
+        let page: i64 = conn
+            .query_row("PRAGMA page_size", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(page, PAGE_SIZE);
+        let vacuum: i64 = conn
+            .query_row("PRAGMA auto_vacuum", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(vacuum, 2, "incremental auto-vacuum");
+        // 50 rows of 1.5 KB in `current` and `log` fit in a few dozen pages when they stay
+        // inline; one overflow page per row would take more than 100.
+        let pages: i64 = conn
+            .query_row("PRAGMA page_count", [], |r| r.get(0))
+            .unwrap();
+        assert!(pages < 60, "{pages} pages");
+    }
 
     #[test]
     fn range_plan_streams() {
