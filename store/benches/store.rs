@@ -261,12 +261,14 @@ fn minus(a: WriterStats, b: WriterStats) -> WriterStats {
         writes: a.writes - b.writes,
         batches: a.batches - b.batches,
         queue_ns: a.queue_ns - b.queue_ns,
-        apply_ns: a.apply_ns - b.apply_ns,
+        check_ns: a.check_ns - b.check_ns,
         log_write_ns: a.log_write_ns - b.log_write_ns,
         log_sync_ns: a.log_sync_ns - b.log_sync_ns,
-        commit_ns: a.commit_ns - b.commit_ns,
         publish_ns: a.publish_ns - b.publish_ns,
         resume_ns: a.resume_ns - b.resume_ns,
+        transactions: a.transactions - b.transactions,
+        apply_ns: a.apply_ns - b.apply_ns,
+        commit_ns: a.commit_ns - b.commit_ns,
     }
 }
 
@@ -426,17 +428,20 @@ fn report(fsync: f64, sizes: &Sizes, s: &Results, e: Option<&Results>, m: &Resul
         println!();
         println!(
             "SQLite sequential write, µs per write ({} writes in {} batches): queue {:.1}, \
-             apply {:.1}, log write {:.1}, log fdatasync {:.1}, commit {:.1}, publish {:.1}, \
-             resume {:.1}; fsync probe {:.1} per sync",
+             check {:.1}, log write {:.1}, log fdatasync {:.1}, publish and answer {:.1}, \
+             resume {:.1}; behind the answer, in {} SQLite transactions: apply {:.1}, \
+             commit {:.1}; fsync probe {:.1} per sync",
             b.writes,
             b.batches,
             per(b.queue_ns),
-            per(b.apply_ns),
+            per(b.check_ns),
             per(b.log_write_ns),
             per(b.log_sync_ns),
-            per(b.commit_ns),
             per(b.publish_ns),
             per(b.resume_ns),
+            b.transactions,
+            per(b.apply_ns),
+            per(b.commit_ns),
             1e6 / fsync,
         );
     }
