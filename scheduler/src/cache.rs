@@ -7,10 +7,11 @@
 //! a node. When the bound pod arrives from the watch the assumption becomes a fact; when the
 //! binding fails the assumption is forgotten.
 
+use crate::framework::{NamespaceLabels, PdbInfo, Snapshot};
 use crate::node_info::NodeInfo;
 use crate::pod_info::PodInfo;
 use berth_api_types::k8s::api::core::v1::Node;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 /// Where a pod is accounted and whether that is confirmed.
@@ -28,6 +29,11 @@ pub struct Cache {
     pods: HashMap<String, Placement>,
     /// Pods bound to nodes the cache has not seen yet, by node name.
     waiting: HashMap<String, Vec<Arc<PodInfo>>>,
+    /// Labels of every namespace.
+    namespaces: NamespaceLabels,
+    /// Disruption budgets by `namespace/name`, and the same as a list for snapshots.
+    pdbs: BTreeMap<String, PdbInfo>,
+    pdb_list: Vec<PdbInfo>,
 }
 
 impl Cache {
@@ -39,6 +45,51 @@ impl Cache {
     /// Every known node, in a stable order.
     pub fn nodes(&self) -> &[NodeInfo] {
         &self.nodes
+    }
+
+    /// What a scheduling cycle sees.
+    pub fn snapshot(&self) -> Snapshot<'_> {
+        Snapshot {
+            nodes: &self.nodes,
+            namespaces: &self.namespaces,
+            pdbs: &self.pdb_list,
+        }
+    }
+
+    /// Records a namespace's labels (`None` when it is gone).
+    pub fn set_namespace(&mut self, name: &str, labels: Option<BTreeMap<String, String>>) {
+        match labels {
+            Some(l) => {
+                self.namespaces.insert(name.to_owned(), l);
+            }
+            None => {
+                self.namespaces.remove(name);
+            }
+        }
+    }
+
+    /// Keeps only the namespaces named in `names`.
+    pub fn retain_namespaces(&mut self, names: &std::collections::HashSet<String>) {
+        self.namespaces.retain(|n, _| names.contains(n));
+    }
+
+    /// Records a disruption budget under `key` (`None` when it is gone).
+    pub fn set_pdb(&mut self, key: &str, pdb: Option<PdbInfo>) {
+        match pdb {
+            Some(p) => {
+                self.pdbs.insert(key.to_owned(), p);
+            }
+            None => {
+                self.pdbs.remove(key);
+            }
+        }
+        self.pdb_list = self.pdbs.values().cloned().collect();
+    }
+
+    /// Drops every disruption budget (before a full list is applied).
+    pub fn clear_pdbs(&mut self) {
+        self.pdbs.clear();
+        self.pdb_list.clear();
     }
 
     /// The node called `name`.

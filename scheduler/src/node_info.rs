@@ -24,6 +24,10 @@ pub struct NodeInfo {
     pub pods: Vec<Arc<PodInfo>>,
     /// Host ports already claimed.
     pub used_ports: Vec<HostPort>,
+    /// The placed pods with any inter-pod affinity or anti-affinity term.
+    pub pods_with_affinity: Vec<Arc<PodInfo>>,
+    /// The placed pods with a required anti-affinity term.
+    pub pods_with_required_anti_affinity: Vec<Arc<PodInfo>>,
 }
 
 static NO_LABELS: BTreeMap<String, String> = BTreeMap::new();
@@ -39,6 +43,8 @@ impl NodeInfo {
             non_zero_requested: Resource::default(),
             pods: Vec::new(),
             used_ports: Vec::new(),
+            pods_with_affinity: Vec::new(),
+            pods_with_required_anti_affinity: Vec::new(),
         }
     }
 
@@ -53,6 +59,12 @@ impl NodeInfo {
         self.requested.add(&pod.request);
         self.non_zero_requested.add(&pod.non_zero_request);
         self.used_ports.extend(pod.host_ports.iter().cloned());
+        if !pod.affinity.is_empty() {
+            self.pods_with_affinity.push(pod.clone());
+        }
+        if !pod.affinity.required_anti_affinity.is_empty() {
+            self.pods_with_required_anti_affinity.push(pod.clone());
+        }
         self.pods.push(pod);
     }
 
@@ -62,6 +74,9 @@ impl NodeInfo {
             return false;
         };
         let pod = self.pods.swap_remove(i);
+        self.pods_with_affinity.retain(|p| p.key != key);
+        self.pods_with_required_anti_affinity
+            .retain(|p| p.key != key);
         self.requested.sub(&pod.request);
         self.non_zero_requested.sub(&pod.non_zero_request);
         for hp in &pod.host_ports {

@@ -8,15 +8,18 @@
 
 use crate::algorithm::{Algorithm, ScheduleError};
 use crate::cache::Cache;
+use crate::framework::PdbInfo;
 use crate::plugins::default_profile;
 use crate::pod_info::PodInfo;
 use crate::queue::{Entry, Queue};
 use anyhow::Context;
 use berth_api_types::k8s::api::core::v1::{
-    Binding, Event, EventSource, Node, ObjectReference, Pod,
+    Binding, Event, EventSource, Namespace, Node, ObjectReference, Pod,
 };
+use berth_api_types::k8s::api::policy::v1::PodDisruptionBudget;
 use berth_api_types::k8s::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use berth_api_types::k8s::jiff::Timestamp;
+use berth_api_types::labels::LabelSelector;
 use berth_component_base::leader_election::{LeaderElector, LeaseConfig};
 use futures::{StreamExt, TryStreamExt};
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams};
@@ -53,8 +56,36 @@ enum Update {
     PodsListed(Vec<Pod>),
     PodApplied(Box<Pod>),
     PodDeleted(String),
+    NamespacesListed(Vec<Namespace>),
+    NamespaceApplied(Box<Namespace>),
+    NamespaceDeleted(String),
+    PdbsListed(Vec<PodDisruptionBudget>),
+    PdbApplied(Box<PodDisruptionBudget>),
+    PdbDeleted(String),
     /// A binding failed; the pod's assumption must be forgotten and the pod retried.
     BindFailed(String, Entry<Arc<Pod>>),
+}
+
+fn pdb_key(pdb: &PodDisruptionBudget) -> String {
+    format!(
+        "{}/{}",
+        pdb.metadata.namespace.as_deref().unwrap_or("default"),
+        pdb.metadata.name.as_deref().unwrap_or("")
+    )
+}
+
+/// What preemption needs of a budget. A budget with an empty selector protects no pod from
+/// preemption, as upstream treats it.
+fn pdb_info(pdb: &PodDisruptionBudget) -> PdbInfo {
+    let selector = LabelSelector::from_api_opt(pdb.spec.as_ref().and_then(|s| s.selector.as_ref()))
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(LabelSelector::nothing);
+    PdbInfo {
+        namespace: pdb.metadata.namespace.clone().unwrap_or_default(),
+        selector,
+        disruptions_allowed: pdb.status.as_ref().map_or(0, |s| s.disruptions_allowed),
+    }
 }
 
 fn key_of(pod: &Pod) -> String {
@@ -196,6 +227,30 @@ pub async fn schedule_forever(client: Client, scheduler_name: String) -> anyhow:
         },
     ));
     tokio::spawn(reflect(
+        Api::<Namespace>::all(client.clone()),
+        tx.clone(),
+        Update::NamespacesListed,
+        |deleted, n: Namespace| {
+            if deleted {
+                Update::NamespaceDeleted(n.name_any())
+            } else {
+                Update::NamespaceApplied(Box::new(n))
+            }
+        },
+    ));
+    tokio::spawn(reflect(
+        Api::<PodDisruptionBudget>::all(client.clone()),
+        tx.clone(),
+        Update::PdbsListed,
+        |deleted, p: PodDisruptionBudget| {
+            if deleted {
+                Update::PdbDeleted(pdb_key(&p))
+            } else {
+                Update::PdbApplied(Box::new(p))
+            }
+        },
+    ));
+    tokio::spawn(reflect(
         Api::<Pod>::all(client),
         tx,
         Update::PodsListed,
@@ -300,6 +355,29 @@ impl State {
                 self.queue.remove(&key);
                 self.queue.cluster_changed();
             }
+            Update::NamespacesListed(list) => {
+                let names = list.iter().map(|n| n.name_any()).collect();
+                self.cache.retain_namespaces(&names);
+                for n in list {
+                    self.cache
+                        .set_namespace(&n.name_any(), Some(n.metadata.labels.unwrap_or_default()));
+                }
+                self.queue.cluster_changed();
+            }
+            Update::NamespaceApplied(n) => {
+                self.cache
+                    .set_namespace(&n.name_any(), Some(n.metadata.labels.unwrap_or_default()));
+                self.queue.cluster_changed();
+            }
+            Update::NamespaceDeleted(name) => self.cache.set_namespace(&name, None),
+            Update::PdbsListed(list) => {
+                self.cache.clear_pdbs();
+                for p in list {
+                    self.cache.set_pdb(&pdb_key(&p), Some(pdb_info(&p)));
+                }
+            }
+            Update::PdbApplied(p) => self.cache.set_pdb(&pdb_key(&p), Some(pdb_info(&p))),
+            Update::PdbDeleted(key) => self.cache.set_pdb(&key, None),
             Update::BindFailed(key, entry) => {
                 self.cache.forget(&key);
                 self.queue.requeue_backoff(&key, entry, now);
@@ -350,7 +428,7 @@ impl State {
         let info = Arc::new(PodInfo::new(entry.item.clone()));
         let span = tracing::info_span!("schedule", object = %key, uid = %info.uid);
         let _guard = span.enter();
-        match self.algo.schedule(&info, self.cache.nodes()) {
+        match self.algo.schedule_in(&info, &self.cache.snapshot()) {
             Ok(node) => {
                 let reserved = self.algo.profile.run_reserve(&info, &node);
                 if !reserved.is_success() {

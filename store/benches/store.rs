@@ -21,7 +21,7 @@
 use berth_store::etcd::EtcdStore;
 use berth_store::etcd_server::EtcdServer;
 use berth_store::memory::MemoryStore;
-use berth_store::sqlite::SqliteStore;
+use berth_store::sqlite::{SqliteStore, WriterStats};
 use berth_store::{DynStore, RangeRequest};
 use std::io::Write;
 use std::sync::Arc;
@@ -71,6 +71,8 @@ struct Results {
     range_ms: f64,
     watch_p50_ms: f64,
     watch_p99_ms: f64,
+    /// The embedded store's account of where sequential writes spent their time.
+    sequential_breakdown: Option<WriterStats>,
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -117,10 +119,14 @@ fn fsync_rate(dir: &std::path::Path) -> f64 {
     rate
 }
 
-async fn run(store: DynStore, sizes: &Sizes) -> Results {
+/// Reads an embedded store's writer statistics.
+type StatsProbe = Option<Arc<SqliteStore>>;
+
+async fn run(store: DynStore, stats: StatsProbe, sizes: &Sizes) -> Results {
     let mut out = Results::default();
 
     // Sequential durable writes.
+    let before = stats.as_ref().map(|s| s.writer_stats());
     let start = Instant::now();
     for i in 0..sizes.sequential {
         store
@@ -129,6 +135,9 @@ async fn run(store: DynStore, sizes: &Sizes) -> Results {
             .expect("create");
     }
     out.sequential_per_s = sizes.sequential as f64 / start.elapsed().as_secs_f64();
+    if let (Some(s), Some(before)) = (&stats, before) {
+        out.sequential_breakdown = Some(minus(s.writer_stats(), before));
+    }
 
     // 32 concurrent writers.
     let per_writer = sizes.concurrent / 32;
@@ -247,6 +256,22 @@ async fn run(store: DynStore, sizes: &Sizes) -> Results {
     out
 }
 
+fn minus(a: WriterStats, b: WriterStats) -> WriterStats {
+    WriterStats {
+        writes: a.writes - b.writes,
+        batches: a.batches - b.batches,
+        queue_ns: a.queue_ns - b.queue_ns,
+        check_ns: a.check_ns - b.check_ns,
+        log_write_ns: a.log_write_ns - b.log_write_ns,
+        log_sync_ns: a.log_sync_ns - b.log_sync_ns,
+        publish_ns: a.publish_ns - b.publish_ns,
+        resume_ns: a.resume_ns - b.resume_ns,
+        transactions: a.transactions - b.transactions,
+        apply_ns: a.apply_ns - b.apply_ns,
+        commit_ns: a.commit_ns - b.commit_ns,
+    }
+}
+
 /// Tells the re-run benchmark apart from the first start.
 const TUNED: &str = "BERTH_BENCH_HEAP_TUNED";
 
@@ -282,9 +307,8 @@ async fn async_main() {
     let fsync = fsync_rate(dir.path());
 
     eprintln!("sqlite ...");
-    let sqlite: DynStore =
-        Arc::new(SqliteStore::open(dir.path().join("bench.db")).expect("open sqlite"));
-    let sqlite_r = run(sqlite, &sizes).await;
+    let sqlite = Arc::new(SqliteStore::open(dir.path().join("bench.db")).expect("open sqlite"));
+    let sqlite_r = run(sqlite.clone(), Some(sqlite), &sizes).await;
 
     let only_sqlite = std::env::var("BERTH_BENCH_ONLY").is_ok_and(|v| v == "sqlite");
     eprintln!("etcd ...");
@@ -299,7 +323,7 @@ async fn async_main() {
                     .await
                     .expect("connect etcd"),
             );
-            let r = run(store, &sizes).await;
+            let r = run(store, None, &sizes).await;
             drop(server);
             Some(r)
         }
@@ -310,7 +334,7 @@ async fn async_main() {
     };
 
     eprintln!("memory ...");
-    let memory_r = run(Arc::new(MemoryStore::new()), &sizes).await;
+    let memory_r = run(Arc::new(MemoryStore::new()), None, &sizes).await;
 
     report(fsync, &sizes, &sqlite_r, etcd_r.as_ref(), &memory_r);
 }
@@ -397,6 +421,28 @@ fn report(fsync: f64, sizes: &Sizes, s: &Results, e: Option<&Results>, m: &Resul
             } else {
                 format!("{:.2}", sv / ev)
             }
+        );
+    }
+    if let Some(b) = &s.sequential_breakdown {
+        let per = |ns: u64| ns as f64 / 1e3 / b.writes.max(1) as f64;
+        println!();
+        println!(
+            "SQLite sequential write, µs per write ({} writes in {} batches): queue {:.1}, \
+             check {:.1}, log write {:.1}, log fdatasync {:.1}, publish and answer {:.1}, \
+             resume {:.1}; behind the answer, in {} SQLite transactions: apply {:.1}, \
+             commit {:.1}; fsync probe {:.1} per sync",
+            b.writes,
+            b.batches,
+            per(b.queue_ns),
+            per(b.check_ns),
+            per(b.log_write_ns),
+            per(b.log_sync_ns),
+            per(b.publish_ns),
+            per(b.resume_ns),
+            b.transactions,
+            per(b.apply_ns),
+            per(b.commit_ns),
+            1e6 / fsync,
         );
     }
     println!();

@@ -2,6 +2,7 @@
 
 pub mod balanced_allocation;
 pub mod default_binder;
+pub mod inter_pod_affinity;
 pub mod node_affinity;
 pub mod node_name;
 pub mod node_ports;
@@ -27,6 +28,9 @@ pub const REGISTRY: &[(&str, Factory)] = &[
     (node_resources_fit::NAME, || {
         Box::new(node_resources_fit::NodeResourcesFit)
     }),
+    (inter_pod_affinity::NAME, || {
+        Box::new(inter_pod_affinity::InterPodAffinity)
+    }),
     (balanced_allocation::NAME, || {
         Box::new(balanced_allocation::BalancedAllocation)
     }),
@@ -36,7 +40,7 @@ pub const REGISTRY: &[(&str, Factory)] = &[
 ];
 
 /// The default plugin order and score weights: filters run cheapest and most decisive
-/// first; taints weigh 3, node affinity 2, resource scores 1.
+/// first; taints weigh 3, node and pod affinity 2, resource scores 1.
 pub const DEFAULT_PLUGINS: &[(&str, i64)] = &[
     (node_unschedulable::NAME, 0),
     (node_name::NAME, 0),
@@ -44,6 +48,7 @@ pub const DEFAULT_PLUGINS: &[(&str, i64)] = &[
     (node_affinity::NAME, 2),
     (node_ports::NAME, 0),
     (node_resources_fit::NAME, 1),
+    (inter_pod_affinity::NAME, 2),
     (balanced_allocation::NAME, 1),
     (default_binder::NAME, 0),
 ];
