@@ -7,7 +7,7 @@
 //! a node. When the bound pod arrives from the watch the assumption becomes a fact; when the
 //! binding fails the assumption is forgotten.
 
-use crate::framework::{NamespaceLabels, PdbInfo, Snapshot};
+use crate::framework::{NamespaceLabels, OwnerSelectors, PdbInfo, Snapshot};
 use crate::node_info::NodeInfo;
 use crate::pod_info::PodInfo;
 use berth_api_types::k8s::api::core::v1::Node;
@@ -34,6 +34,8 @@ pub struct Cache {
     /// Disruption budgets by `namespace/name`, and the same as a list for snapshots.
     pdbs: BTreeMap<String, PdbInfo>,
     pdb_list: Vec<PdbInfo>,
+    /// Services and controllers that group pods.
+    owners: OwnerSelectors,
 }
 
 impl Cache {
@@ -53,7 +55,13 @@ impl Cache {
             nodes: &self.nodes,
             namespaces: &self.namespaces,
             pdbs: &self.pdb_list,
+            owners: &self.owners,
         }
+    }
+
+    /// The selectors of Services and controllers, for changing.
+    pub fn owners_mut(&mut self) -> &mut OwnerSelectors {
+        &mut self.owners
     }
 
     /// Records a namespace's labels (`None` when it is gone).

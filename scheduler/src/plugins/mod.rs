@@ -8,6 +8,7 @@ pub mod node_name;
 pub mod node_ports;
 pub mod node_resources_fit;
 pub mod node_unschedulable;
+pub mod pod_topology_spread;
 pub mod taint_toleration;
 
 use crate::framework::{Factory, Plugin, Profile, ProfileError};
@@ -28,6 +29,9 @@ pub const REGISTRY: &[(&str, Factory)] = &[
     (node_resources_fit::NAME, || {
         Box::new(node_resources_fit::NodeResourcesFit)
     }),
+    (pod_topology_spread::NAME, || {
+        Box::new(pod_topology_spread::PodTopologySpread)
+    }),
     (inter_pod_affinity::NAME, || {
         Box::new(inter_pod_affinity::InterPodAffinity)
     }),
@@ -40,7 +44,7 @@ pub const REGISTRY: &[(&str, Factory)] = &[
 ];
 
 /// The default plugin order and score weights: filters run cheapest and most decisive
-/// first; taints weigh 3, node and pod affinity 2, resource scores 1.
+/// first; taints weigh 3, node and pod affinity and topology spread 2, resource scores 1.
 pub const DEFAULT_PLUGINS: &[(&str, i64)] = &[
     (node_unschedulable::NAME, 0),
     (node_name::NAME, 0),
@@ -48,6 +52,7 @@ pub const DEFAULT_PLUGINS: &[(&str, i64)] = &[
     (node_affinity::NAME, 2),
     (node_ports::NAME, 0),
     (node_resources_fit::NAME, 1),
+    (pod_topology_spread::NAME, 2),
     (inter_pod_affinity::NAME, 2),
     (balanced_allocation::NAME, 1),
     (default_binder::NAME, 0),
