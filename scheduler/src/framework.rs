@@ -53,6 +53,8 @@ pub struct Snapshot<'a> {
     pub pdbs: &'a [PdbInfo],
     /// Services and controllers, for default topology spreading.
     pub owners: &'a OwnerSelectors,
+    /// How many nodes report each image name.
+    pub image_nodes: &'a HashMap<String, usize>,
 }
 
 impl<'a> Snapshot<'a> {
@@ -60,11 +62,13 @@ impl<'a> Snapshot<'a> {
     pub fn of_nodes(nodes: &'a [NodeInfo]) -> Snapshot<'a> {
         static NO_NAMESPACES: std::sync::OnceLock<NamespaceLabels> = std::sync::OnceLock::new();
         static NO_OWNERS: std::sync::OnceLock<OwnerSelectors> = std::sync::OnceLock::new();
+        static NO_IMAGES: std::sync::OnceLock<HashMap<String, usize>> = std::sync::OnceLock::new();
         Snapshot {
             nodes,
             namespaces: NO_NAMESPACES.get_or_init(HashMap::new),
             pdbs: &[],
             owners: NO_OWNERS.get_or_init(OwnerSelectors::default),
+            image_nodes: NO_IMAGES.get_or_init(HashMap::new),
         }
     }
 }

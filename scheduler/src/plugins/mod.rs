@@ -2,6 +2,7 @@
 
 pub mod balanced_allocation;
 pub mod default_binder;
+pub mod image_locality;
 pub mod inter_pod_affinity;
 pub mod node_affinity;
 pub mod node_name;
@@ -38,13 +39,16 @@ pub const REGISTRY: &[(&str, Factory)] = &[
     (balanced_allocation::NAME, || {
         Box::new(balanced_allocation::BalancedAllocation)
     }),
+    (image_locality::NAME, || {
+        Box::new(image_locality::ImageLocality)
+    }),
     (default_binder::NAME, || {
         Box::new(default_binder::DefaultBinder)
     }),
 ];
 
 /// The default plugin order and score weights: filters run cheapest and most decisive
-/// first; taints weigh 3, node and pod affinity and topology spread 2, resource scores 1.
+/// first; taints weigh 3, node and pod affinity and topology spread 2, resource and image scores 1.
 pub const DEFAULT_PLUGINS: &[(&str, i64)] = &[
     (node_unschedulable::NAME, 0),
     (node_name::NAME, 0),
@@ -55,6 +59,7 @@ pub const DEFAULT_PLUGINS: &[(&str, i64)] = &[
     (pod_topology_spread::NAME, 2),
     (inter_pod_affinity::NAME, 2),
     (balanced_allocation::NAME, 1),
+    (image_locality::NAME, 1),
     (default_binder::NAME, 0),
 ];
 
@@ -77,7 +82,7 @@ pub(crate) mod testing {
             {"cpu": "4", "memory": "8Gi", "pods": "110"}}});
         merge(&mut v, extra);
         let n: Node = serde_json::from_value(v).unwrap();
-        NodeInfo::new(Arc::new(n))
+        NodeInfo::new(&n)
     }
 
     /// A pod named `name` in `default` with `spec` merged over one container.
