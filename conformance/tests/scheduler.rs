@@ -149,7 +149,9 @@ async fn pods_go_to_fitting_nodes_and_unfit_pods_are_explained() {
 
         // Nothing has eight CPUs: the pod stays pending and says why, counting per node.
         apply(&cluster, &k, "huge", &pod_manifest("huge", "8", ""))?;
-        let want = "0/3 nodes are available: 1 node(s) had untolerated taint {dedicated: infra}, 2 Insufficient cpu.";
+        let want = "0/3 nodes are available: 1 node(s) had untolerated taint {dedicated: infra}, \
+                    2 Insufficient cpu. preemption: 0/3 nodes are available: 1 Preemption is not \
+                    helpful for scheduling, 2 No preemption victims found for incoming pod..";
         let condition = eventually("PodScheduled=False on the huge pod", || async {
             let pod = pods.get("huge").await?;
             Ok(pod

@@ -639,13 +639,74 @@ impl State {
                     ScheduleError::Plugin(_) => {
                         self.queue.requeue_backoff(&key, entry, Instant::now())
                     }
-                    _ => self
-                        .queue
-                        .requeue_unschedulable(&key, entry, Instant::now()),
+                    ScheduleError::Unfit(fit) => {
+                        self.queue
+                            .requeue_unschedulable(&key, entry, Instant::now());
+                        if let Some((node, victims)) = fit.nominated {
+                            tracing::info!(node = %node, victims = victims.len(), "preempting");
+                            self.preempt(&info, node, victims);
+                        }
+                    }
+                    ScheduleError::NoNodes => {
+                        self.queue
+                            .requeue_unschedulable(&key, entry, Instant::now())
+                    }
                 }
                 self.report_unschedulable(&info, message);
             }
         }
+    }
+
+    /// Makes room for `info` on `node`: marks each victim with the `DisruptionTarget`
+    /// condition, deletes it gracefully and records a `Preempted` event on it, then nominates
+    /// the node in the preemptor's status. The preemptor is retried once the victims are gone.
+    fn preempt(&self, info: &Arc<PodInfo>, node: String, victims: Vec<Arc<PodInfo>>) {
+        let client = self.client.clone();
+        let info = info.clone();
+        let name = self.name.clone();
+        tokio::spawn(async move {
+            for victim in victims {
+                let api: Api<Pod> = Api::namespaced(client.clone(), victim.namespace());
+                let condition = serde_json::json!({"status": {"conditions": [{
+                    "type": "DisruptionTarget",
+                    "status": "True",
+                    "reason": "PreemptionByScheduler",
+                    "message": format!("{name}: preempting to accommodate a higher priority pod"),
+                    "lastTransitionTime": Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                }]}});
+                if let Err(e) = api
+                    .patch_status(
+                        victim.name(),
+                        &PatchParams::default(),
+                        &Patch::Strategic(condition),
+                    )
+                    .await
+                {
+                    tracing::debug!(object = %victim.key, error = %e, "cannot mark the victim");
+                }
+                match api
+                    .delete(victim.name(), &kube::api::DeleteParams::default())
+                    .await
+                {
+                    Ok(_) => {}
+                    Err(kube::Error::Api(e)) if e.code == 404 => continue,
+                    Err(e) => {
+                        tracing::warn!(object = %victim.key, error = %e, "cannot delete the victim");
+                        continue;
+                    }
+                }
+                let msg = format!("Preempted by pod {} on node {node}", info.uid);
+                post_event(&client, &name, &victim, "Normal", "Preempted", &msg).await;
+            }
+            let api: Api<Pod> = Api::namespaced(client, info.namespace());
+            let patch = serde_json::json!({"status": {"nominatedNodeName": node}});
+            if let Err(e) = api
+                .patch_status(info.name(), &PatchParams::default(), &Patch::Merge(patch))
+                .await
+            {
+                tracing::warn!(object = %info.key, error = %e, "cannot nominate the node");
+            }
+        });
     }
 
     fn report_unschedulable(&self, info: &Arc<PodInfo>, message: String) {

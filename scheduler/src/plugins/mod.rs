@@ -2,6 +2,7 @@
 
 pub mod balanced_allocation;
 pub mod default_binder;
+pub mod default_preemption;
 pub mod image_locality;
 pub mod inter_pod_affinity;
 pub mod node_affinity;
@@ -42,6 +43,9 @@ pub const REGISTRY: &[(&str, Factory)] = &[
     (image_locality::NAME, || {
         Box::new(image_locality::ImageLocality)
     }),
+    (default_preemption::NAME, || {
+        Box::new(default_preemption::DefaultPreemption)
+    }),
     (default_binder::NAME, || {
         Box::new(default_binder::DefaultBinder)
     }),
@@ -60,6 +64,7 @@ pub const DEFAULT_PLUGINS: &[(&str, i64)] = &[
     (inter_pod_affinity::NAME, 2),
     (balanced_allocation::NAME, 1),
     (image_locality::NAME, 1),
+    (default_preemption::NAME, 0),
     (default_binder::NAME, 0),
 ];
 
