@@ -246,20 +246,25 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "0/3 nodes are available: 1 node(s) had untolerated taint \
-             {node-role.kubernetes.io/control-plane: }, 2 Insufficient cpu."
+             {node-role.kubernetes.io/control-plane: }, 2 Insufficient cpu. preemption: 0/3 \
+             nodes are available: 1 Preemption is not helpful for scheduling, 2 No preemption \
+             victims found for incoming pod.."
         );
         let p = pod_requesting("bigger", json!({"cpu": "2", "memory": "2Gi"}));
         let err = algo().schedule(&p, &nodes).unwrap_err();
         assert_eq!(
             err.to_string(),
             "0/3 nodes are available: 1 node(s) had untolerated taint \
-             {node-role.kubernetes.io/control-plane: }, 2 Insufficient cpu, 2 Insufficient memory."
+             {node-role.kubernetes.io/control-plane: }, 2 Insufficient cpu, 2 Insufficient memory. \
+             preemption: 0/3 nodes are available: 1 Preemption is not helpful for scheduling, 2 \
+             No preemption victims found for incoming pod.."
         );
         let sel = pod("sel", json!({"nodeSelector": {"disk": "ssd"}}));
         let err = algo().schedule(&sel, &nodes[1..]).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "0/2 nodes are available: 2 node(s) didn't match Pod's node affinity/selector."
+            "0/2 nodes are available: 2 node(s) didn't match Pod's node affinity/selector. \
+             preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling.."
         );
         let ScheduleError::Unfit(fit) = err else {
             panic!("not a fit error")

@@ -31,8 +31,18 @@ pub struct PdbInfo {
     pub disruptions_allowed: i32,
 }
 
-/// What one scheduling cycle sees of the cluster: the nodes with their pods, namespace labels
-/// and disruption budgets.
+/// The selectors of the objects that group pods for default spreading: Services (by
+/// namespace, then name) and the controllers pods name as their owner.
+#[derive(Clone, Debug, Default)]
+pub struct OwnerSelectors {
+    /// Service selectors by namespace, then service name.
+    pub services: HashMap<String, BTreeMap<String, BTreeMap<String, String>>>,
+    /// ReplicaSet, StatefulSet and ReplicationController selectors by (kind, namespace, name).
+    pub controllers: HashMap<(String, String, String), berth_api_types::labels::LabelSelector>,
+}
+
+/// What one scheduling cycle sees of the cluster: the nodes with their pods, namespace labels,
+/// disruption budgets and the selectors of pod-grouping objects.
 #[derive(Clone, Copy)]
 pub struct Snapshot<'a> {
     /// Every node.
@@ -41,16 +51,24 @@ pub struct Snapshot<'a> {
     pub namespaces: &'a NamespaceLabels,
     /// Every PodDisruptionBudget.
     pub pdbs: &'a [PdbInfo],
+    /// Services and controllers, for default topology spreading.
+    pub owners: &'a OwnerSelectors,
+    /// How many nodes report each image name.
+    pub image_nodes: &'a HashMap<String, usize>,
 }
 
 impl<'a> Snapshot<'a> {
-    /// A snapshot of `nodes` alone (no namespace labels, no budgets).
+    /// A snapshot of `nodes` alone (no namespace labels, budgets or owners).
     pub fn of_nodes(nodes: &'a [NodeInfo]) -> Snapshot<'a> {
         static NO_NAMESPACES: std::sync::OnceLock<NamespaceLabels> = std::sync::OnceLock::new();
+        static NO_OWNERS: std::sync::OnceLock<OwnerSelectors> = std::sync::OnceLock::new();
+        static NO_IMAGES: std::sync::OnceLock<HashMap<String, usize>> = std::sync::OnceLock::new();
         Snapshot {
             nodes,
             namespaces: NO_NAMESPACES.get_or_init(HashMap::new),
             pdbs: &[],
+            owners: NO_OWNERS.get_or_init(OwnerSelectors::default),
+            image_nodes: NO_IMAGES.get_or_init(HashMap::new),
         }
     }
 }

@@ -428,9 +428,8 @@ mod tests {
         namespaces: &NamespaceLabels,
     ) -> Vec<(String, String)> {
         let snap = Snapshot {
-            nodes,
             namespaces,
-            pdbs: &[],
+            ..Snapshot::of_nodes(nodes)
         };
         let mut state = CycleState::default();
         let pre = InterPodAffinity.pre_filter(&mut state, p, &snap);
