@@ -10,6 +10,7 @@ pub mod authn;
 pub mod authz;
 pub mod cache;
 pub mod discovery;
+pub mod event_ttl;
 pub mod field_validation;
 pub mod handler;
 pub mod identity;
@@ -65,6 +66,9 @@ pub struct Options {
     /// Static bearer tokens, one `token,user,uid,"groups"` per line.
     #[arg(long)]
     pub token_auth_file: Option<PathBuf>,
+    /// How long Events are kept after they were last observed.
+    #[arg(long, default_value = "1h", value_parser = berth_component_base::duration::parse)]
+    pub event_ttl: std::time::Duration,
     /// The local node whose kubelet gets `kubelet.kubeconfig` (user `system:node:<name>`);
     /// the host name when not given.
     #[arg(long)]
@@ -86,7 +90,7 @@ pub struct Prepared {
 }
 
 /// Opens the store, creates or loads the PKI, writes the admin kubeconfig, creates the
-/// default namespaces and binds the port.
+/// default namespaces, starts the Event expiry sweep and binds the port.
 pub async fn prepare(opts: &Options) -> Result<Prepared> {
     std::fs::create_dir_all(&opts.data_dir)
         .with_context(|| format!("creating {}", opts.data_dir.display()))?;
@@ -201,6 +205,7 @@ pub async fn prepare(opts: &Options) -> Result<Prepared> {
     create_default_namespaces(&registry).await?;
     create_system_priority_classes(&registry).await?;
     ensure_kubernetes_service(&registry, &alloc, advertise, address.port()).await?;
+    tokio::spawn(event_ttl::run(registry.clone(), opts.event_ttl));
     let state = Arc::new(handler::ApiServer {
         registry,
         tokens,

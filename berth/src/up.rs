@@ -652,6 +652,7 @@ async fn serve(data_dir: PathBuf, settings: Settings) -> Result<()> {
         service_node_port_range: "30000-32767".into(),
         token_auth_file: None,
         node_name: None,
+        event_ttl: std::time::Duration::from_secs(3600),
     };
     let prepared = berth_apiserver::prepare(&options).await?;
     println!("Berth is up: API server on https://{}", prepared.address);

@@ -1,6 +1,8 @@
 //! What two or more Berth binaries share: the cluster PKI (certificates signed by the cluster
-//! CA), kubeconfig files, leader election on Leases, tracing setup and the shutdown signal.
+//! CA), kubeconfig files, leader election on Leases, Go-style duration flags, tracing setup
+//! and the shutdown signal.
 
+pub mod duration;
 pub mod kubeconfig;
 pub mod leader_election;
 pub mod pki;

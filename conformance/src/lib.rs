@@ -253,8 +253,17 @@ impl Cluster {
         Cluster::start_with(&apiserver_binary()?)
     }
 
+    /// Like [`Cluster::start`], with extra `berth-apiserver` flags.
+    pub fn start_with_args(args: &[&str]) -> Result<Cluster> {
+        Cluster::launch(&apiserver_binary()?, args)
+    }
+
     /// Like [`Cluster::start`], with the server binary given.
     pub fn start_with(binary: &Path) -> Result<Cluster> {
+        Cluster::launch(binary, &[])
+    }
+
+    fn launch(binary: &Path, extra_args: &[&str]) -> Result<Cluster> {
         let dir = tempfile::Builder::new()
             .prefix("berth-conformance-")
             .tempdir()
@@ -277,6 +286,7 @@ impl Cluster {
                 etcd.iter()
                     .flat_map(|e| ["--etcd-servers".to_owned(), e.endpoint.clone()]),
             )
+            .args(extra_args)
             // Plain text in the log file, with each request logged for failure reports.
             .env("NO_COLOR", "1")
             .env(

@@ -63,35 +63,7 @@ pub fn enabled_controllers(
 
 /// Parses a Go-style duration such as `15s`, `1m30s`, `1.5h` or `250ms`.
 pub fn parse_duration(text: &str) -> Result<Duration, FlagError> {
-    let bad = || FlagError::Duration(text.to_owned());
-    let mut rest = text.trim();
-    if rest == "0" {
-        return Ok(Duration::ZERO);
-    }
-    if rest.is_empty() {
-        return Err(bad());
-    }
-    let mut total = 0f64;
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(bad)?;
-        let number: f64 = rest[..digits].parse().map_err(|_| bad())?;
-        rest = &rest[digits..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let seconds = match &rest[..unit_len] {
-            "ms" => 0.001,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            _ => return Err(bad()),
-        };
-        rest = &rest[unit_len..];
-        total += number * seconds;
-    }
-    Duration::try_from_secs_f64(total).map_err(|_| bad())
+    berth_component_base::duration::parse(text).map_err(|e| FlagError::Duration(e.0))
 }
 
 #[cfg(test)]

@@ -12,8 +12,8 @@
 //! ([`garbage_collector`]), `namespace` ([`namespace`]), `replicaset` ([`replicaset`]),
 //! `replicationcontroller` ([`replicationcontroller`]),
 //! `serviceaccount` ([`serviceaccount`]), `root-ca-cert-publisher` ([`root_ca`]),
-//! `nodelifecycle` ([`nodelifecycle`]), `taint-eviction-controller` ([`taint_eviction`]) and
-//! `nodeipam` ([`nodeipam`]).
+//! `nodelifecycle` ([`nodelifecycle`]), `taint-eviction-controller` ([`taint_eviction`]),
+//! `nodeipam` ([`nodeipam`]) and `podgc` ([`podgc`]).
 
 pub mod deployment;
 pub mod endpoints;
@@ -27,6 +27,7 @@ pub mod namespace;
 pub mod nodeipam;
 pub mod nodelifecycle;
 pub mod ownership;
+pub mod podgc;
 pub mod queue;
 pub mod replicaset;
 pub mod replicationcontroller;
@@ -49,6 +50,7 @@ pub const KNOWN_CONTROLLERS: &[&str] = &[
     "namespace",
     "nodeipam",
     "nodelifecycle",
+    "podgc",
     "replicaset",
     "replicationcontroller",
     "root-ca-cert-publisher",
@@ -127,6 +129,15 @@ pub struct Options {
     /// Services whose Endpoints and EndpointSlices are synced at once (each).
     #[arg(long, default_value_t = 5)]
     pub concurrent_endpoint_syncs: usize,
+    /// Terminated pods kept before the oldest are deleted (0: never delete them).
+    #[arg(long, default_value_t = 12500)]
+    pub terminated_pod_gc_threshold: usize,
+    /// How often the pod garbage collector looks at every pod.
+    #[arg(long, default_value = "20s", value_parser = duration)]
+    pub pod_gc_check_period: Duration,
+    /// How long a node pods are bound to must be missing before those pods are collected.
+    #[arg(long, default_value = "40s", value_parser = duration)]
+    pub pod_gc_quarantine: Duration,
     /// Objects the garbage collector looks at at once.
     #[arg(long, default_value_t = 20)]
     pub concurrent_gc_syncs: usize,
@@ -180,6 +191,12 @@ pub struct Context {
     pub endpoint_workers: usize,
     /// Workers of the garbage collector.
     pub gc_workers: usize,
+    /// Terminated pods the pod garbage collector keeps (0: all).
+    pub terminated_pod_gc_threshold: usize,
+    /// How often the pod garbage collector runs.
+    pub pod_gc_check_period: Duration,
+    /// How long a missing node is waited for before its pods are collected.
+    pub pod_gc_quarantine: Duration,
 }
 
 /// A failed sync, naming the object it concerns.
@@ -276,6 +293,7 @@ async fn run_controllers(ctx: Arc<Context>, enabled: Vec<&'static str>) {
             "nodelifecycle" => tasks.spawn(nodelifecycle::run(ctx)),
             "taint-eviction-controller" => tasks.spawn(taint_eviction::run(ctx)),
             "nodeipam" => tasks.spawn(nodeipam::run(ctx)),
+            "podgc" => tasks.spawn(podgc::run(ctx)),
             _ => continue,
         };
     }
@@ -336,6 +354,9 @@ pub async fn run(opts: Options) -> Result<()> {
         node_cidrs,
         endpoint_workers: opts.concurrent_endpoint_syncs.max(1),
         gc_workers: opts.concurrent_gc_syncs.max(1),
+        terminated_pod_gc_threshold: opts.terminated_pod_gc_threshold,
+        pod_gc_check_period: opts.pod_gc_check_period,
+        pod_gc_quarantine: opts.pod_gc_quarantine,
     });
     tracing::info!(controllers = ?enabled, leader_elect = opts.leader_elect, "controller manager starting");
     let leading = run_controllers(ctx, enabled);
