@@ -862,26 +862,18 @@ impl Writer {
         let start_revision = self.revision;
         let mut revision = start_revision;
         let mut records = Vec::new();
-        let mut outcomes = Vec::with_capacity(batch.len());
-        for req in &batch {
-            match self.check(&req.op, &mut revision) {
-                Ok(outcome) => {
-                    if let Outcome::Written(kv, event) = &outcome {
-                        records.push(record_of(kv, event));
-                    }
-                    outcomes.push(outcome);
+        let outcomes = match self.check_batch(&batch, &mut revision, &mut records) {
+            Ok(outcomes) => outcomes,
+            Err(e) => {
+                // Nothing of the batch was written.
+                self.overlay.discard_staged();
+                tracing::error!(error = %e, "store batch failed; nothing in it was written");
+                for req in batch {
+                    answer(req.reply, Err(StoreError::Backend(format!("sqlite: {e}"))));
                 }
-                Err(e) => {
-                    // Nothing of the batch was written.
-                    self.overlay.discard_staged();
-                    tracing::error!(error = %e, "store batch failed; nothing in it was written");
-                    for req in batch {
-                        answer(req.reply, Err(StoreError::Backend(format!("sqlite: {e}"))));
-                    }
-                    return;
-                }
+                return;
             }
-        }
+        };
         let checked = self.stats.add_since(Stat::Check, taken);
         let to_apply = match self.make_durable(records, start_revision, revision) {
             Ok(to_apply) => to_apply,
@@ -923,7 +915,14 @@ impl Writer {
         }
         self.revision = revision;
         self.hub.publish(&events, revision);
-        let published = self.stats.add_since(Stat::Publish, durable);
+        self.stats.add(Stat::Writes, replies.len() as u64);
+        self.stats.add(Stat::Batches, 1);
+        for (reply, result) in replies {
+            answer(reply, result);
+        }
+        self.stats.add_since(Stat::Publish, durable);
+        // The callers are answered first: waking the applier may take the CPU from this
+        // thread, and reads wait for it only if they come before it is done.
         for msg in to_apply
             .map(ApplyMsg::Records)
             .into_iter()
@@ -934,12 +933,32 @@ impl Writer {
                     Some("store write failed, reopen the store: the applier stopped".into());
             }
         }
-        self.stats.add(Stat::Writes, replies.len() as u64);
-        self.stats.add(Stat::Batches, 1);
-        self.stats.add_since(Stat::Publish, published);
-        for (reply, result) in replies {
-            answer(reply, result);
-        }
+    }
+
+    /// Checks every request of a batch in one read transaction of the lookup connection (one
+    /// snapshot, taken after the overlay was pruned), staging its changes and collecting their
+    /// log records.
+    fn check_batch(
+        &mut self,
+        batch: &[Request],
+        revision: &mut Revision,
+        records: &mut Vec<Record>,
+    ) -> rusqlite::Result<Vec<Outcome>> {
+        self.lookup.prepare_cached("BEGIN")?.execute([])?;
+        let mut outcomes = Vec::with_capacity(batch.len());
+        let checked: rusqlite::Result<()> = batch.iter().try_for_each(|req| {
+            let outcome = self.check(&req.op, revision)?;
+            if let Outcome::Written(kv, event) = &outcome {
+                records.push(record_of(kv, event));
+            }
+            outcomes.push(outcome);
+            Ok(())
+        });
+        // Ending a read transaction only releases its snapshot.
+        let ended = self.lookup.prepare_cached("COMMIT")?.execute([]);
+        checked?;
+        ended?;
+        Ok(outcomes)
     }
 
     /// Writes the batch's records to the commit log and syncs it. Returns the records the
