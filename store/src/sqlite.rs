@@ -343,6 +343,7 @@ impl SqliteStore {
             broken: false,
         };
         let lookup = open_reader(&path, LOOKUP_CACHE_KIB)?;
+        let overlay = Overlay::new(live_keys(&lookup)?);
         let (apply_tx, apply_rx) = std::sync::mpsc::sync_channel(APPLY_QUEUE);
         let applier_thread = std::thread::Builder::new()
             .name("berth-store-applier".into())
@@ -351,7 +352,7 @@ impl SqliteStore {
         let writer = Writer {
             stats: stats.clone(),
             lookup,
-            overlay: Overlay::default(),
+            overlay,
             revision,
             compacted,
             hub: hub.clone(),
@@ -659,6 +660,15 @@ fn apply_record(tx: &Connection, r: &Record) -> rusqlite::Result<()> {
         .execute(params![r.key, r.value, r.create_rev, r.rev])?;
     }
     Ok(())
+}
+
+/// Every live key, for the writer's overlay.
+fn live_keys(conn: &Connection) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare("SELECT key FROM current")?;
+    let keys = stmt
+        .query_map([], |r| key_string(r.get(0)?))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(keys)
 }
 
 /// A read-only connection with a page cache of `cache_kib` KiB.
@@ -1040,8 +1050,8 @@ impl Writer {
     fn current(&self, key: &str) -> rusqlite::Result<Option<KeyValue>> {
         match self.overlay.get(key) {
             Lookup::Live(kv) => Ok(Some(kv.clone())),
-            Lookup::Deleted => Ok(None),
-            Lookup::Unknown => newest(&self.lookup, key),
+            Lookup::Absent => Ok(None),
+            Lookup::InSqlite => newest(&self.lookup, key),
         }
     }
 
