@@ -84,7 +84,7 @@ const PAGE_SIZE: i64 = 8192;
 /// The most write requests made durable in one commit-log sync.
 const MAX_BATCH: usize = 1024;
 /// Batches that may wait for the applier before the writer waits for it.
-const APPLY_QUEUE: usize = 64;
+const APPLY_QUEUE: usize = 16;
 /// The applier stops gathering queued batches into one transaction at this many records.
 const MAX_APPLY: usize = 4096;
 /// Log rows examined per compaction step; small, so a step never holds the applier (and the
