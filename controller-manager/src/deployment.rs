@@ -22,16 +22,17 @@
 //! another template raises `status.collisionCount` and the next sync tries another name.
 
 use crate::events;
-use crate::hints::{self, is_status};
+use crate::hints::is_status;
 use crate::labels;
-use crate::queue::{self, Outcome, WorkQueue};
+use crate::ownership;
+use crate::queue::Outcome;
 use crate::{Context, SyncError};
 use jiff::Timestamp;
 use k8s_openapi::api::apps::v1::{
     Deployment, DeploymentCondition, DeploymentStatus, ReplicaSet, ReplicaSetSpec,
 };
-use k8s_openapi::api::core::v1::{ObjectReference, Pod, PodTemplateSpec};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, OwnerReference, Time};
+use k8s_openapi::api::core::v1::{Pod, PodTemplateSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, Time};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::Resource;
@@ -75,13 +76,6 @@ const NEW_RS_AVAILABLE: &str = "NewReplicaSetAvailable";
 const TIMED_OUT: &str = "ProgressDeadlineExceeded";
 const PAUSED: &str = "DeploymentPaused";
 const RESUMED: &str = "DeploymentResumed";
-
-fn key(ns: &str, name: &str) -> String {
-    format!("{ns}/{name}")
-}
-
-/// The name part of the key meaning "an orphan ReplicaSet changed in this namespace".
-const ORPHANS: &str = "*";
 
 // ---------------------------------------------------------------------------------------
 // Pure parts: hashing, arithmetic of surge and unavailability, conditions.
@@ -444,37 +438,6 @@ pub fn calculate_status(
 // ---------------------------------------------------------------------------------------
 // The sync.
 
-fn reference(d: &Deployment) -> ObjectReference {
-    ObjectReference {
-        api_version: Some("apps/v1".into()),
-        kind: Some("Deployment".into()),
-        name: d.metadata.name.clone(),
-        namespace: d.metadata.namespace.clone(),
-        uid: d.metadata.uid.clone(),
-        resource_version: d.metadata.resource_version.clone(),
-        ..ObjectReference::default()
-    }
-}
-
-fn owner_reference(d: &Deployment) -> OwnerReference {
-    OwnerReference {
-        api_version: "apps/v1".into(),
-        kind: "Deployment".into(),
-        name: d.metadata.name.clone().unwrap_or_default(),
-        uid: d.metadata.uid.clone().unwrap_or_default(),
-        controller: Some(true),
-        block_owner_deletion: Some(true),
-    }
-}
-
-fn controller_of(rs: &ReplicaSet) -> Option<&OwnerReference> {
-    rs.metadata
-        .owner_references
-        .iter()
-        .flatten()
-        .find(|o| o.controller == Some(true))
-}
-
 /// One Deployment's sync: the client, the Deployment as last written, its ReplicaSets.
 struct Sync {
     client: kube::Client,
@@ -523,7 +486,7 @@ impl Sync {
         events::record(
             &self.client,
             COMPONENT,
-            &reference(&self.d),
+            &ownership::object_reference(&self.d),
             events::NORMAL,
             reason,
             message,
@@ -717,7 +680,7 @@ impl Sync {
             .labels
             .get_or_insert_with(BTreeMap::new)
             .insert(HASH_LABEL.into(), hash.clone());
-        rs.metadata.owner_references = Some(vec![owner_reference(&self.d)]);
+        rs.metadata.owner_references = Some(vec![ownership::owner_reference(&self.d)]);
         self.stamp_annotations(&mut rs, revision);
         let a = rs.metadata.annotations.get_or_insert_with(BTreeMap::new);
         a.insert(DESIRED_REPLICAS.into(), replicas(&self.d).to_string());
@@ -754,7 +717,8 @@ impl Sync {
                     .await
                     .map_err(SyncError::api("reading replicaset", &rs_name))?;
                 let ours = existing.as_ref().is_some_and(|e| {
-                    controller_of(e).is_some_and(|o| Some(&o.uid) == self.d.metadata.uid.as_ref())
+                    ownership::controller_of(&e.metadata)
+                        .is_some_and(|o| Some(&o.uid) == self.d.metadata.uid.as_ref())
                         && e.spec
                             .as_ref()
                             .and_then(|s| s.template.as_ref())
@@ -1192,62 +1156,16 @@ pub async fn sync(client: kube::Client, key: String) -> Result<Outcome, SyncErro
         .list(&ListParams::default())
         .await
         .map_err(SyncError::api("listing replicasets for deployment", &key))?;
-    let uid = d.metadata.uid.clone().unwrap_or_default();
     let deleting = d.metadata.deletion_timestamp.is_some();
-    let mut rss = Vec::new();
-    for rs in listed.items {
-        let matching = labels::matches(
-            &selector,
-            rs.metadata.labels.as_ref().unwrap_or(&BTreeMap::new()),
-        );
-        match controller_of(&rs) {
-            Some(o) if o.uid == uid => {
-                if matching || rs.metadata.deletion_timestamp.is_some() {
-                    rss.push(rs);
-                } else {
-                    // Release: no longer ours.
-                    let refs: Vec<OwnerReference> = rs
-                        .metadata
-                        .owner_references
-                        .iter()
-                        .flatten()
-                        .filter(|o| o.uid != uid)
-                        .cloned()
-                        .collect();
-                    let patch = serde_json::json!({"metadata": {"ownerReferences": refs,
-                        "resourceVersion": rs.metadata.resource_version}});
-                    let rs_name = rs.metadata.name.clone().unwrap_or_default();
-                    match sets
-                        .patch(&rs_name, &PatchParams::default(), &Patch::Merge(&patch))
-                        .await
-                    {
-                        Ok(_) => {}
-                        Err(err) if is_status(&err, 404) => {}
-                        Err(err) => {
-                            return Err(SyncError::api("releasing replicaset", &rs_name)(err))
-                        }
-                    }
-                }
-            }
-            Some(_) => {}
-            None if matching && !deleting && rs.metadata.deletion_timestamp.is_none() => {
-                let mut refs = rs.metadata.owner_references.clone().unwrap_or_default();
-                refs.push(owner_reference(&d));
-                let patch = serde_json::json!({"metadata": {"ownerReferences": refs,
-                    "resourceVersion": rs.metadata.resource_version}});
-                let rs_name = rs.metadata.name.clone().unwrap_or_default();
-                match sets
-                    .patch(&rs_name, &PatchParams::default(), &Patch::Merge(&patch))
-                    .await
-                {
-                    Ok(adopted) => rss.push(adopted),
-                    Err(err) if is_status(&err, 404) => {}
-                    Err(err) => return Err(SyncError::api("adopting replicaset", &rs_name)(err)),
-                }
-            }
-            None => {}
-        }
-    }
+    // A ReplicaSet of ours on its way out stays ours even when it no longer matches.
+    let matches = |rs: &ReplicaSet| {
+        rs.metadata.deletion_timestamp.is_some()
+            || labels::matches(
+                &selector,
+                rs.metadata.labels.as_ref().unwrap_or(&BTreeMap::new()),
+            )
+    };
+    let rss = ownership::claim(&sets, &d, matches, listed.items).await?;
     let mut s = Sync {
         client,
         key: key.clone(),
@@ -1283,73 +1201,10 @@ pub async fn sync(client: kube::Client, key: String) -> Result<Outcome, SyncErro
     }
 }
 
-/// The key a ReplicaSet event queues: its controlling Deployment, or the namespace's
-/// orphans.
-fn owner_key(rs: &ReplicaSet) -> Option<String> {
-    let ns = rs.metadata.namespace.as_deref()?;
-    match controller_of(rs) {
-        Some(o) => {
-            (o.kind == "Deployment" && o.api_version.starts_with("apps/")).then(|| key(ns, &o.name))
-        }
-        None => Some(key(ns, ORPHANS)),
-    }
-}
-
-async fn fan_out(
-    client: kube::Client,
-    queue: Arc<WorkQueue>,
-    ns: &str,
-) -> Result<Outcome, SyncError> {
-    let api: Api<Deployment> = Api::namespaced(client, ns);
-    let list = api
-        .list(&ListParams::default())
-        .await
-        .map_err(SyncError::api("listing deployments", ns))?;
-    for d in &list.items {
-        if let Some(name) = d.metadata.name.as_deref() {
-            queue.add(&key(ns, name));
-        }
-    }
-    Ok(Outcome::Done)
-}
-
 /// Runs the controller until the process stops.
 pub async fn run(ctx: Arc<Context>) {
-    let queue = WorkQueue::new();
-    let client = ctx.client.clone();
-    tokio::join!(
-        hints::feed(
-            "deployments",
-            Api::<Deployment>::all(client.clone()),
-            None,
-            queue.clone(),
-            |d: &Deployment| Some(key(
-                d.meta().namespace.as_deref()?,
-                d.meta().name.as_deref()?
-            )),
-            ctx.resync,
-        ),
-        hints::feed(
-            "replicasets",
-            Api::<ReplicaSet>::all(client.clone()),
-            None,
-            queue.clone(),
-            owner_key,
-            ctx.resync,
-        ),
-        queue::run_workers("deployment", queue.clone(), ctx.deployment_workers, {
-            let queue = queue.clone();
-            move |key: String| {
-                let (client, queue) = (client.clone(), queue.clone());
-                async move {
-                    match key.split_once('/') {
-                        Some((ns, ORPHANS)) => fan_out(client, queue, ns).await,
-                        _ => sync(client, key).await,
-                    }
-                }
-            }
-        }),
-    );
+    let workers = ctx.deployment_workers;
+    ownership::run::<Deployment, ReplicaSet, _, _>("deployment", &ctx, workers, sync).await;
 }
 
 #[cfg(test)]

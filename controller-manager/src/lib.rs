@@ -10,6 +10,7 @@
 //! Controllers today: `deployment` ([`deployment`]), `endpoint` ([`endpoints`]),
 //! `endpointslice` ([`endpointslice`]), `garbage-collector`
 //! ([`garbage_collector`]), `namespace` ([`namespace`]), `replicaset` ([`replicaset`]),
+//! `replicationcontroller` ([`replicationcontroller`]),
 //! `serviceaccount` ([`serviceaccount`]), `root-ca-cert-publisher` ([`root_ca`]),
 //! `nodelifecycle` ([`nodelifecycle`]), `taint-eviction-controller` ([`taint_eviction`]) and
 //! `nodeipam` ([`nodeipam`]).
@@ -25,8 +26,10 @@ pub mod labels;
 pub mod namespace;
 pub mod nodeipam;
 pub mod nodelifecycle;
+pub mod ownership;
 pub mod queue;
 pub mod replicaset;
+pub mod replicationcontroller;
 pub mod root_ca;
 pub mod serviceaccount;
 pub mod taint_eviction;
@@ -47,6 +50,7 @@ pub const KNOWN_CONTROLLERS: &[&str] = &[
     "nodeipam",
     "nodelifecycle",
     "replicaset",
+    "replicationcontroller",
     "root-ca-cert-publisher",
     "serviceaccount",
     "taint-eviction-controller",
@@ -96,6 +100,9 @@ pub struct Options {
     /// ReplicaSets synced at once.
     #[arg(long, default_value_t = 5)]
     pub concurrent_replicaset_syncs: usize,
+    /// ReplicationControllers synced at once.
+    #[arg(long, default_value_t = 5)]
+    pub concurrent_rc_syncs: usize,
     /// Deployments synced at once.
     #[arg(long, default_value_t = 5)]
     pub concurrent_deployment_syncs: usize,
@@ -157,6 +164,8 @@ pub struct Context {
     pub namespace_workers: usize,
     /// Workers of the replicaset controller.
     pub replicaset_workers: usize,
+    /// Workers of the replicationcontroller controller.
+    pub replicationcontroller_workers: usize,
     /// Workers of the deployment controller.
     pub deployment_workers: usize,
     /// How often the node lifecycle controller looks at every node.
@@ -262,6 +271,7 @@ async fn run_controllers(ctx: Arc<Context>, enabled: Vec<&'static str>) {
             "namespace" => tasks.spawn(namespace::run(ctx)),
             "serviceaccount" => tasks.spawn(serviceaccount::run(ctx)),
             "replicaset" => tasks.spawn(replicaset::run(ctx)),
+            "replicationcontroller" => tasks.spawn(replicationcontroller::run(ctx)),
             "root-ca-cert-publisher" => tasks.spawn(root_ca::run(ctx)),
             "nodelifecycle" => tasks.spawn(nodelifecycle::run(ctx)),
             "taint-eviction-controller" => tasks.spawn(taint_eviction::run(ctx)),
@@ -318,6 +328,7 @@ pub async fn run(opts: Options) -> Result<()> {
         resync: opts.min_resync_period.max(Duration::from_secs(1)),
         namespace_workers: opts.concurrent_namespace_syncs.max(1),
         replicaset_workers: opts.concurrent_replicaset_syncs.max(1),
+        replicationcontroller_workers: opts.concurrent_rc_syncs.max(1),
         deployment_workers: opts.concurrent_deployment_syncs.max(1),
         node_monitor_period: opts.node_monitor_period,
         node_monitor_grace_period: opts.node_monitor_grace_period,

@@ -1,74 +1,167 @@
-//! The `replicaset` controller: each ReplicaSet has as many active pods as it asks for.
+//! The `replicaset` controller, and the reconciler it shares with `replicationcontroller`
+//! ([`crate::replicationcontroller`]): each owner has as many active pods as it asks for.
 //!
 //! A sync lists the namespace's pods from the API (not from a cache), adopts orphans its
 //! selector matches, releases owned pods that stopped matching, creates or deletes pods to
 //! reach `spec.replicas`, records Events and writes the status. Because the listing is read
 //! fresh and one key is never synced by two workers at once, a burst of events cannot make it
 //! create twice for one shortfall: the next sync sees the pods the previous one created. Pods
-//! to delete are chosen least valuable first (unscheduled, pending, not ready, newest).
+//! to delete are chosen least valuable first (unscheduled, pending, not ready, newest). A
+//! failed create or delete sets the `ReplicaFailure` condition; a sync whose creates and
+//! deletes all succeed clears it.
+//!
+//! The two kinds differ only in how they spell selector, template and status, which the
+//! [`ReplicaOwner`] trait hides.
 
 use crate::events;
-use crate::hints::{self, is_status};
+use crate::hints::is_status;
 use crate::labels;
-use crate::queue::{self, Outcome, WorkQueue};
+use crate::ownership::{self, Kind};
+use crate::queue::Outcome;
 use crate::{Context, SyncError};
 use jiff::Timestamp;
-use k8s_openapi::api::apps::v1::{ReplicaSet, ReplicaSetStatus};
-use k8s_openapi::api::core::v1::{ObjectReference, Pod};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+use k8s_openapi::api::apps::v1::ReplicaSet;
+use k8s_openapi::api::core::v1::{Pod, PodTemplateSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
-use kube::Resource;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The component name on Events.
-const COMPONENT: &str = "replicaset-controller";
 /// Most pods created or deleted in one sync.
 const BURST: usize = 500;
 
-fn rs_key(ns: &str, name: &str) -> String {
-    format!("{ns}/{name}")
+/// The condition type a failed create or delete sets.
+pub const REPLICA_FAILURE: &str = "ReplicaFailure";
+
+/// A kind that keeps a number of pods from a template: ReplicaSet or ReplicationController.
+pub trait ReplicaOwner: Kind {
+    /// The component name on its Events.
+    const COMPONENT: &'static str;
+    /// The controller's name in logs.
+    const CONTROLLER: &'static str;
+    /// Whether the selector matches `labels`; `None` when the selector is empty (such an
+    /// owner is left alone rather than claiming every pod).
+    fn selects(&self, labels: &BTreeMap<String, String>) -> Option<bool>;
+    /// The pod template.
+    fn template(&self) -> Option<&PodTemplateSpec>;
+    /// `spec.replicas` (1 when unset).
+    fn replicas(&self) -> i32;
+    /// `spec.minReadySeconds`.
+    fn min_ready_seconds(&self) -> i32;
+    /// The status as written, in the shape both kinds share.
+    fn replica_status(&self) -> Option<ReplicaStatus>;
 }
 
-/// The key a pod event queues: the ReplicaSet controlling the pod; for a pod no controller
-/// owns, [`ORPHANS`] in its namespace, so every ReplicaSet there can look at adopting it.
-fn owner_key(pod: &Pod) -> Option<String> {
-    let ns = pod.metadata.namespace.as_deref()?;
-    match controller_of(pod) {
-        Some(owner) => (owner.kind == "ReplicaSet" && owner.api_version.starts_with("apps/"))
-            .then(|| rs_key(ns, &owner.name)),
-        None => Some(rs_key(ns, ORPHANS)),
+impl ReplicaOwner for ReplicaSet {
+    const COMPONENT: &'static str = "replicaset-controller";
+    const CONTROLLER: &'static str = "replicaset";
+
+    fn selects(&self, pod_labels: &BTreeMap<String, String>) -> Option<bool> {
+        let selector = &self.spec.as_ref()?.selector;
+        (!labels::is_empty(selector)).then(|| labels::matches(selector, pod_labels))
+    }
+
+    fn template(&self) -> Option<&PodTemplateSpec> {
+        self.spec.as_ref()?.template.as_ref()
+    }
+
+    fn replicas(&self) -> i32 {
+        self.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1)
+    }
+
+    fn min_ready_seconds(&self) -> i32 {
+        self.spec
+            .as_ref()
+            .and_then(|s| s.min_ready_seconds)
+            .unwrap_or(0)
+    }
+
+    fn replica_status(&self) -> Option<ReplicaStatus> {
+        ReplicaStatus::from_status(self.status.as_ref())
     }
 }
 
-/// The name part of the key meaning "an orphan pod changed in this namespace".
-const ORPHANS: &str = "*";
+/// A condition of either kind's status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReplicaCondition {
+    /// The condition type (`ReplicaFailure`).
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// `True`, `False` or `Unknown`.
+    pub status: String,
+    /// When the status last changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_transition_time: Option<Time>,
+    /// Machine-readable cause.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Human-readable detail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
 
-/// Queues every ReplicaSet of namespace `ns`.
-async fn fan_out(
-    client: kube::Client,
-    queue: Arc<WorkQueue>,
-    ns: &str,
-) -> Result<Outcome, SyncError> {
-    let sets: Api<ReplicaSet> = Api::namespaced(client, ns);
-    let list = sets
-        .list(&ListParams::default())
-        .await
-        .map_err(SyncError::api("listing replicasets", ns))?;
-    for rs in &list.items {
-        if let Some(name) = rs.metadata.name.as_deref() {
-            queue.add(&rs_key(ns, name));
+/// The status both kinds report, field for field.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReplicaStatus {
+    /// Active pods owned.
+    pub replicas: i32,
+    /// Of those, the ones carrying every template label.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fully_labeled_replicas: Option<i32>,
+    /// Of those, the ready ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready_replicas: Option<i32>,
+    /// Of those, the ones ready for at least minReadySeconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub available_replicas: Option<i32>,
+    /// The generation this status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// Conditions (`ReplicaFailure`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<Vec<ReplicaCondition>>,
+}
+
+impl ReplicaStatus {
+    /// Either kind's status type, read into the shared shape.
+    pub fn from_status<S: Serialize>(status: Option<&S>) -> Option<ReplicaStatus> {
+        serde_json::from_value(serde_json::to_value(status?).ok()?).ok()
+    }
+
+    fn condition(&self, type_: &str) -> Option<&ReplicaCondition> {
+        self.conditions.iter().flatten().find(|c| c.type_ == type_)
+    }
+
+    /// Sets or clears `ReplicaFailure` after a sync: set (once, keeping the first
+    /// failure's time) when `failure` names one, removed when creates and deletes succeeded.
+    pub fn record_failure(&mut self, failure: Option<(&str, String)>, now: Timestamp) {
+        match failure {
+            Some((reason, message)) if self.condition(REPLICA_FAILURE).is_none() => {
+                self.conditions
+                    .get_or_insert_with(Vec::new)
+                    .push(ReplicaCondition {
+                        type_: REPLICA_FAILURE.into(),
+                        status: "True".into(),
+                        last_transition_time: Some(Time(now)),
+                        reason: Some(reason.into()),
+                        message: Some(message),
+                    });
+            }
+            Some(_) => {}
+            None => {
+                if let Some(conditions) = &mut self.conditions {
+                    conditions.retain(|c| c.type_ != REPLICA_FAILURE);
+                    if conditions.is_empty() {
+                        self.conditions = None;
+                    }
+                }
+            }
         }
     }
-    Ok(Outcome::Done)
-}
-
-fn controller_of(pod: &Pod) -> Option<&OwnerReference> {
-    pod.metadata
-        .owner_references
-        .iter()
-        .flatten()
-        .find(|o| o.controller == Some(true))
 }
 
 fn is_active(pod: &Pod) -> bool {
@@ -113,31 +206,25 @@ pub fn deletion_rank(pod: &Pod) -> (u8, u8, u8, std::cmp::Reverse<Option<Timesta
     )
 }
 
-/// The status `rs` reports for its active, owned pods at `now`, and how long until a ready
-/// pod becomes available (when one is waiting on minReadySeconds).
-pub fn status_for(
-    rs: &ReplicaSet,
+/// The status `owner` reports for its active, owned pods at `now`, and how long until a ready
+/// pod becomes available (when one is waiting on minReadySeconds). Conditions are carried
+/// over unchanged.
+pub fn status_for<O: ReplicaOwner>(
+    owner: &O,
     pods: &[&Pod],
     now: Timestamp,
-) -> (ReplicaSetStatus, Option<Duration>) {
-    let template_labels = rs
-        .spec
-        .as_ref()
-        .and_then(|s| s.template.as_ref())
+) -> (ReplicaStatus, Option<Duration>) {
+    let template_labels = owner
+        .template()
         .and_then(|t| t.metadata.as_ref())
         .and_then(|m| m.labels.clone())
         .unwrap_or_default();
-    let min_ready = rs
-        .spec
-        .as_ref()
-        .and_then(|s| s.min_ready_seconds)
-        .unwrap_or(0)
-        .max(0);
-    let mut status = ReplicaSetStatus {
+    let min_ready = owner.min_ready_seconds().max(0);
+    let mut status = ReplicaStatus {
         replicas: i32::try_from(pods.len()).unwrap_or(i32::MAX),
-        observed_generation: rs.metadata.generation,
-        conditions: rs.status.as_ref().and_then(|s| s.conditions.clone()),
-        ..ReplicaSetStatus::default()
+        observed_generation: owner.meta().generation,
+        conditions: owner.replica_status().and_then(|s| s.conditions),
+        ..ReplicaStatus::default()
     };
     let (mut fully, mut ready, mut available) = (0, 0, 0);
     let mut wait: Option<Duration> = None;
@@ -169,36 +256,9 @@ pub fn status_for(
     (status, wait)
 }
 
-fn reference(rs: &ReplicaSet) -> ObjectReference {
-    ObjectReference {
-        api_version: Some("apps/v1".into()),
-        kind: Some("ReplicaSet".into()),
-        name: rs.metadata.name.clone(),
-        namespace: rs.metadata.namespace.clone(),
-        uid: rs.metadata.uid.clone(),
-        resource_version: rs.metadata.resource_version.clone(),
-        ..ObjectReference::default()
-    }
-}
-
-fn owner_reference(rs: &ReplicaSet) -> OwnerReference {
-    OwnerReference {
-        api_version: "apps/v1".into(),
-        kind: "ReplicaSet".into(),
-        name: rs.metadata.name.clone().unwrap_or_default(),
-        uid: rs.metadata.uid.clone().unwrap_or_default(),
-        controller: Some(true),
-        block_owner_deletion: Some(true),
-    }
-}
-
-/// A new pod from `rs`'s template.
-fn new_pod(rs: &ReplicaSet) -> Pod {
-    let template = rs
-        .spec
-        .as_ref()
-        .and_then(|s| s.template.clone())
-        .unwrap_or_default();
+/// A new pod from `owner`'s template.
+fn new_pod<O: ReplicaOwner>(owner: &O) -> Pod {
+    let template = owner.template().cloned().unwrap_or_default();
     let mut pod = Pod {
         spec: template.spec,
         ..Pod::default()
@@ -207,8 +267,11 @@ fn new_pod(rs: &ReplicaSet) -> Pod {
     pod.metadata.labels = meta.labels;
     pod.metadata.annotations = meta.annotations;
     pod.metadata.finalizers = meta.finalizers;
-    pod.metadata.generate_name = Some(format!("{}-", rs.metadata.name.as_deref().unwrap_or("rs")));
-    pod.metadata.owner_references = Some(vec![owner_reference(rs)]);
+    pod.metadata.generate_name = Some(format!(
+        "{}-",
+        owner.meta().name.as_deref().unwrap_or("pod")
+    ));
+    pod.metadata.owner_references = Some(vec![ownership::owner_reference(owner)]);
     pod
 }
 
@@ -222,98 +285,47 @@ async fn terminating(client: &kube::Client, ns: &str) -> bool {
     }
 }
 
-/// Syncs the ReplicaSet `ns/name`.
-pub async fn sync(client: kube::Client, key: String) -> Result<Outcome, SyncError> {
+/// The API's own words for a failed call (the Status message), else the error.
+fn api_message(err: &kube::Error) -> String {
+    match err {
+        kube::Error::Api(status) => status.message.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Syncs the owner `ns/name` of kind `O`.
+pub async fn sync<O: ReplicaOwner>(
+    client: kube::Client,
+    key: String,
+) -> Result<Outcome, SyncError> {
     let Some((ns, name)) = key.split_once('/') else {
         return Ok(Outcome::Done);
     };
-    let sets: Api<ReplicaSet> = Api::namespaced(client.clone(), ns);
-    let Some(rs) = sets
+    let owners: Api<O> = Api::namespaced(client.clone(), ns);
+    let Some(owner) = owners
         .get_opt(name)
         .await
-        .map_err(SyncError::api("reading replicaset", &key))?
+        .map_err(SyncError::api("reading the owner of pods", &key))?
     else {
         return Ok(Outcome::Done);
     };
-    let uid = rs.metadata.uid.clone().unwrap_or_default();
-    let selector = rs
-        .spec
-        .as_ref()
-        .map(|s| s.selector.clone())
-        .unwrap_or_default();
-    if labels::is_empty(&selector) {
+    let no_labels = BTreeMap::new();
+    if owner.selects(&no_labels).is_none() {
         return Ok(Outcome::Done);
     }
     let pods_api: Api<Pod> = Api::namespaced(client.clone(), ns);
     let listed = pods_api
         .list(&ListParams::default())
         .await
-        .map_err(SyncError::api("listing pods for replicaset", &key))?;
-    let deleting = rs.metadata.deletion_timestamp.is_some();
-    let mut owned: Vec<Pod> = Vec::new();
-    for pod in listed.items {
-        let pod_name = pod.metadata.name.clone().unwrap_or_default();
-        let matching = labels::matches(
-            &selector,
-            pod.metadata.labels.as_ref().unwrap_or(&Default::default()),
-        );
-        let ours = controller_of(&pod).is_some_and(|o| o.uid == uid);
-        if ours && !matching {
-            // Release: drop our reference, guarded by the version we read.
-            let refs: Vec<OwnerReference> = pod
-                .metadata
-                .owner_references
-                .iter()
-                .flatten()
-                .filter(|o| o.uid != uid)
-                .cloned()
-                .collect();
-            let patch = serde_json::json!({"metadata": {
-                "ownerReferences": refs, "resourceVersion": pod.metadata.resource_version}});
-            match pods_api
-                .patch(&pod_name, &PatchParams::default(), &Patch::Merge(&patch))
-                .await
-            {
-                Ok(_) => {}
-                Err(err) if is_status(&err, 404) => {}
-                Err(err) => {
-                    return Err(SyncError::api("releasing pod", &rs_key(ns, &pod_name))(err))
-                }
-            }
-        } else if ours {
-            owned.push(pod);
-        } else if matching
-            && controller_of(&pod).is_none()
-            && pod.metadata.deletion_timestamp.is_none()
-            && !deleting
-        {
-            let mut refs = pod.metadata.owner_references.clone().unwrap_or_default();
-            refs.push(owner_reference(&rs));
-            let patch = serde_json::json!({"metadata": {
-                "ownerReferences": refs, "resourceVersion": pod.metadata.resource_version}});
-            match pods_api
-                .patch(&pod_name, &PatchParams::default(), &Patch::Merge(&patch))
-                .await
-            {
-                Ok(adopted) => owned.push(adopted),
-                Err(err) if is_status(&err, 404) => {}
-                Err(err) => {
-                    return Err(SyncError::api("adopting pod", &rs_key(ns, &pod_name))(err))
-                }
-            }
-        }
-    }
+        .map_err(SyncError::api("listing pods", &key))?;
+    let matches =
+        |pod: &Pod| owner.selects(pod.metadata.labels.as_ref().unwrap_or(&no_labels)) == Some(true);
+    let owned = ownership::claim(&pods_api, &owner, matches, listed.items).await?;
+    let deleting = owner.meta().deletion_timestamp.is_some();
     let mut active: Vec<&Pod> = owned.iter().filter(|p| is_active(p)).collect();
-    let want = usize::try_from(
-        rs.spec
-            .as_ref()
-            .and_then(|s| s.replicas)
-            .unwrap_or(1)
-            .max(0),
-    )
-    .unwrap_or(0);
-    let reference = reference(&rs);
-    let mut failure = None;
+    let want = usize::try_from(owner.replicas().max(0)).unwrap_or(0);
+    let reference = ownership::object_reference(&owner);
+    let mut failure: Option<(&str, kube::Error)> = None;
     if !deleting && active.len() < want {
         // Slow start: batches of 1, 2, 4, … created concurrently, stopping at the first
         // batch with a failure, so a quota or admission refusal costs few requests.
@@ -324,7 +336,7 @@ pub async fn sync(client: kube::Client, key: String) -> Result<Outcome, SyncErro
             left -= n;
             batch *= 2;
             let creates = (0..n).map(|_| {
-                let pod = new_pod(&rs);
+                let pod = new_pod(&owner);
                 let pods_api = &pods_api;
                 async move { pods_api.create(&PostParams::default(), &pod).await }
             });
@@ -332,21 +344,21 @@ pub async fn sync(client: kube::Client, key: String) -> Result<Outcome, SyncErro
             for result in futures::future::join_all(creates).await {
                 match result {
                     Ok(pod) => created.push(pod.metadata.name.unwrap_or_default()),
-                    // The namespace is terminating: its ReplicaSet goes too; nothing to retry.
+                    // The namespace is terminating: its owners go too; nothing to retry.
                     Err(err) if is_status(&err, 403) && terminating(&client, ns).await => {
                         left = 0;
                     }
                     Err(err) => {
                         events::record(
                             &client,
-                            COMPONENT,
+                            O::COMPONENT,
                             &reference,
                             events::WARNING,
                             "FailedCreate",
-                            &format!("Error creating: {err}"),
+                            &format!("Error creating: {}", api_message(&err)),
                         )
                         .await;
-                        failure = Some(SyncError::api("creating pod for replicaset", &key)(err));
+                        failure = Some(("FailedCreate", err));
                     }
                 }
             }
@@ -356,7 +368,7 @@ pub async fn sync(client: kube::Client, key: String) -> Result<Outcome, SyncErro
                 async move {
                     events::record(
                         client,
-                        COMPONENT,
+                        O::COMPONENT,
                         reference,
                         events::NORMAL,
                         "SuccessfulCreate",
@@ -376,7 +388,7 @@ pub async fn sync(client: kube::Client, key: String) -> Result<Outcome, SyncErro
                 Ok(_) => {
                     events::record(
                         &client,
-                        COMPONENT,
+                        O::COMPONENT,
                         &reference,
                         events::NORMAL,
                         "SuccessfulDelete",
@@ -388,14 +400,14 @@ pub async fn sync(client: kube::Client, key: String) -> Result<Outcome, SyncErro
                 Err(err) => {
                     events::record(
                         &client,
-                        COMPONENT,
+                        O::COMPONENT,
                         &reference,
                         events::WARNING,
                         "FailedDelete",
-                        &format!("Error deleting: {err}"),
+                        &format!("Error deleting: {}", api_message(&err)),
                     )
                     .await;
-                    failure = Some(SyncError::api("deleting pod of replicaset", &key)(err));
+                    failure = Some(("FailedDelete", err));
                     break;
                 }
             }
@@ -404,69 +416,51 @@ pub async fn sync(client: kube::Client, key: String) -> Result<Outcome, SyncErro
 
     // Status of what was observed at the start of this sync; pod events bring the next one.
     let observed: Vec<&Pod> = owned.iter().filter(|p| is_active(p)).collect();
-    let (status, wait) = status_for(&rs, &observed, Timestamp::now());
-    if rs.status.as_ref() != Some(&status) {
-        let patch = serde_json::json!({"status": status});
-        match sets
+    let now = Timestamp::now();
+    let (mut status, wait) = status_for(&owner, &observed, now);
+    status.record_failure(
+        failure
+            .as_ref()
+            .map(|(reason, err)| (*reason, api_message(err))),
+        now,
+    );
+    if owner.replica_status().as_ref() != Some(&status) {
+        let mut patch = serde_json::json!({"status": status});
+        // A merge patch keeps what it does not name: an emptied list is removed explicitly.
+        if status.conditions.is_none() {
+            patch["status"]["conditions"] = serde_json::Value::Null;
+        }
+        match owners
             .patch_status(name, &PatchParams::default(), &Patch::Merge(&patch))
             .await
         {
             Ok(_) => {}
             Err(err) if is_status(&err, 404) => return Ok(Outcome::Done),
-            Err(err) => return Err(SyncError::api("writing replicaset status", &key)(err)),
+            Err(err) => return Err(SyncError::api("writing the status of", &key)(err)),
         }
     }
-    if let Some(err) = failure {
-        return Err(err);
+    if let Some((_, err)) = failure {
+        return Err(SyncError::api("creating or deleting pods of", &key)(err));
     }
     Ok(wait.map_or(Outcome::Done, Outcome::RequeueAfter))
 }
 
-/// Runs the controller until the process stops.
+/// Runs the reconciler for kind `O` with `workers` workers until the process stops.
+pub async fn run_for<O: ReplicaOwner>(ctx: Arc<Context>, workers: usize) {
+    ownership::run::<O, Pod, _, _>(O::CONTROLLER, &ctx, workers, sync::<O>).await;
+}
+
+/// Runs the `replicaset` controller until the process stops.
 pub async fn run(ctx: Arc<Context>) {
-    let queue = WorkQueue::new();
-    let client = ctx.client.clone();
-    tokio::join!(
-        hints::feed(
-            "replicasets",
-            Api::<ReplicaSet>::all(client.clone()),
-            None,
-            queue.clone(),
-            |rs: &ReplicaSet| Some(rs_key(
-                rs.meta().namespace.as_deref()?,
-                rs.meta().name.as_deref()?
-            )),
-            ctx.resync,
-        ),
-        hints::feed(
-            "pods",
-            Api::<Pod>::all(client.clone()),
-            None,
-            queue.clone(),
-            owner_key,
-            ctx.resync,
-        ),
-        queue::run_workers("replicaset", queue.clone(), ctx.replicaset_workers, {
-            let queue = queue.clone();
-            move |key: String| {
-                let (client, queue) = (client.clone(), queue.clone());
-                async move {
-                    match key.split_once('/') {
-                        Some((ns, ORPHANS)) => fan_out(client, queue, ns).await,
-                        _ => sync(client, key).await,
-                    }
-                }
-            }
-        }),
-    );
+    let workers = ctx.replicaset_workers;
+    run_for::<ReplicaSet>(ctx, workers).await;
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use k8s_openapi::api::apps::v1::ReplicaSetSpec;
-    use k8s_openapi::api::core::v1::{PodCondition, PodSpec, PodStatus};
-    use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+    use k8s_openapi::api::core::v1::{PodCondition, PodSpec, PodStatus, ReplicationController};
 
     fn at(s: &str) -> Timestamp {
         s.parse().unwrap()
@@ -572,22 +566,41 @@ mod tests {
     }
 
     #[test]
-    fn pods_key_their_replicaset_or_their_namespace_orphans() {
-        let mut p = pod("a", None, "Pending", None, "2026-01-01T00:00:00Z");
-        p.metadata.namespace = Some("ns".into());
-        assert_eq!(owner_key(&p).as_deref(), Some("ns/*"));
-        p.metadata.owner_references = Some(vec![OwnerReference {
-            api_version: "apps/v1".into(),
-            kind: "ReplicaSet".into(),
-            name: "web".into(),
-            uid: "u".into(),
-            controller: Some(true),
-            block_owner_deletion: None,
-        }]);
-        assert_eq!(owner_key(&p).as_deref(), Some("ns/web"));
-        p.metadata.owner_references.as_mut().unwrap()[0].kind = "StatefulSet".into();
-        assert_eq!(owner_key(&p), None);
-        p.metadata.owner_references.as_mut().unwrap()[0].controller = None;
-        assert_eq!(owner_key(&p).as_deref(), Some("ns/*"));
+    fn a_failure_sets_replica_failure_once_and_success_clears_it() {
+        let mut status = ReplicaStatus::default();
+        let t0 = at("2026-01-01T00:00:00Z");
+        status.record_failure(Some(("FailedCreate", "quota".into())), t0);
+        let c = status.condition(REPLICA_FAILURE).unwrap().clone();
+        assert_eq!(
+            (c.status.as_str(), c.reason.as_deref(), c.message.as_deref()),
+            ("True", Some("FailedCreate"), Some("quota"))
+        );
+        // A second failure keeps the first one's condition.
+        status.record_failure(
+            Some(("FailedDelete", "other".into())),
+            at("2026-01-01T00:01:00Z"),
+        );
+        assert_eq!(status.conditions.as_deref(), Some(&[c][..]));
+        status.record_failure(None, t0);
+        assert_eq!(status.conditions, None);
+    }
+
+    #[test]
+    fn both_kinds_read_their_status_into_the_shared_shape() {
+        let rc: ReplicationController = serde_json::from_value(serde_json::json!({
+            "spec": {"selector": {"app": "web"}, "replicas": 3},
+            "status": {"replicas": 2, "readyReplicas": 1, "conditions": [
+                {"type": "ReplicaFailure", "status": "True", "reason": "FailedCreate"}]}
+        }))
+        .unwrap();
+        let status = rc.replica_status().unwrap();
+        assert_eq!((status.replicas, status.ready_replicas), (2, Some(1)));
+        assert!(status.condition(REPLICA_FAILURE).is_some());
+        assert_eq!(rc.replicas(), 3);
+        let web = BTreeMap::from([("app".to_owned(), "web".to_owned())]);
+        assert_eq!(rc.selects(&web), Some(true));
+        assert_eq!(rc.selects(&BTreeMap::new()), Some(false));
+        assert_eq!(ReplicationController::default().selects(&web), None);
+        assert_eq!(ReplicaSet::default().selects(&web), None);
     }
 }
