@@ -1,10 +1,11 @@
 //! Store benchmarks: every backend measured in one run on the same machine.
 //!
 //! `cargo bench -p berth-store --bench store` prints a Markdown table for docs/BENCHMARKS.md:
-//! the machine's fsync rate, sequential durable writes/s, writes/s with 32 concurrent writers,
-//! get latency, the time to range 10 000 keys of 1.5 KB, and watch delivery latency to 1 000
-//! watchers, for the SQLite, etcd and memory backends, with the SQLite targets checked and the
-//! SQLite/etcd ratio. The etcd backend runs against a real local etcd started for the run
+//! the machine's fsync rate (measured before and again right after the SQLite sequential
+//! writes), sequential durable writes/s, writes/s with 32 concurrent writers, get latency, the
+//! time to range 10 000 keys of 1.5 KB, and watch delivery latency to 1 000 watchers, for the
+//! SQLite, etcd and memory backends, with the SQLite targets checked and the SQLite/etcd ratio.
+//! For the SQLite backend it also prints where a sequential write's time went. The etcd backend runs against a real local etcd started for the run
 //! (Debian's etcd-server); it is skipped with a note if etcd is not installed.
 //!
 //! `BERTH_BENCH_QUICK=1` shrinks every workload for a smoke run; `BERTH_BENCH_ONLY=sqlite`
@@ -73,6 +74,8 @@ struct Results {
     watch_p99_ms: f64,
     /// The embedded store's account of where sequential writes spent their time.
     sequential_breakdown: Option<WriterStats>,
+    /// The fsync probe measured again right after the sequential writes.
+    fsync_after: Option<f64>,
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -122,7 +125,14 @@ fn fsync_rate(dir: &std::path::Path) -> f64 {
 /// Reads an embedded store's writer statistics.
 type StatsProbe = Option<Arc<SqliteStore>>;
 
-async fn run(store: DynStore, stats: StatsProbe, sizes: &Sizes) -> Results {
+/// Measures `store`. With `probe_dir`, the fsync probe runs again right after the
+/// sequential writes, so a disk whose speed drifts (a shared machine) is compared with itself.
+async fn run(
+    store: DynStore,
+    stats: StatsProbe,
+    probe_dir: Option<&std::path::Path>,
+    sizes: &Sizes,
+) -> Results {
     let mut out = Results::default();
 
     // Sequential durable writes.
@@ -138,6 +148,7 @@ async fn run(store: DynStore, stats: StatsProbe, sizes: &Sizes) -> Results {
     if let (Some(s), Some(before)) = (&stats, before) {
         out.sequential_breakdown = Some(minus(s.writer_stats(), before));
     }
+    out.fsync_after = probe_dir.map(fsync_rate);
 
     // 32 concurrent writers.
     let per_writer = sizes.concurrent / 32;
@@ -308,7 +319,7 @@ async fn async_main() {
 
     eprintln!("sqlite ...");
     let sqlite = Arc::new(SqliteStore::open(dir.path().join("bench.db")).expect("open sqlite"));
-    let sqlite_r = run(sqlite.clone(), Some(sqlite), &sizes).await;
+    let sqlite_r = run(sqlite.clone(), Some(sqlite), Some(dir.path()), &sizes).await;
 
     let only_sqlite = std::env::var("BERTH_BENCH_ONLY").is_ok_and(|v| v == "sqlite");
     eprintln!("etcd ...");
@@ -323,7 +334,7 @@ async fn async_main() {
                     .await
                     .expect("connect etcd"),
             );
-            let r = run(store, None, &sizes).await;
+            let r = run(store, None, None, &sizes).await;
             drop(server);
             Some(r)
         }
@@ -334,7 +345,7 @@ async fn async_main() {
     };
 
     eprintln!("memory ...");
-    let memory_r = run(Arc::new(MemoryStore::new()), None, &sizes).await;
+    let memory_r = run(Arc::new(MemoryStore::new()), None, None, &sizes).await;
 
     report(fsync, &sizes, &sqlite_r, etcd_r.as_ref(), &memory_r);
 }
@@ -347,11 +358,17 @@ type Row = (
     Box<dyn Fn(f64) -> bool>,
 );
 
-fn report(fsync: f64, sizes: &Sizes, s: &Results, e: Option<&Results>, m: &Results) {
+fn report(before: f64, sizes: &Sizes, s: &Results, e: Option<&Results>, m: &Results) {
     let cpus = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(0);
-    println!("Machine: {cpus} CPUs; fsync rate of the data disk: {fsync:.0}/s");
+    // The sequential target is taken against the probe around the sequential writes.
+    let after = s.fsync_after.unwrap_or(before);
+    let fsync = (before + after) / 2.0;
+    println!(
+        "Machine: {cpus} CPUs; fsync rate of the data disk: {before:.0}/s before the SQLite \
+         sequential writes, {after:.0}/s after them (mean {fsync:.0}/s)"
+    );
     println!();
     println!(
         "| measure | sqlite | etcd | memory | sqlite / etcd | sqlite target | sqlite meets it |"
@@ -362,7 +379,7 @@ fn report(fsync: f64, sizes: &Sizes, s: &Results, e: Option<&Results>, m: &Resul
         (
             "sequential durable writes/s",
             |r| r.sequential_per_s,
-            format!(">= {:.0} (90 % of fsync rate)", 0.9 * fsync),
+            format!(">= {:.0} (90 % of mean fsync rate)", 0.9 * fsync),
             Box::new(move |v| v >= 0.9 * fsync),
         ),
         (

@@ -8,21 +8,24 @@
 //! once the applier has committed the revision that wrote it (and no later one wrote the key
 //! again).
 //!
+//! It also knows every live key (a few dozen bytes per key), so a create of a new key, the most
+//! common write, is checked without reading SQLite at all.
+//!
 //! A batch's changes are first staged: they become part of the overlay only when the batch
 //! reached the commit log, and are discarded if checking the batch failed.
 
 use crate::types::{KeyValue, Revision};
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 /// What the overlay knows about a key.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Lookup<'a> {
     /// Written by an unapplied batch and live: this is its value.
     Live(&'a KeyValue),
-    /// Deleted by an unapplied batch.
-    Deleted,
-    /// Not written by any unapplied batch: SQLite has its current state.
-    Unknown,
+    /// The key does not exist (never written, or deleted).
+    Absent,
+    /// The key exists and no unapplied batch wrote it: SQLite has its current value.
+    InSqlite,
 }
 
 #[derive(Debug)]
@@ -42,15 +45,26 @@ pub(crate) struct Overlay {
     /// Changes of the batch being checked.
     staged: HashMap<String, Entry>,
     staged_order: Vec<(Revision, String)>,
+    /// Every live key, staged changes not counted.
+    live: HashSet<Box<str>>,
 }
 
 impl Overlay {
-    /// The newest state of `key` among unapplied and staged changes.
+    /// An overlay over a store whose live keys are `live`.
+    pub(crate) fn new(live: impl IntoIterator<Item = String>) -> Self {
+        Overlay {
+            live: live.into_iter().map(String::into_boxed_str).collect(),
+            ..Default::default()
+        }
+    }
+
+    /// The newest state of `key` among staged and unapplied changes, or where to find it.
     pub(crate) fn get(&self, key: &str) -> Lookup<'_> {
         match self.staged.get(key).or_else(|| self.entries.get(key)) {
             Some(Entry { kv: Some(kv), .. }) => Lookup::Live(kv),
-            Some(Entry { kv: None, .. }) => Lookup::Deleted,
-            None => Lookup::Unknown,
+            Some(Entry { kv: None, .. }) => Lookup::Absent,
+            None if self.live.contains(key) => Lookup::InSqlite,
+            None => Lookup::Absent,
         }
     }
 
@@ -70,6 +84,15 @@ impl Overlay {
 
     /// Makes the staged changes part of the overlay (their batch is in the commit log).
     pub(crate) fn commit_staged(&mut self) {
+        for (key, entry) in &self.staged {
+            if entry.kv.is_some() {
+                if !self.live.contains(key.as_str()) {
+                    self.live.insert(key.as_str().into());
+                }
+            } else {
+                self.live.remove(key.as_str());
+            }
+        }
         self.entries.extend(self.staged.drain());
         self.order.extend(self.staged_order.drain(..));
     }
@@ -118,35 +141,45 @@ mod tests {
 
     #[test]
     fn staged_changes_are_seen_and_kept_or_discarded_whole() {
-        let mut o = Overlay::default();
-        assert_eq!(o.get("/a"), Lookup::Unknown);
+        let mut o = Overlay::new(["/in-sqlite".to_string()]);
+        assert_eq!(o.get("/a"), Lookup::Absent);
+        assert_eq!(o.get("/in-sqlite"), Lookup::InSqlite);
         o.stage_put(kv("/a", 1, 1, "one"));
         o.stage_put(kv("/a", 1, 2, "two"));
         o.stage_delete("/b", 3);
         // Later changes of the same batch win, and the batch sees its own changes.
         assert_eq!(o.get("/a"), Lookup::Live(&kv("/a", 1, 2, "two")));
-        assert_eq!(o.get("/b"), Lookup::Deleted);
+        assert_eq!(o.get("/b"), Lookup::Absent);
+        o.stage_delete("/in-sqlite", 3);
+        assert_eq!(o.get("/in-sqlite"), Lookup::Absent);
         o.discard_staged();
-        assert_eq!(o.get("/a"), Lookup::Unknown);
-        assert_eq!(o.get("/b"), Lookup::Unknown);
+        assert_eq!(o.get("/a"), Lookup::Absent);
+        assert_eq!(o.get("/b"), Lookup::Absent);
+        assert_eq!(o.get("/in-sqlite"), Lookup::InSqlite);
         assert_eq!(o.len(), 0);
 
         o.stage_put(kv("/a", 4, 4, "four"));
         o.stage_delete("/b", 5);
+        o.stage_delete("/in-sqlite", 6);
         o.commit_staged();
-        assert_eq!(o.len(), 2);
+        assert_eq!(o.len(), 3);
         assert_eq!(o.get("/a"), Lookup::Live(&kv("/a", 4, 4, "four")));
-        assert_eq!(o.get("/b"), Lookup::Deleted);
+        assert_eq!(o.get("/b"), Lookup::Absent);
         // A staged change shadows a committed one until it is discarded.
-        o.stage_delete("/a", 6);
-        assert_eq!(o.get("/a"), Lookup::Deleted);
+        o.stage_delete("/a", 7);
+        assert_eq!(o.get("/a"), Lookup::Absent);
         o.discard_staged();
         assert_eq!(o.get("/a"), Lookup::Live(&kv("/a", 4, 4, "four")));
+        // Once applied, a live key is found in SQLite and a deleted one is known absent.
+        o.prune(6);
+        assert_eq!(o.len(), 0);
+        assert_eq!(o.get("/a"), Lookup::InSqlite);
+        assert_eq!(o.get("/in-sqlite"), Lookup::Absent);
     }
 
     #[test]
     fn prune_drops_applied_writes_but_keeps_keys_written_again_later() {
-        let mut o = Overlay::default();
+        let mut o = Overlay::new([]);
         o.stage_put(kv("/a", 1, 1, "a1"));
         o.stage_put(kv("/b", 2, 2, "b2"));
         o.commit_staged();
@@ -160,11 +193,11 @@ mod tests {
         // Revisions 1 and 2 are in SQLite, but /a and /b were written again after them.
         o.prune(2);
         assert_eq!(o.get("/a"), Lookup::Live(&kv("/a", 1, 3, "a3")));
-        assert_eq!(o.get("/b"), Lookup::Deleted);
+        assert_eq!(o.get("/b"), Lookup::Absent);
         assert_eq!(o.len(), 3);
         o.prune(4);
-        assert_eq!(o.get("/a"), Lookup::Unknown);
-        assert_eq!(o.get("/b"), Lookup::Unknown);
+        assert_eq!(o.get("/a"), Lookup::InSqlite);
+        assert_eq!(o.get("/b"), Lookup::Absent);
         assert_eq!(o.get("/c"), Lookup::Live(&kv("/c", 5, 5, "c5")));
         assert_eq!(o.len(), 1);
         o.prune(100);

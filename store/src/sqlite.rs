@@ -3,37 +3,49 @@
 //! Layout and the reasons for it:
 //!
 //! - Durability comes from the store's own commit log (`commit_log.rs`, the file
-//!   `<db>-berthlog`), not from SQLite. One writer thread owns the only writing connection. It
-//!   takes every request waiting in its queue, applies them in one SQLite transaction, appends
-//!   one frame per change to the log with a single `pwrite` and calls `fdatasync` once; only
-//!   then does SQLite commit, the batch get published to watchers and its callers answered. So
-//!   no write is acknowledged, or visible to readers, before it is durable, and one batch costs
-//!   one small sync of overwritten blocks, which is the disk's cheapest durable write.
+//!   `<db>-berthlog`), not from SQLite. The writer thread takes every request waiting in its
+//!   queue, checks each against the current state, appends one frame per change to the log
+//!   with a single `pwrite` and calls `fdatasync` once; then it publishes the batch to watchers
+//!   and answers its callers. So no write is acknowledged before it is durable, and one batch
+//!   costs one small sync of overwritten blocks, which is the disk's cheapest durable write.
+//! - SQLite is off that path: the writer hands each durable batch to the applier thread, which
+//!   owns the only writing connection and applies whatever batches are queued in one
+//!   transaction, while the writer already syncs the next batch. Readers never see a change
+//!   SQLite does not hold yet, and a read waits until SQLite holds every revision published
+//!   when it started (usually already true), so a read after an acknowledged write sees it.
+//!   The writer's checks (create-if-absent, mod-revision conditions, the previous value a
+//!   write returns) must see batches the applier has not committed: the writer keeps those
+//!   keys' latest values and tombstones in an in-memory overlay (`overlay.rs`), consulted
+//!   before SQLite (a read-only lookup connection, one snapshot per batch) and pruned once the
+//!   applier has committed them. If applying fails, the store refuses reads and writes until
+//!   it is reopened, which replays the log.
 //! - SQLite runs WAL with `synchronous = NORMAL`: its commits are not synced. The log is
-//!   preallocated and overwritten cyclically; before it starts over, SQLite's WAL, database
-//!   file and directory are synced (`sync_sqlite`), so everything the old frames held is
-//!   durable in SQLite. At open, frames newer than the database's last revision are applied
-//!   again (the state after a crash between the log's sync and SQLite's commit, or after a
-//!   power loss that took SQLite's unsynced commits), a torn last batch is dropped, and a
-//!   damaged frame followed by intact ones refuses the store. A batch larger than the whole log
-//!   commits in SQLite, which is then synced, and the log starts over after it.
+//!   preallocated and overwritten cyclically; before it starts over, the writer waits for the
+//!   applier to catch up and syncs SQLite's WAL, database file and directory (`sync_sqlite`),
+//!   so everything the old frames held is durable in SQLite. At open, frames newer than the
+//!   database's last revision are applied again (the state after a crash before the applier
+//!   committed, or after a power loss that took SQLite's unsynced commits), a torn last batch
+//!   is dropped, and a damaged frame followed by intact ones refuses the store. A batch larger
+//!   than the whole log is applied by the applier and synced in SQLite before it is answered,
+//!   and the log starts over after it.
 //! - `log` holds one row per revision (puts and deletions); a deletion row carries the deleted
 //!   value, so a DELETED event needs no lookup. Its covering index `log_key (key, rev,
 //!   deleted)` serves a LIST at an older revision (a grouped scan in key order, then one rowid
 //!   lookup per live key) and compaction.
 //! - `current` holds the current value of each live key, keyed by key (WITHOUT ROWID, 8 KiB
-//!   pages so a 1.5 KB value stays inline in its leaf). A get is one lookup; a LIST at the
+//!   pages so a 1.5 KB value stays inline in its leaf; with 4 KiB pages every such row would
+//!   spill into an overflow page of its own, doubling the pages a LIST reads). A get is one lookup; a LIST at the
 //!   current revision is one ordered scan with no per-key lookup. Commits are not synced, so
 //!   the extra pages this table dirties cost copies, not flushes.
-//! - The writer publishes each committed batch to in-process watchers; nothing polls. After a
+//! - The writer publishes each durable batch to in-process watchers; nothing polls. After a
 //!   batch it polls its own queue for a few microseconds before sleeping, so a caller writing
 //!   one request after another is served without a thread wake-up.
-//! - Compaction deletes superseded history in small batches between write batches, so writers
-//!   never wait long, and returns the freed pages to the file system (incremental vacuum and a
-//!   WAL truncation).
+//! - Compaction deletes superseded history in small steps on the applier, between its
+//!   transactions, so writers never wait for it, and returns the freed pages to the file
+//!   system (incremental vacuum and a WAL truncation).
 //! - The WAL is kept short: every `WAL_CYCLE_FRAMES` frames a checkpointer thread with its own
 //!   connection copies the bulk of it into the database file in the background, then the
-//!   writer copies the few frames committed meanwhile, so its next commit starts the WAL over
+//!   applier copies the few frames committed meanwhile, so its next commit starts the WAL over
 //!   (SQLite only restarts a WAL that is fully copied when a write begins, which a background
 //!   checkpoint alone never achieves under steady writes).
 //! - Reads use a small pool of reader connections with a modest page cache each; WAL lets
@@ -72,17 +84,18 @@ const PAGE_SIZE: i64 = 8192;
 /// The most write requests made durable in one commit-log sync.
 const MAX_BATCH: usize = 1024;
 /// Batches that may wait for the applier before the writer waits for it.
-const APPLY_QUEUE: usize = 64;
+const APPLY_QUEUE: usize = 16;
 /// The applier stops gathering queued batches into one transaction at this many records.
 const MAX_APPLY: usize = 4096;
-/// Log rows examined per compaction step; small, so a step never holds the writer for long.
+/// Log rows examined per compaction step; small, so a step never holds the applier (and the
+/// reads waiting for it) for long.
 const COMPACT_STEP: i64 = 2_000;
 /// Reader connections kept open for reuse.
 const READER_POOL: usize = 4;
-/// WAL frames after which the writer starts a log cycle: the checkpointer copies the log into
-/// the database, the writer copies the last few frames, and the next commit starts the log over.
+/// WAL frames after which the applier starts a log cycle: the checkpointer copies the log into
+/// the database, the applier copies the last few frames, and the next commit starts the log over.
 const WAL_CYCLE_FRAMES: i64 = 1024;
-/// Requests committed between two checks of the WAL length.
+/// Records committed between two checks of the WAL length.
 const WAL_CHECK_EVERY: usize = 32;
 /// Page cache of the applier's (writing) connection, in KiB: the pages of the key index it
 /// updates at random places stay parsed in memory instead of being read back from the file.
@@ -330,6 +343,7 @@ impl SqliteStore {
             broken: false,
         };
         let lookup = open_reader(&path, LOOKUP_CACHE_KIB)?;
+        let overlay = Overlay::new(live_keys(&lookup)?);
         let (apply_tx, apply_rx) = std::sync::mpsc::sync_channel(APPLY_QUEUE);
         let applier_thread = std::thread::Builder::new()
             .name("berth-store-applier".into())
@@ -338,7 +352,7 @@ impl SqliteStore {
         let writer = Writer {
             stats: stats.clone(),
             lookup,
-            overlay: Overlay::default(),
+            overlay,
             revision,
             compacted,
             hub: hub.clone(),
@@ -648,6 +662,15 @@ fn apply_record(tx: &Connection, r: &Record) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// Every live key, for the writer's overlay.
+fn live_keys(conn: &Connection) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare("SELECT key FROM current")?;
+    let keys = stmt
+        .query_map([], |r| key_string(r.get(0)?))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(keys)
+}
+
 /// A read-only connection with a page cache of `cache_kib` KiB.
 fn open_reader(path: &Path, cache_kib: i64) -> Result<Connection> {
     let conn = Connection::open_with_flags(
@@ -862,26 +885,18 @@ impl Writer {
         let start_revision = self.revision;
         let mut revision = start_revision;
         let mut records = Vec::new();
-        let mut outcomes = Vec::with_capacity(batch.len());
-        for req in &batch {
-            match self.check(&req.op, &mut revision) {
-                Ok(outcome) => {
-                    if let Outcome::Written(kv, event) = &outcome {
-                        records.push(record_of(kv, event));
-                    }
-                    outcomes.push(outcome);
+        let outcomes = match self.check_batch(&batch, &mut revision, &mut records) {
+            Ok(outcomes) => outcomes,
+            Err(e) => {
+                // Nothing of the batch was written.
+                self.overlay.discard_staged();
+                tracing::error!(error = %e, "store batch failed; nothing in it was written");
+                for req in batch {
+                    answer(req.reply, Err(StoreError::Backend(format!("sqlite: {e}"))));
                 }
-                Err(e) => {
-                    // Nothing of the batch was written.
-                    self.overlay.discard_staged();
-                    tracing::error!(error = %e, "store batch failed; nothing in it was written");
-                    for req in batch {
-                        answer(req.reply, Err(StoreError::Backend(format!("sqlite: {e}"))));
-                    }
-                    return;
-                }
+                return;
             }
-        }
+        };
         let checked = self.stats.add_since(Stat::Check, taken);
         let to_apply = match self.make_durable(records, start_revision, revision) {
             Ok(to_apply) => to_apply,
@@ -923,7 +938,14 @@ impl Writer {
         }
         self.revision = revision;
         self.hub.publish(&events, revision);
-        let published = self.stats.add_since(Stat::Publish, durable);
+        self.stats.add(Stat::Writes, replies.len() as u64);
+        self.stats.add(Stat::Batches, 1);
+        for (reply, result) in replies {
+            answer(reply, result);
+        }
+        self.stats.add_since(Stat::Publish, durable);
+        // The callers are answered first: waking the applier may take the CPU from this
+        // thread, and reads wait for it only if they come before it is done.
         for msg in to_apply
             .map(ApplyMsg::Records)
             .into_iter()
@@ -934,12 +956,32 @@ impl Writer {
                     Some("store write failed, reopen the store: the applier stopped".into());
             }
         }
-        self.stats.add(Stat::Writes, replies.len() as u64);
-        self.stats.add(Stat::Batches, 1);
-        self.stats.add_since(Stat::Publish, published);
-        for (reply, result) in replies {
-            answer(reply, result);
-        }
+    }
+
+    /// Checks every request of a batch in one read transaction of the lookup connection (one
+    /// snapshot, taken after the overlay was pruned), staging its changes and collecting their
+    /// log records.
+    fn check_batch(
+        &mut self,
+        batch: &[Request],
+        revision: &mut Revision,
+        records: &mut Vec<Record>,
+    ) -> rusqlite::Result<Vec<Outcome>> {
+        self.lookup.prepare_cached("BEGIN")?.execute([])?;
+        let mut outcomes = Vec::with_capacity(batch.len());
+        let checked: rusqlite::Result<()> = batch.iter().try_for_each(|req| {
+            let outcome = self.check(&req.op, revision)?;
+            if let Outcome::Written(kv, event) = &outcome {
+                records.push(record_of(kv, event));
+            }
+            outcomes.push(outcome);
+            Ok(())
+        });
+        // Ending a read transaction only releases its snapshot.
+        let ended = self.lookup.prepare_cached("COMMIT")?.execute([]);
+        checked?;
+        ended?;
+        Ok(outcomes)
     }
 
     /// Writes the batch's records to the commit log and syncs it. Returns the records the
@@ -1008,8 +1050,8 @@ impl Writer {
     fn current(&self, key: &str) -> rusqlite::Result<Option<KeyValue>> {
         match self.overlay.get(key) {
             Lookup::Live(kv) => Ok(Some(kv.clone())),
-            Lookup::Deleted => Ok(None),
-            Lookup::Unknown => newest(&self.lookup, key),
+            Lookup::Absent => Ok(None),
+            Lookup::InSqlite => newest(&self.lookup, key),
         }
     }
 
@@ -1252,7 +1294,7 @@ impl Applier {
     /// Keeps the WAL short and reused. SQLite starts the log over only when a write transaction
     /// begins with every frame already copied into the database, which a background checkpoint
     /// never achieves while writes keep coming. So once the log holds `WAL_CYCLE_FRAMES`, the
-    /// checkpointer copies the bulk, then the writer (idle between batches) copies the few
+    /// checkpointer copies the bulk, then the applier (idle between transactions) copies the few
     /// frames committed meanwhile; the next commit then overwrites the log from its start.
     fn cycle_wal(&mut self, written: usize) {
         let Some(checkpointer) = &self.checkpointer else {

@@ -646,7 +646,21 @@ async fn writes_are_checked_against_acknowledged_changes_sqlite_does_not_show_ye
     drop(store);
     let store = SqliteStore::open(&db).unwrap();
     let all = store.range(RangeRequest::prefix("/o/")).await.unwrap();
-    assert_eq!(all.kvs, vec![again]);
+    assert_eq!(all.kvs, vec![again.clone()]);
+    // The reopened writer knows which keys exist without having written them.
+    assert!(matches!(
+        store.create("/o/old", b"dup".to_vec()).await,
+        Err(StoreError::AlreadyExists { .. })
+    ));
+    assert!(matches!(
+        store.update("/o/a", b"x".to_vec(), a2.mod_revision).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    let updated = store
+        .update("/o/old", b"newer".to_vec(), again.mod_revision)
+        .await
+        .unwrap();
+    assert_eq!(updated.create_revision, again.create_revision);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
