@@ -211,6 +211,7 @@ pub async fn prepare(opts: &Options) -> Result<Prepared> {
         .with_allocator(alloc.clone())
         .with_cache(cache::WatchCache::start(store));
     create_default_namespaces(&registry).await?;
+    create_system_priority_classes(&registry).await?;
     ensure_kubernetes_service(&registry, &alloc, address.port()).await?;
     if advertise.is_loopback() {
         tracing::info!("advertise address is loopback: the kubernetes Endpoints list no address of this server");
@@ -315,6 +316,19 @@ async fn create_default_namespaces(registry: &registry::Registry) -> Result<()> 
             Ok(_) => {}
             Err(e) if e.code == 409 => {}
             Err(e) => anyhow::bail!("creating namespace {name}: {}", e.message),
+        }
+    }
+    Ok(())
+}
+
+async fn create_system_priority_classes(registry: &registry::Registry) -> Result<()> {
+    let r = resource_request("scheduling.k8s.io", "priorityclasses", None, "create")?;
+    for (name, _, _) in registry::SYSTEM_PRIORITY_CLASSES {
+        let body = registry::system_priority_class(name).context("built-in class")?;
+        match registry.create(&r, body, false).await {
+            Ok(_) => {}
+            Err(e) if e.code == 409 => {}
+            Err(e) => anyhow::bail!("creating PriorityClass {name}: {}", e.message),
         }
     }
     Ok(())

@@ -1,8 +1,7 @@
 //! `berth`: the all-in-one command line of Berth.
 //!
-//! The commands here expose what exists so far: the API server (`apiserver`, and `up`, which
-//! for now starts the API server on the embedded store with the controllers and the scheduler
-//! beside it), resource listing and store inspection, the controllers (`controller-manager`),
+//! The commands here expose what exists so far: a single-node cluster on this machine (`up`,
+//! `down`: see [`up`]), the API server (`apiserver`), resource listing and store inspection, the controllers (`controller-manager`),
 //! the scheduler (`scheduler`), the node agent (`kubelet`) and loading images into a node's
 //! containerd (`image import`). The other control-plane and
 //! node commands (`server`, `agent`, `join`) arrive with the components that back them.
@@ -14,14 +13,15 @@ use clap::{Parser, Subcommand};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+mod kubeconfig;
+mod up;
+
 // An allocator that hands freed memory back to the system promptly (see berth-apiserver).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// The Kubernetes API version Berth serves.
 const KUBERNETES_VERSION: &str = "v1.33.0";
-/// The pod address range of a local cluster; `berth up` gives each node a /24 of it.
-const POD_CIDR: &str = "10.244.0.0/16";
 
 #[derive(Parser)]
 #[command(
@@ -42,21 +42,52 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Start a local cluster on the embedded store (for now: the API server, the
-    /// controllers and the scheduler) and print where its kubeconfig is.
+    /// Start a single-node cluster on this machine: the node's containerd, then the API
+    /// server on the embedded store, the controllers, the scheduler and the kubelet in a
+    /// background process. Returns once the node is Ready, with a `berth` context merged
+    /// into $KUBECONFIG (its first file) or ~/.kube/config and made current. Running it
+    /// again while the cluster is up only checks it and merges the context again.
     Up {
-        /// Where the cluster keeps its state, certificates and kubeconfig.
+        /// Where the cluster keeps its state, certificates, kubeconfigs and log.
         #[arg(long, default_value_os_t = default_data_dir())]
         data_dir: PathBuf,
         /// HTTPS port of the API server.
         #[arg(long, default_value_t = 6443)]
         port: u16,
-        /// Start only the control plane, not the node's container runtime.
+        /// Start only the control plane, not the node's container runtime and kubelet.
         #[arg(long)]
         no_node: bool,
+        /// Run the cluster in this command until Ctrl-C instead of in the background.
+        #[arg(long)]
+        foreground: bool,
+        /// How long to wait for the node to be Ready, in seconds.
+        #[arg(long, default_value_t = 300)]
+        wait: u64,
+        /// The background process itself (started by `berth up`).
+        #[arg(long, hide = true)]
+        background_child: bool,
+        /// containerd's state directory (with its socket).
+        #[arg(long, hide = true)]
+        runtime_dir: Option<PathBuf>,
+        /// The node's pod CIDR.
+        #[arg(long, hide = true)]
+        pod_cidr: Option<berth_kubelet::runtime::Ipv4Net>,
+        /// The pod bridge.
+        #[arg(long, hide = true)]
+        bridge: Option<String>,
+        /// The cgroup all pods go under.
+        #[arg(long, hide = true)]
+        cgroup_parent: Option<String>,
+        /// The metric of the `unreachable` routes.
+        #[arg(long, hide = true)]
+        route_metric: Option<u32>,
+        /// The kubelet's node server port.
+        #[arg(long, hide = true)]
+        kubelet_port: Option<u16>,
     },
-    /// Stop what `berth up` started on this machine and remove what it created: the node's
-    /// pods, containerd, pod network, cgroups and routes. Images are kept.
+    /// Stop what `berth up` started on this machine and remove what it created: the cluster
+    /// process, the node's pods, containerd, pod network, cgroups and routes, and the
+    /// `berth` context of the kubeconfig. Images and the cluster's state are kept.
     Down {
         /// The data directory `berth up` used.
         #[arg(long, default_value_os_t = default_data_dir())]
@@ -125,14 +156,14 @@ enum StoreCommand {
 }
 
 /// `$HOME/.berth`, or `/var/lib/berth` when there is no home directory.
-fn default_data_dir() -> PathBuf {
+pub(crate) fn default_data_dir() -> PathBuf {
     std::env::var_os("HOME")
         .filter(|h| !h.is_empty())
         .map(|h| PathBuf::from(h).join(".berth"))
         .unwrap_or_else(|| PathBuf::from("/var/lib/berth"))
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -140,8 +171,10 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 /// Starts the local node's containerd (or finds it running), printing each step.
-fn start_node_runtime(data_dir: &std::path::Path) -> Result<()> {
-    use berth_kubelet::runtime::local::{missing_prerequisites, up, LocalRuntime, UpOutcome};
+pub(crate) fn start_node_runtime(
+    local: &berth_kubelet::runtime::local::LocalRuntime,
+) -> Result<()> {
+    use berth_kubelet::runtime::local::{missing_prerequisites, up, UpOutcome};
     println!("Checking the node's prerequisites...");
     let missing = missing_prerequisites();
     if !missing.is_empty() {
@@ -150,9 +183,8 @@ fn start_node_runtime(data_dir: &std::path::Path) -> Result<()> {
             missing.join("\n  - ")
         );
     }
-    let local = LocalRuntime::for_data_dir(data_dir);
     println!("Starting containerd ({})...", local.socket.display());
-    let (_, outcome) = runtime()?.block_on(up(&local))?;
+    let (_, outcome) = runtime()?.block_on(up(local))?;
     match outcome {
         UpOutcome::Started(pid) => {
             println!("containerd is running (pid {pid}); `berth down` stops it")
@@ -188,118 +220,55 @@ fn main() -> Result<()> {
             }
             Ok(())
         }
-        Command::Down { data_dir } => {
-            let local = berth_kubelet::runtime::local::LocalRuntime::for_data_dir(&data_dir);
-            let removed = runtime()?.block_on(berth_kubelet::runtime::local::down(&local))?;
-            if removed {
-                println!("Removed the node runtime (containerd, pods, pod network, cgroups, routes); images kept in {}", local.root_dir.display());
-            } else {
-                println!("No node runtime was running.");
-            }
-            Ok(())
-        }
+        Command::Down { data_dir } => up::down(&data_dir),
         Command::Up {
             data_dir,
             port,
             no_node,
+            foreground,
+            wait,
+            background_child,
+            runtime_dir,
+            pod_cidr,
+            bridge,
+            cgroup_parent,
+            route_metric,
+            kubelet_port,
         } => {
-            berth_component_base::init_tracing();
-            if !no_node {
-                start_node_runtime(&data_dir)?;
-            }
-            let options = berth_apiserver::Options {
-                data_dir,
-                bind_address: std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
-                secure_port: port,
-                advertise_address: None,
-                etcd_servers: Vec::new(),
-                service_cluster_ip_range: "10.96.0.0/12".into(),
-                service_node_port_range: "30000-32767".into(),
-                token_auth_file: None,
-                node_name: None,
-                event_ttl: std::time::Duration::from_secs(3600),
-            };
-            runtime()?.block_on(async move {
-                let prepared = berth_apiserver::prepare(&options).await?;
-                println!("Berth is up: API server on https://{}", prepared.address);
-                println!("Kubeconfig: {}", prepared.kubeconfig.display());
-                println!(
-                    "Try: export KUBECONFIG={}; kubectl get ns",
-                    prepared.kubeconfig.display()
-                );
-                println!("Press Ctrl-C to stop.");
-                // The controllers run beside the server as its API clients, with their own
-                // credentials; they stop with the process.
-                let mut controllers = berth_controller_manager::Options::with_kubeconfig(
-                    options.data_dir.join("controller-manager.kubeconfig"),
-                );
-                // Each node's pods get a /24 of the local cluster's pod range.
-                controllers.allocate_node_cidrs = true;
-                controllers.cluster_cidr = Some(POD_CIDR.to_owned());
-                tokio::spawn(async move {
-                    if let Err(err) = berth_controller_manager::run(controllers).await {
-                        eprintln!("berth: the controller manager stopped: {err:#}");
-                    }
-                });
-                // The scheduler likewise, with the kubeconfig issued to it.
-                let scheduler = berth_scheduler::run::Options {
-                    kubeconfig: options.data_dir.join("scheduler.kubeconfig"),
-                    leader_elect: false,
-                    scheduler_name: berth_scheduler::run::DEFAULT_SCHEDULER_NAME.into(),
-                };
-                tokio::spawn(async move {
-                    if let Err(err) = berth_scheduler::run::run(scheduler).await {
-                        eprintln!("berth: the scheduler stopped: {err:#}");
-                    }
-                });
-                // The local node's kubelet, on the containerd started above, with the node
-                // credentials the API server issued.
-                if !no_node {
-                    let local = berth_kubelet::runtime::local::LocalRuntime::for_data_dir(
-                        &options.data_dir,
-                    );
-                    let mut kubelet = berth_kubelet::run::Options::new(
-                        options.data_dir.join("kubelet.kubeconfig"),
-                        format!("unix://{}", local.socket.display()),
-                    );
-                    kubelet.root_dir = options.data_dir.join("kubelet");
-                    kubelet.pod_logs_dir = options.data_dir.join("pod-logs");
-                    // The node server's certificate, from the cluster CA, for the node's
-                    // address: the API server reaches logs, exec and port-forward through it.
-                    let pki_dir = options.data_dir.join("pki");
-                    let ca =
-                        berth_component_base::pki::ClusterCa::load_or_create(&pki_dir, "berth-ca")?;
-                    let serving = ca.issue_server(
-                        "berth-kubelet",
-                        &["localhost".to_owned()],
-                        &[kubelet.identity().ip],
-                    )?;
-                    berth_component_base::pki::write_public(
-                        &pki_dir.join("kubelet-serving.crt"),
-                        &serving.cert_pem,
-                    )?;
-                    berth_component_base::pki::write_private(
-                        &pki_dir.join("kubelet-serving.key"),
-                        &serving.key_pem,
-                    )?;
-                    kubelet.tls_cert_file = Some(pki_dir.join("kubelet-serving.crt"));
-                    kubelet.tls_private_key_file = Some(pki_dir.join("kubelet-serving.key"));
-                    kubelet.client_ca_file = Some(pki_dir.join("ca.crt"));
-                    tokio::spawn(async move {
-                        if let Err(err) = berth_kubelet::run::run_until_stopped(kubelet).await {
-                            eprintln!("berth: the kubelet stopped: {err:#}");
-                        }
-                    });
+            if background_child {
+                // The settings were recorded by the `berth up` that started this process.
+                let result = up::Settings::load(&data_dir)
+                    .context("the cluster settings of the data directory are missing")
+                    .and_then(|settings| up::run_foreground(&data_dir, settings, true));
+                // The last line of the log says why, in one line: `berth up` shows the tail.
+                if let Err(err) = result {
+                    eprintln!("berth: the cluster stopped: {err:#}");
+                    std::process::exit(1);
                 }
-                berth_apiserver::server::serve(
-                    prepared.listener,
-                    prepared.tls,
-                    prepared.state,
-                    berth_component_base::shutdown_signal(),
-                )
-                .await?;
-                Ok(())
-            })
+                return Ok(());
+            }
+            let mut settings = up::Settings::new(port, no_node);
+            if let Some(dir) = runtime_dir {
+                settings.runtime_dir = dir;
+            }
+            if let Some(cidr) = pod_cidr {
+                settings.pod_cidr = cidr;
+            }
+            if let Some(bridge) = bridge {
+                settings.bridge = bridge;
+            }
+            settings.cgroup_parent = cgroup_parent;
+            if let Some(metric) = route_metric {
+                settings.route_metric = metric;
+            }
+            if let Some(port) = kubelet_port {
+                settings.kubelet_port = port;
+            }
+            if foreground {
+                up::run_foreground(&data_dir, settings, false)
+            } else {
+                up::up_in_background(&data_dir, settings, std::time::Duration::from_secs(wait))
+            }
         }
         Command::Apiserver(options) => {
             berth_component_base::init_tracing();

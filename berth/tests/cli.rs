@@ -131,6 +131,7 @@ fn up_serves_kubectl_get_ns() {
             "--port",
             &port.to_string(),
             "--no-node",
+            "--foreground",
         ])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
@@ -258,5 +259,35 @@ fn up_names_each_missing_node_prerequisite_and_starts_nothing() {
     assert!(
         !dir.path().join("data/containerd").exists(),
         "nothing is created when prerequisites are missing"
+    );
+}
+
+#[test]
+fn a_failed_up_prints_the_log_stops_its_process_and_fails() {
+    // The API server's port is taken: the background process cannot start.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let kubeconfig = dir.path().join("kubeconfig");
+    let out = Command::new(env!("CARGO_BIN_EXE_berth"))
+        .args(["up", "--no-node", "--wait", "60", "--data-dir"])
+        .arg(&data)
+        .args(["--port", &port.to_string()])
+        .env("KUBECONFIG", &kubeconfig)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("berth.log"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("binding 127.0.0.1:{port}")),
+        "the log's tail says why: {stderr}"
+    );
+    assert!(stderr.contains("the cluster process exited"), "{stderr}");
+    assert!(!data.join("berth.pid").exists());
+    assert!(
+        !kubeconfig.exists(),
+        "no context is merged for a failed start"
     );
 }

@@ -149,7 +149,9 @@ async fn pods_go_to_fitting_nodes_and_unfit_pods_are_explained() {
 
         // Nothing has eight CPUs: the pod stays pending and says why, counting per node.
         apply(&cluster, &k, "huge", &pod_manifest("huge", "8", ""))?;
-        let want = "0/3 nodes are available: 1 node(s) had untolerated taint {dedicated: infra}, 2 Insufficient cpu.";
+        let want = "0/3 nodes are available: 1 node(s) had untolerated taint {dedicated: infra}, \
+                    2 Insufficient cpu. preemption: 0/3 nodes are available: 1 Preemption is not \
+                    helpful for scheduling, 2 No preemption victims found for incoming pod..";
         let condition = eventually("PodScheduled=False on the huge pod", || async {
             let pod = pods.get("huge").await?;
             Ok(pod
@@ -270,6 +272,268 @@ async fn a_burst_of_pods_never_overcommits_a_node() {
             ensure!(n == 3, "node {node} got {n} one-CPU pods: {bound:?}");
         }
         ensure!(pending == 2);
+        Ok(())
+    }
+    .await;
+    report(&cluster, &scheduler, result);
+}
+
+/// The zone label a node carries, from the fake node list.
+fn zone_of(zones: &[(&str, &str)], node: &str) -> String {
+    zones
+        .iter()
+        .find(|(n, _)| *n == node)
+        .map(|(_, z)| (*z).to_owned())
+        .unwrap_or_default()
+}
+
+async fn bound_nodes(pods: &Api<Pod>, selector: &str, want: usize) -> Result<Vec<String>> {
+    eventually(&format!("{want} pods with {selector} bound"), || async {
+        let lp = kube::api::ListParams::default().labels(selector);
+        let nodes: Vec<String> = pods
+            .list(&lp)
+            .await?
+            .items
+            .into_iter()
+            .filter(|p| p.metadata.deletion_timestamp.is_none())
+            .filter_map(|p| p.spec.and_then(|s| s.node_name))
+            .collect();
+        Ok((nodes.len() == want).then_some(nodes))
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn anti_affinity_spreads_a_deployment_and_topology_spread_balances_zones() {
+    let cluster = Cluster::start().unwrap_or_else(|err| panic!("{err:#}"));
+    let controllers = cluster
+        .start_controller_manager(&["--leader-elect=false"])
+        .unwrap_or_else(|err| panic!("{err:#}"));
+    let scheduler = cluster
+        .start_scheduler(&[])
+        .unwrap_or_else(|err| panic!("{err:#}"));
+    let result = async {
+        let client = cluster.client().await?;
+        let zones = [("n1", "z1"), ("n2", "z1"), ("n3", "z2")];
+        let specs: Vec<NodeSpec> = zones
+            .iter()
+            .map(|(n, z)| NodeSpec::new(n).label("topology.kubernetes.io/zone", z))
+            .collect();
+        let _nodes = FakeNodes::start(client.clone(), &specs).await?;
+        let k = cluster.kubectl(*KUBECTL_MINORS.end())?;
+        let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+
+        // Required anti-affinity on the host name: one replica per node.
+        let deployment = "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: lonely
+spec:
+  replicas: 3
+  selector:
+    matchLabels:
+      app: lonely
+  template:
+    metadata:
+      labels:
+        app: lonely
+    spec:
+      affinity:
+        podAntiAffinity:
+          requiredDuringSchedulingIgnoredDuringExecution:
+          - labelSelector:
+              matchLabels:
+                app: lonely
+            topologyKey: kubernetes.io/hostname
+      containers:
+      - name: c
+        image: busybox
+";
+        apply(&cluster, &k, "lonely", deployment)?;
+        let mut placed = bound_nodes(&pods, "app=lonely", 3).await?;
+        placed.sort();
+        ensure!(placed == ["n1", "n2", "n3"], "replicas on {placed:?}");
+
+        // A fourth replica has nowhere to go and says why, as Kubernetes words it.
+        k.run(&["scale", "deployment/lonely", "--replicas=4"])?
+            .ok()?;
+        let want = "0/3 nodes are available: 3 node(s) didn't match pod anti-affinity rules. \
+                    preemption: 0/3 nodes are available: 3 No preemption victims found for \
+                    incoming pod..";
+        let pending = eventually("the fourth replica refused", || async {
+            let lp = kube::api::ListParams::default().labels("app=lonely");
+            Ok(pods.list(&lp).await?.items.into_iter().find(|p| {
+                p.status
+                    .as_ref()
+                    .and_then(|s| s.conditions.as_ref())
+                    .is_some_and(|c| {
+                        c.iter().any(|c| {
+                            c.type_ == "PodScheduled"
+                                && c.status == "False"
+                                && c.message.as_deref() == Some(want)
+                        })
+                    })
+            }))
+        })
+        .await?;
+        let name = pending.metadata.name.clone().unwrap_or_default();
+        let out = k
+            .run(&[
+                "get",
+                "events",
+                "--field-selector",
+                &format!("involvedObject.name={name},reason=FailedScheduling"),
+                "-o",
+                "jsonpath={.items[0].message}",
+            ])?
+            .ok()?;
+        out.stdout_has("didn't match pod anti-affinity rules")?;
+        k.run(&[
+            "delete",
+            "deployment/lonely",
+            "--cascade=foreground",
+            "--wait=true",
+        ])?
+        .ok()?;
+        eventually("the lonely pods gone", || async {
+            let lp = kube::api::ListParams::default().labels("app=lonely");
+            Ok(pods.list(&lp).await?.items.is_empty().then_some(()))
+        })
+        .await?;
+
+        // DoNotSchedule across zones with maxSkew 1: zone z1 has two nodes, z2 one, yet four
+        // replicas split two and two.
+        let spread = "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: spread
+spec:
+  replicas: 4
+  selector:
+    matchLabels:
+      app: spread
+  template:
+    metadata:
+      labels:
+        app: spread
+    spec:
+      topologySpreadConstraints:
+      - maxSkew: 1
+        topologyKey: topology.kubernetes.io/zone
+        whenUnsatisfiable: DoNotSchedule
+        labelSelector:
+          matchLabels:
+            app: spread
+      containers:
+      - name: c
+        image: busybox
+";
+        apply(&cluster, &k, "spread", spread)?;
+        let placed = bound_nodes(&pods, "app=spread", 4).await?;
+        let z2 = placed.iter().filter(|n| zone_of(&zones, n) == "z2").count();
+        ensure!(z2 == 2, "zones unbalanced: {placed:?}");
+        Ok(())
+    }
+    .await;
+    if result.is_err() {
+        eprintln!("--- controller-manager log\n{}", controllers.log());
+    }
+    report(&cluster, &scheduler, result);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_high_priority_pod_preempts_a_low_priority_one() {
+    let cluster = Cluster::start().unwrap_or_else(|err| panic!("{err:#}"));
+    let scheduler = cluster
+        .start_scheduler(&[])
+        .unwrap_or_else(|err| panic!("{err:#}"));
+    let result = async {
+        let client = cluster.client().await?;
+        let _nodes = FakeNodes::start(client.clone(), &[NodeSpec::new("full").cpu("1")]).await?;
+        let k = cluster.kubectl(*KUBECTL_MINORS.end())?;
+        let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+        let classes = "apiVersion: scheduling.k8s.io/v1
+kind: PriorityClass
+metadata:
+  name: low
+value: 100
+---
+apiVersion: scheduling.k8s.io/v1
+kind: PriorityClass
+metadata:
+  name: high
+value: 1000
+";
+        apply(&cluster, &k, "classes", classes)?;
+        apply(
+            &cluster,
+            &k,
+            "low",
+            &pod_manifest("low", "800m", "  priorityClassName: low\n"),
+        )?;
+        ensure!(node_of(&pods, "low").await? == "full");
+        let low_uid = pods.get("low").await?.metadata.uid.unwrap_or_default();
+
+        // A pod of equal priority cannot preempt: it waits.
+        apply(
+            &cluster,
+            &k,
+            "peer",
+            &pod_manifest("peer", "800m", "  priorityClassName: low\n"),
+        )?;
+        eventually("the peer refused", || async {
+            let p = pods.get("peer").await?;
+            Ok(p.status
+                .and_then(|s| s.conditions)
+                .unwrap_or_default()
+                .iter()
+                .any(|c| {
+                    c.type_ == "PodScheduled"
+                        && c.message.as_deref().is_some_and(|m| {
+                            m.contains("No preemption victims found for incoming pod")
+                        })
+                })
+                .then_some(()))
+        })
+        .await?;
+        k.run(&["delete", "pod", "peer", "--wait=true"])?.ok()?;
+
+        apply(
+            &cluster,
+            &k,
+            "high",
+            &pod_manifest("high", "800m", "  priorityClassName: high\n"),
+        )?;
+        let high = pods.get("high").await?;
+        ensure!(
+            high.spec.as_ref().and_then(|s| s.priority) == Some(1000),
+            "priority admission: {:?}",
+            high.spec.as_ref().and_then(|s| s.priority)
+        );
+        let high_uid = high.metadata.uid.unwrap_or_default();
+        ensure!(node_of(&pods, "high").await? == "full");
+        eventually("the low pod gone", || async {
+            Ok(pods
+                .get_opt("low")
+                .await?
+                .is_none_or(|p| p.metadata.uid.as_deref() != Some(low_uid.as_str()))
+                .then_some(()))
+        })
+        .await?;
+        let out = k
+            .run(&[
+                "get",
+                "events",
+                "--field-selector",
+                "involvedObject.name=low,reason=Preempted",
+                "-o",
+                "jsonpath={.items[0].type} {.items[0].message}",
+            ])?
+            .ok()?;
+        ensure!(
+            out.stdout.trim() == format!("Normal Preempted by pod {high_uid} on node full"),
+            "Preempted event: {out}"
+        );
         Ok(())
     }
     .await;

@@ -5,15 +5,16 @@
 //! feasible nodes are found (all nodes below 100, else an adaptive share of at least 5% and at
 //! least 100 nodes), and the next search starts where the last one stopped so load rotates.
 
-use crate::framework::Profile;
+use crate::framework::{CycleState, Profile, Snapshot};
 use crate::node_info::NodeInfo;
 use crate::pod_info::PodInfo;
 use crate::status::{Code, Status};
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 /// Why a pod could not be placed.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum ScheduleError {
     /// The cluster has no nodes at all.
     #[error("no nodes available to schedule pods")]
@@ -27,7 +28,7 @@ pub enum ScheduleError {
 }
 
 /// The per-node verdicts of a failed search.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct FitError {
     /// How many nodes the cluster has.
     pub num_nodes: usize,
@@ -35,6 +36,8 @@ pub struct FitError {
     pub statuses: BTreeMap<String, Status>,
     /// What the post-filter step said, if it ran and failed.
     pub post_filter_msg: String,
+    /// The node a post-filter made room on, and the pods to remove from it for that.
+    pub nominated: Option<(String, Vec<Arc<PodInfo>>)>,
 }
 
 impl FitError {
@@ -113,53 +116,83 @@ impl Algorithm {
 
     /// Picks a node for `pod` among `nodes`, or says why none fits.
     pub fn schedule(&mut self, pod: &PodInfo, nodes: &[NodeInfo]) -> Result<String, ScheduleError> {
+        self.schedule_in(pod, &Snapshot::of_nodes(nodes))
+    }
+
+    /// Picks a node for `pod` in `snapshot`, or says why none fits (running the post-filters,
+    /// such as preemption, when no node does).
+    pub fn schedule_in(
+        &mut self,
+        pod: &PodInfo,
+        snapshot: &Snapshot,
+    ) -> Result<String, ScheduleError> {
+        let nodes = snapshot.nodes;
         if nodes.is_empty() {
             return Err(ScheduleError::NoNodes);
         }
-        let want = feasible_nodes_to_find(nodes.len());
-        let mut feasible: Vec<&NodeInfo> = Vec::with_capacity(want.min(nodes.len()));
+        let mut state = CycleState::default();
+        let pre = self.profile.run_pre_filters(&mut state, pod, snapshot);
+        let mut feasible: Vec<&NodeInfo> = Vec::new();
         let mut statuses = BTreeMap::new();
-        let mut processed = 0;
-        let start = self.next_start % nodes.len();
-        for i in 0..nodes.len() {
-            let node = &nodes[(start + i) % nodes.len()];
-            processed += 1;
-            let status = self.profile.run_filters(pod, node);
-            match status.code {
-                Code::Success | Code::Skip => {
-                    feasible.push(node);
-                    if feasible.len() >= want {
-                        break;
+        match pre.code {
+            Code::Success | Code::Skip => {
+                let want = feasible_nodes_to_find(nodes.len());
+                feasible.reserve(want.min(nodes.len()));
+                let mut processed = 0;
+                let start = self.next_start % nodes.len();
+                for i in 0..nodes.len() {
+                    let node = &nodes[(start + i) % nodes.len()];
+                    processed += 1;
+                    let status = self.profile.run_filters(&state, pod, node);
+                    match status.code {
+                        Code::Success | Code::Skip => {
+                            feasible.push(node);
+                            if feasible.len() >= want {
+                                break;
+                            }
+                        }
+                        Code::Error => return Err(ScheduleError::Plugin(status)),
+                        _ => {
+                            statuses.insert(node.name.clone(), status);
+                        }
                     }
                 }
-                Code::Error => return Err(ScheduleError::Plugin(status)),
-                _ => {
-                    statuses.insert(node.name.clone(), status);
+                self.next_start = (start + processed) % nodes.len();
+            }
+            Code::Error => return Err(ScheduleError::Plugin(pre)),
+            _ => {
+                // A pre-filter rejection rules out every node for the same reasons.
+                for node in nodes {
+                    statuses.insert(node.name.clone(), pre.clone());
                 }
             }
         }
-        self.next_start = (start + processed) % nodes.len();
         if feasible.is_empty() {
             let mut err = FitError {
                 num_nodes: nodes.len(),
                 statuses,
                 post_filter_msg: String::new(),
+                nominated: None,
             };
-            if let Some(r) = self.profile.run_post_filters(pod, &err.statuses) {
+            if let Some(r) = self
+                .profile
+                .run_post_filters(&state, snapshot, pod, &err.statuses)
+            {
                 if let Some(node) = r.nominated_node.filter(|_| r.status.is_success()) {
-                    return Err(ScheduleError::Unfit(FitError {
-                        post_filter_msg: format!("nominated node {node}"),
-                        ..err
-                    }));
+                    err.nominated = Some((node, r.victims));
+                } else {
+                    err.post_filter_msg = r.status.reasons.join(", ");
                 }
-                err.post_filter_msg = r.status.reasons.join(", ");
             }
             return Err(ScheduleError::Unfit(err));
         }
         if feasible.len() == 1 || !self.profile.has_scores() {
             return Ok(feasible[0].name.clone());
         }
-        let scores = self.profile.run_scores(pod, &feasible);
+        let scores = self
+            .profile
+            .run_scores(&mut state, pod, &feasible, snapshot)
+            .map_err(ScheduleError::Plugin)?;
         // Reservoir sampling over the best-scoring nodes keeps ties fair.
         let mut best = 0;
         let mut ties = 0u64;
@@ -213,20 +246,25 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "0/3 nodes are available: 1 node(s) had untolerated taint \
-             {node-role.kubernetes.io/control-plane: }, 2 Insufficient cpu."
+             {node-role.kubernetes.io/control-plane: }, 2 Insufficient cpu. preemption: 0/3 \
+             nodes are available: 1 Preemption is not helpful for scheduling, 2 No preemption \
+             victims found for incoming pod.."
         );
         let p = pod_requesting("bigger", json!({"cpu": "2", "memory": "2Gi"}));
         let err = algo().schedule(&p, &nodes).unwrap_err();
         assert_eq!(
             err.to_string(),
             "0/3 nodes are available: 1 node(s) had untolerated taint \
-             {node-role.kubernetes.io/control-plane: }, 2 Insufficient cpu, 2 Insufficient memory."
+             {node-role.kubernetes.io/control-plane: }, 2 Insufficient cpu, 2 Insufficient memory. \
+             preemption: 0/3 nodes are available: 1 Preemption is not helpful for scheduling, 2 \
+             No preemption victims found for incoming pod.."
         );
         let sel = pod("sel", json!({"nodeSelector": {"disk": "ssd"}}));
         let err = algo().schedule(&sel, &nodes[1..]).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "0/2 nodes are available: 2 node(s) didn't match Pod's node affinity/selector."
+            "0/2 nodes are available: 2 node(s) didn't match Pod's node affinity/selector. \
+             preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling.."
         );
         let ScheduleError::Unfit(fit) = err else {
             panic!("not a fit error")
@@ -256,6 +294,7 @@ mod tests {
             num_nodes: 12,
             statuses,
             post_filter_msg: String::new(),
+            nominated: None,
         };
         assert_eq!(
             e.to_string(),

@@ -7,11 +7,23 @@
 //! a node. When the bound pod arrives from the watch the assumption becomes a fact; when the
 //! binding fails the assumption is forgotten.
 
+use crate::framework::{NamespaceLabels, OwnerSelectors, PdbInfo, Snapshot};
 use crate::node_info::NodeInfo;
 use crate::pod_info::PodInfo;
 use berth_api_types::k8s::api::core::v1::Node;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+
+/// Adds `by` (1 or -1) to the node count of every image `info` reports.
+fn count_images(image_nodes: &mut HashMap<String, usize>, info: &NodeInfo, by: isize) {
+    for name in info.images.keys() {
+        let n = image_nodes.entry(name.clone()).or_default();
+        *n = n.saturating_add_signed(by);
+        if *n == 0 {
+            image_nodes.remove(name);
+        }
+    }
+}
 
 /// Where a pod is accounted and whether that is confirmed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,6 +40,15 @@ pub struct Cache {
     pods: HashMap<String, Placement>,
     /// Pods bound to nodes the cache has not seen yet, by node name.
     waiting: HashMap<String, Vec<Arc<PodInfo>>>,
+    /// Labels of every namespace.
+    namespaces: NamespaceLabels,
+    /// Disruption budgets by `namespace/name`, and the same as a list for snapshots.
+    pdbs: BTreeMap<String, PdbInfo>,
+    pdb_list: Vec<PdbInfo>,
+    /// Services and controllers that group pods.
+    owners: OwnerSelectors,
+    /// How many nodes report each image name.
+    image_nodes: HashMap<String, usize>,
 }
 
 impl Cache {
@@ -41,6 +62,58 @@ impl Cache {
         &self.nodes
     }
 
+    /// What a scheduling cycle sees.
+    pub fn snapshot(&self) -> Snapshot<'_> {
+        Snapshot {
+            nodes: &self.nodes,
+            namespaces: &self.namespaces,
+            pdbs: &self.pdb_list,
+            owners: &self.owners,
+            image_nodes: &self.image_nodes,
+        }
+    }
+
+    /// The selectors of Services and controllers, for changing.
+    pub fn owners_mut(&mut self) -> &mut OwnerSelectors {
+        &mut self.owners
+    }
+
+    /// Records a namespace's labels (`None` when it is gone).
+    pub fn set_namespace(&mut self, name: &str, labels: Option<BTreeMap<String, String>>) {
+        match labels {
+            Some(l) => {
+                self.namespaces.insert(name.to_owned(), l);
+            }
+            None => {
+                self.namespaces.remove(name);
+            }
+        }
+    }
+
+    /// Keeps only the namespaces named in `names`.
+    pub fn retain_namespaces(&mut self, names: &std::collections::HashSet<String>) {
+        self.namespaces.retain(|n, _| names.contains(n));
+    }
+
+    /// Records a disruption budget under `key` (`None` when it is gone).
+    pub fn set_pdb(&mut self, key: &str, pdb: Option<PdbInfo>) {
+        match pdb {
+            Some(p) => {
+                self.pdbs.insert(key.to_owned(), p);
+            }
+            None => {
+                self.pdbs.remove(key);
+            }
+        }
+        self.pdb_list = self.pdbs.values().cloned().collect();
+    }
+
+    /// Drops every disruption budget (before a full list is applied).
+    pub fn clear_pdbs(&mut self) {
+        self.pdbs.clear();
+        self.pdb_list.clear();
+    }
+
     /// The node called `name`.
     pub fn node(&self, name: &str) -> Option<&NodeInfo> {
         self.index.get(name).map(|i| &self.nodes[*i])
@@ -49,12 +122,15 @@ impl Cache {
     /// Adds or replaces a node, keeping its pods.
     pub fn upsert_node(&mut self, node: Node) {
         let name = node.metadata.name.clone().unwrap_or_default();
-        let node = Arc::new(node);
-        if let Some(i) = self.index.get(&name) {
-            self.nodes[*i].set_node(node);
+        if let Some(i) = self.index.get(&name).copied() {
+            let info = &mut self.nodes[i];
+            count_images(&mut self.image_nodes, info, -1);
+            info.set_node(&node);
+            count_images(&mut self.image_nodes, info, 1);
             return;
         }
-        let mut info = NodeInfo::new(node);
+        let mut info = NodeInfo::new(&node);
+        count_images(&mut self.image_nodes, &info, 1);
         for pod in self.waiting.remove(&name).into_iter().flatten() {
             info.add_pod(pod);
         }
@@ -68,6 +144,7 @@ impl Cache {
             return;
         };
         let info = self.nodes.swap_remove(i);
+        count_images(&mut self.image_nodes, &info, -1);
         if let Some(moved) = self.nodes.get(i) {
             self.index.insert(moved.name.clone(), i);
         }
@@ -158,11 +235,13 @@ impl Cache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plugins::testing::{node, pod_requesting};
+    use crate::plugins::testing::pod_requesting;
     use serde_json::json;
 
     fn n(name: &str) -> Node {
-        (*node(name, json!({})).node).clone()
+        serde_json::from_value(json!({"metadata": {"name": name}, "status": {"allocatable":
+            {"cpu": "4", "memory": "8Gi", "pods": "110"}}}))
+        .unwrap()
     }
 
     fn p(name: &str, cpu: &str) -> Arc<PodInfo> {
@@ -229,5 +308,25 @@ mod tests {
             1,
             "an update keeps pods"
         );
+    }
+
+    #[test]
+    fn image_holders_are_counted_across_node_updates() {
+        let with = |name: &str, images: serde_json::Value| -> Node {
+            serde_json::from_value(json!({"metadata": {"name": name},
+                "status": {"images": images}}))
+            .unwrap()
+        };
+        let img = |n: &str| json!({"names": [n], "sizeBytes": 1});
+        let mut c = Cache::new();
+        c.upsert_node(with("a", json!([img("x:1"), img("y:1")])));
+        c.upsert_node(with("b", json!([img("x:1")])));
+        let count = |c: &Cache, i: &str| c.snapshot().image_nodes.get(i).copied();
+        assert_eq!((count(&c, "x:1"), count(&c, "y:1")), (Some(2), Some(1)));
+        c.upsert_node(with("a", json!([img("x:1")])));
+        assert_eq!((count(&c, "x:1"), count(&c, "y:1")), (Some(2), None));
+        c.remove_node("b");
+        assert_eq!(count(&c, "x:1"), Some(1));
+        assert_eq!(c.node("a").unwrap().images.get("x:1"), Some(&1));
     }
 }

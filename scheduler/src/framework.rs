@@ -9,40 +9,235 @@
 use crate::node_info::NodeInfo;
 use crate::pod_info::PodInfo;
 use crate::status::{Code, Status};
-use std::collections::BTreeMap;
+use std::any::Any;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 /// The highest score a plugin may give a node after normalisation.
 pub const MAX_NODE_SCORE: i64 = 100;
 
+/// Labels of every namespace, by name (for namespace selectors of pod affinity terms).
+pub type NamespaceLabels = HashMap<String, BTreeMap<String, String>>;
+
+/// A PodDisruptionBudget as preemption needs it: which pods it covers and how many more of
+/// them may be disrupted now.
+#[derive(Clone, Debug)]
+pub struct PdbInfo {
+    /// The budget's namespace.
+    pub namespace: String,
+    /// Which pods of that namespace it covers.
+    pub selector: berth_api_types::labels::LabelSelector,
+    /// `status.disruptionsAllowed`.
+    pub disruptions_allowed: i32,
+}
+
+/// The selectors of the objects that group pods for default spreading: Services (by
+/// namespace, then name) and the controllers pods name as their owner.
+#[derive(Clone, Debug, Default)]
+pub struct OwnerSelectors {
+    /// Service selectors by namespace, then service name.
+    pub services: HashMap<String, BTreeMap<String, BTreeMap<String, String>>>,
+    /// ReplicaSet, StatefulSet and ReplicationController selectors by (kind, namespace, name).
+    pub controllers: HashMap<(String, String, String), berth_api_types::labels::LabelSelector>,
+}
+
+/// What one scheduling cycle sees of the cluster: the nodes with their pods, namespace labels,
+/// disruption budgets and the selectors of pod-grouping objects.
+#[derive(Clone, Copy)]
+pub struct Snapshot<'a> {
+    /// Every node.
+    pub nodes: &'a [NodeInfo],
+    /// Namespace labels by namespace name.
+    pub namespaces: &'a NamespaceLabels,
+    /// Every PodDisruptionBudget.
+    pub pdbs: &'a [PdbInfo],
+    /// Services and controllers, for default topology spreading.
+    pub owners: &'a OwnerSelectors,
+    /// How many nodes report each image name.
+    pub image_nodes: &'a HashMap<String, usize>,
+}
+
+impl<'a> Snapshot<'a> {
+    /// A snapshot of `nodes` alone (no namespace labels, budgets or owners).
+    pub fn of_nodes(nodes: &'a [NodeInfo]) -> Snapshot<'a> {
+        static NO_NAMESPACES: std::sync::OnceLock<NamespaceLabels> = std::sync::OnceLock::new();
+        static NO_OWNERS: std::sync::OnceLock<OwnerSelectors> = std::sync::OnceLock::new();
+        static NO_IMAGES: std::sync::OnceLock<HashMap<String, usize>> = std::sync::OnceLock::new();
+        Snapshot {
+            nodes,
+            namespaces: NO_NAMESPACES.get_or_init(HashMap::new),
+            pdbs: &[],
+            owners: NO_OWNERS.get_or_init(OwnerSelectors::default),
+            image_nodes: NO_IMAGES.get_or_init(HashMap::new),
+        }
+    }
+}
+
+/// Per-cycle data a plugin works out once per pod (in PreFilter or PreScore) and reads back
+/// for every node.
+pub trait StateData: Any + Send + Sync {
+    /// A copy, for preemption's what-if evaluations.
+    fn clone_data(&self) -> Box<dyn StateData>;
+    /// For downcasting.
+    fn as_any(&self) -> &dyn Any;
+    /// For downcasting.
+    fn as_any_mut(&mut self) -> &mut dyn Any;
+}
+
+impl<T: Any + Clone + Send + Sync> StateData for T {
+    fn clone_data(&self) -> Box<dyn StateData> {
+        Box::new(self.clone())
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+}
+
+/// The data plugins keep for one scheduling cycle, by key, plus the plugins that asked to be
+/// left out of it.
+#[derive(Default)]
+pub struct CycleState {
+    data: HashMap<&'static str, Box<dyn StateData>>,
+    skipped: HashSet<&'static str>,
+}
+
+impl Clone for CycleState {
+    fn clone(&self) -> CycleState {
+        CycleState {
+            data: self
+                .data
+                .iter()
+                .map(|(k, v)| (*k, (**v).clone_data()))
+                .collect(),
+            skipped: self.skipped.clone(),
+        }
+    }
+}
+
+impl CycleState {
+    /// Stores `value` under `key`.
+    pub fn write<T: StateData>(&mut self, key: &'static str, value: T) {
+        self.data.insert(key, Box::new(value));
+    }
+
+    /// The value under `key`, if it has type `T`.
+    pub fn read<T: 'static>(&self, key: &'static str) -> Option<&T> {
+        self.data.get(key)?.as_ref().as_any().downcast_ref()
+    }
+
+    /// The value under `key` for changing, if it has type `T`.
+    pub fn read_mut<T: 'static>(&mut self, key: &'static str) -> Option<&mut T> {
+        self.data.get_mut(key)?.as_mut().as_any_mut().downcast_mut()
+    }
+
+    /// Whether plugin `name` skips this cycle's filters.
+    pub fn is_skipped(&self, name: &str) -> bool {
+        self.skipped.contains(name)
+    }
+}
+
+/// Works out per-pod data once before the filters run, or rejects the pod outright.
+pub trait PreFilterPlugin: Send + Sync {
+    /// Writes what the filter will need into `state`. `Skip` leaves this plugin's filter out
+    /// of the cycle; a rejection rejects every node with its reasons.
+    fn pre_filter(&self, state: &mut CycleState, pod: &PodInfo, snapshot: &Snapshot) -> Status;
+
+    /// Updates the state as if `other` were added to `node` (preemption's what-if).
+    fn add_pod(
+        &self,
+        _state: &mut CycleState,
+        _pod: &PodInfo,
+        _other: &Arc<PodInfo>,
+        _node: &NodeInfo,
+    ) {
+    }
+
+    /// Updates the state as if `other` were removed from `node` (preemption's what-if).
+    fn remove_pod(
+        &self,
+        _state: &mut CycleState,
+        _pod: &PodInfo,
+        _other: &Arc<PodInfo>,
+        _node: &NodeInfo,
+    ) {
+    }
+}
+
 /// Rules a node out (or in) for a pod.
 pub trait FilterPlugin: Send + Sync {
     /// Whether `pod` may run on `node`.
-    fn filter(&self, pod: &PodInfo, node: &NodeInfo) -> Status;
+    fn filter(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status;
+}
+
+/// Works out per-pod data once before scoring the feasible nodes.
+pub trait PreScorePlugin: Send + Sync {
+    /// Writes what the score will need into `state`; `Skip` leaves the score out (every node
+    /// then scores 0 for this plugin).
+    fn pre_score(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        feasible: &[&NodeInfo],
+        snapshot: &Snapshot,
+    ) -> Status;
 }
 
 /// Ranks the nodes that passed every filter.
 pub trait ScorePlugin: Send + Sync {
     /// A raw score for `node`; [`ScorePlugin::normalize`] maps raw scores to 0..=100.
-    fn score(&self, pod: &PodInfo, node: &NodeInfo) -> i64;
+    fn score(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> i64;
 
     /// Rescales the raw scores of all feasible nodes; the default keeps them as they are.
     fn normalize(&self, _scores: &mut [i64]) {}
 }
 
+/// What a post-filter plugin may look at: the cycle's snapshot and state, and the profile
+/// (to re-run the filters on what-if versions of a node).
+pub struct PostFilterContext<'a> {
+    /// The profile the cycle runs.
+    pub profile: &'a Profile,
+    /// The cycle's state after PreFilter.
+    pub state: &'a CycleState,
+    /// What the cycle saw.
+    pub snapshot: &'a Snapshot<'a>,
+}
+
 /// Runs when no node passed the filters, to make room (for example by preemption).
 pub trait PostFilterPlugin: Send + Sync {
     /// Given each node's filter verdict, returns a success naming the node the pod should be
-    /// nominated to, or a rejection whose reasons are added to the `FailedScheduling` text.
-    fn post_filter(&self, pod: &PodInfo, statuses: &BTreeMap<String, Status>) -> PostFilterResult;
+    /// nominated to (with the pods to remove from it), or a rejection whose reasons are added
+    /// to the `FailedScheduling` text.
+    fn post_filter(
+        &self,
+        ctx: &PostFilterContext,
+        pod: &PodInfo,
+        statuses: &BTreeMap<String, Status>,
+    ) -> PostFilterResult;
 }
 
 /// What a post-filter plugin achieved.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct PostFilterResult {
     /// Success, or why nothing could be done.
     pub status: Status,
     /// The node the pod should wait for, when the plugin made room on one.
     pub nominated_node: Option<String>,
+    /// The pods to delete to make that room (the caller deletes them).
+    pub victims: Vec<Arc<PodInfo>>,
+}
+
+impl PostFilterResult {
+    /// A rejection with one reason.
+    pub fn rejected(status: Status) -> PostFilterResult {
+        PostFilterResult {
+            status,
+            nominated_node: None,
+            victims: Vec::new(),
+        }
+    }
 }
 
 /// Claims node-local resources for a pod before it is bound, and gives them back on failure.
@@ -63,8 +258,16 @@ pub trait BindPlugin: Send + Sync {
 pub trait Plugin: Send + Sync {
     /// The name configurations use.
     fn name(&self) -> &'static str;
+    /// The pre-filter extension, if any.
+    fn as_pre_filter(&self) -> Option<&dyn PreFilterPlugin> {
+        None
+    }
     /// The filter extension, if any.
     fn as_filter(&self) -> Option<&dyn FilterPlugin> {
+        None
+    }
+    /// The pre-score extension, if any.
+    fn as_pre_score(&self) -> Option<&dyn PreScorePlugin> {
         None
     }
     /// The score extension, if any.
@@ -139,11 +342,70 @@ impl Profile {
         self.plugins.push(Enabled { plugin, weight });
     }
 
+    /// Runs the pre-filters in order into `state`; the first rejection (or error) decides.
+    pub fn run_pre_filters(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        snapshot: &Snapshot,
+    ) -> Status {
+        for e in &self.plugins {
+            if let Some(p) = e.plugin.as_pre_filter() {
+                let status = p.pre_filter(state, pod, snapshot);
+                match status.code {
+                    Code::Success => {}
+                    Code::Skip => {
+                        state.skipped.insert(e.plugin.name());
+                    }
+                    _ => return status.with_plugin(e.plugin.name()),
+                }
+            }
+        }
+        Status::success()
+    }
+
+    /// Tells every pre-filter that `other` joins `node` in the what-if world of `state`.
+    pub fn run_add_pod(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        other: &Arc<PodInfo>,
+        node: &NodeInfo,
+    ) {
+        for e in &self.plugins {
+            if let Some(p) = e.plugin.as_pre_filter() {
+                if !state.is_skipped(e.plugin.name()) {
+                    p.add_pod(state, pod, other, node);
+                }
+            }
+        }
+    }
+
+    /// Tells every pre-filter that `other` leaves `node` in the what-if world of `state`.
+    pub fn run_remove_pod(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        other: &Arc<PodInfo>,
+        node: &NodeInfo,
+    ) {
+        for e in &self.plugins {
+            if let Some(p) = e.plugin.as_pre_filter() {
+                if !state.is_skipped(e.plugin.name()) {
+                    p.remove_pod(state, pod, other, node);
+                }
+            }
+        }
+    }
+
     /// Runs the filters in order; the first rejection decides, attributed to its plugin.
-    pub fn run_filters(&self, pod: &PodInfo, node: &NodeInfo) -> Status {
+    pub fn run_filters(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
         for e in &self.plugins {
             if let Some(f) = e.plugin.as_filter() {
-                let status = f.filter(pod, node);
+                if state.is_skipped(e.plugin.name()) {
+                    continue;
+                }
+                let status = f.filter(state, pod, node);
                 match status.code {
                     Code::Success | Code::Skip => {}
                     _ => return status.with_plugin(e.plugin.name()),
@@ -153,23 +415,46 @@ impl Profile {
         Status::success()
     }
 
-    /// Scores every node in `nodes`, normalises per plugin and sums with weights.
-    pub fn run_scores(&self, pod: &PodInfo, nodes: &[&NodeInfo]) -> Vec<i64> {
+    /// Runs the pre-scores, then scores every node in `nodes`, normalises per plugin and
+    /// sums with weights. A plugin whose pre-score skips adds nothing.
+    pub fn run_scores(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        nodes: &[&NodeInfo],
+        snapshot: &Snapshot,
+    ) -> Result<Vec<i64>, Status> {
+        let mut skip_score = HashSet::new();
+        for e in &self.plugins {
+            if let Some(p) = e.plugin.as_pre_score() {
+                let status = p.pre_score(state, pod, nodes, snapshot);
+                match status.code {
+                    Code::Success => {}
+                    Code::Skip => {
+                        skip_score.insert(e.plugin.name());
+                    }
+                    _ => return Err(status.with_plugin(e.plugin.name())),
+                }
+            }
+        }
         let mut total = vec![0i64; nodes.len()];
         let mut scores = vec![0i64; nodes.len()];
         for e in &self.plugins {
             let Some(s) = e.plugin.as_score() else {
                 continue;
             };
+            if skip_score.contains(e.plugin.name()) {
+                continue;
+            }
             for (slot, node) in scores.iter_mut().zip(nodes) {
-                *slot = s.score(pod, node);
+                *slot = s.score(state, pod, node);
             }
             s.normalize(&mut scores);
             for (t, v) in total.iter_mut().zip(&scores) {
                 *t += v * e.weight;
             }
         }
-        total
+        Ok(total)
     }
 
     /// Whether any score plugin is enabled (with none, any feasible node will do).
@@ -180,13 +465,20 @@ impl Profile {
     /// Runs post-filter plugins until one succeeds; otherwise returns the last rejection.
     pub fn run_post_filters(
         &self,
+        state: &CycleState,
+        snapshot: &Snapshot,
         pod: &PodInfo,
         statuses: &BTreeMap<String, Status>,
     ) -> Option<PostFilterResult> {
+        let ctx = PostFilterContext {
+            profile: self,
+            state,
+            snapshot,
+        };
         let mut last = None;
         for e in &self.plugins {
             if let Some(p) = e.plugin.as_post_filter() {
-                let mut r = p.post_filter(pod, statuses);
+                let mut r = p.post_filter(&ctx, pod, statuses);
                 r.status = r.status.with_plugin(e.plugin.name());
                 if r.status.is_success() {
                     return Some(r);

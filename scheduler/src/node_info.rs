@@ -1,10 +1,12 @@
-//! One node as the scheduler sees it in a snapshot: the Node object plus the pods bound or
-//! assumed onto it and the sums the filters compare against.
+//! One node as the scheduler sees it in a snapshot: the parts of the Node object plugins read
+//! (name, labels, taints, cordon, allocatable, images) plus the pods bound or assumed onto it
+//! and the sums the filters compare against. The Node object itself is not kept: its status
+//! conditions, addresses and managed fields are most of its size and no plugin reads them.
 
 use crate::pod_info::{HostPort, PodInfo};
 use crate::resources::Resource;
 use berth_api_types::k8s::api::core::v1::{Node, Taint};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 /// A node and what is already placed on it.
@@ -12,8 +14,14 @@ use std::sync::Arc;
 pub struct NodeInfo {
     /// The node's name.
     pub name: String,
-    /// The Node object.
-    pub node: Arc<Node>,
+    /// The node's labels.
+    labels: BTreeMap<String, String>,
+    /// The node's taints.
+    taints: Vec<Taint>,
+    /// `spec.unschedulable`.
+    unschedulable: bool,
+    /// Every name of every image the node reports, with the image's size in bytes.
+    pub images: HashMap<String, i64>,
     /// What pods may use in total.
     pub allocatable: Resource,
     /// The sum of the placed pods' requests.
@@ -24,28 +32,50 @@ pub struct NodeInfo {
     pub pods: Vec<Arc<PodInfo>>,
     /// Host ports already claimed.
     pub used_ports: Vec<HostPort>,
+    /// The placed pods with any inter-pod affinity or anti-affinity term.
+    pub pods_with_affinity: Vec<Arc<PodInfo>>,
+    /// The placed pods with a required anti-affinity term.
+    pub pods_with_required_anti_affinity: Vec<Arc<PodInfo>>,
 }
 
-static NO_LABELS: BTreeMap<String, String> = BTreeMap::new();
+fn images_of(node: &Node) -> HashMap<String, i64> {
+    let mut images = HashMap::new();
+    for image in node.status.iter().flat_map(|s| s.images.iter().flatten()) {
+        for name in image.names.iter().flatten() {
+            images.insert(name.clone(), image.size_bytes.unwrap_or(0));
+        }
+    }
+    images
+}
 
 impl NodeInfo {
     /// A node with nothing on it yet.
-    pub fn new(node: Arc<Node>) -> NodeInfo {
+    pub fn new(node: &Node) -> NodeInfo {
+        let spec = node.spec.as_ref();
         NodeInfo {
             name: node.metadata.name.clone().unwrap_or_default(),
-            allocatable: Resource::allocatable(&node),
-            node,
+            allocatable: Resource::allocatable(node),
+            labels: node.metadata.labels.clone().unwrap_or_default(),
+            taints: spec.and_then(|s| s.taints.clone()).unwrap_or_default(),
+            unschedulable: spec.and_then(|s| s.unschedulable).unwrap_or(false),
+            images: images_of(node),
             requested: Resource::default(),
             non_zero_requested: Resource::default(),
             pods: Vec::new(),
             used_ports: Vec::new(),
+            pods_with_affinity: Vec::new(),
+            pods_with_required_anti_affinity: Vec::new(),
         }
     }
 
-    /// Replaces the Node object, keeping the pods.
-    pub fn set_node(&mut self, node: Arc<Node>) {
-        self.allocatable = Resource::allocatable(&node);
-        self.node = node;
+    /// Takes the new version of the Node object, keeping the pods.
+    pub fn set_node(&mut self, node: &Node) {
+        let spec = node.spec.as_ref();
+        self.allocatable = Resource::allocatable(node);
+        self.labels = node.metadata.labels.clone().unwrap_or_default();
+        self.taints = spec.and_then(|s| s.taints.clone()).unwrap_or_default();
+        self.unschedulable = spec.and_then(|s| s.unschedulable).unwrap_or(false);
+        self.images = images_of(node);
     }
 
     /// Accounts a pod on this node.
@@ -53,6 +83,12 @@ impl NodeInfo {
         self.requested.add(&pod.request);
         self.non_zero_requested.add(&pod.non_zero_request);
         self.used_ports.extend(pod.host_ports.iter().cloned());
+        if !pod.affinity.is_empty() {
+            self.pods_with_affinity.push(pod.clone());
+        }
+        if !pod.affinity.required_anti_affinity.is_empty() {
+            self.pods_with_required_anti_affinity.push(pod.clone());
+        }
         self.pods.push(pod);
     }
 
@@ -62,6 +98,9 @@ impl NodeInfo {
             return false;
         };
         let pod = self.pods.swap_remove(i);
+        self.pods_with_affinity.retain(|p| p.key != key);
+        self.pods_with_required_anti_affinity
+            .retain(|p| p.key != key);
         self.requested.sub(&pod.request);
         self.non_zero_requested.sub(&pod.non_zero_request);
         for hp in &pod.host_ports {
@@ -74,24 +113,16 @@ impl NodeInfo {
 
     /// The node's labels.
     pub fn labels(&self) -> &BTreeMap<String, String> {
-        self.node.metadata.labels.as_ref().unwrap_or(&NO_LABELS)
+        &self.labels
     }
 
     /// The node's taints.
     pub fn taints(&self) -> &[Taint] {
-        self.node
-            .spec
-            .as_ref()
-            .and_then(|s| s.taints.as_deref())
-            .unwrap_or(&[])
+        &self.taints
     }
 
     /// Whether the node is cordoned (`spec.unschedulable`).
     pub fn unschedulable(&self) -> bool {
-        self.node
-            .spec
-            .as_ref()
-            .and_then(|s| s.unschedulable)
-            .unwrap_or(false)
+        self.unschedulable
     }
 }

@@ -2,8 +2,126 @@
 //! node: its requests, host ports and identity.
 
 use crate::resources::{pod_request, Resource};
-use berth_api_types::k8s::api::core::v1::Pod;
+use berth_api_types::k8s::api::core::v1::{Pod, PodAffinityTerm, WeightedPodAffinityTerm};
+use berth_api_types::labels::LabelSelector;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+
+/// A pod (anti-)affinity term in matching form: which pods it selects, in which namespaces,
+/// and the node label that defines a topology domain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AffinityTerm {
+    /// Which pods' labels match (a missing selector matches nothing).
+    pub selector: LabelSelector,
+    /// Namespaces named explicitly (the owner's own when neither these nor a namespace
+    /// selector are given).
+    pub namespaces: BTreeSet<String>,
+    /// Which namespaces' labels match (a missing selector matches nothing, `{}` matches all).
+    pub namespace_selector: LabelSelector,
+    /// The node label whose value names the domain.
+    pub topology_key: String,
+}
+
+impl AffinityTerm {
+    fn new(owner_namespace: &str, term: &PodAffinityTerm) -> AffinityTerm {
+        let mut namespaces: BTreeSet<String> = term.namespaces.iter().flatten().cloned().collect();
+        if namespaces.is_empty() && term.namespace_selector.is_none() {
+            namespaces.insert(owner_namespace.to_owned());
+        }
+        // Selectors the API server accepted always convert; one that does not selects nothing.
+        AffinityTerm {
+            selector: LabelSelector::from_api_opt(term.label_selector.as_ref())
+                .unwrap_or_else(|_| LabelSelector::nothing()),
+            namespaces,
+            namespace_selector: LabelSelector::from_api_opt(term.namespace_selector.as_ref())
+                .unwrap_or_else(|_| LabelSelector::nothing()),
+            topology_key: term.topology_key.clone(),
+        }
+    }
+
+    /// Whether `pod` (whose namespace has `namespace_labels`) is selected by this term.
+    pub fn matches(&self, pod: &PodInfo, namespace_labels: &BTreeMap<String, String>) -> bool {
+        (self.namespaces.contains(pod.namespace())
+            || self.namespace_selector.matches(namespace_labels))
+            && self.selector.matches(pod.labels())
+    }
+}
+
+/// An affinity term with its weight (preferred terms).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WeightedAffinityTerm {
+    /// The term.
+    pub term: AffinityTerm,
+    /// Its weight (1 to 100).
+    pub weight: i64,
+}
+
+/// A pod's inter-pod affinity and anti-affinity, parsed once.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PodAffinityTerms {
+    /// Required affinity terms.
+    pub required_affinity: Vec<AffinityTerm>,
+    /// Required anti-affinity terms.
+    pub required_anti_affinity: Vec<AffinityTerm>,
+    /// Preferred affinity terms.
+    pub preferred_affinity: Vec<WeightedAffinityTerm>,
+    /// Preferred anti-affinity terms.
+    pub preferred_anti_affinity: Vec<WeightedAffinityTerm>,
+}
+
+impl PodAffinityTerms {
+    fn of(pod: &Pod) -> PodAffinityTerms {
+        let ns = pod.metadata.namespace.as_deref().unwrap_or("default");
+        let Some(affinity) = pod.spec.as_ref().and_then(|s| s.affinity.as_ref()) else {
+            return PodAffinityTerms::default();
+        };
+        let required = |terms: Option<&Vec<PodAffinityTerm>>| -> Vec<AffinityTerm> {
+            terms
+                .into_iter()
+                .flatten()
+                .map(|t| AffinityTerm::new(ns, t))
+                .collect()
+        };
+        let preferred = |terms: Option<&Vec<WeightedPodAffinityTerm>>| {
+            terms
+                .into_iter()
+                .flatten()
+                .map(|t| WeightedAffinityTerm {
+                    term: AffinityTerm::new(ns, &t.pod_affinity_term),
+                    weight: i64::from(t.weight),
+                })
+                .collect()
+        };
+        let a = affinity.pod_affinity.as_ref();
+        let anti = affinity.pod_anti_affinity.as_ref();
+        PodAffinityTerms {
+            required_affinity: required(a.and_then(|a| {
+                a.required_during_scheduling_ignored_during_execution
+                    .as_ref()
+            })),
+            required_anti_affinity: required(anti.and_then(|a| {
+                a.required_during_scheduling_ignored_during_execution
+                    .as_ref()
+            })),
+            preferred_affinity: preferred(a.and_then(|a| {
+                a.preferred_during_scheduling_ignored_during_execution
+                    .as_ref()
+            })),
+            preferred_anti_affinity: preferred(anti.and_then(|a| {
+                a.preferred_during_scheduling_ignored_during_execution
+                    .as_ref()
+            })),
+        }
+    }
+
+    /// Whether the pod has no inter-pod terms at all.
+    pub fn is_empty(&self) -> bool {
+        self.required_affinity.is_empty()
+            && self.required_anti_affinity.is_empty()
+            && self.preferred_affinity.is_empty()
+            && self.preferred_anti_affinity.is_empty()
+    }
+}
 
 /// A host port a pod claims on its node.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -43,7 +161,13 @@ pub struct PodInfo {
     pub non_zero_request: Resource,
     /// Host ports the pod's containers claim.
     pub host_ports: Vec<HostPort>,
+    /// The pod's inter-pod affinity terms.
+    pub affinity: PodAffinityTerms,
+    /// `spec.priority` (0 when unset).
+    pub priority: i32,
 }
+
+static NO_LABELS: BTreeMap<String, String> = BTreeMap::new();
 
 impl PodInfo {
     /// Works out the scheduling facts of `pod`.
@@ -72,6 +196,8 @@ impl PodInfo {
             request: pod_request(&pod, false),
             non_zero_request: pod_request(&pod, true),
             host_ports,
+            affinity: PodAffinityTerms::of(&pod),
+            priority: pod.spec.as_ref().and_then(|s| s.priority).unwrap_or(0),
             pod,
         }
     }
@@ -84,5 +210,15 @@ impl PodInfo {
     /// The pod's name.
     pub fn name(&self) -> &str {
         self.pod.metadata.name.as_deref().unwrap_or("")
+    }
+
+    /// The pod's labels.
+    pub fn labels(&self) -> &BTreeMap<String, String> {
+        self.pod.metadata.labels.as_ref().unwrap_or(&NO_LABELS)
+    }
+
+    /// Whether the pod is being deleted.
+    pub fn terminating(&self) -> bool {
+        self.pod.metadata.deletion_timestamp.is_some()
     }
 }

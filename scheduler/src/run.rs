@@ -8,20 +8,26 @@
 
 use crate::algorithm::{Algorithm, ScheduleError};
 use crate::cache::Cache;
+use crate::framework::PdbInfo;
 use crate::plugins::default_profile;
 use crate::pod_info::PodInfo;
 use crate::queue::{Entry, Queue};
 use anyhow::Context;
+use berth_api_types::k8s::api::apps::v1::{ReplicaSet, StatefulSet};
 use berth_api_types::k8s::api::core::v1::{
-    Binding, Event, EventSource, Node, ObjectReference, Pod,
+    Binding, Event, EventSource, Namespace, Node, ObjectReference, Pod, ReplicationController,
+    Service,
 };
+use berth_api_types::k8s::api::policy::v1::PodDisruptionBudget;
 use berth_api_types::k8s::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use berth_api_types::k8s::jiff::Timestamp;
+use berth_api_types::labels::LabelSelector;
 use berth_component_base::leader_election::{LeaderElector, LeaseConfig};
 use futures::{StreamExt, TryStreamExt};
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Resource, ResourceExt};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -53,8 +59,114 @@ enum Update {
     PodsListed(Vec<Pod>),
     PodApplied(Box<Pod>),
     PodDeleted(String),
+    NamespacesListed(Vec<Namespace>),
+    NamespaceApplied(Box<Namespace>),
+    NamespaceDeleted(String),
+    PdbsListed(Vec<PodDisruptionBudget>),
+    PdbApplied(Box<PodDisruptionBudget>),
+    PdbDeleted(String),
+    /// A full list of one kind of pod-grouping object.
+    OwnersListed(&'static str, Vec<Owner>),
+    OwnerApplied(&'static str, Owner),
+    OwnerDeleted(&'static str, Owner),
     /// A binding failed; the pod's assumption must be forgotten and the pod retried.
     BindFailed(String, Entry<Arc<Pod>>),
+}
+
+fn pdb_key(pdb: &PodDisruptionBudget) -> String {
+    format!(
+        "{}/{}",
+        pdb.metadata.namespace.as_deref().unwrap_or("default"),
+        pdb.metadata.name.as_deref().unwrap_or("")
+    )
+}
+
+/// What preemption needs of a budget. A budget with an empty selector protects no pod from
+/// preemption, as upstream treats it.
+fn pdb_info(pdb: &PodDisruptionBudget) -> PdbInfo {
+    let selector = LabelSelector::from_api_opt(pdb.spec.as_ref().and_then(|s| s.selector.as_ref()))
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(LabelSelector::nothing);
+    PdbInfo {
+        namespace: pdb.metadata.namespace.clone().unwrap_or_default(),
+        selector,
+        disruptions_allowed: pdb.status.as_ref().map_or(0, |s| s.disruptions_allowed),
+    }
+}
+
+/// A Service or controller as default spreading needs it.
+struct Owner {
+    namespace: String,
+    name: String,
+    /// A Service's selector map, or a controller's selector.
+    selector: Result<BTreeMap<String, String>, LabelSelector>,
+}
+
+fn owner_of<K: kube::Resource>(
+    o: &K,
+    selector: Result<BTreeMap<String, String>, LabelSelector>,
+) -> Owner {
+    Owner {
+        namespace: o.meta().namespace.clone().unwrap_or_default(),
+        name: o.meta().name.clone().unwrap_or_default(),
+        selector,
+    }
+}
+
+fn service_owner(s: &Service) -> Owner {
+    let sel = s
+        .spec
+        .as_ref()
+        .and_then(|s| s.selector.clone())
+        .unwrap_or_default();
+    owner_of(s, Ok(sel))
+}
+
+fn rc_owner(rc: &ReplicationController) -> Owner {
+    let sel = rc
+        .spec
+        .as_ref()
+        .and_then(|s| s.selector.clone())
+        .unwrap_or_default();
+    owner_of(rc, Err(LabelSelector::from_map(&sel)))
+}
+
+fn rs_owner(rs: &ReplicaSet) -> Owner {
+    let sel = rs
+        .spec
+        .as_ref()
+        .and_then(|s| LabelSelector::from_api(&s.selector).ok())
+        .unwrap_or_else(LabelSelector::nothing);
+    owner_of(rs, Err(sel))
+}
+
+fn ss_owner(ss: &StatefulSet) -> Owner {
+    let sel = ss
+        .spec
+        .as_ref()
+        .and_then(|s| LabelSelector::from_api(&s.selector).ok())
+        .unwrap_or_else(LabelSelector::nothing);
+    owner_of(ss, Err(sel))
+}
+
+/// Starts a list/watch of one pod-grouping kind.
+fn reflect_owners<K>(
+    api: Api<K>,
+    tx: &mpsc::Sender<Update>,
+    listed: fn(Vec<K>) -> Update,
+    kind: &'static str,
+    convert: fn(&K) -> Owner,
+) where
+    K: Clone + serde::de::DeserializeOwned + std::fmt::Debug + kube::Resource + Send + 'static,
+{
+    tokio::spawn(reflect(api, tx.clone(), listed, move |deleted, o: K| {
+        if deleted {
+            Update::OwnerDeleted(kind, convert(&o))
+        } else {
+            Update::OwnerApplied(kind, convert(&o))
+        }
+    }));
 }
 
 fn key_of(pod: &Pod) -> String {
@@ -196,6 +308,58 @@ pub async fn schedule_forever(client: Client, scheduler_name: String) -> anyhow:
         },
     ));
     tokio::spawn(reflect(
+        Api::<Namespace>::all(client.clone()),
+        tx.clone(),
+        Update::NamespacesListed,
+        |deleted, n: Namespace| {
+            if deleted {
+                Update::NamespaceDeleted(n.name_any())
+            } else {
+                Update::NamespaceApplied(Box::new(n))
+            }
+        },
+    ));
+    tokio::spawn(reflect(
+        Api::<PodDisruptionBudget>::all(client.clone()),
+        tx.clone(),
+        Update::PdbsListed,
+        |deleted, p: PodDisruptionBudget| {
+            if deleted {
+                Update::PdbDeleted(pdb_key(&p))
+            } else {
+                Update::PdbApplied(Box::new(p))
+            }
+        },
+    ));
+    reflect_owners(
+        Api::<Service>::all(client.clone()),
+        &tx,
+        |l| Update::OwnersListed("Service", l.iter().map(service_owner).collect()),
+        "Service",
+        service_owner,
+    );
+    reflect_owners(
+        Api::<ReplicationController>::all(client.clone()),
+        &tx,
+        |l| Update::OwnersListed("ReplicationController", l.iter().map(rc_owner).collect()),
+        "ReplicationController",
+        rc_owner,
+    );
+    reflect_owners(
+        Api::<ReplicaSet>::all(client.clone()),
+        &tx,
+        |l| Update::OwnersListed("ReplicaSet", l.iter().map(rs_owner).collect()),
+        "ReplicaSet",
+        rs_owner,
+    );
+    reflect_owners(
+        Api::<StatefulSet>::all(client.clone()),
+        &tx,
+        |l| Update::OwnersListed("StatefulSet", l.iter().map(ss_owner).collect()),
+        "StatefulSet",
+        ss_owner,
+    );
+    tokio::spawn(reflect(
         Api::<Pod>::all(client),
         tx,
         Update::PodsListed,
@@ -246,6 +410,20 @@ fn same_for_scheduling(old: &Pod, new: &Pod) -> bool {
     old.spec == new.spec
         && old.metadata.labels == new.metadata.labels
         && old.metadata.annotations == new.metadata.annotations
+}
+
+/// A placed pod without what no plugin reads (managed fields, annotations, container
+/// statuses and conditions), so thousands of cached pods stay small.
+fn slim(mut pod: Pod) -> Pod {
+    pod.metadata.managed_fields = None;
+    pod.metadata.annotations = None;
+    if let Some(status) = pod.status.as_mut() {
+        status.conditions = None;
+        status.container_statuses = None;
+        status.init_container_statuses = None;
+        status.ephemeral_container_statuses = None;
+    }
+    pod
 }
 
 fn terminal(pod: &Pod) -> bool {
@@ -300,9 +478,70 @@ impl State {
                 self.queue.remove(&key);
                 self.queue.cluster_changed();
             }
+            Update::NamespacesListed(list) => {
+                let names = list.iter().map(|n| n.name_any()).collect();
+                self.cache.retain_namespaces(&names);
+                for n in list {
+                    self.cache
+                        .set_namespace(&n.name_any(), Some(n.metadata.labels.unwrap_or_default()));
+                }
+                self.queue.cluster_changed();
+            }
+            Update::NamespaceApplied(n) => {
+                self.cache
+                    .set_namespace(&n.name_any(), Some(n.metadata.labels.unwrap_or_default()));
+                self.queue.cluster_changed();
+            }
+            Update::NamespaceDeleted(name) => self.cache.set_namespace(&name, None),
+            Update::PdbsListed(list) => {
+                self.cache.clear_pdbs();
+                for p in list {
+                    self.cache.set_pdb(&pdb_key(&p), Some(pdb_info(&p)));
+                }
+            }
+            Update::PdbApplied(p) => self.cache.set_pdb(&pdb_key(&p), Some(pdb_info(&p))),
+            Update::PdbDeleted(key) => self.cache.set_pdb(&key, None),
+            Update::OwnersListed(kind, list) => {
+                let owners = self.cache.owners_mut();
+                if kind == "Service" {
+                    owners.services.clear();
+                } else {
+                    owners.controllers.retain(|(k, _, _), _| k != kind);
+                }
+                for o in list {
+                    self.set_owner(kind, o, false);
+                }
+            }
+            Update::OwnerApplied(kind, o) => self.set_owner(kind, o, false),
+            Update::OwnerDeleted(kind, o) => self.set_owner(kind, o, true),
             Update::BindFailed(key, entry) => {
                 self.cache.forget(&key);
                 self.queue.requeue_backoff(&key, entry, now);
+            }
+        }
+    }
+
+    fn set_owner(&mut self, kind: &'static str, o: Owner, deleted: bool) {
+        let owners = self.cache.owners_mut();
+        match o.selector {
+            Ok(map) => {
+                let by_name = owners.services.entry(o.namespace.clone()).or_default();
+                if deleted {
+                    by_name.remove(&o.name);
+                } else {
+                    by_name.insert(o.name, map);
+                }
+                if by_name.is_empty() {
+                    owners.services.remove(&o.namespace);
+                }
+            }
+            Err(selector) => {
+                let key = (kind.to_owned(), o.namespace, o.name);
+                if deleted {
+                    owners.controllers.remove(&key);
+                } else {
+                    owners.controllers.insert(key, selector);
+                }
             }
         }
     }
@@ -325,7 +564,7 @@ impl State {
             Some(node) => {
                 self.queue.remove(&key);
                 self.cache
-                    .set_bound_pod(Arc::new(PodInfo::new(Arc::new(pod))), &node);
+                    .set_bound_pod(Arc::new(PodInfo::new(Arc::new(slim(pod)))), &node);
             }
             None if self.cache.is_assumed(&key) => {}
             None if self.ours(&pod) && pod.metadata.deletion_timestamp.is_none() => {
@@ -350,7 +589,7 @@ impl State {
         let info = Arc::new(PodInfo::new(entry.item.clone()));
         let span = tracing::info_span!("schedule", object = %key, uid = %info.uid);
         let _guard = span.enter();
-        match self.algo.schedule(&info, self.cache.nodes()) {
+        match self.algo.schedule_in(&info, &self.cache.snapshot()) {
             Ok(node) => {
                 let reserved = self.algo.profile.run_reserve(&info, &node);
                 if !reserved.is_success() {
@@ -400,13 +639,74 @@ impl State {
                     ScheduleError::Plugin(_) => {
                         self.queue.requeue_backoff(&key, entry, Instant::now())
                     }
-                    _ => self
-                        .queue
-                        .requeue_unschedulable(&key, entry, Instant::now()),
+                    ScheduleError::Unfit(fit) => {
+                        self.queue
+                            .requeue_unschedulable(&key, entry, Instant::now());
+                        if let Some((node, victims)) = fit.nominated {
+                            tracing::info!(node = %node, victims = victims.len(), "preempting");
+                            self.preempt(&info, node, victims);
+                        }
+                    }
+                    ScheduleError::NoNodes => {
+                        self.queue
+                            .requeue_unschedulable(&key, entry, Instant::now())
+                    }
                 }
                 self.report_unschedulable(&info, message);
             }
         }
+    }
+
+    /// Makes room for `info` on `node`: marks each victim with the `DisruptionTarget`
+    /// condition, deletes it gracefully and records a `Preempted` event on it, then nominates
+    /// the node in the preemptor's status. The preemptor is retried once the victims are gone.
+    fn preempt(&self, info: &Arc<PodInfo>, node: String, victims: Vec<Arc<PodInfo>>) {
+        let client = self.client.clone();
+        let info = info.clone();
+        let name = self.name.clone();
+        tokio::spawn(async move {
+            for victim in victims {
+                let api: Api<Pod> = Api::namespaced(client.clone(), victim.namespace());
+                let condition = serde_json::json!({"status": {"conditions": [{
+                    "type": "DisruptionTarget",
+                    "status": "True",
+                    "reason": "PreemptionByScheduler",
+                    "message": format!("{name}: preempting to accommodate a higher priority pod"),
+                    "lastTransitionTime": Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                }]}});
+                if let Err(e) = api
+                    .patch_status(
+                        victim.name(),
+                        &PatchParams::default(),
+                        &Patch::Strategic(condition),
+                    )
+                    .await
+                {
+                    tracing::debug!(object = %victim.key, error = %e, "cannot mark the victim");
+                }
+                match api
+                    .delete(victim.name(), &kube::api::DeleteParams::default())
+                    .await
+                {
+                    Ok(_) => {}
+                    Err(kube::Error::Api(e)) if e.code == 404 => continue,
+                    Err(e) => {
+                        tracing::warn!(object = %victim.key, error = %e, "cannot delete the victim");
+                        continue;
+                    }
+                }
+                let msg = format!("Preempted by pod {} on node {node}", info.uid);
+                post_event(&client, &name, &victim, "Normal", "Preempted", &msg).await;
+            }
+            let api: Api<Pod> = Api::namespaced(client, info.namespace());
+            let patch = serde_json::json!({"status": {"nominatedNodeName": node}});
+            if let Err(e) = api
+                .patch_status(info.name(), &PatchParams::default(), &Patch::Merge(patch))
+                .await
+            {
+                tracing::warn!(object = %info.key, error = %e, "cannot nominate the node");
+            }
+        });
     }
 
     fn report_unschedulable(&self, info: &Arc<PodInfo>, message: String) {

@@ -28,6 +28,7 @@ use std::fs::File;
 use std::io::Write;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 /// Bytes laid out for a new log.
 pub(crate) const LOG_SIZE: u64 = 16 << 20;
@@ -90,6 +91,8 @@ pub(crate) struct CommitLog {
     pos: u64,
     capacity: u64,
     buf: Vec<u8>,
+    /// How long the last successful append spent encoding and writing, and syncing.
+    pub timing: (Duration, Duration),
 }
 
 /// Reads the log at `path` without writing anything. `Ok(None)` means there is no log yet (no
@@ -280,6 +283,7 @@ impl CommitLog {
             pos: DATA_START,
             capacity: len - len % BLOCK,
             buf: Vec::with_capacity(64 << 10),
+            timing: Default::default(),
         };
         log.restart(next)?;
         Ok(log)
@@ -310,6 +314,7 @@ impl CommitLog {
         let Some(first) = records.first() else {
             return Ok(());
         };
+        let started = Instant::now();
         self.buf.clear();
         for (i, r) in records.iter().enumerate() {
             let start = self.buf.len();
@@ -348,7 +353,10 @@ impl CommitLog {
         self.file
             .write_all_at(&self.buf, self.pos)
             .map_err(AppendError::Io)?;
+        let written = Instant::now();
         self.file.sync_data().map_err(AppendError::Io)?;
+        let synced = Instant::now();
+        self.timing = (written - started, synced - written);
         self.pos += len;
         if self.buf.capacity() > 1 << 20 {
             self.buf = Vec::with_capacity(64 << 10);

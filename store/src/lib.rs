@@ -23,6 +23,7 @@ pub mod etcd_server;
 mod hub;
 pub mod keys;
 pub mod memory;
+mod overlay;
 pub mod sqlite;
 mod types;
 

@@ -3,37 +3,49 @@
 //! Layout and the reasons for it:
 //!
 //! - Durability comes from the store's own commit log (`commit_log.rs`, the file
-//!   `<db>-berthlog`), not from SQLite. One writer thread owns the only writing connection. It
-//!   takes every request waiting in its queue, applies them in one SQLite transaction, appends
-//!   one frame per change to the log with a single `pwrite` and calls `fdatasync` once; only
-//!   then does SQLite commit, the batch get published to watchers and its callers answered. So
-//!   no write is acknowledged, or visible to readers, before it is durable, and one batch costs
-//!   one small sync of overwritten blocks, which is the disk's cheapest durable write.
+//!   `<db>-berthlog`), not from SQLite. The writer thread takes every request waiting in its
+//!   queue, checks each against the current state, appends one frame per change to the log
+//!   with a single `pwrite` and calls `fdatasync` once; then it publishes the batch to watchers
+//!   and answers its callers. So no write is acknowledged before it is durable, and one batch
+//!   costs one small sync of overwritten blocks, which is the disk's cheapest durable write.
+//! - SQLite is off that path: the writer hands each durable batch to the applier thread, which
+//!   owns the only writing connection and applies whatever batches are queued in one
+//!   transaction, while the writer already syncs the next batch. Readers never see a change
+//!   SQLite does not hold yet, and a read waits until SQLite holds every revision published
+//!   when it started (usually already true), so a read after an acknowledged write sees it.
+//!   The writer's checks (create-if-absent, mod-revision conditions, the previous value a
+//!   write returns) must see batches the applier has not committed: the writer keeps those
+//!   keys' latest values and tombstones in an in-memory overlay (`overlay.rs`), consulted
+//!   before SQLite (a read-only lookup connection, one snapshot per batch) and pruned once the
+//!   applier has committed them. If applying fails, the store refuses reads and writes until
+//!   it is reopened, which replays the log.
 //! - SQLite runs WAL with `synchronous = NORMAL`: its commits are not synced. The log is
-//!   preallocated and overwritten cyclically; before it starts over, SQLite's WAL, database
-//!   file and directory are synced (`sync_sqlite`), so everything the old frames held is
-//!   durable in SQLite. At open, frames newer than the database's last revision are applied
-//!   again (the state after a crash between the log's sync and SQLite's commit, or after a
-//!   power loss that took SQLite's unsynced commits), a torn last batch is dropped, and a
-//!   damaged frame followed by intact ones refuses the store. A batch larger than the whole log
-//!   commits in SQLite, which is then synced, and the log starts over after it.
+//!   preallocated and overwritten cyclically; before it starts over, the writer waits for the
+//!   applier to catch up and syncs SQLite's WAL, database file and directory (`sync_sqlite`),
+//!   so everything the old frames held is durable in SQLite. At open, frames newer than the
+//!   database's last revision are applied again (the state after a crash before the applier
+//!   committed, or after a power loss that took SQLite's unsynced commits), a torn last batch
+//!   is dropped, and a damaged frame followed by intact ones refuses the store. A batch larger
+//!   than the whole log is applied by the applier and synced in SQLite before it is answered,
+//!   and the log starts over after it.
 //! - `log` holds one row per revision (puts and deletions); a deletion row carries the deleted
 //!   value, so a DELETED event needs no lookup. Its covering index `log_key (key, rev,
 //!   deleted)` serves a LIST at an older revision (a grouped scan in key order, then one rowid
 //!   lookup per live key) and compaction.
 //! - `current` holds the current value of each live key, keyed by key (WITHOUT ROWID, 8 KiB
-//!   pages so a 1.5 KB value stays inline in its leaf). A get is one lookup; a LIST at the
+//!   pages so a 1.5 KB value stays inline in its leaf; with 4 KiB pages every such row would
+//!   spill into an overflow page of its own, doubling the pages a LIST reads). A get is one lookup; a LIST at the
 //!   current revision is one ordered scan with no per-key lookup. Commits are not synced, so
 //!   the extra pages this table dirties cost copies, not flushes.
-//! - The writer publishes each committed batch to in-process watchers; nothing polls. After a
+//! - The writer publishes each durable batch to in-process watchers; nothing polls. After a
 //!   batch it polls its own queue for a few microseconds before sleeping, so a caller writing
 //!   one request after another is served without a thread wake-up.
-//! - Compaction deletes superseded history in small batches between write batches, so writers
-//!   never wait long, and returns the freed pages to the file system (incremental vacuum and a
-//!   WAL truncation).
+//! - Compaction deletes superseded history in small steps on the applier, between its
+//!   transactions, so writers never wait for it, and returns the freed pages to the file
+//!   system (incremental vacuum and a WAL truncation).
 //! - The WAL is kept short: every `WAL_CYCLE_FRAMES` frames a checkpointer thread with its own
 //!   connection copies the bulk of it into the database file in the background, then the
-//!   writer copies the few frames committed meanwhile, so its next commit starts the WAL over
+//!   applier copies the few frames committed meanwhile, so its next commit starts the WAL over
 //!   (SQLite only restarts a WAL that is fully copied when a write begins, which a background
 //!   checkpoint alone never achieves under steady writes).
 //! - Reads use a small pool of reader connections with a modest page cache each; WAL lets
@@ -48,6 +60,7 @@
 
 use crate::commit_log::{self, AppendError, CommitLog, Record};
 use crate::hub::{Hub, HubWatch};
+use crate::overlay::{Lookup, Overlay};
 use crate::types::{
     prefix_end, EventKind, KeyValue, RangeRequest, RangeResult, Revision, WatchEvent,
 };
@@ -59,8 +72,8 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot, watch};
 
 /// Marks a SQLite file as a Berth store ("BRTH").
 const APPLICATION_ID: i32 = 0x4252_5448;
@@ -68,20 +81,27 @@ const APPLICATION_ID: i32 = 0x4252_5448;
 const SCHEMA_VERSION: i32 = 2;
 /// Page size of a new store: a 1.5 KB value fits inline in a leaf of the `current` table.
 const PAGE_SIZE: i64 = 8192;
-/// The most write requests committed in one transaction.
+/// The most write requests made durable in one commit-log sync.
 const MAX_BATCH: usize = 1024;
-/// Log rows examined per compaction step; small, so a step never holds the writer for long.
+/// Batches that may wait for the applier before the writer waits for it.
+const APPLY_QUEUE: usize = 16;
+/// The applier stops gathering queued batches into one transaction at this many records.
+const MAX_APPLY: usize = 4096;
+/// Log rows examined per compaction step; small, so a step never holds the applier (and the
+/// reads waiting for it) for long.
 const COMPACT_STEP: i64 = 2_000;
 /// Reader connections kept open for reuse.
 const READER_POOL: usize = 4;
-/// WAL frames after which the writer starts a log cycle: the checkpointer copies the log into
-/// the database, the writer copies the last few frames, and the next commit starts the log over.
+/// WAL frames after which the applier starts a log cycle: the checkpointer copies the log into
+/// the database, the applier copies the last few frames, and the next commit starts the log over.
 const WAL_CYCLE_FRAMES: i64 = 1024;
-/// Requests committed between two checks of the WAL length.
+/// Records committed between two checks of the WAL length.
 const WAL_CHECK_EVERY: usize = 32;
-/// Page cache of the writer's connection, in KiB: the pages of the key index it updates at
-/// random places stay parsed in memory instead of being read back from the file.
+/// Page cache of the applier's (writing) connection, in KiB: the pages of the key index it
+/// updates at random places stay parsed in memory instead of being read back from the file.
 const WRITER_CACHE_KIB: i64 = 16_384;
+/// Page cache of the writer's lookup connection (the checks of keys), in KiB.
+const LOOKUP_CACHE_KIB: i64 = 4_096;
 /// Page cache of each reader connection, in KiB. A LIST at the current revision is one
 /// ordered scan of `current`, whose pages stay in the operating system's cache, so a small
 /// cache per reader costs little while keeping the process small.
@@ -165,7 +185,97 @@ enum Op {
 
 struct Request {
     op: Op,
-    reply: oneshot::Sender<Result<KeyValue>>,
+    reply: oneshot::Sender<Reply>,
+    /// When the caller queued it.
+    sent: Instant,
+}
+
+/// A write's outcome and when the writer sent it.
+type Reply = (Result<KeyValue>, Instant);
+
+/// Where the embedded store's write time went since it was opened, in nanoseconds summed
+/// over every write or batch (see [`SqliteStore::writer_stats`]). With one caller writing one
+/// request after another every batch holds one write, so `phase / writes` is the time a
+/// sequential write spends in that phase. `queue` to `resume` are on a write's path to its
+/// answer; `apply` and `commit` are the applier's, behind it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WriterStats {
+    /// Writes answered.
+    pub writes: u64,
+    /// Batches made durable (one commit-log sync each).
+    pub batches: u64,
+    /// From a caller queueing a request to the writer taking it (summed over writes).
+    pub queue_ns: u64,
+    /// Checking the batch's preconditions (the overlay, then SQLite).
+    pub check_ns: u64,
+    /// Encoding the batch's log frames and writing them (`pwrite`).
+    pub log_write_ns: u64,
+    /// The log's `fdatasync`.
+    pub log_sync_ns: u64,
+    /// Handing the changes to the watch hub and the applier, and answering.
+    pub publish_ns: u64,
+    /// From the writer sending a reply to the caller resuming (summed over writes).
+    pub resume_ns: u64,
+    /// SQLite transactions the applier committed.
+    pub transactions: u64,
+    /// The applier's SQLite statements.
+    pub apply_ns: u64,
+    /// The applier's SQLite commits.
+    pub commit_ns: u64,
+}
+
+/// The running [`WriterStats`].
+#[derive(Default)]
+struct StatCells {
+    cells: [AtomicU64; 11],
+}
+
+#[derive(Clone, Copy)]
+enum Stat {
+    Writes,
+    Batches,
+    Queue,
+    Check,
+    LogWrite,
+    LogSync,
+    Publish,
+    Resume,
+    Transactions,
+    Apply,
+    Commit,
+}
+
+impl StatCells {
+    fn add(&self, stat: Stat, n: u64) {
+        self.cells[stat as usize].fetch_add(n, Ordering::Relaxed);
+    }
+
+    fn add_since(&self, stat: Stat, since: Instant) -> Instant {
+        let now = Instant::now();
+        self.add(stat, nanos(now - since));
+        now
+    }
+
+    fn snapshot(&self) -> WriterStats {
+        let c = |s: Stat| self.cells[s as usize].load(Ordering::Relaxed);
+        WriterStats {
+            writes: c(Stat::Writes),
+            batches: c(Stat::Batches),
+            queue_ns: c(Stat::Queue),
+            check_ns: c(Stat::Check),
+            log_write_ns: c(Stat::LogWrite),
+            log_sync_ns: c(Stat::LogSync),
+            publish_ns: c(Stat::Publish),
+            resume_ns: c(Stat::Resume),
+            transactions: c(Stat::Transactions),
+            apply_ns: c(Stat::Apply),
+            commit_ns: c(Stat::Commit),
+        }
+    }
+}
+
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
 /// The embedded SQLite store.
@@ -175,6 +285,8 @@ pub struct SqliteStore {
     thread: Option<std::thread::JoinHandle<()>>,
     readers: Arc<Mutex<Vec<Connection>>>,
     hub: Arc<Hub>,
+    applied: watch::Receiver<Applied>,
+    stats: Arc<StatCells>,
     _lock: File,
 }
 
@@ -210,21 +322,48 @@ impl SqliteStore {
         sync_sqlite(&path).map_err(|e| StoreError::Backend(format!("{}: {e}", path.display())))?;
         let log = CommitLog::start(&log_path, recovered.as_ref(), revision + 1)
             .map_err(|e| StoreError::Backend(format!("{}: {e}", log_path.display())))?;
+        let compacted: Revision =
+            conn.query_row("SELECT value FROM meta WHERE name = 'compacted'", [], |r| {
+                r.get(0)
+            })?;
         let hub = Arc::new(Hub::new(revision));
-        let (tx, rx) = mpsc::channel(4 * MAX_BATCH);
-        let checkpointer = Checkpointer::start(&path)?;
-        let writer = Writer {
-            conn,
+        let stats = Arc::new(StatCells::default());
+        let (applied_tx, applied) = watch::channel(Applied {
             revision,
-            hub: hub.clone(),
+            broken: None,
+        });
+        let applier = Applier {
+            stats: stats.clone(),
+            conn,
+            applied: applied_tx,
             compaction: None,
-            checkpointer: Some(checkpointer),
+            checkpointer: Some(Checkpointer::start(&path)?),
             cycle: None,
             unchecked: 0,
+            broken: false,
+        };
+        let lookup = open_reader(&path, LOOKUP_CACHE_KIB)?;
+        let overlay = Overlay::new(live_keys(&lookup)?);
+        let (apply_tx, apply_rx) = std::sync::mpsc::sync_channel(APPLY_QUEUE);
+        let applier_thread = std::thread::Builder::new()
+            .name("berth-store-applier".into())
+            .spawn(move || applier.run(apply_rx))
+            .map_err(|e| StoreError::Backend(format!("cannot start the applier thread: {e}")))?;
+        let writer = Writer {
+            stats: stats.clone(),
+            lookup,
+            overlay,
+            revision,
+            compacted,
+            hub: hub.clone(),
             log,
             db_path: path.clone(),
+            applier: apply_tx,
+            applier_thread,
+            applied: applied.clone(),
             broken: None,
         };
+        let (tx, rx) = mpsc::channel(4 * MAX_BATCH);
         let thread = std::thread::Builder::new()
             .name("berth-store-writer".into())
             .spawn(move || writer.run(rx))
@@ -235,6 +374,8 @@ impl SqliteStore {
             thread: Some(thread),
             readers: Arc::new(Mutex::new(Vec::new())),
             hub,
+            applied,
+            stats,
             _lock: lock,
         })
     }
@@ -244,29 +385,52 @@ impl SqliteStore {
         &self.path
     }
 
+    /// Where the write time went since the store was opened.
+    pub fn writer_stats(&self) -> WriterStats {
+        self.stats.snapshot()
+    }
+
     async fn write(&self, op: Op) -> Result<KeyValue> {
         let (reply, rx) = oneshot::channel();
         let writer = self.writer.as_ref().ok_or(StoreError::Closed)?;
         writer
-            .send(Request { op, reply })
+            .send(Request {
+                op,
+                reply,
+                sent: Instant::now(),
+            })
             .await
             .map_err(|_| StoreError::Closed)?;
-        rx.await.map_err(|_| StoreError::Closed)?
+        let (result, replied) = rx.await.map_err(|_| StoreError::Closed)?;
+        self.stats.add_since(Stat::Resume, replied);
+        result
     }
 
-    /// Runs `f` on a pooled reader connection on the blocking thread pool.
+    /// Runs `f` on a pooled reader connection on the blocking thread pool, once SQLite holds
+    /// every write acknowledged before the call (so a read never misses a write that
+    /// finished before it started).
     async fn read<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
     {
+        self.read_from(self.hub.committed(), f).await
+    }
+
+    /// Runs `f` on a pooled reader connection once SQLite holds every revision up to `target`.
+    async fn read_from<T, F>(&self, target: Revision, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    {
+        caught_up(&self.applied, target).await?;
         let readers = self.readers.clone();
         let path = self.path.clone();
         tokio::task::spawn_blocking(move || {
             let pooled = readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
             let mut conn = match pooled {
                 Some(conn) => conn,
-                None => open_reader(&path)?,
+                None => open_reader(&path, READER_CACHE_KIB)?,
             };
             let out = f(&mut conn);
             let mut pool = readers.lock().unwrap_or_else(|p| p.into_inner());
@@ -389,9 +553,11 @@ fn init_schema(conn: &Connection, path: &Path) -> Result<Revision> {
     conn.busy_timeout(Duration::from_secs(5))?;
     let app: i32 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
     if app != APPLICATION_ID {
-        // A new file: auto_vacuum must be chosen before the first table exists.
+        // A new file: the page size and auto_vacuum must be chosen before the first table
+        // exists, the page size first (SQLite ignores a page size set after auto_vacuum, and
+        // with 4 KiB pages every row of `current` would spill into an overflow page).
         conn.execute_batch(&format!(
-            "PRAGMA auto_vacuum = INCREMENTAL; PRAGMA page_size = {PAGE_SIZE};"
+            "PRAGMA page_size = {PAGE_SIZE}; PRAGMA auto_vacuum = INCREMENTAL;"
         ))?;
         conn.execute_batch("PRAGMA journal_mode = WAL;")?;
         conn.execute_batch(&format!(
@@ -496,14 +662,24 @@ fn apply_record(tx: &Connection, r: &Record) -> rusqlite::Result<()> {
     Ok(())
 }
 
-fn open_reader(path: &Path) -> Result<Connection> {
+/// Every live key, for the writer's overlay.
+fn live_keys(conn: &Connection) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare("SELECT key FROM current")?;
+    let keys = stmt
+        .query_map([], |r| key_string(r.get(0)?))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(keys)
+}
+
+/// A read-only connection with a page cache of `cache_kib` KiB.
+fn open_reader(path: &Path, cache_kib: i64) -> Result<Connection> {
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     conn.busy_timeout(Duration::from_secs(5))?;
     conn.execute_batch(&format!(
-        "PRAGMA mmap_size = 0; PRAGMA cache_size = -{READER_CACHE_KIB};"
+        "PRAGMA mmap_size = 0; PRAGMA cache_size = -{cache_kib};"
     ))?;
     Ok(conn)
 }
@@ -570,25 +746,61 @@ struct Compaction {
     target: Revision,
     /// Log rows up to this revision have been examined.
     done_up_to: Revision,
-    waiters: Vec<oneshot::Sender<Result<KeyValue>>>,
+    waiters: Vec<oneshot::Sender<Reply>>,
 }
 
-/// The owner of the only writing connection.
-struct Writer {
-    conn: Connection,
+/// How far the applier has brought SQLite; shared with the writer and the readers.
+#[derive(Clone, Debug, Default)]
+struct Applied {
+    /// Every revision up to this one is committed in SQLite.
     revision: Revision,
+    /// Set when applying failed: SQLite may lack acknowledged writes until the store is
+    /// reopened (which replays the commit log), so reads and writes are refused.
+    broken: Option<String>,
+}
+
+/// Waits until SQLite holds every revision up to `target`; fails if applying broke.
+async fn caught_up(applied: &watch::Receiver<Applied>, target: Revision) -> Result<()> {
+    let mut rx = applied.clone();
+    let state = rx
+        .wait_for(|a| a.revision >= target || a.broken.is_some())
+        .await
+        .map_err(|_| StoreError::Closed)?;
+    match &state.broken {
+        Some(why) => Err(StoreError::Backend(why.clone())),
+        None => Ok(()),
+    }
+}
+
+/// What the writer hands to the applier, in order.
+enum ApplyMsg {
+    /// Changes with consecutive revisions, already durable in the commit log.
+    Records(Vec<Record>),
+    /// Record a compaction up to this revision and delete the history it covers; the caller is
+    /// answered when the space is reclaimed.
+    Compact(Revision, oneshot::Sender<Reply>),
+}
+
+/// Takes write requests, checks them, makes each batch durable in the commit log and answers;
+/// SQLite is brought up to date behind it by the [`Applier`].
+struct Writer {
+    stats: Arc<StatCells>,
+    /// A read-only connection for the checks of keys no unapplied batch wrote.
+    lookup: Connection,
+    /// Keys written by batches the applier has not committed yet.
+    overlay: Overlay,
+    revision: Revision,
+    compacted: Revision,
     hub: Arc<Hub>,
-    compaction: Option<Compaction>,
-    checkpointer: Option<Checkpointer>,
-    /// The checkpointer pass count when the current log cycle was started.
-    cycle: Option<u64>,
-    /// Requests committed since the WAL length was last checked.
-    unchecked: usize,
     /// The commit log: a batch is durable once its frames are synced here.
     log: CommitLog,
     db_path: PathBuf,
-    /// Set when the log or SQLite failed after a batch reached the log: the two may disagree
-    /// until the store is reopened (and the log replayed), so every later write is refused.
+    applier: std::sync::mpsc::SyncSender<ApplyMsg>,
+    applier_thread: std::thread::JoinHandle<()>,
+    applied: watch::Receiver<Applied>,
+    /// Set when the log failed after a batch may have reached it, or the applier stopped: the
+    /// log and SQLite may disagree until the store is reopened, so every later write is
+    /// refused.
     broken: Option<String>,
 }
 
@@ -610,21 +822,7 @@ fn next_request(rx: &mut mpsc::Receiver<Request>) -> Option<Request> {
     }
 }
 
-/// Why a batch failed.
-#[derive(Debug, thiserror::Error)]
-enum BatchError {
-    /// Before anything reached the commit log: nothing was written.
-    #[error("sqlite: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    /// Writing or syncing the commit log, or making SQLite durable, failed.
-    #[error("commit log: {0}")]
-    Log(std::io::Error),
-    /// SQLite failed after the batch was in the log.
-    #[error("sqlite after the commit log: {0}")]
-    AfterLog(rusqlite::Error),
-}
-
-/// The commit-log record of one applied change.
+/// The commit-log record of one checked change.
 fn record_of(kv: &KeyValue, event: &WatchEvent) -> Record {
     Record {
         rev: kv.mod_revision,
@@ -636,31 +834,16 @@ fn record_of(kv: &KeyValue, event: &WatchEvent) -> Record {
     }
 }
 
-/// What one applied request produced, before its batch is committed.
+/// What one checked request produces, before its batch is durable.
 enum Outcome {
     Written(KeyValue, WatchEvent),
     Refused(StoreError),
-    CompactStarted,
+    CompactStarted(Revision),
 }
 
 impl Writer {
     fn run(mut self, mut rx: mpsc::Receiver<Request>) {
-        loop {
-            let first = if self.compaction.is_some() {
-                match rx.try_recv() {
-                    Ok(req) => req,
-                    Err(mpsc::error::TryRecvError::Empty) => {
-                        self.compact_step();
-                        continue;
-                    }
-                    Err(mpsc::error::TryRecvError::Disconnected) => break,
-                }
-            } else {
-                match next_request(&mut rx) {
-                    Some(req) => req,
-                    None => break,
-                }
-            };
+        while let Some(first) = next_request(&mut rx) {
             let mut batch = vec![first];
             while batch.len() < MAX_BATCH {
                 match rx.try_recv() {
@@ -668,8 +851,359 @@ impl Writer {
                     Err(_) => break,
                 }
             }
-            let written = batch.len();
             self.commit_batch(batch);
+        }
+        // The last connection to close removes SQLite's WAL, so the read-only one goes first;
+        // the applier finishes what is queued and then closes the writing connection.
+        drop(self.lookup);
+        drop(self.applier);
+        let _ = self.applier_thread.join();
+        self.hub.close();
+    }
+
+    /// Why writes are refused, if they are.
+    fn refusal(&self) -> Option<String> {
+        self.broken
+            .clone()
+            .or_else(|| self.applied.borrow().broken.clone())
+    }
+
+    fn commit_batch(&mut self, batch: Vec<Request>) {
+        let taken = Instant::now();
+        for req in &batch {
+            self.stats.add(Stat::Queue, nanos(taken - req.sent));
+        }
+        if let Some(why) = self.refusal() {
+            for req in batch {
+                answer(req.reply, Err(StoreError::Backend(why.clone())));
+            }
+            return;
+        }
+        // SQLite now shows everything the applier committed: those keys leave the overlay.
+        let applied = self.applied.borrow().revision;
+        self.overlay.prune(applied);
+        let start_revision = self.revision;
+        let mut revision = start_revision;
+        let mut records = Vec::new();
+        let outcomes = match self.check_batch(&batch, &mut revision, &mut records) {
+            Ok(outcomes) => outcomes,
+            Err(e) => {
+                // Nothing of the batch was written.
+                self.overlay.discard_staged();
+                tracing::error!(error = %e, "store batch failed; nothing in it was written");
+                for req in batch {
+                    answer(req.reply, Err(StoreError::Backend(format!("sqlite: {e}"))));
+                }
+                return;
+            }
+        };
+        let checked = self.stats.add_since(Stat::Check, taken);
+        let to_apply = match self.make_durable(records, start_revision, revision) {
+            Ok(to_apply) => to_apply,
+            Err(e) => {
+                // The log may hold the batch while SQLite never will: the store must be
+                // reopened (which replays the log) before it can accept writes again.
+                self.overlay.discard_staged();
+                let why = format!("store write failed, reopen the store: {e}");
+                tracing::error!(error = %e, "store batch failed in the commit log");
+                for req in batch {
+                    answer(req.reply, Err(StoreError::Backend(why.clone())));
+                }
+                self.broken = Some(why);
+                return;
+            }
+        };
+        let durable = Instant::now();
+        self.overlay.commit_staged();
+        self.stats.add(Stat::LogWrite, nanos(self.log.timing.0));
+        self.stats.add(
+            Stat::LogSync,
+            nanos((durable - checked).saturating_sub(self.log.timing.0)),
+        );
+        let mut events = Vec::new();
+        let mut replies = Vec::with_capacity(batch.len());
+        let mut compactions = Vec::new();
+        for (req, outcome) in batch.into_iter().zip(outcomes) {
+            match outcome {
+                Outcome::Written(kv, event) => {
+                    events.push(Arc::new(event));
+                    replies.push((req.reply, Ok(kv)));
+                }
+                Outcome::Refused(err) => replies.push((req.reply, Err(err))),
+                Outcome::CompactStarted(target) => {
+                    self.compacted = target;
+                    compactions.push(ApplyMsg::Compact(target, req.reply));
+                }
+            }
+        }
+        self.revision = revision;
+        self.hub.publish(&events, revision);
+        self.stats.add(Stat::Writes, replies.len() as u64);
+        self.stats.add(Stat::Batches, 1);
+        for (reply, result) in replies {
+            answer(reply, result);
+        }
+        self.stats.add_since(Stat::Publish, durable);
+        // The callers are answered first: waking the applier may take the CPU from this
+        // thread, and reads wait for it only if they come before it is done.
+        for msg in to_apply
+            .map(ApplyMsg::Records)
+            .into_iter()
+            .chain(compactions)
+        {
+            if self.applier.send(msg).is_err() {
+                self.broken =
+                    Some("store write failed, reopen the store: the applier stopped".into());
+            }
+        }
+    }
+
+    /// Checks every request of a batch in one read transaction of the lookup connection (one
+    /// snapshot, taken after the overlay was pruned), staging its changes and collecting their
+    /// log records.
+    fn check_batch(
+        &mut self,
+        batch: &[Request],
+        revision: &mut Revision,
+        records: &mut Vec<Record>,
+    ) -> rusqlite::Result<Vec<Outcome>> {
+        self.lookup.prepare_cached("BEGIN")?.execute([])?;
+        let mut outcomes = Vec::with_capacity(batch.len());
+        let checked: rusqlite::Result<()> = batch.iter().try_for_each(|req| {
+            let outcome = self.check(&req.op, revision)?;
+            if let Outcome::Written(kv, event) = &outcome {
+                records.push(record_of(kv, event));
+            }
+            outcomes.push(outcome);
+            Ok(())
+        });
+        // Ending a read transaction only releases its snapshot.
+        let ended = self.lookup.prepare_cached("COMMIT")?.execute([]);
+        checked?;
+        ended?;
+        Ok(outcomes)
+    }
+
+    /// Writes the batch's records to the commit log and syncs it. Returns the records the
+    /// applier still has to apply (`None` when a batch larger than the whole log was applied
+    /// and made durable in SQLite instead).
+    fn make_durable(
+        &mut self,
+        records: Vec<Record>,
+        start_revision: Revision,
+        end_revision: Revision,
+    ) -> std::result::Result<Option<Vec<Record>>, String> {
+        if records.is_empty() {
+            return Ok(None);
+        }
+        match self.log.append(&records) {
+            Ok(()) => Ok(Some(records)),
+            Err(AppendError::Full { ever: true }) => {
+                // The log may start over once SQLite holds everything before this batch
+                // durably; then the batch is written at its start.
+                self.wait_applied(start_revision)?;
+                sync_sqlite(&self.db_path).map_err(|e| format!("commit log: {e}"))?;
+                self.log
+                    .restart(start_revision + 1)
+                    .map_err(|e| format!("commit log: {e}"))?;
+                match self.log.append(&records) {
+                    Ok(()) => Ok(Some(records)),
+                    Err(AppendError::Io(e)) => Err(format!("commit log: {e}")),
+                    Err(AppendError::Full { .. }) => {
+                        Err("commit log: the batch does not fit in an empty log".into())
+                    }
+                }
+            }
+            Err(AppendError::Full { ever: false }) => {
+                // Larger than the whole log: SQLite applies it and is made durable instead,
+                // and the log starts over after it.
+                self.wait_applied(start_revision)?;
+                self.applier
+                    .send(ApplyMsg::Records(records))
+                    .map_err(|_| "the applier stopped".to_string())?;
+                self.wait_applied(end_revision)?;
+                sync_sqlite(&self.db_path).map_err(|e| format!("sqlite: {e}"))?;
+                self.log
+                    .restart(end_revision + 1)
+                    .map_err(|e| format!("commit log: {e}"))?;
+                Ok(None)
+            }
+            Err(AppendError::Io(e)) => Err(format!("commit log: {e}")),
+        }
+    }
+
+    /// Blocks until the applier has committed every revision up to `target`.
+    fn wait_applied(&mut self, target: Revision) -> std::result::Result<(), String> {
+        let mut rx = self.applied.clone();
+        let state = futures::executor::block_on(
+            rx.wait_for(|a| a.revision >= target || a.broken.is_some()),
+        )
+        .map_err(|_| "the applier stopped".to_string())?;
+        match &state.broken {
+            Some(why) => Err(why.clone()),
+            None => Ok(()),
+        }
+    }
+
+    /// The current value of `key` as the next write must see it: staged or unapplied changes
+    /// first, then SQLite.
+    fn current(&self, key: &str) -> rusqlite::Result<Option<KeyValue>> {
+        match self.overlay.get(key) {
+            Lookup::Live(kv) => Ok(Some(kv.clone())),
+            Lookup::Absent => Ok(None),
+            Lookup::InSqlite => newest(&self.lookup, key),
+        }
+    }
+
+    /// Checks one request against the current state and stages its change. A refused
+    /// precondition is an outcome, not an error: only SQLite failures abort the batch.
+    fn check(&mut self, op: &Op, revision: &mut Revision) -> rusqlite::Result<Outcome> {
+        Ok(match op {
+            Op::Create { key, value } => {
+                if self.current(key)?.is_some() {
+                    return Ok(Outcome::Refused(StoreError::AlreadyExists {
+                        key: key.clone(),
+                    }));
+                }
+                *revision += 1;
+                let kv = KeyValue {
+                    key: key.clone(),
+                    value: value.clone(),
+                    create_revision: *revision,
+                    mod_revision: *revision,
+                };
+                self.overlay.stage_put(kv.clone());
+                let event = WatchEvent {
+                    kind: EventKind::Put,
+                    kv: kv.clone(),
+                    prev: None,
+                };
+                Outcome::Written(kv, event)
+            }
+            Op::Update {
+                key,
+                value,
+                expected,
+            } => {
+                let Some(old) = self.current(key)? else {
+                    return Ok(Outcome::Refused(StoreError::NotFound { key: key.clone() }));
+                };
+                if old.mod_revision != *expected {
+                    return Ok(Outcome::Refused(StoreError::Conflict {
+                        key: key.clone(),
+                        expected: *expected,
+                        current: Some(Box::new(old)),
+                    }));
+                }
+                *revision += 1;
+                let kv = KeyValue {
+                    key: key.clone(),
+                    value: value.clone(),
+                    create_revision: old.create_revision,
+                    mod_revision: *revision,
+                };
+                self.overlay.stage_put(kv.clone());
+                let event = WatchEvent {
+                    kind: EventKind::Put,
+                    kv: kv.clone(),
+                    prev: Some(old),
+                };
+                Outcome::Written(kv, event)
+            }
+            Op::Delete { key, expected } => {
+                let Some(old) = self.current(key)? else {
+                    return Ok(Outcome::Refused(StoreError::NotFound { key: key.clone() }));
+                };
+                if let Some(expected) = expected {
+                    if old.mod_revision != *expected {
+                        return Ok(Outcome::Refused(StoreError::Conflict {
+                            key: key.clone(),
+                            expected: *expected,
+                            current: Some(Box::new(old)),
+                        }));
+                    }
+                }
+                *revision += 1;
+                self.overlay.stage_delete(key, *revision);
+                let kv = KeyValue {
+                    mod_revision: *revision,
+                    ..old.clone()
+                };
+                let event = WatchEvent {
+                    kind: EventKind::Delete,
+                    kv: kv.clone(),
+                    prev: Some(old),
+                };
+                Outcome::Written(kv, event)
+            }
+            Op::Compact { revision: target } => {
+                if *target > *revision {
+                    return Ok(Outcome::Refused(StoreError::FutureRevision {
+                        requested: *target,
+                        current: *revision,
+                    }));
+                }
+                if *target <= self.compacted {
+                    return Ok(Outcome::Refused(StoreError::Compacted {
+                        requested: *target,
+                        compacted: self.compacted,
+                    }));
+                }
+                Outcome::CompactStarted(*target)
+            }
+        })
+    }
+}
+
+/// The owner of the only writing connection: applies durable batches to SQLite behind the
+/// writer, several at a time in one transaction, and runs compaction and WAL upkeep between
+/// them.
+struct Applier {
+    stats: Arc<StatCells>,
+    conn: Connection,
+    applied: watch::Sender<Applied>,
+    compaction: Option<Compaction>,
+    checkpointer: Option<Checkpointer>,
+    /// The checkpointer pass count when the current log cycle was started.
+    cycle: Option<u64>,
+    /// Records committed since the WAL length was last checked.
+    unchecked: usize,
+    broken: bool,
+}
+
+impl Applier {
+    fn run(mut self, rx: std::sync::mpsc::Receiver<ApplyMsg>) {
+        use std::sync::mpsc::TryRecvError;
+        loop {
+            let first = if self.compaction.is_some() {
+                match rx.try_recv() {
+                    Ok(msg) => msg,
+                    Err(TryRecvError::Empty) => {
+                        self.compact_step();
+                        continue;
+                    }
+                    Err(TryRecvError::Disconnected) => break,
+                }
+            } else {
+                match rx.recv() {
+                    Ok(msg) => msg,
+                    Err(_) => break,
+                }
+            };
+            let mut msgs = vec![first];
+            let mut records = 0;
+            while records < MAX_APPLY {
+                match rx.try_recv() {
+                    Ok(msg) => {
+                        if let ApplyMsg::Records(r) = &msg {
+                            records += r.len();
+                        }
+                        msgs.push(msg);
+                    }
+                    Err(_) => break,
+                }
+            }
+            let written = self.apply(msgs);
             self.cycle_wal(written);
             if self.compaction.is_some() {
                 self.compact_step();
@@ -677,118 +1211,90 @@ impl Writer {
         }
         if let Some(c) = self.compaction.take() {
             for w in c.waiters {
-                let _ = w.send(Err(StoreError::Closed));
+                answer(w, Err(StoreError::Closed));
             }
         }
         if let Some(checkpointer) = self.checkpointer.take() {
             checkpointer.stop();
         }
-        self.hub.close();
     }
 
-    fn commit_batch(&mut self, batch: Vec<Request>) {
-        if let Some(why) = &self.broken {
-            for req in batch {
-                let _ = req.reply.send(Err(StoreError::Backend(why.clone())));
+    /// Applies queued messages in one transaction; returns how many records it wrote.
+    fn apply(&mut self, msgs: Vec<ApplyMsg>) -> usize {
+        if self.broken {
+            for msg in msgs {
+                if let ApplyMsg::Compact(_, reply) = msg {
+                    answer(reply, Err(StoreError::Closed));
+                }
             }
-            return;
+            return 0;
         }
-        let start_revision = self.revision;
-        let mut records = Vec::new();
-        let result = (|| -> std::result::Result<Vec<Outcome>, BatchError> {
+        let started = Instant::now();
+        let mut last = None;
+        let mut written = 0;
+        let result = (|| -> rusqlite::Result<Instant> {
             let tx = self
                 .conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let mut revision = start_revision;
-            let mut outcomes = Vec::with_capacity(batch.len());
-            for req in &batch {
-                let outcome = apply(&tx, &req.op, &mut revision)?;
-                if let Outcome::Written(kv, event) = &outcome {
-                    records.push(record_of(kv, event));
-                }
-                outcomes.push(outcome);
-            }
-            // The batch is durable once its frames are synced; only then does SQLite commit
-            // (without syncing), so readers never see a change that could still be lost.
-            match self.log.append(&records) {
-                Ok(()) => {}
-                Err(AppendError::Full { ever: true }) => {
-                    // Everything before this batch is committed in SQLite: make it durable,
-                    // start the log over, and write the batch at its start.
-                    sync_sqlite(&self.db_path).map_err(BatchError::Log)?;
-                    self.log
-                        .restart(start_revision + 1)
-                        .map_err(BatchError::Log)?;
-                    self.log.append(&records).map_err(|e| match e {
-                        AppendError::Io(e) => BatchError::Log(e),
-                        AppendError::Full { .. } => BatchError::Log(std::io::Error::other(
-                            "the batch does not fit in an empty commit log",
-                        )),
-                    })?;
-                }
-                Err(AppendError::Full { ever: false }) => {
-                    // Larger than the whole log: SQLite itself is made durable instead, and
-                    // the log starts over after it.
-                    tx.commit()?;
-                    sync_sqlite(&self.db_path).map_err(BatchError::Log)?;
-                    self.log.restart(revision + 1).map_err(BatchError::Log)?;
-                    return Ok(outcomes);
-                }
-                Err(AppendError::Io(e)) => return Err(BatchError::Log(e)),
-            }
-            tx.commit().map_err(BatchError::AfterLog)?;
-            Ok(outcomes)
-        })();
-        match result {
-            Ok(outcomes) => {
-                let mut events = Vec::new();
-                let mut replies = Vec::with_capacity(batch.len());
-                for (req, outcome) in batch.into_iter().zip(outcomes) {
-                    match outcome {
-                        Outcome::Written(kv, event) => {
-                            self.revision = kv.mod_revision;
-                            events.push(Arc::new(event));
-                            replies.push((req.reply, Ok(kv)));
-                        }
-                        Outcome::Refused(err) => replies.push((req.reply, Err(err))),
-                        Outcome::CompactStarted => {
-                            let Op::Compact { revision } = req.op else {
-                                continue;
-                            };
-                            self.start_compaction(revision, req.reply);
+            for msg in &msgs {
+                match msg {
+                    ApplyMsg::Records(records) => {
+                        for r in records {
+                            apply_record(&tx, r)?;
+                            last = Some(r.rev);
+                            written += 1;
                         }
                     }
-                }
-                self.hub.publish(&events, self.revision);
-                for (reply, result) in replies {
-                    let _ = reply.send(result);
+                    ApplyMsg::Compact(target, _) => {
+                        tx.execute(
+                            "UPDATE meta SET value = max(value, ?1) WHERE name = 'compacted'",
+                            [*target],
+                        )?;
+                    }
                 }
             }
-            Err(BatchError::Sqlite(e)) => {
-                tracing::error!(error = %e, "store batch failed; nothing in it was written");
-                for req in batch {
-                    let _ = req
-                        .reply
-                        .send(Err(StoreError::Backend(format!("sqlite: {e}"))));
+            let applied = Instant::now();
+            tx.commit()?;
+            Ok(applied)
+        })();
+        match result {
+            Ok(applied) => {
+                self.stats.add(Stat::Apply, nanos(applied - started));
+                self.stats.add_since(Stat::Commit, applied);
+                self.stats.add(Stat::Transactions, 1);
+                if let Some(last) = last {
+                    self.applied.send_modify(|a| a.revision = last);
+                }
+                for msg in msgs {
+                    if let ApplyMsg::Compact(target, reply) = msg {
+                        self.start_compaction(target, reply);
+                    }
                 }
             }
             Err(e) => {
-                // The log may hold the batch while SQLite does not: the store must be reopened
-                // (which replays the log) before it can accept writes again.
-                let why = format!("store write failed, reopen the store: {e}");
-                tracing::error!(error = %e, "store batch failed after reaching the commit log");
-                for req in batch {
-                    let _ = req.reply.send(Err(StoreError::Backend(why.clone())));
+                let why = format!("store write failed, reopen the store: sqlite: {e}");
+                tracing::error!(error = %e, "applying durable writes to SQLite failed");
+                self.broken = true;
+                self.applied.send_modify(|a| a.broken = Some(why.clone()));
+                for msg in msgs {
+                    if let ApplyMsg::Compact(_, reply) = msg {
+                        answer(reply, Err(StoreError::Backend(why.clone())));
+                    }
                 }
-                self.broken = Some(why);
+                if let Some(c) = self.compaction.take() {
+                    for w in c.waiters {
+                        answer(w, Err(StoreError::Backend(why.clone())));
+                    }
+                }
             }
         }
+        written
     }
 
     /// Keeps the WAL short and reused. SQLite starts the log over only when a write transaction
     /// begins with every frame already copied into the database, which a background checkpoint
     /// never achieves while writes keep coming. So once the log holds `WAL_CYCLE_FRAMES`, the
-    /// checkpointer copies the bulk, then the writer (idle between batches) copies the few
+    /// checkpointer copies the bulk, then the applier (idle between transactions) copies the few
     /// frames committed meanwhile; the next commit then overwrites the log from its start.
     fn cycle_wal(&mut self, written: usize) {
         let Some(checkpointer) = &self.checkpointer else {
@@ -828,7 +1334,7 @@ impl Writer {
         }
     }
 
-    fn start_compaction(&mut self, target: Revision, reply: oneshot::Sender<Result<KeyValue>>) {
+    fn start_compaction(&mut self, target: Revision, reply: oneshot::Sender<Reply>) {
         match &mut self.compaction {
             Some(c) => {
                 c.target = c.target.max(target);
@@ -875,14 +1381,14 @@ impl Writer {
                     .and_then(|()| self.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);"))
                     .map_err(StoreError::from);
                 for w in finished.map(|c| c.waiters).unwrap_or_default() {
-                    let _ = w.send(outcome.as_ref().map(|_| empty_kv()).map_err(clone_err));
+                    answer(w, outcome.as_ref().map(|_| empty_kv()).map_err(clone_err));
                 }
             }
             Err(e) => {
                 tracing::error!(error = %e, "compaction step failed");
                 if let Some(c) = self.compaction.take() {
                     for w in c.waiters {
-                        let _ = w.send(Err(StoreError::Backend(format!("sqlite: {e}"))));
+                        answer(w, Err(StoreError::Backend(format!("sqlite: {e}"))));
                     }
                 }
             }
@@ -905,6 +1411,11 @@ fn incremental_vacuum(conn: &Connection, pages: i64) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// Answers a caller; it may have gone away, which is not the writer's concern.
+fn answer(reply: oneshot::Sender<Reply>, result: Result<KeyValue>) {
+    let _ = reply.send((result, Instant::now()));
+}
+
 fn empty_kv() -> KeyValue {
     KeyValue {
         key: String::new(),
@@ -916,141 +1427,6 @@ fn empty_kv() -> KeyValue {
 
 fn clone_err(e: &StoreError) -> StoreError {
     StoreError::Backend(e.to_string())
-}
-
-/// Applies one request inside the batch transaction. A refused precondition is an outcome,
-/// not an error: only SQLite failures abort the batch.
-fn apply(
-    tx: &rusqlite::Transaction<'_>,
-    op: &Op,
-    revision: &mut Revision,
-) -> rusqlite::Result<Outcome> {
-    let current = |key: &str| newest(tx, key);
-    let put = |kv: &KeyValue, prev_rev: Revision| -> rusqlite::Result<()> {
-        apply_record(
-            tx,
-            &Record {
-                rev: kv.mod_revision,
-                key: kv.key.as_bytes().to_vec(),
-                value: kv.value.clone(),
-                create_rev: kv.create_revision,
-                prev_rev,
-                deleted: false,
-            },
-        )
-    };
-    Ok(match op {
-        Op::Create { key, value } => {
-            if current(key)?.is_some() {
-                return Ok(Outcome::Refused(StoreError::AlreadyExists {
-                    key: key.clone(),
-                }));
-            }
-            *revision += 1;
-            let kv = KeyValue {
-                key: key.clone(),
-                value: value.clone(),
-                create_revision: *revision,
-                mod_revision: *revision,
-            };
-            put(&kv, 0)?;
-            let event = WatchEvent {
-                kind: EventKind::Put,
-                kv: kv.clone(),
-                prev: None,
-            };
-            Outcome::Written(kv, event)
-        }
-        Op::Update {
-            key,
-            value,
-            expected,
-        } => {
-            let Some(old) = current(key)? else {
-                return Ok(Outcome::Refused(StoreError::NotFound { key: key.clone() }));
-            };
-            if old.mod_revision != *expected {
-                return Ok(Outcome::Refused(StoreError::Conflict {
-                    key: key.clone(),
-                    expected: *expected,
-                    current: Some(Box::new(old)),
-                }));
-            }
-            *revision += 1;
-            let kv = KeyValue {
-                key: key.clone(),
-                value: value.clone(),
-                create_revision: old.create_revision,
-                mod_revision: *revision,
-            };
-            put(&kv, old.mod_revision)?;
-            let event = WatchEvent {
-                kind: EventKind::Put,
-                kv: kv.clone(),
-                prev: Some(old),
-            };
-            Outcome::Written(kv, event)
-        }
-        Op::Delete { key, expected } => {
-            let Some(old) = current(key)? else {
-                return Ok(Outcome::Refused(StoreError::NotFound { key: key.clone() }));
-            };
-            if let Some(expected) = expected {
-                if old.mod_revision != *expected {
-                    return Ok(Outcome::Refused(StoreError::Conflict {
-                        key: key.clone(),
-                        expected: *expected,
-                        current: Some(Box::new(old)),
-                    }));
-                }
-            }
-            *revision += 1;
-            apply_record(
-                tx,
-                &Record {
-                    rev: *revision,
-                    key: key.as_bytes().to_vec(),
-                    value: old.value.clone(),
-                    create_rev: old.create_revision,
-                    prev_rev: old.mod_revision,
-                    deleted: true,
-                },
-            )?;
-            let kv = KeyValue {
-                mod_revision: *revision,
-                ..old.clone()
-            };
-            let event = WatchEvent {
-                kind: EventKind::Delete,
-                kv: kv.clone(),
-                prev: Some(old),
-            };
-            Outcome::Written(kv, event)
-        }
-        Op::Compact { revision: target } => {
-            let compacted: Revision =
-                tx.query_row("SELECT value FROM meta WHERE name = 'compacted'", [], |r| {
-                    r.get(0)
-                })?;
-            if *target > *revision {
-                return Ok(Outcome::Refused(StoreError::FutureRevision {
-                    requested: *target,
-                    current: *revision,
-                }));
-            }
-            if *target <= compacted {
-                return Ok(Outcome::Refused(StoreError::Compacted {
-                    requested: *target,
-                    compacted,
-                }));
-            }
-            tx.execute(
-                "UPDATE meta SET value = ?1 WHERE name = 'compacted'",
-                [*target],
-            )?;
-            Outcome::CompactStarted
-        }
-    })
 }
 
 /// The current value of `key`, if it exists.
@@ -1258,7 +1634,7 @@ impl Store for SqliteStore {
         let upto = sub.committed;
         let owned_prefix = prefix.to_owned();
         let events = self
-            .read(move |conn| history(conn, &owned_prefix, after, upto))
+            .read_from(upto, move |conn| history(conn, &owned_prefix, after, upto))
             .await?;
         Ok(Watch::new(Box::new(HubWatch::new(sub, events, after))))
     }
@@ -1287,8 +1663,38 @@ impl Store for SqliteStore {
 
 #[cfg(test)]
 mod tests {
-    use super::{RANGE, SCHEMA};
+    use super::{SqliteStore, PAGE_SIZE, RANGE, SCHEMA};
+    use crate::Store;
     use rusqlite::Connection;
+
+    #[tokio::test]
+    async fn a_new_store_has_large_pages_and_values_stay_inline() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let store = SqliteStore::open(&path).unwrap();
+        for i in 0..50 {
+            store
+                .create(&format!("/registry/pods/default/p{i:03}"), vec![b'v'; 1536])
+                .await
+                .unwrap();
+        }
+        drop(store);
+        let conn = Connection::open(&path).unwrap();
+        let page: i64 = conn
+            .query_row("PRAGMA page_size", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(page, PAGE_SIZE);
+        let vacuum: i64 = conn
+            .query_row("PRAGMA auto_vacuum", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(vacuum, 2, "incremental auto-vacuum");
+        // 50 rows of 1.5 KB in `current` and `log` fit in a few dozen pages when they stay
+        // inline; one overflow page per row would take more than 100.
+        let pages: i64 = conn
+            .query_row("PRAGMA page_count", [], |r| r.get(0))
+            .unwrap();
+        assert!(pages < 60, "{pages} pages");
+    }
 
     #[test]
     fn range_plan_streams() {

@@ -547,3 +547,148 @@ async fn reopen_after_the_log_wrapped_many_times() {
         assert_eq!(event.kv.value, value(0, round));
     }
 }
+
+/// Holds SQLite's write lock from outside, so the store's applier cannot bring SQLite up to
+/// date while it is held: writes are then acknowledged from the commit log alone.
+struct HeldWriteLock(rusqlite::Connection);
+
+impl HeldWriteLock {
+    fn take(db: &std::path::Path) -> Self {
+        let conn = rusqlite::Connection::open(db).unwrap();
+        conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+        HeldWriteLock(conn)
+    }
+
+    fn release(self) {
+        self.0.execute_batch("ROLLBACK").unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_are_checked_against_acknowledged_changes_sqlite_does_not_show_yet() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("state.db");
+    let store = SqliteStore::open(&db).unwrap();
+    let old = store.create("/o/old", b"old".to_vec()).await.unwrap();
+    // A read waits until SQLite holds every acknowledged write, so /o/old is in SQLite now.
+    assert_eq!(store.get("/o/old").await.unwrap().0, Some(old.clone()));
+
+    let lock = HeldWriteLock::take(&db);
+    // Everything below is acknowledged from the commit log while SQLite stays behind; every
+    // check must see the changes before it.
+    let a = store.create("/o/a", b"a1".to_vec()).await.unwrap();
+    assert!(matches!(
+        store.create("/o/a", b"again".to_vec()).await,
+        Err(StoreError::AlreadyExists { .. })
+    ));
+    let a2 = store
+        .update("/o/a", b"a2".to_vec(), a.mod_revision)
+        .await
+        .unwrap();
+    assert_eq!(a2.create_revision, a.mod_revision);
+    match store
+        .update("/o/a", b"stale".to_vec(), a.mod_revision)
+        .await
+    {
+        Err(StoreError::Conflict {
+            current: Some(current),
+            ..
+        }) => assert_eq!(*current, a2),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    let deleted = store.delete("/o/a", Some(a2.mod_revision)).await.unwrap();
+    assert_eq!(deleted.value, b"a2");
+    assert!(matches!(
+        store
+            .update("/o/a", b"gone".to_vec(), a2.mod_revision)
+            .await,
+        Err(StoreError::NotFound { .. })
+    ));
+    // A key SQLite holds: deleted, then created again, which only the overlay allows.
+    let gone = store.delete("/o/old", None).await.unwrap();
+    assert_eq!(gone.value, b"old");
+    assert_eq!(gone.create_revision, old.create_revision);
+    let again = store.create("/o/old", b"new".to_vec()).await.unwrap();
+    assert_eq!(again.create_revision, again.mod_revision);
+    // The watch hub has every change already.
+    assert_eq!(store.current_revision().await.unwrap(), again.mod_revision);
+
+    // A read started now must wait for SQLite: it cannot finish while the lock is held.
+    let mut get = Box::pin(store.get("/o/old"));
+    assert!(futures::poll!(&mut get).is_pending());
+    let mut list = Box::pin(store.range(RangeRequest::prefix("/o/")));
+    assert!(futures::poll!(&mut list).is_pending());
+    lock.release();
+    let (kv, rev) = get.await.unwrap();
+    assert_eq!(kv, Some(again.clone()));
+    assert!(rev >= again.mod_revision);
+    let all = list.await.unwrap();
+    assert_eq!(all.kvs, vec![again.clone()]);
+    // History holds every change in order.
+    let mut watch = store.watch("/o/", old.mod_revision).await.unwrap();
+    let mut seen = Vec::new();
+    for _ in 0..5 {
+        let event = watch.next().await.unwrap().unwrap();
+        seen.push((event.kind, event.kv.key.clone(), event.revision()));
+    }
+    use berth_store::EventKind::{Delete, Put};
+    assert_eq!(
+        seen,
+        vec![
+            (Put, "/o/a".to_string(), a.mod_revision),
+            (Put, "/o/a".to_string(), a2.mod_revision),
+            (Delete, "/o/a".to_string(), deleted.mod_revision),
+            (Delete, "/o/old".to_string(), gone.mod_revision),
+            (Put, "/o/old".to_string(), again.mod_revision),
+        ]
+    );
+    drop(watch);
+    drop(store);
+    let store = SqliteStore::open(&db).unwrap();
+    let all = store.range(RangeRequest::prefix("/o/")).await.unwrap();
+    assert_eq!(all.kvs, vec![again.clone()]);
+    // The reopened writer knows which keys exist without having written them.
+    assert!(matches!(
+        store.create("/o/old", b"dup".to_vec()).await,
+        Err(StoreError::AlreadyExists { .. })
+    ));
+    assert!(matches!(
+        store.update("/o/a", b"x".to_vec(), a2.mod_revision).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    let updated = store
+        .update("/o/old", b"newer".to_vec(), again.mod_revision)
+        .await
+        .unwrap();
+    assert_eq!(updated.create_revision, again.create_revision);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_right_after_an_acknowledged_write_sees_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(dir.path().join("state.db")).unwrap());
+    let mut tasks = Vec::new();
+    for w in 0..8 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let key = format!("/seen/{w}");
+            let mut rev = store.create(&key, vec![0]).await.unwrap().mod_revision;
+            for i in 1..=60u8 {
+                let kv = store.update(&key, vec![i], rev).await.unwrap();
+                rev = kv.mod_revision;
+                let (got, at) = store.get(&key).await.unwrap();
+                assert_eq!(got, Some(kv.clone()), "get after update {i}");
+                assert!(at >= rev);
+                let page = store.range(RangeRequest::prefix(&key)).await.unwrap();
+                assert_eq!(page.kvs, vec![kv], "range after update {i}");
+            }
+            let gone = store.delete(&key, Some(rev)).await.unwrap();
+            assert_eq!(store.get(&key).await.unwrap().0, None);
+            let (_, at) = store.get("/seen/none").await.unwrap();
+            assert!(at >= gone.mod_revision);
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+}

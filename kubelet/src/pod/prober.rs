@@ -1,10 +1,13 @@
 //! Runs one check or hook handler against a container: `exec` through CRI ExecSync,
 //! `httpGet` as a plain HTTP/1.1 GET (success is a status from 200 to 399), `tcpSocket` as a
-//! connect. Every check is bounded by its timeout. An error text is what upstream puts in
+//! connect, `grpc` as a `grpc.health.v1.Health/Check` call over plaintext HTTP/2 with the
+//! probe's service name (success is `SERVING`). Every check is bounded by its timeout. An error text is what upstream puts in
 //! the `Unhealthy` or `Failed...Hook` event.
 
 use crate::cri::Cri;
-use berth_api_types::k8s::api::core::v1::{Container, ExecAction, HTTPGetAction, TCPSocketAction};
+use berth_api_types::k8s::api::core::v1::{
+    Container, ExecAction, GRPCAction, HTTPGetAction, TCPSocketAction,
+};
 use berth_api_types::k8s::apimachinery::pkg::util::intstr::IntOrString;
 use k8s_cri::v1::ExecSyncRequest;
 use std::time::Duration;
@@ -20,8 +23,8 @@ pub enum Action {
     Http(HTTPGetAction),
     /// Open a TCP connection.
     Tcp(TCPSocketAction),
-    /// A kind this node does not run (grpc).
-    Unsupported(&'static str),
+    /// Ask the gRPC health service.
+    Grpc(GRPCAction),
     /// Nothing configured.
     None,
 }
@@ -35,8 +38,8 @@ impl Action {
             Action::Http(h.clone())
         } else if let Some(t) = &p.tcp_socket {
             Action::Tcp(t.clone())
-        } else if p.grpc.is_some() {
-            Action::Unsupported("grpc")
+        } else if let Some(g) = &p.grpc {
+            Action::Grpc(g.clone())
         } else {
             Action::None
         }
@@ -155,7 +158,7 @@ pub async fn run(
     }
 }
 
-/// Runs a check that needs no runtime: `tcpSocket` and `httpGet` (and the trivial ones).
+/// Runs a check that needs no runtime: `tcpSocket`, `httpGet` and `grpc`.
 pub async fn check_network(
     c: &Container,
     pod_ip: &str,
@@ -164,7 +167,16 @@ pub async fn check_network(
 ) -> Result<(), String> {
     match action {
         Action::None => Ok(()),
-        Action::Unsupported(kind) => Err(format!("{kind} checks are not supported by this node")),
+        Action::Grpc(g) => {
+            let port = u16::try_from(g.port).map_err(|_| format!("invalid port {}", g.port))?;
+            check_grpc(
+                pod_ip,
+                port,
+                g.service.as_deref().unwrap_or_default(),
+                timeout,
+            )
+            .await
+        }
         Action::Exec(_) => Err("exec checks need the container runtime".into()),
         Action::Tcp(t) => {
             let port = resolve_port(c, &t.port)?;
@@ -210,6 +222,85 @@ pub async fn check_network(
                 },
             }
         }
+    }
+}
+
+/// The gRPC health check of `service` at `host:port` (plaintext HTTP/2), within `timeout`
+/// for the connection and the call together. The error texts are the ones Kubernetes nodes
+/// put in `Unhealthy` events.
+pub async fn check_grpc(
+    host: &str,
+    port: u16,
+    service: &str,
+    timeout: Duration,
+) -> Result<(), String> {
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::{health_client::HealthClient, HealthCheckRequest};
+
+    let addr = if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    };
+    let secs = timeout.as_secs_f64();
+    let deadline = tokio::time::Instant::now() + timeout;
+    let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+        .map_err(|e| format!("error: failed to connect service at {addr:?}: {e}"))?
+        .user_agent("kube-probe/1.33")
+        .map_err(|e| format!("error: failed to connect service at {addr:?}: {e}"))?
+        .connect_timeout(timeout);
+    let channel = match tokio::time::timeout_at(deadline, endpoint.connect()).await {
+        Err(_) => {
+            return Err(format!(
+            "timeout: failed to connect service {addr:?} within {secs}s: context deadline exceeded"
+        ))
+        }
+        Ok(Err(e)) => {
+            let cause =
+                std::error::Error::source(&e).map_or_else(|| e.to_string(), |c| c.to_string());
+            return Err(format!(
+                "error: failed to connect service at {addr:?}: {cause}"
+            ));
+        }
+        Ok(Ok(channel)) => channel,
+    };
+    let mut client = HealthClient::new(channel);
+    let call = client.check(HealthCheckRequest {
+        service: service.to_string(),
+    });
+    let reply = match tokio::time::timeout_at(deadline, call).await {
+        Err(_) => {
+            return Err(format!(
+                "timeout: health rpc did not complete within {secs}s"
+            ))
+        }
+        Ok(Err(status)) => {
+            return Err(match status.code() {
+                tonic::Code::Unimplemented => format!(
+                    "error: this server does not implement the grpc health protocol (grpc.health.v1.Health): {}",
+                    status.message()
+                ),
+                tonic::Code::DeadlineExceeded => {
+                    format!("timeout: health rpc did not complete within {secs}s")
+                }
+                code => format!(
+                    "error: health rpc probe failed: rpc error: code = {code:?} desc = {}",
+                    status.message()
+                ),
+            })
+        }
+        Ok(Ok(reply)) => reply.into_inner(),
+    };
+    match ServingStatus::try_from(reply.status) {
+        Ok(ServingStatus::Serving) => Ok(()),
+        Ok(other) => Err(format!(
+            "service unhealthy (responded with {:?})",
+            other.as_str_name()
+        )),
+        Err(_) => Err(format!(
+            "service unhealthy (responded with \"{}\")",
+            reply.status
+        )),
     }
 }
 
@@ -285,5 +376,81 @@ mod tests {
             port: IntOrString::Int(1),
         });
         assert!(check_network(&c, "127.0.0.1", &closed, t).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn grpc_checks_against_a_real_health_server() {
+        use tonic_health::ServingStatus;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (reporter, service) = tonic_health::server::health_reporter();
+        reporter
+            .set_service_status("ready", ServingStatus::Serving)
+            .await;
+        reporter
+            .set_service_status("draining", ServingStatus::NotServing)
+            .await;
+        let server = tokio::spawn(
+            tonic::transport::Server::builder()
+                .add_service(service)
+                .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
+        );
+        let t = Duration::from_secs(5);
+        // The empty service name is the server as a whole, which the reporter marks SERVING.
+        assert_eq!(check_grpc("127.0.0.1", port, "", t).await, Ok(()));
+        assert_eq!(check_grpc("127.0.0.1", port, "ready", t).await, Ok(()));
+        assert_eq!(
+            check_grpc("127.0.0.1", port, "draining", t).await,
+            Err("service unhealthy (responded with \"NOT_SERVING\")".into())
+        );
+        let unknown = check_grpc("127.0.0.1", port, "nope", t).await.unwrap_err();
+        assert!(
+            unknown.starts_with("error: health rpc probe failed: rpc error: code = NotFound"),
+            "{unknown}"
+        );
+        // Through the probe's action, as the pod workers call it.
+        let c = container();
+        let action = Action::of_probe(
+            &serde_json::from_value(serde_json::json!({
+                "grpc": {"port": port, "service": "draining"}}))
+            .unwrap(),
+        );
+        assert!(matches!(action, Action::Grpc(_)));
+        assert!(check_network(&c, "127.0.0.1", &action, t).await.is_err());
+        reporter
+            .set_service_status("draining", ServingStatus::Serving)
+            .await;
+        assert_eq!(check_network(&c, "127.0.0.1", &action, t).await, Ok(()));
+        server.abort();
+        // Nobody listens any more: the connection is refused.
+        let _ = server.await;
+        let refused = check_grpc("127.0.0.1", port, "", t).await.unwrap_err();
+        assert!(
+            refused.starts_with(&format!(
+                "error: failed to connect service at \"127.0.0.1:{port}\""
+            )),
+            "{refused}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_grpc_check_of_a_server_without_the_health_service_says_so() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(
+            tonic::transport::Server::builder()
+                .add_routes(tonic::service::Routes::default())
+                .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
+        );
+        let err = check_grpc("127.0.0.1", port, "", Duration::from_secs(5))
+            .await
+            .unwrap_err();
+        assert!(
+            err.starts_with(
+                "error: this server does not implement the grpc health protocol (grpc.health.v1.Health)"
+            ),
+            "{err}"
+        );
+        server.abort();
     }
 }

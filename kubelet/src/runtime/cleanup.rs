@@ -350,7 +350,7 @@ pub fn mounts_below(dir: &Path) -> Vec<PathBuf> {
 
 /// Lazily unmounts everything mounted at or below `dir` (a mount may be stacked several
 /// times, so this repeats until none is left or nothing changes).
-fn unmount_below(dir: &Path) -> io::Result<()> {
+pub fn unmount_below(dir: &Path) -> io::Result<()> {
     let mut last = usize::MAX;
     loop {
         let points = mounts_below(dir);

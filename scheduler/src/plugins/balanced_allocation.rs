@@ -1,7 +1,7 @@
 //! BalancedAllocation: prefers nodes whose CPU and memory would be used in similar
 //! proportions after placing the pod, so neither runs out while the other idles.
 
-use crate::framework::{Plugin, ScorePlugin, MAX_NODE_SCORE};
+use crate::framework::{CycleState, Plugin, ScorePlugin, MAX_NODE_SCORE};
 use crate::node_info::NodeInfo;
 use crate::pod_info::PodInfo;
 
@@ -28,7 +28,7 @@ impl Plugin for BalancedAllocation {
 }
 
 impl ScorePlugin for BalancedAllocation {
-    fn score(&self, pod: &PodInfo, node: &NodeInfo) -> i64 {
+    fn score(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo) -> i64 {
         let cpu = fraction(
             node.requested.milli_cpu + pod.request.milli_cpu,
             node.allocatable.milli_cpu,
@@ -63,7 +63,7 @@ mod tests {
         let n = node("n", json!({}));
         for (name, req, want) in cases {
             assert_eq!(
-                BalancedAllocation.score(&pod_requesting("p", req), &n),
+                BalancedAllocation.score(&CycleState::default(), &pod_requesting("p", req), &n),
                 want,
                 "{name}"
             );
@@ -72,6 +72,9 @@ mod tests {
         used.add_pod(Arc::new(pod_requesting("old", json!({"cpu": "2"}))));
         // cpu 3/4, memory 2/8: std 0.25.
         let p = pod_requesting("p", json!({"cpu": "1", "memory": "2Gi"}));
-        assert_eq!(BalancedAllocation.score(&p, &used), 75);
+        assert_eq!(
+            BalancedAllocation.score(&CycleState::default(), &p, &used),
+            75
+        );
     }
 }

@@ -2,11 +2,15 @@
 
 pub mod balanced_allocation;
 pub mod default_binder;
+pub mod default_preemption;
+pub mod image_locality;
+pub mod inter_pod_affinity;
 pub mod node_affinity;
 pub mod node_name;
 pub mod node_ports;
 pub mod node_resources_fit;
 pub mod node_unschedulable;
+pub mod pod_topology_spread;
 pub mod taint_toleration;
 
 use crate::framework::{Factory, Plugin, Profile, ProfileError};
@@ -27,8 +31,20 @@ pub const REGISTRY: &[(&str, Factory)] = &[
     (node_resources_fit::NAME, || {
         Box::new(node_resources_fit::NodeResourcesFit)
     }),
+    (pod_topology_spread::NAME, || {
+        Box::new(pod_topology_spread::PodTopologySpread)
+    }),
+    (inter_pod_affinity::NAME, || {
+        Box::new(inter_pod_affinity::InterPodAffinity)
+    }),
     (balanced_allocation::NAME, || {
         Box::new(balanced_allocation::BalancedAllocation)
+    }),
+    (image_locality::NAME, || {
+        Box::new(image_locality::ImageLocality)
+    }),
+    (default_preemption::NAME, || {
+        Box::new(default_preemption::DefaultPreemption)
     }),
     (default_binder::NAME, || {
         Box::new(default_binder::DefaultBinder)
@@ -36,7 +52,7 @@ pub const REGISTRY: &[(&str, Factory)] = &[
 ];
 
 /// The default plugin order and score weights: filters run cheapest and most decisive
-/// first; taints weigh 3, node affinity 2, resource scores 1.
+/// first; taints weigh 3, node and pod affinity and topology spread 2, resource and image scores 1.
 pub const DEFAULT_PLUGINS: &[(&str, i64)] = &[
     (node_unschedulable::NAME, 0),
     (node_name::NAME, 0),
@@ -44,7 +60,11 @@ pub const DEFAULT_PLUGINS: &[(&str, i64)] = &[
     (node_affinity::NAME, 2),
     (node_ports::NAME, 0),
     (node_resources_fit::NAME, 1),
+    (pod_topology_spread::NAME, 2),
+    (inter_pod_affinity::NAME, 2),
     (balanced_allocation::NAME, 1),
+    (image_locality::NAME, 1),
+    (default_preemption::NAME, 0),
     (default_binder::NAME, 0),
 ];
 
@@ -67,7 +87,7 @@ pub(crate) mod testing {
             {"cpu": "4", "memory": "8Gi", "pods": "110"}}});
         merge(&mut v, extra);
         let n: Node = serde_json::from_value(v).unwrap();
-        NodeInfo::new(Arc::new(n))
+        NodeInfo::new(&n)
     }
 
     /// A pod named `name` in `default` with `spec` merged over one container.

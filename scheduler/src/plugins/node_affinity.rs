@@ -2,7 +2,7 @@
 //! affinity adds the weights of the terms a node matches to its score.
 
 use super::taint_toleration::default_normalize;
-use crate::framework::{FilterPlugin, Plugin, ScorePlugin};
+use crate::framework::{CycleState, FilterPlugin, Plugin, ScorePlugin};
 use crate::node_info::NodeInfo;
 use crate::pod_info::PodInfo;
 use crate::status::Status;
@@ -101,7 +101,7 @@ impl Plugin for NodeAffinity {
 }
 
 impl FilterPlugin for NodeAffinity {
-    fn filter(&self, pod: &PodInfo, node: &NodeInfo) -> Status {
+    fn filter(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
         if required_matches(pod, node) {
             Status::success()
         } else {
@@ -111,7 +111,7 @@ impl FilterPlugin for NodeAffinity {
 }
 
 impl ScorePlugin for NodeAffinity {
-    fn score(&self, pod: &PodInfo, node: &NodeInfo) -> i64 {
+    fn score(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo) -> i64 {
         affinity(pod)
             .and_then(|a| {
                 a.preferred_during_scheduling_ignored_during_execution
@@ -279,7 +279,7 @@ mod tests {
             ),
         ];
         for (name, spec, want) in cases {
-            let s = NodeAffinity.filter(&pod("p", spec), &n);
+            let s = NodeAffinity.filter(&CycleState::default(), &pod("p", spec), &n);
             assert_eq!(s.is_success(), want, "{name}");
             if !want {
                 assert_eq!(s.reasons, vec![REASON.to_owned()], "{name}");
@@ -303,14 +303,17 @@ mod tests {
                 {"weight": 30, "preference": expr("zone", "In", &["a"])},
                 {"weight": 10, "preference": expr("disk", "In", &["ssd"])}]}}}),
         );
-        let mut scores: Vec<i64> = nodes.iter().map(|n| NodeAffinity.score(&p, n)).collect();
+        let mut scores: Vec<i64> = nodes
+            .iter()
+            .map(|n| NodeAffinity.score(&CycleState::default(), &p, n))
+            .collect();
         assert_eq!(scores, vec![40, 30, 0]);
         NodeAffinity.normalize(&mut scores);
         assert_eq!(scores, vec![100, 75, 0]);
         let plain = pod("q", json!({}));
         let mut scores: Vec<i64> = nodes
             .iter()
-            .map(|n| NodeAffinity.score(&plain, n))
+            .map(|n| NodeAffinity.score(&CycleState::default(), &plain, n))
             .collect();
         NodeAffinity.normalize(&mut scores);
         assert_eq!(scores, vec![0, 0, 0]);

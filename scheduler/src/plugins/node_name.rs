@@ -1,6 +1,6 @@
 //! NodeName: a pod that names its node fits only there.
 
-use crate::framework::{FilterPlugin, Plugin};
+use crate::framework::{CycleState, FilterPlugin, Plugin};
 use crate::node_info::NodeInfo;
 use crate::pod_info::PodInfo;
 use crate::status::Status;
@@ -23,7 +23,7 @@ impl Plugin for NodeName {
 }
 
 impl FilterPlugin for NodeName {
-    fn filter(&self, pod: &PodInfo, node: &NodeInfo) -> Status {
+    fn filter(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
         match pod.pod.spec.as_ref().and_then(|s| s.node_name.as_deref()) {
             Some(wanted) if !wanted.is_empty() && wanted != node.name => {
                 Status::unresolvable(REASON)
@@ -53,7 +53,11 @@ mod tests {
             ),
         ];
         for (name, spec, node_name, want) in cases {
-            let s = NodeName.filter(&pod("p", spec), &node(node_name, json!({})));
+            let s = NodeName.filter(
+                &CycleState::default(),
+                &pod("p", spec),
+                &node(node_name, json!({})),
+            );
             assert_eq!(s.code, want, "{name}");
         }
     }

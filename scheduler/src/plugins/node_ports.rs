@@ -1,6 +1,6 @@
 //! NodePorts: two pods cannot claim the same host port, protocol and address on one node.
 
-use crate::framework::{FilterPlugin, Plugin};
+use crate::framework::{CycleState, FilterPlugin, Plugin};
 use crate::node_info::NodeInfo;
 use crate::pod_info::PodInfo;
 use crate::status::Status;
@@ -23,7 +23,7 @@ impl Plugin for NodePorts {
 }
 
 impl FilterPlugin for NodePorts {
-    fn filter(&self, pod: &PodInfo, node: &NodeInfo) -> Status {
+    fn filter(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
         let clash = pod
             .host_ports
             .iter()
@@ -92,11 +92,12 @@ mod tests {
             ("no host port", json!({"containerPort": 8080}), true),
         ];
         for (name, port, fits) in cases {
-            let s = NodePorts.filter(&pod("p", with_port(port)), &n);
+            let s = NodePorts.filter(&CycleState::default(), &pod("p", with_port(port)), &n);
             assert_eq!(s.is_success(), fits, "{name}");
         }
         assert!(n.remove_pod("default/old"));
         let s = NodePorts.filter(
+            &CycleState::default(),
             &pod(
                 "p",
                 with_port(json!({"containerPort": 80, "hostPort": 8080})),

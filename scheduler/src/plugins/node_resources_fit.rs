@@ -2,7 +2,7 @@
 //! allocatable resources and a pod slot is free; among fitting nodes, the least allocated
 //! (CPU and memory, equally weighted) score highest.
 
-use crate::framework::{FilterPlugin, Plugin, ScorePlugin, MAX_NODE_SCORE};
+use crate::framework::{CycleState, FilterPlugin, Plugin, ScorePlugin, MAX_NODE_SCORE};
 use crate::node_info::NodeInfo;
 use crate::pod_info::PodInfo;
 use crate::status::{Code, Status};
@@ -62,7 +62,7 @@ impl Plugin for NodeResourcesFit {
 }
 
 impl FilterPlugin for NodeResourcesFit {
-    fn filter(&self, pod: &PodInfo, node: &NodeInfo) -> Status {
+    fn filter(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
         let reasons = insufficient(pod, node);
         if reasons.is_empty() {
             Status::success()
@@ -80,7 +80,7 @@ fn least_requested(requested: i64, capacity: i64) -> i64 {
 }
 
 impl ScorePlugin for NodeResourcesFit {
-    fn score(&self, pod: &PodInfo, node: &NodeInfo) -> i64 {
+    fn score(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo) -> i64 {
         let cpu = least_requested(
             node.non_zero_requested.milli_cpu + pod.non_zero_request.milli_cpu,
             node.allocatable.milli_cpu,
@@ -147,7 +147,8 @@ mod tests {
             ("no requests", json!({}), vec![]),
         ];
         for (name, req, want) in cases {
-            let s = NodeResourcesFit.filter(&pod_requesting("p", req), &busy);
+            let s =
+                NodeResourcesFit.filter(&CycleState::default(), &pod_requesting("p", req), &busy);
             assert_eq!(s.reasons, want, "{name}");
             let code = if want.is_empty() {
                 Code::Success
@@ -157,9 +158,17 @@ mod tests {
             assert_eq!(s.code, code, "{name}");
         }
         busy.add_pod(Arc::new(pod_requesting("old2", json!({}))));
-        let s = NodeResourcesFit.filter(&pod_requesting("p", json!({"cpu": "1"})), &busy);
+        let s = NodeResourcesFit.filter(
+            &CycleState::default(),
+            &pod_requesting("p", json!({"cpu": "1"})),
+            &busy,
+        );
         assert_eq!(s.reasons, vec!["Too many pods", "Insufficient cpu"]);
-        let s = NodeResourcesFit.filter(&pod_requesting("p", json!({})), &busy);
+        let s = NodeResourcesFit.filter(
+            &CycleState::default(),
+            &pod_requesting("p", json!({})),
+            &busy,
+        );
         assert_eq!(s.reasons, vec!["Too many pods"]);
     }
 
@@ -168,21 +177,33 @@ mod tests {
         // 4 CPU, 8Gi; the pod asks 1 CPU and 2Gi: (75 + 75) / 2.
         let empty = node("a", json!({}));
         let p = pod_requesting("p", json!({"cpu": "1", "memory": "2Gi"}));
-        assert_eq!(NodeResourcesFit.score(&p, &empty), 75);
+        assert_eq!(
+            NodeResourcesFit.score(&CycleState::default(), &p, &empty),
+            75
+        );
         // Half used already: cpu (4-3)/4 = 25, memory (8-6)/8 = 25.
         let mut half = node("b", json!({}));
         half.add_pod(Arc::new(pod_requesting(
             "old",
             json!({"cpu": "2", "memory": "4Gi"}),
         )));
-        assert_eq!(NodeResourcesFit.score(&p, &half), 25);
+        assert_eq!(
+            NodeResourcesFit.score(&CycleState::default(), &p, &half),
+            25
+        );
         // A request-less pod counts as 100m and 200Mi.
         let bare = pod_requesting("q", json!({}));
         let cpu = (4000 - 100) * 100 / 4000;
         let mem = (8i64 * 1024 - 200) * 100 / (8 * 1024);
-        assert_eq!(NodeResourcesFit.score(&bare, &empty), (cpu + mem) / 2);
+        assert_eq!(
+            NodeResourcesFit.score(&CycleState::default(), &bare, &empty),
+            (cpu + mem) / 2
+        );
         // Over capacity scores zero for that resource.
         let big = pod_requesting("r", json!({"cpu": "8", "memory": "2Gi"}));
-        assert_eq!(NodeResourcesFit.score(&big, &empty), 75 / 2);
+        assert_eq!(
+            NodeResourcesFit.score(&CycleState::default(), &big, &empty),
+            75 / 2
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! NodeUnschedulable: cordoned nodes take no new pods unless the pod tolerates the
 //! `node.kubernetes.io/unschedulable` taint.
 
-use crate::framework::{FilterPlugin, Plugin};
+use crate::framework::{CycleState, FilterPlugin, Plugin};
 use crate::node_info::NodeInfo;
 use crate::plugins::taint_toleration::tolerates;
 use crate::pod_info::PodInfo;
@@ -26,7 +26,7 @@ impl Plugin for NodeUnschedulable {
 }
 
 impl FilterPlugin for NodeUnschedulable {
-    fn filter(&self, pod: &PodInfo, node: &NodeInfo) -> Status {
+    fn filter(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
         if !node.unschedulable() {
             return Status::success();
         }
@@ -75,7 +75,7 @@ mod tests {
             ("tolerating pod", &tolerant, &cordoned, Code::Success),
         ];
         for (name, p, n, want) in cases {
-            let s = NodeUnschedulable.filter(p, n);
+            let s = NodeUnschedulable.filter(&CycleState::default(), p, n);
             assert_eq!(s.code, want, "{name}");
             if want != Code::Success {
                 assert_eq!(s.reasons, vec![REASON.to_owned()], "{name}");

@@ -1,7 +1,7 @@
 //! TaintToleration: a node's `NoSchedule` and `NoExecute` taints keep out pods that do not
 //! tolerate them; `PreferNoSchedule` taints only lower the node's score.
 
-use crate::framework::{FilterPlugin, Plugin, ScorePlugin, MAX_NODE_SCORE};
+use crate::framework::{CycleState, FilterPlugin, Plugin, ScorePlugin, MAX_NODE_SCORE};
 use crate::node_info::NodeInfo;
 use crate::pod_info::PodInfo;
 use crate::status::Status;
@@ -54,7 +54,7 @@ impl Plugin for TaintToleration {
 }
 
 impl FilterPlugin for TaintToleration {
-    fn filter(&self, pod: &PodInfo, node: &NodeInfo) -> Status {
+    fn filter(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
         let tols = tolerations(pod);
         let untolerated = node.taints().iter().find(|taint| {
             matches!(taint.effect.as_str(), "NoSchedule" | "NoExecute")
@@ -72,7 +72,7 @@ impl FilterPlugin for TaintToleration {
 }
 
 impl ScorePlugin for TaintToleration {
-    fn score(&self, pod: &PodInfo, node: &NodeInfo) -> i64 {
+    fn score(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo) -> i64 {
         let soft: Vec<&Toleration> = tolerations(pod)
             .iter()
             .filter(|t| {
@@ -183,7 +183,7 @@ mod tests {
             ),
         ];
         for (name, spec, want) in cases {
-            let s = TaintToleration.filter(&pod("p", spec), &n);
+            let s = TaintToleration.filter(&CycleState::default(), &pod("p", spec), &n);
             match want {
                 None => assert!(s.is_success(), "{name}"),
                 Some(r) => {
@@ -228,7 +228,10 @@ mod tests {
         ];
         for (name, spec, want) in cases {
             let p = pod("p", spec);
-            let mut scores: Vec<i64> = nodes.iter().map(|n| TaintToleration.score(&p, n)).collect();
+            let mut scores: Vec<i64> = nodes
+                .iter()
+                .map(|n| TaintToleration.score(&CycleState::default(), &p, n))
+                .collect();
             TaintToleration.normalize(&mut scores);
             assert_eq!(scores, want, "{name}");
         }
