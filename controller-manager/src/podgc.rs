@@ -1,6 +1,7 @@
 //! The `podgc` controller: deletes pods nothing else will ever delete.
 //!
-//! Every `--pod-gc-check-period` it lists every pod and node and force-deletes (grace period
+//! Every `--pod-gc-check-period` it lists every node and, page by page, every pod, and
+//! force-deletes (grace period
 //! zero):
 //!
 //! - terminated pods (phase Succeeded or Failed) beyond `--terminated-pod-gc-threshold`
@@ -28,6 +29,9 @@ use std::time::{Duration, Instant};
 
 /// The taint that says a node is out of service and its terminating pods may go.
 pub const TAINT_OUT_OF_SERVICE: &str = "node.kubernetes.io/out-of-service";
+
+/// Pods read per page.
+const PAGE: u32 = 500;
 
 /// Why a pod is collected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -229,11 +233,6 @@ async fn collect(client: &kube::Client, pod: &Pod, reason: Reason) -> Result<(),
 async fn pass(ctx: &Context, quarantine: &mut Quarantine) -> Result<(), SyncError> {
     let pods_api: Api<Pod> = Api::all(ctx.client.clone());
     let nodes_api: Api<Node> = Api::all(ctx.client.clone());
-    let pods = pods_api
-        .list(&ListParams::default())
-        .await
-        .map_err(SyncError::api("listing pods", "*"))?
-        .items;
     let nodes: HashMap<String, Node> = nodes_api
         .list(&ListParams::default())
         .await
@@ -242,6 +241,26 @@ async fn pass(ctx: &Context, quarantine: &mut Quarantine) -> Result<(), SyncErro
         .into_iter()
         .filter_map(|n| Some((n.metadata.name.clone()?, n)))
         .collect();
+    // Read in pages, keeping only the pods any rule can choose (terminated, being deleted,
+    // or bound to a missing node), so a large cluster's pods are never all held at once.
+    let mut pods = Vec::new();
+    let mut page = ListParams::default().limit(PAGE);
+    loop {
+        let list = pods_api
+            .list(&page)
+            .await
+            .map_err(SyncError::api("listing pods", "*"))?;
+        pods.extend(list.items.into_iter().filter(|p| {
+            let node = node_name(p);
+            terminated(p)
+                || p.metadata.deletion_timestamp.is_some()
+                || (!node.is_empty() && !nodes.contains_key(node))
+        }));
+        match list.metadata.continue_.filter(|c| !c.is_empty()) {
+            Some(token) => page = page.continue_token(&token),
+            None => break,
+        }
+    }
     let mut gone = HashSet::new();
     for name in quarantine.overdue(&pods, &nodes, Instant::now(), ctx.pod_gc_quarantine) {
         // The listing may be stale: only a fresh read proves the node is gone.
