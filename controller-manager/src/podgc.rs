@@ -1,8 +1,7 @@
 //! The `podgc` controller: deletes pods nothing else will ever delete.
 //!
 //! Every `--pod-gc-check-period` it lists every node and, page by page, every pod, and
-//! force-deletes (grace period
-//! zero):
+//! force-deletes (grace period zero):
 //!
 //! - terminated pods (phase Succeeded or Failed) beyond `--terminated-pod-gc-threshold`
 //!   (0 turns this off), evicted ones first, then oldest first, names breaking ties;
