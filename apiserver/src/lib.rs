@@ -15,6 +15,7 @@ pub mod field_validation;
 pub mod handler;
 pub mod identity;
 pub mod jwt;
+pub mod kubernetes_endpoints;
 pub mod managed_fields;
 pub mod metrics;
 pub mod openapi;
@@ -151,7 +152,14 @@ pub async fn prepare(opts: &Options) -> Result<Prepared> {
     }
     let service_accounts = serviceaccount::ServiceAccountTokens::from_pem(&pki::read(&sa_key)?)
         .with_context(|| format!("loading the service-account key {}", sa_key.display()))?;
-    let server_url = format!("https://{}", SocketAddr::new(advertise, address.port()));
+    // The kubeconfigs name an address the server listens on: the bind address when it is one
+    // address, the advertised one when it listens on all.
+    let reachable = if opts.bind_address.is_unspecified() {
+        advertise
+    } else {
+        opts.bind_address
+    };
+    let server_url = format!("https://{}", SocketAddr::new(reachable, address.port()));
     let kubeconfig_path = opts.data_dir.join("admin.kubeconfig");
     for client in CLIENT_KUBECONFIGS {
         let cert = load_or_issue_client(&ca, &pki_dir, client.file, client.user, client.groups)?;
@@ -204,7 +212,18 @@ pub async fn prepare(opts: &Options) -> Result<Prepared> {
         .with_cache(cache::WatchCache::start(store));
     create_default_namespaces(&registry).await?;
     create_system_priority_classes(&registry).await?;
-    ensure_kubernetes_service(&registry, &alloc, advertise, address.port()).await?;
+    ensure_kubernetes_service(&registry, &alloc, address.port()).await?;
+    if advertise.is_loopback() {
+        tracing::info!("advertise address is loopback: the kubernetes Endpoints list no address of this server");
+    }
+    tokio::spawn(
+        kubernetes_endpoints::Reconciler {
+            registry: registry.clone(),
+            hostname: berth_component_base::default_node_name(),
+            endpoint: SocketAddr::new(advertise, address.port()),
+        }
+        .run(),
+    );
     tokio::spawn(event_ttl::run(registry.clone(), opts.event_ttl));
     let state = Arc::new(handler::ApiServer {
         registry,
@@ -331,12 +350,11 @@ fn resource_request(
     })
 }
 
-/// Creates the `kubernetes` Service in `default` on the first service address and points its
-/// Endpoints at this server; later starts refresh the Endpoints.
+/// Creates the `kubernetes` Service in `default` on the first service address; its
+/// Endpoints and EndpointSlice are kept by [`kubernetes_endpoints`].
 async fn ensure_kubernetes_service(
     registry: &registry::Registry,
     alloc: &allocator::Allocator,
-    advertise: IpAddr,
     port: u16,
 ) -> Result<()> {
     let svc = serde_json::json!({
@@ -373,23 +391,6 @@ async fn ensure_kubernetes_service(
         }
         Err(e) => anyhow::bail!("reading the kubernetes Service: {}", e.message),
     }
-    if advertise.is_loopback() {
-        // Endpoints may not name loopback addresses; pods cannot reach this server until it
-        // advertises a routable address (--advertise-address).
-        tracing::info!("advertise address is loopback: the kubernetes Endpoints are left empty");
-        return Ok(());
-    }
-    let endpoints = serde_json::json!({
-        "apiVersion": "v1",
-        "kind": "Endpoints",
-        "metadata": {"name": "kubernetes", "namespace": "default", "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"}},
-        "subsets": [{"addresses": [{"ip": advertise.to_string()}], "ports": [{"name": "https", "port": port, "protocol": "TCP"}]}],
-    });
-    let eps = resource_request("", "endpoints", Some("default"), "update")?;
-    registry
-        .update(&eps, "kubernetes", endpoints, false)
-        .await
-        .map_err(|e| anyhow::anyhow!("writing the kubernetes Endpoints: {}", e.message))?;
     Ok(())
 }
 

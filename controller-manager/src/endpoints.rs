@@ -9,14 +9,12 @@
 //! run again are left out, as in Kubernetes.
 
 use crate::hints::{self, is_status};
-use crate::labels;
 use crate::queue::{self, Outcome, WorkQueue};
 use crate::{Context, SyncError};
 use k8s_openapi::api::core::v1::{
     EndpointAddress, EndpointPort, EndpointSubset, Endpoints, ObjectReference, Pod, Service,
     ServicePort,
 };
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
 use kube::Resource;
@@ -109,15 +107,40 @@ fn target_ref(pod: &Pod) -> ObjectReference {
     }
 }
 
-fn selector_of(svc: &Service) -> Option<LabelSelector> {
-    let sel = svc.spec.as_ref()?.selector.clone()?;
-    if sel.is_empty() {
-        return None;
-    }
-    Some(LabelSelector {
-        match_labels: Some(sel),
-        match_expressions: None,
-    })
+/// The Service's selector, when it has a non-empty one (a Service without is left alone).
+pub fn selector_of(svc: &Service) -> Option<&BTreeMap<String, String>> {
+    svc.spec
+        .as_ref()?
+        .selector
+        .as_ref()
+        .filter(|s| !s.is_empty())
+}
+
+/// The pods of the Service's namespace its selector matches (none without a selector), read
+/// fresh from the API.
+pub async fn selected_pods(client: &kube::Client, svc: &Service) -> Result<Vec<Pod>, SyncError> {
+    let Some(selector) = selector_of(svc) else {
+        return Ok(Vec::new());
+    };
+    let ns = svc.metadata.namespace.as_deref().unwrap_or_default();
+    let pods: Api<Pod> = Api::namespaced(client.clone(), ns);
+    let listed = pods
+        .list(&ListParams::default())
+        .await
+        .map_err(SyncError::api(
+            "listing pods for service",
+            &format!("{ns}/{}", svc.metadata.name.as_deref().unwrap_or_default()),
+        ))?;
+    Ok(listed
+        .items
+        .into_iter()
+        .filter(|p| {
+            let labels = p.metadata.labels.as_ref();
+            selector
+                .iter()
+                .all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v))
+        })
+        .collect())
 }
 
 fn is_headless(svc: &Service) -> bool {
@@ -225,23 +248,11 @@ pub async fn sync(client: kube::Client, key: String) -> Result<Outcome, SyncErro
         }
         return Ok(Outcome::Done);
     };
-    let Some(selector) = selector_of(&svc) else {
-        return Ok(Outcome::Done);
-    };
-    if svc.metadata.deletion_timestamp.is_some() {
+    if selector_of(&svc).is_none() || svc.metadata.deletion_timestamp.is_some() {
         return Ok(Outcome::Done);
     }
-    let pods: Api<Pod> = Api::namespaced(client.clone(), ns);
-    let listed = pods
-        .list(&ListParams::default())
-        .await
-        .map_err(SyncError::api("listing pods for service", &key))?;
-    let empty = BTreeMap::new();
-    let selected: Vec<&Pod> = listed
-        .items
-        .iter()
-        .filter(|p| labels::matches(&selector, p.metadata.labels.as_ref().unwrap_or(&empty)))
-        .collect();
+    let pods = selected_pods(&client, &svc).await?;
+    let selected: Vec<&Pod> = pods.iter().collect();
     let subsets = subsets_for(&svc, &selected);
     let mut labels = svc.metadata.labels.clone().unwrap_or_default();
     if is_headless(&svc) {

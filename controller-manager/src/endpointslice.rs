@@ -13,12 +13,11 @@
 
 use crate::endpoints::{find_port, pod_in_endpoints, pod_ready, service_key, HEADLESS_LABEL};
 use crate::hints::{self, is_status};
-use crate::labels;
 use crate::queue::{self, Outcome, WorkQueue};
 use crate::{Context, SyncError};
 use k8s_openapi::api::core::v1::{Node, ObjectReference, Pod, Service};
 use k8s_openapi::api::discovery::v1::{Endpoint, EndpointConditions, EndpointPort, EndpointSlice};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, OwnerReference};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -140,14 +139,6 @@ pub fn desired_slices(
     slices
 }
 
-fn selector_of(svc: &Service) -> Option<LabelSelector> {
-    let sel = svc.spec.as_ref()?.selector.clone()?;
-    (!sel.is_empty()).then_some(LabelSelector {
-        match_labels: Some(sel),
-        match_expressions: None,
-    })
-}
-
 fn slice_labels(svc: &Service) -> BTreeMap<String, String> {
     let mut labels = svc.metadata.labels.clone().unwrap_or_default();
     let headless = svc
@@ -200,7 +191,10 @@ pub async fn sync(client: kube::Client, key: String) -> Result<Outcome, SyncErro
         .items;
     existing.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
     let svc = match svc {
-        Some(svc) if selector_of(&svc).is_some() && svc.metadata.deletion_timestamp.is_none() => {
+        Some(svc)
+            if crate::endpoints::selector_of(&svc).is_some()
+                && svc.metadata.deletion_timestamp.is_none() =>
+        {
             svc
         }
         // Gone, or no longer selecting: our slices go.
@@ -221,18 +215,8 @@ pub async fn sync(client: kube::Client, key: String) -> Result<Outcome, SyncErro
             return Ok(Outcome::Done);
         }
     };
-    let selector = selector_of(&svc).unwrap_or_default();
-    let pods: Api<Pod> = Api::namespaced(client.clone(), ns);
-    let listed = pods
-        .list(&ListParams::default())
-        .await
-        .map_err(SyncError::api("listing pods for service", &key))?;
-    let empty = BTreeMap::new();
-    let selected: Vec<&Pod> = listed
-        .items
-        .iter()
-        .filter(|p| labels::matches(&selector, p.metadata.labels.as_ref().unwrap_or(&empty)))
-        .collect();
+    let pods = crate::endpoints::selected_pods(&client, &svc).await?;
+    let selected: Vec<&Pod> = pods.iter().collect();
     // Zones of the nodes the pods run on.
     let mut zones = BTreeMap::new();
     let nodes: Api<Node> = Api::all(client.clone());

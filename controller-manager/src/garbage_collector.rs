@@ -22,7 +22,7 @@ use crate::hints::is_status;
 use crate::queue::{self, Outcome, WorkQueue};
 use crate::{Context, SyncError};
 use futures::StreamExt;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use kube::api::{
     Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, Patch,
     PatchParams, Preconditions, PropagationPolicy, WatchEvent, WatchParams,
@@ -39,74 +39,46 @@ pub const ORPHAN: &str = "orphan";
 /// A resource the collector watches: group, version, kind, plural, namespaced.
 type Watched = (&'static str, &'static str, &'static str, &'static str, bool);
 
+/// A namespaced v1 resource of `group`.
+const fn namespaced(group: &'static str, kind: &'static str, plural: &'static str) -> Watched {
+    (group, "v1", kind, plural, true)
+}
+
+/// A cluster-scoped v1 resource of `group`.
+const fn cluster(group: &'static str, kind: &'static str, plural: &'static str) -> Watched {
+    (group, "v1", kind, plural, false)
+}
+
 /// The resources whose objects have owners, or own others, in a Berth cluster.
 pub const WATCHED: &[Watched] = &[
-    ("", "v1", "Pod", "pods", true),
-    ("", "v1", "ConfigMap", "configmaps", true),
-    ("", "v1", "Secret", "secrets", true),
-    ("", "v1", "Service", "services", true),
-    ("", "v1", "Endpoints", "endpoints", true),
-    ("", "v1", "ServiceAccount", "serviceaccounts", true),
-    (
-        "",
-        "v1",
-        "ReplicationController",
-        "replicationcontrollers",
-        true,
-    ),
-    ("", "v1", "PodTemplate", "podtemplates", true),
-    ("apps", "v1", "ReplicaSet", "replicasets", true),
-    ("apps", "v1", "Deployment", "deployments", true),
-    ("apps", "v1", "DaemonSet", "daemonsets", true),
-    ("apps", "v1", "StatefulSet", "statefulsets", true),
-    (
-        "apps",
-        "v1",
-        "ControllerRevision",
-        "controllerrevisions",
-        true,
-    ),
-    ("batch", "v1", "Job", "jobs", true),
-    ("batch", "v1", "CronJob", "cronjobs", true),
-    (
-        "discovery.k8s.io",
-        "v1",
-        "EndpointSlice",
-        "endpointslices",
-        true,
-    ),
-    ("coordination.k8s.io", "v1", "Lease", "leases", true),
-    (
-        "policy",
-        "v1",
-        "PodDisruptionBudget",
-        "poddisruptionbudgets",
-        true,
-    ),
-    ("networking.k8s.io", "v1", "Ingress", "ingresses", true),
-    ("rbac.authorization.k8s.io", "v1", "Role", "roles", true),
-    (
+    namespaced("", "Pod", "pods"),
+    namespaced("", "ConfigMap", "configmaps"),
+    namespaced("", "Secret", "secrets"),
+    namespaced("", "Service", "services"),
+    namespaced("", "Endpoints", "endpoints"),
+    namespaced("", "ServiceAccount", "serviceaccounts"),
+    namespaced("", "ReplicationController", "replicationcontrollers"),
+    namespaced("", "PodTemplate", "podtemplates"),
+    namespaced("apps", "ReplicaSet", "replicasets"),
+    namespaced("apps", "Deployment", "deployments"),
+    namespaced("apps", "DaemonSet", "daemonsets"),
+    namespaced("apps", "StatefulSet", "statefulsets"),
+    namespaced("apps", "ControllerRevision", "controllerrevisions"),
+    namespaced("batch", "Job", "jobs"),
+    namespaced("batch", "CronJob", "cronjobs"),
+    namespaced("discovery.k8s.io", "EndpointSlice", "endpointslices"),
+    namespaced("coordination.k8s.io", "Lease", "leases"),
+    namespaced("policy", "PodDisruptionBudget", "poddisruptionbudgets"),
+    namespaced("networking.k8s.io", "Ingress", "ingresses"),
+    namespaced("rbac.authorization.k8s.io", "Role", "roles"),
+    namespaced("rbac.authorization.k8s.io", "RoleBinding", "rolebindings"),
+    cluster("rbac.authorization.k8s.io", "ClusterRole", "clusterroles"),
+    cluster(
         "rbac.authorization.k8s.io",
-        "v1",
-        "RoleBinding",
-        "rolebindings",
-        true,
-    ),
-    (
-        "rbac.authorization.k8s.io",
-        "v1",
-        "ClusterRole",
-        "clusterroles",
-        false,
-    ),
-    (
-        "rbac.authorization.k8s.io",
-        "v1",
         "ClusterRoleBinding",
         "clusterrolebindings",
-        false,
     ),
-    ("", "v1", "Node", "nodes", false),
+    cluster("", "Node", "nodes"),
 ];
 
 fn api_resource(w: &Watched) -> ApiResource {
@@ -415,30 +387,15 @@ async fn sync(c: Arc<Collector>, uid: String) -> Result<Outcome, SyncError> {
     match verdict(&item, &states, has_dependents) {
         Verdict::Keep => {}
         Verdict::DropReferences(gone) => {
-            let fresh = match api.get_opt(&item.name).await {
-                Ok(Some(o)) if o.metadata.uid.as_deref() == Some(uid.as_str()) => o,
-                Ok(_) => return Ok(Outcome::Done),
-                Err(err) => return Err(SyncError::api("reading dependent", &object)(err)),
-            };
-            let refs: Vec<OwnerReference> = fresh
-                .metadata
-                .owner_references
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|o| !gone.contains(&o.uid))
-                .collect();
-            let patch = serde_json::json!({"metadata": {"ownerReferences": refs,
-                "resourceVersion": fresh.metadata.resource_version}});
-            match api
-                .patch(&item.name, &PatchParams::default(), &Patch::Merge(&patch))
-                .await
-            {
-                Ok(_) => {}
-                Err(err) if is_status(&err, 404) => {}
-                Err(err) => {
-                    return Err(SyncError::api("dropping owner references of", &object)(err))
-                }
-            }
+            patch_fresh_metadata(
+                &api,
+                &item.name,
+                &uid,
+                "dropping owner references of",
+                &object,
+                |meta| references_without(meta, |o| gone.iter().any(|g| g == o)),
+            )
+            .await?;
         }
         Verdict::Delete(policy) => {
             tracing::info!(object = %object, kind = %item.resource.0.kind, ?policy, "deleting an object whose owners are gone");
@@ -491,6 +448,47 @@ async fn owner_state(
     }
 }
 
+/// Reads the object `name` fresh and, if it still has `uid`, merge-patches its metadata with
+/// what `edit` makes of the fresh metadata, guarded by the version read. Gone or replaced
+/// objects are left alone.
+async fn patch_fresh_metadata(
+    api: &Api<DynamicObject>,
+    name: &str,
+    uid: &str,
+    action: &'static str,
+    object: &str,
+    edit: impl FnOnce(ObjectMeta) -> serde_json::Value,
+) -> Result<(), SyncError> {
+    let fresh = match api.get_opt(name).await {
+        Ok(Some(o)) if o.metadata.uid.as_deref() == Some(uid) => o,
+        Ok(_) => return Ok(()),
+        Err(err) => return Err(SyncError::api(action, object)(err)),
+    };
+    let version = fresh.metadata.resource_version.clone();
+    let mut metadata = edit(fresh.metadata);
+    metadata["resourceVersion"] = serde_json::json!(version);
+    let patch = serde_json::json!({ "metadata": metadata });
+    match api
+        .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(err) if is_status(&err, 404) => Ok(()),
+        Err(err) => Err(SyncError::api(action, object)(err)),
+    }
+}
+
+/// Owner references of `meta` without those to `gone` owners.
+fn references_without(meta: ObjectMeta, gone: impl Fn(&str) -> bool) -> serde_json::Value {
+    let refs: Vec<OwnerReference> = meta
+        .owner_references
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|o| !gone(&o.uid))
+        .collect();
+    serde_json::json!({ "ownerReferences": refs })
+}
+
 /// Removes `finalizer` from the object `uid`, read fresh and written with its version.
 async fn remove_finalizer(
     c: &Collector,
@@ -500,28 +498,23 @@ async fn remove_finalizer(
 ) -> Result<(), SyncError> {
     let object = format!("{}/{}", item.namespace, item.name);
     let api = c.api(&item.resource, &item.namespace);
-    let fresh = match api.get_opt(&item.name).await {
-        Ok(Some(o)) if o.metadata.uid.as_deref() == Some(uid) => o,
-        Ok(_) => return Ok(()),
-        Err(err) => return Err(SyncError::api("reading owner", &object)(err)),
-    };
-    let finalizers: Vec<String> = fresh
-        .metadata
-        .finalizers
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|f| f != finalizer)
-        .collect();
-    let patch = serde_json::json!({"metadata": {"finalizers": finalizers,
-        "resourceVersion": fresh.metadata.resource_version}});
-    match api
-        .patch(&item.name, &PatchParams::default(), &Patch::Merge(&patch))
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(err) if is_status(&err, 404) => Ok(()),
-        Err(err) => Err(SyncError::api("removing a finalizer of", &object)(err)),
-    }
+    patch_fresh_metadata(
+        &api,
+        &item.name,
+        uid,
+        "removing a finalizer of",
+        &object,
+        |meta| {
+            let finalizers: Vec<String> = meta
+                .finalizers
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|f| f != finalizer)
+                .collect();
+            serde_json::json!({ "finalizers": finalizers })
+        },
+    )
+    .await
 }
 
 /// Removes the owner's references from every dependent, then its `orphan` finalizer.
@@ -530,28 +523,15 @@ async fn orphan_dependents(c: &Collector, uid: &str, item: &Item) -> Result<Outc
     for (dep_uid, dep) in dependents {
         let object = format!("{}/{}", dep.namespace, dep.name);
         let api = c.api(&dep.resource, &dep.namespace);
-        let fresh = match api.get_opt(&dep.name).await {
-            Ok(Some(o)) if o.metadata.uid.as_deref() == Some(dep_uid.as_str()) => o,
-            Ok(_) => continue,
-            Err(err) => return Err(SyncError::api("reading dependent", &object)(err)),
-        };
-        let refs: Vec<OwnerReference> = fresh
-            .metadata
-            .owner_references
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|o| o.uid != uid)
-            .collect();
-        let patch = serde_json::json!({"metadata": {"ownerReferences": refs,
-            "resourceVersion": fresh.metadata.resource_version}});
-        match api
-            .patch(&dep.name, &PatchParams::default(), &Patch::Merge(&patch))
-            .await
-        {
-            Ok(_) => {}
-            Err(err) if is_status(&err, 404) => {}
-            Err(err) => return Err(SyncError::api("orphaning dependent", &object)(err)),
-        }
+        patch_fresh_metadata(
+            &api,
+            &dep.name,
+            &dep_uid,
+            "orphaning dependent",
+            &object,
+            |meta| references_without(meta, |o| o == uid),
+        )
+        .await?;
     }
     remove_finalizer(c, uid, item, ORPHAN).await?;
     Ok(Outcome::Done)
