@@ -13,15 +13,19 @@ use serde_json::json;
 use std::sync::Arc;
 use std::time::Instant;
 
-fn peak_rss_kib() -> u64 {
+fn status_kib(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
+                .find(|l| l.starts_with(field))
                 .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
         })
         .unwrap_or(0)
+}
+
+fn peak_rss_kib() -> u64 {
+    status_kib("VmHWM:")
 }
 
 fn main() {
@@ -46,6 +50,7 @@ fn main() {
         .expect("node");
         cache.upsert_node(node);
     }
+    let nodes_rss_mib = status_kib("VmRSS:") as f64 / 1024.0;
     let pod_infos: Vec<Arc<PodInfo>> = (0..pods)
         .map(|i| {
             let pod: Pod = serde_json::from_value(json!({
@@ -68,14 +73,14 @@ fn main() {
     let mut placed = 0;
     for p in &pod_infos {
         let pod = Arc::new(PodInfo::new(p.pod.clone()));
-        if let Ok(node) = algo.schedule(&pod, cache.nodes()) {
+        if let Ok(node) = algo.schedule_in(&pod, &cache.snapshot()) {
             cache.assume(pod, &node);
             placed += 1;
         }
     }
     let secs = start.elapsed().as_secs_f64();
     println!(
-        "nodes={nodes} pods={pods} placed={placed} seconds={secs:.3} pods_per_second={:.0} peak_rss_mib={:.1}",
+        "nodes={nodes} pods={pods} placed={placed} seconds={secs:.3} pods_per_second={:.0} rss_with_nodes_mib={nodes_rss_mib:.1} peak_rss_mib={:.1}",
         pods as f64 / secs,
         peak_rss_kib() as f64 / 1024.0
     );

@@ -2,7 +2,10 @@
 //! node: its requests, host ports and identity.
 
 use crate::resources::{pod_request, Resource};
-use berth_api_types::k8s::api::core::v1::{Pod, PodAffinityTerm, WeightedPodAffinityTerm};
+use berth_api_types::k8s::api::core::v1::{
+    Pod, PodAffinityTerm, PodStatus, WeightedPodAffinityTerm,
+};
+use berth_api_types::k8s::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use berth_api_types::labels::LabelSelector;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -202,6 +205,34 @@ impl PodInfo {
         }
     }
 
+    /// The facts of a pod placed on a node, keeping of the object only what is read about
+    /// placed pods (name, namespace, uid, labels, owners, deletion mark, start time): a
+    /// cache of thousands of placed pods then does not hold their specs.
+    pub fn placed(pod: Pod) -> PodInfo {
+        let mut info = PodInfo::new(Arc::new(pod));
+        let full = &info.pod;
+        let m = &full.metadata;
+        let slim = Pod {
+            metadata: ObjectMeta {
+                name: m.name.clone(),
+                namespace: m.namespace.clone(),
+                uid: m.uid.clone(),
+                labels: m.labels.clone(),
+                owner_references: m.owner_references.clone(),
+                deletion_timestamp: m.deletion_timestamp.clone(),
+                ..ObjectMeta::default()
+            },
+            spec: None,
+            status: full.status.as_ref().map(|s| PodStatus {
+                start_time: s.start_time.clone(),
+                phase: s.phase.clone(),
+                ..PodStatus::default()
+            }),
+        };
+        info.pod = Arc::new(slim);
+        info
+    }
+
     /// The pod's namespace.
     pub fn namespace(&self) -> &str {
         self.pod.metadata.namespace.as_deref().unwrap_or("default")
@@ -220,5 +251,40 @@ impl PodInfo {
     /// Whether the pod is being deleted.
     pub fn terminating(&self) -> bool {
         self.pod.metadata.deletion_timestamp.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn placed_pods_keep_their_facts_but_not_their_spec() {
+        let pod: Pod = serde_json::from_value(json!({
+            "metadata": {"name": "p", "namespace": "ns", "uid": "u", "labels": {"app": "web"},
+                "annotations": {"big": "x"}, "managedFields": [{"manager": "m"}]},
+            "spec": {"priority": 7, "containers": [{"name": "c", "image": "i",
+                "ports": [{"containerPort": 80, "hostPort": 8080}],
+                "resources": {"requests": {"cpu": "250m"}}}],
+                "affinity": {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution":
+                    [{"labelSelector": {"matchLabels": {"app": "web"}}, "topologyKey": "zone"}]}}},
+            "status": {"startTime": "2026-01-01T00:00:00Z", "phase": "Running"}
+        }))
+        .unwrap();
+        let full = PodInfo::new(Arc::new(pod.clone()));
+        let placed = PodInfo::placed(pod);
+        assert_eq!(placed.key, "ns/p");
+        assert_eq!(placed.uid, "u");
+        assert_eq!(placed.request, full.request);
+        assert_eq!(placed.request.milli_cpu, 250);
+        assert_eq!(placed.host_ports, full.host_ports);
+        assert_eq!(placed.affinity, full.affinity);
+        assert_eq!(placed.priority, 7);
+        assert_eq!(placed.labels().get("app").map(String::as_str), Some("web"));
+        assert!(placed.pod.spec.is_none());
+        assert!(placed.pod.metadata.annotations.is_none());
+        assert!(placed.pod.metadata.managed_fields.is_none());
+        assert!(placed.pod.status.as_ref().unwrap().start_time.is_some());
     }
 }

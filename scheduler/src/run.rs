@@ -412,20 +412,6 @@ fn same_for_scheduling(old: &Pod, new: &Pod) -> bool {
         && old.metadata.annotations == new.metadata.annotations
 }
 
-/// A placed pod without what no plugin reads (managed fields, annotations, container
-/// statuses and conditions), so thousands of cached pods stay small.
-fn slim(mut pod: Pod) -> Pod {
-    pod.metadata.managed_fields = None;
-    pod.metadata.annotations = None;
-    if let Some(status) = pod.status.as_mut() {
-        status.conditions = None;
-        status.container_statuses = None;
-        status.init_container_statuses = None;
-        status.ephemeral_container_statuses = None;
-    }
-    pod
-}
-
 fn terminal(pod: &Pod) -> bool {
     matches!(
         pod.status.as_ref().and_then(|s| s.phase.as_deref()),
@@ -564,7 +550,7 @@ impl State {
             Some(node) => {
                 self.queue.remove(&key);
                 self.cache
-                    .set_bound_pod(Arc::new(PodInfo::new(Arc::new(slim(pod)))), &node);
+                    .set_bound_pod(Arc::new(PodInfo::placed(pod)), &node);
             }
             None if self.cache.is_assumed(&key) => {}
             None if self.ours(&pod) && pod.metadata.deletion_timestamp.is_none() => {
