@@ -55,6 +55,10 @@ pub struct Snapshot<'a> {
     pub owners: &'a OwnerSelectors,
     /// How many nodes report each image name.
     pub image_nodes: &'a HashMap<String, usize>,
+    /// How many placed pods have any inter-pod (anti-)affinity term.
+    pub pods_with_affinity: usize,
+    /// How many placed pods have a required anti-affinity term.
+    pub pods_with_required_anti_affinity: usize,
 }
 
 impl<'a> Snapshot<'a> {
@@ -69,6 +73,11 @@ impl<'a> Snapshot<'a> {
             pdbs: &[],
             owners: NO_OWNERS.get_or_init(OwnerSelectors::default),
             image_nodes: NO_IMAGES.get_or_init(HashMap::new),
+            pods_with_affinity: nodes.iter().map(|n| n.pods_with_affinity.len()).sum(),
+            pods_with_required_anti_affinity: nodes
+                .iter()
+                .map(|n| n.pods_with_required_anti_affinity.len())
+                .sum(),
         }
     }
 }

@@ -92,10 +92,10 @@ impl NodeInfo {
         self.pods.push(pod);
     }
 
-    /// Removes the pod with `key`; returns whether it was here.
-    pub fn remove_pod(&mut self, key: &str) -> bool {
+    /// Removes the pod with `key`; returns it if it was here.
+    pub fn remove_pod(&mut self, key: &str) -> Option<Arc<PodInfo>> {
         let Some(i) = self.pods.iter().position(|p| p.key == key) else {
-            return false;
+            return None;
         };
         let pod = self.pods.swap_remove(i);
         self.pods_with_affinity.retain(|p| p.key != key);
@@ -108,7 +108,7 @@ impl NodeInfo {
                 self.used_ports.swap_remove(j);
             }
         }
-        true
+        Some(pod)
     }
 
     /// The node's labels.
