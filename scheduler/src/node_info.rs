@@ -94,9 +94,7 @@ impl NodeInfo {
 
     /// Removes the pod with `key`; returns it if it was here.
     pub fn remove_pod(&mut self, key: &str) -> Option<Arc<PodInfo>> {
-        let Some(i) = self.pods.iter().position(|p| p.key == key) else {
-            return None;
-        };
+        let i = self.pods.iter().position(|p| p.key == key)?;
         let pod = self.pods.swap_remove(i);
         self.pods_with_affinity.retain(|p| p.key != key);
         self.pods_with_required_anti_affinity
