@@ -49,6 +49,9 @@ pub struct Cache {
     owners: OwnerSelectors,
     /// How many nodes report each image name.
     image_nodes: HashMap<String, usize>,
+    /// Placed pods (on known nodes) with any inter-pod term, and with required anti-affinity.
+    affinity_pods: usize,
+    anti_affinity_pods: usize,
 }
 
 impl Cache {
@@ -70,6 +73,18 @@ impl Cache {
             pdbs: &self.pdb_list,
             owners: &self.owners,
             image_nodes: &self.image_nodes,
+            pods_with_affinity: self.affinity_pods,
+            pods_with_required_anti_affinity: self.anti_affinity_pods,
+        }
+    }
+
+    /// Adds `by` (1 or -1) to the counts of placed pods with inter-pod terms.
+    fn count_terms(&mut self, pod: &PodInfo, by: isize) {
+        if !pod.affinity.is_empty() {
+            self.affinity_pods = self.affinity_pods.saturating_add_signed(by);
+        }
+        if !pod.affinity.required_anti_affinity.is_empty() {
+            self.anti_affinity_pods = self.anti_affinity_pods.saturating_add_signed(by);
         }
     }
 
@@ -132,6 +147,7 @@ impl Cache {
         let mut info = NodeInfo::new(&node);
         count_images(&mut self.image_nodes, &info, 1);
         for pod in self.waiting.remove(&name).into_iter().flatten() {
+            self.count_terms(&pod, 1);
             info.add_pod(pod);
         }
         self.index.insert(name, self.nodes.len());
@@ -150,6 +166,7 @@ impl Cache {
         }
         let mut keep = Vec::new();
         for pod in info.pods {
+            self.count_terms(&pod, -1);
             if self.pods.get(&pod.key).is_some_and(|pl| pl.assumed) {
                 self.pods.remove(&pod.key);
             } else {
@@ -162,16 +179,21 @@ impl Cache {
     }
 
     fn place(&mut self, pod: Arc<PodInfo>, node: &str) {
-        match self.index.get(node) {
-            Some(i) => self.nodes[*i].add_pod(pod),
+        match self.index.get(node).copied() {
+            Some(i) => {
+                self.count_terms(&pod, 1);
+                self.nodes[i].add_pod(pod);
+            }
             None => self.waiting.entry(node.to_owned()).or_default().push(pod),
         }
     }
 
     fn unplace(&mut self, key: &str, node: &str) {
-        match self.index.get(node) {
+        match self.index.get(node).copied() {
             Some(i) => {
-                self.nodes[*i].remove_pod(key);
+                if let Some(pod) = self.nodes[i].remove_pod(key) {
+                    self.count_terms(&pod, -1);
+                }
             }
             None => {
                 if let Some(list) = self.waiting.get_mut(node) {
@@ -328,5 +350,41 @@ mod tests {
         c.remove_node("b");
         assert_eq!(count(&c, "x:1"), Some(1));
         assert_eq!(c.node("a").unwrap().images.get("x:1"), Some(&1));
+    }
+
+    #[test]
+    fn pods_with_terms_are_counted_wherever_they_go() {
+        let anti = |name: &str| {
+            let p: berth_api_types::k8s::api::core::v1::Pod = serde_json::from_value(json!({
+                "metadata": {"name": name, "namespace": "default"},
+                "spec": {"containers": [{"name": "c", "image": "i"}],
+                    "affinity": {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution":
+                        [{"labelSelector": {}, "topologyKey": "zone"}]}}}}))
+            .unwrap();
+            Arc::new(PodInfo::new(Arc::new(p)))
+        };
+        let counts = |c: &Cache| {
+            let s = c.snapshot();
+            (s.pods_with_affinity, s.pods_with_required_anti_affinity)
+        };
+        let mut c = Cache::new();
+        c.upsert_node(n("a"));
+        c.assume(anti("x"), "a");
+        c.set_bound_pod(p("plain", "1"), "a");
+        assert_eq!(counts(&c), (1, 1));
+        c.set_bound_pod(anti("x"), "a");
+        assert_eq!(counts(&c), (1, 1), "confirming does not count twice");
+        c.set_bound_pod(anti("y"), "later");
+        assert_eq!(
+            counts(&c),
+            (1, 1),
+            "pods waiting for their node do not count"
+        );
+        c.upsert_node(n("later"));
+        assert_eq!(counts(&c), (2, 2));
+        c.remove_node("a");
+        assert_eq!(counts(&c), (1, 1));
+        c.remove_pod("default/y");
+        assert_eq!(counts(&c), (0, 0));
     }
 }

@@ -10,7 +10,7 @@ use crate::node_info::NodeInfo;
 use crate::pod_info::PodInfo;
 use crate::status::{Code, Status};
 use std::any::Any;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 /// The highest score a plugin may give a node after normalisation.
@@ -55,6 +55,10 @@ pub struct Snapshot<'a> {
     pub owners: &'a OwnerSelectors,
     /// How many nodes report each image name.
     pub image_nodes: &'a HashMap<String, usize>,
+    /// How many placed pods have any inter-pod (anti-)affinity term.
+    pub pods_with_affinity: usize,
+    /// How many placed pods have a required anti-affinity term.
+    pub pods_with_required_anti_affinity: usize,
 }
 
 impl<'a> Snapshot<'a> {
@@ -69,6 +73,11 @@ impl<'a> Snapshot<'a> {
             pdbs: &[],
             owners: NO_OWNERS.get_or_init(OwnerSelectors::default),
             image_nodes: NO_IMAGES.get_or_init(HashMap::new),
+            pods_with_affinity: nodes.iter().map(|n| n.pods_with_affinity.len()).sum(),
+            pods_with_required_anti_affinity: nodes
+                .iter()
+                .map(|n| n.pods_with_required_anti_affinity.len())
+                .sum(),
         }
     }
 }
@@ -101,7 +110,8 @@ impl<T: Any + Clone + Send + Sync> StateData for T {
 #[derive(Default)]
 pub struct CycleState {
     data: HashMap<&'static str, Box<dyn StateData>>,
-    skipped: HashSet<&'static str>,
+    /// By plugin position in the profile: whether its filter sits this cycle out.
+    skipped: Vec<bool>,
 }
 
 impl Clone for CycleState {
@@ -133,9 +143,16 @@ impl CycleState {
         self.data.get_mut(key)?.as_mut().as_any_mut().downcast_mut()
     }
 
-    /// Whether plugin `name` skips this cycle's filters.
-    pub fn is_skipped(&self, name: &str) -> bool {
-        self.skipped.contains(name)
+    /// Whether the plugin at `position` in the profile skips this cycle's filters.
+    pub fn is_skipped(&self, position: usize) -> bool {
+        self.skipped.get(position).copied().unwrap_or(false)
+    }
+
+    fn skip(&mut self, position: usize) {
+        if self.skipped.len() <= position {
+            self.skipped.resize(position + 1, false);
+        }
+        self.skipped[position] = true;
     }
 }
 
@@ -349,14 +366,12 @@ impl Profile {
         pod: &PodInfo,
         snapshot: &Snapshot,
     ) -> Status {
-        for e in &self.plugins {
+        for (i, e) in self.plugins.iter().enumerate() {
             if let Some(p) = e.plugin.as_pre_filter() {
                 let status = p.pre_filter(state, pod, snapshot);
                 match status.code {
                     Code::Success => {}
-                    Code::Skip => {
-                        state.skipped.insert(e.plugin.name());
-                    }
+                    Code::Skip => state.skip(i),
                     _ => return status.with_plugin(e.plugin.name()),
                 }
             }
@@ -372,9 +387,9 @@ impl Profile {
         other: &Arc<PodInfo>,
         node: &NodeInfo,
     ) {
-        for e in &self.plugins {
+        for (i, e) in self.plugins.iter().enumerate() {
             if let Some(p) = e.plugin.as_pre_filter() {
-                if !state.is_skipped(e.plugin.name()) {
+                if !state.is_skipped(i) {
                     p.add_pod(state, pod, other, node);
                 }
             }
@@ -389,9 +404,9 @@ impl Profile {
         other: &Arc<PodInfo>,
         node: &NodeInfo,
     ) {
-        for e in &self.plugins {
+        for (i, e) in self.plugins.iter().enumerate() {
             if let Some(p) = e.plugin.as_pre_filter() {
-                if !state.is_skipped(e.plugin.name()) {
+                if !state.is_skipped(i) {
                     p.remove_pod(state, pod, other, node);
                 }
             }
@@ -400,9 +415,9 @@ impl Profile {
 
     /// Runs the filters in order; the first rejection decides, attributed to its plugin.
     pub fn run_filters(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
-        for e in &self.plugins {
+        for (i, e) in self.plugins.iter().enumerate() {
             if let Some(f) = e.plugin.as_filter() {
-                if state.is_skipped(e.plugin.name()) {
+                if state.is_skipped(i) {
                     continue;
                 }
                 let status = f.filter(state, pod, node);
@@ -424,26 +439,24 @@ impl Profile {
         nodes: &[&NodeInfo],
         snapshot: &Snapshot,
     ) -> Result<Vec<i64>, Status> {
-        let mut skip_score = HashSet::new();
-        for e in &self.plugins {
+        let mut skip_score = vec![false; self.plugins.len()];
+        for (i, e) in self.plugins.iter().enumerate() {
             if let Some(p) = e.plugin.as_pre_score() {
                 let status = p.pre_score(state, pod, nodes, snapshot);
                 match status.code {
                     Code::Success => {}
-                    Code::Skip => {
-                        skip_score.insert(e.plugin.name());
-                    }
+                    Code::Skip => skip_score[i] = true,
                     _ => return Err(status.with_plugin(e.plugin.name())),
                 }
             }
         }
         let mut total = vec![0i64; nodes.len()];
         let mut scores = vec![0i64; nodes.len()];
-        for e in &self.plugins {
+        for (i, e) in self.plugins.iter().enumerate() {
             let Some(s) = e.plugin.as_score() else {
                 continue;
             };
-            if skip_score.contains(e.plugin.name()) {
+            if skip_score[i] {
                 continue;
             }
             for (slot, node) in scores.iter_mut().zip(nodes) {

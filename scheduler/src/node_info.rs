@@ -92,11 +92,9 @@ impl NodeInfo {
         self.pods.push(pod);
     }
 
-    /// Removes the pod with `key`; returns whether it was here.
-    pub fn remove_pod(&mut self, key: &str) -> bool {
-        let Some(i) = self.pods.iter().position(|p| p.key == key) else {
-            return false;
-        };
+    /// Removes the pod with `key`; returns it if it was here.
+    pub fn remove_pod(&mut self, key: &str) -> Option<Arc<PodInfo>> {
+        let i = self.pods.iter().position(|p| p.key == key)?;
         let pod = self.pods.swap_remove(i);
         self.pods_with_affinity.retain(|p| p.key != key);
         self.pods_with_required_anti_affinity
@@ -108,7 +106,7 @@ impl NodeInfo {
                 self.used_ports.swap_remove(j);
             }
         }
-        true
+        Some(pod)
     }
 
     /// The node's labels.

@@ -186,11 +186,7 @@ impl PreFilterPlugin for InterPodAffinity {
         let terms = &pod.affinity;
         let has_own =
             !terms.required_affinity.is_empty() || !terms.required_anti_affinity.is_empty();
-        let anyone_anti = snapshot
-            .nodes
-            .iter()
-            .any(|n| !n.pods_with_required_anti_affinity.is_empty());
-        if !has_own && !anyone_anti {
+        if !has_own && snapshot.pods_with_required_anti_affinity == 0 {
             return Status::new(Code::Skip, Vec::new());
         }
         let mut s = FilterState {
@@ -323,6 +319,9 @@ impl PreScorePlugin for InterPodAffinity {
                 weight: w.weight,
             })
             .collect();
+        if !has_own && snapshot.pods_with_affinity == 0 {
+            return Status::new(Code::Skip, Vec::new());
+        }
         let ns_labels = snapshot
             .namespaces
             .get(pod.namespace())

@@ -95,7 +95,7 @@ mod tests {
             let s = NodePorts.filter(&CycleState::default(), &pod("p", with_port(port)), &n);
             assert_eq!(s.is_success(), fits, "{name}");
         }
-        assert!(n.remove_pod("default/old"));
+        assert!(n.remove_pod("default/old").is_some());
         let s = NodePorts.filter(
             &CycleState::default(),
             &pod(
