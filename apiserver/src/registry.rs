@@ -598,16 +598,32 @@ impl Registry {
             return Ok(());
         };
         let class: Option<Value> = if class_name.is_empty() {
-            let r = ResourceRequest {
-                resource: classes,
-                namespace: None,
-                name: None,
-                subresource: None,
-                verb: "list",
+            // The classes come from the watch cache when it is ready, as an admission lister
+            // would read them (no consistent read on every pod create); the store otherwise.
+            let prefix = keys::collection_prefix(classes, None);
+            let cached = self
+                .cache
+                .as_ref()
+                .and_then(|c| c.list(&prefix, None, None, 0, |_| true));
+            let items = match cached {
+                Some(page) => page
+                    .items
+                    .iter()
+                    .map(|e| e.decode())
+                    .collect::<ApiResult<Vec<Value>>>()?,
+                None => {
+                    let r = ResourceRequest {
+                        resource: classes,
+                        namespace: None,
+                        name: None,
+                        subresource: None,
+                        verb: "list",
+                    };
+                    self.list(&r, &ListOptions::default()).await?.items
+                }
             };
-            let page = self.list(&r, &ListOptions::default()).await?;
             // With several global defaults, the lowest value wins.
-            page.items
+            items
                 .into_iter()
                 .filter(|c| c.get("globalDefault").and_then(Value::as_bool) == Some(true))
                 .min_by_key(|c| c.get("value").and_then(Value::as_i64).unwrap_or(0))

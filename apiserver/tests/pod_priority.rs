@@ -139,6 +139,29 @@ async fn priority_classes_resolve_into_pod_priority() {
         .await
         .unwrap();
     assert_eq!(status, StatusCode::CREATED);
+    // Admission reads the classes from the watch cache, which follows the store within
+    // moments: dry-run creates show when the new default is seen.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (status, body) = c
+            .send(
+                Method::POST,
+                &format!("{pods}?dryRun=All"),
+                Some(&pod("probe", json!({}))),
+            )
+            .await
+            .unwrap();
+        assert_eq!(status, StatusCode::CREATED);
+        let p: Value = serde_json::from_slice(&body).unwrap();
+        if p["spec"]["priority"] == 10 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the global default class never applied: {p}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     let (status, body) = c
         .send(Method::POST, pods, Some(&pod("defaulted", json!({}))))
         .await
@@ -147,4 +170,5 @@ async fn priority_classes_resolve_into_pod_priority() {
     let p: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(p["spec"]["priority"], 10);
     assert_eq!(p["spec"]["priorityClassName"], "everyone");
+    assert_eq!(p["spec"]["preemptionPolicy"], "PreemptLowerPriority");
 }
