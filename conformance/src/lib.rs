@@ -930,6 +930,17 @@ where
     )
 }
 
+/// Runs kubectl off the async workers and returns its stdout; fails unless it succeeds.
+pub async fn kubectl_ok(k: &Kubectl, args: &[&str]) -> Result<String> {
+    let k = k.clone();
+    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        Ok(k.run(&args)?.ok()?.stdout)
+    })
+    .await?
+}
+
 /// Polls `probe` every `poll` until it yields a value; fails after `step` instead of hanging.
 pub async fn eventually_within<T, F, Fut>(
     what: &str,

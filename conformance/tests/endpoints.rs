@@ -8,7 +8,8 @@
 
 use anyhow::{ensure, Result};
 use berth_conformance::fake_node::{FakeNodes, NodeSpec};
-use berth_conformance::{Cluster, ControllerManager, Kubectl, KUBECTL_MINORS};
+use berth_conformance::kubectl_ok as ok;
+use berth_conformance::{Cluster, ControllerManager, KUBECTL_MINORS};
 use k8s_openapi::api::core::v1::{Endpoints, Pod};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::api::{Api, ListParams, Patch, PatchParams};
@@ -24,16 +25,6 @@ where
     Fut: Future<Output = Result<Option<T>>>,
 {
     berth_conformance::eventually_within(what, STEP, POLL, probe).await
-}
-
-async fn ok(k: &Kubectl, args: &[&str]) -> Result<String> {
-    let k = k.clone();
-    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-    tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        Ok(k.run(&args)?.ok()?.stdout)
-    })
-    .await?
 }
 
 const APP: &str = "apiVersion: apps/v1

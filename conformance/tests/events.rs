@@ -4,8 +4,9 @@
 //!
 //! Needs `cargo build -p berth-apiserver` first (see the crate docs).
 
-use anyhow::{ensure, Result};
-use berth_conformance::{Cluster, Kubectl, KUBECTL_MINORS};
+use anyhow::ensure;
+use berth_conformance::kubectl_ok as ok;
+use berth_conformance::{Cluster, KUBECTL_MINORS};
 use k8s_openapi::api::core::v1::Event;
 use kube::api::{Api, Patch, PatchParams};
 use std::time::Duration;
@@ -13,17 +14,6 @@ use std::time::Duration;
 const TTL: &str = "6s";
 const STEP: Duration = Duration::from_secs(60);
 const POLL: Duration = Duration::from_millis(100);
-
-/// Runs kubectl off the async workers; fails unless it succeeds.
-async fn ok(k: &Kubectl, args: &[&str]) -> Result<String> {
-    let k = k.clone();
-    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-    tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        Ok(k.run(&args)?.ok()?.stdout)
-    })
-    .await?
-}
 
 /// Now, in the seconds precision of a `Time` field.
 fn now() -> String {

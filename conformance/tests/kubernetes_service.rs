@@ -6,6 +6,7 @@
 //! Needs `cargo build -p berth-apiserver` first (see the crate docs).
 
 use anyhow::{ensure, Context, Result};
+use berth_conformance::kubectl_ok as ok;
 use berth_conformance::{Cluster, Kubectl, KUBECTL_MINORS};
 use k8s_openapi::api::coordination::v1::Lease;
 use kube::api::{Api, Patch, PatchParams, PostParams};
@@ -17,17 +18,6 @@ const POLL: Duration = Duration::from_millis(200);
 /// A documentation address (never routed): the server advertises it, nothing connects to it.
 const ADVERTISED: &str = "192.0.2.10";
 const PEER: &str = "192.0.2.11";
-
-/// Runs kubectl off the async workers; fails unless it succeeds.
-async fn ok(k: &Kubectl, args: &[&str]) -> Result<String> {
-    let k = k.clone();
-    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-    tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        Ok(k.run(&args)?.ok()?.stdout)
-    })
-    .await?
-}
 
 /// `ip:port` of each address the `kubernetes` Endpoints and EndpointSlice list.
 async fn listed(k: &Kubectl) -> Result<(String, String)> {

@@ -7,6 +7,7 @@
 //! docs).
 
 use anyhow::{ensure, Result};
+use berth_conformance::kubectl_ok as ok;
 use berth_conformance::{Cluster, ControllerManager, Kubectl, KUBECTL_MINORS};
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
@@ -25,17 +26,6 @@ where
     Fut: Future<Output = Result<Option<T>>>,
 {
     berth_conformance::eventually_within(what, STEP, POLL, probe).await
-}
-
-/// Runs kubectl off the async workers; fails unless it succeeds.
-async fn ok(k: &Kubectl, args: &[&str]) -> Result<String> {
-    let k = k.clone();
-    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-    tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        Ok(k.run(&args)?.ok()?.stdout)
-    })
-    .await?
 }
 
 fn report(cluster: &Cluster, cm: &ControllerManager, result: Result<()>) {

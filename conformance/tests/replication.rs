@@ -9,6 +9,7 @@
 
 use anyhow::{ensure, Context, Result};
 use berth_conformance::fake_node::{FakeNodes, NodeSpec};
+use berth_conformance::kubectl_ok as ok;
 use berth_conformance::{Cluster, ControllerManager, Kubectl, KUBECTL_MINORS};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
@@ -26,17 +27,6 @@ where
     Fut: Future<Output = Result<Option<T>>>,
 {
     berth_conformance::eventually_within(what, STEP, POLL, probe).await
-}
-
-/// Runs kubectl off the async workers; fails unless it succeeds.
-async fn ok(k: &Kubectl, args: &[&str]) -> Result<String> {
-    let k = k.clone();
-    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-    tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        Ok(k.run(&args)?.ok()?.stdout)
-    })
-    .await?
 }
 
 /// The object `kubectl get KIND NAME -o json` prints.
