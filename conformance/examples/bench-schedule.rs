@@ -20,7 +20,7 @@
 use anyhow::{bail, ensure, Context, Result};
 use berth_conformance::Cluster;
 use futures::{StreamExt, TryStreamExt};
-use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
+use k8s_openapi::api::core::v1::{Event, Namespace, Node, Pod};
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams};
 use serde_json::json;
 use std::collections::HashSet;
@@ -268,6 +268,16 @@ async fn main() -> Result<()> {
         listed == pod_count,
         "{listed} pods listed, {pod_count} created"
     );
+    // The scheduler posts a `Scheduled` event per binding from a bounded queue, dropping
+    // events when that queue is full: count how many were written.
+    let events: Api<Event> = Api::namespaced(client.clone(), "bench");
+    let scheduled_events = events
+        .list(&ListParams::default())
+        .await?
+        .items
+        .iter()
+        .filter(|e| e.reason.as_deref() == Some("Scheduled"))
+        .count();
 
     println!("nodes={node_count} pods={pod_count}");
     println!("node_registrations_per_s={nodes_per_s:.0}");
@@ -285,6 +295,7 @@ async fn main() -> Result<()> {
         "pods_per_s_first_to_last_bound={:.0}",
         pod_count as f64 / (last - first).as_secs_f64().max(1e-3)
     );
+    println!("scheduled_events={scheduled_events}");
     println!("scheduler_cpu_s={scheduler_cpu:.2}");
     println!("scheduler_vmrss_mib={:.1}", rss as f64 / 1024.0);
     println!("scheduler_vmhwm_mib={:.1}", hwm as f64 / 1024.0);
