@@ -623,6 +623,7 @@ impl State {
             Update::PodApplied(p) => self.apply_pod(*p, now),
             Update::PodDeleted(key) => {
                 self.cache.remove_pod(&key);
+                self.cache.unnominate(&key);
                 self.queue.remove(&key);
                 self.queue.cluster_changed();
             }
@@ -704,6 +705,7 @@ impl State {
         if terminal(&pod) {
             // Finished pods hold no resources.
             self.cache.remove_pod(&key);
+            self.cache.unnominate(&key);
             self.queue.remove(&key);
             self.queue.cluster_changed();
             return;
@@ -716,6 +718,15 @@ impl State {
             }
             None if self.cache.is_assumed(&key) => {}
             None if self.ours(&pod) && pod.metadata.deletion_timestamp.is_none() => {
+                let nominated = pod
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.nominated_node_name.as_deref())
+                    .filter(|n| !n.is_empty());
+                if nominated.is_some() || self.cache.is_nominated(&key) {
+                    let info = Arc::new(PodInfo::new(Arc::new(pod.clone())));
+                    self.cache.nominate(info, nominated);
+                }
                 // A change of status only (such as the condition this scheduler wrote) cannot
                 // make the pod fit: it keeps its place and its backoff.
                 let same = self
@@ -729,7 +740,10 @@ impl State {
                 let priority = pod.spec.as_ref().and_then(|s| s.priority).unwrap_or(0);
                 self.queue.add(&key, Arc::new(pod), priority, now);
             }
-            None => self.queue.remove(&key),
+            None => {
+                self.queue.remove(&key);
+                self.cache.unnominate(&key);
+            }
         }
     }
 
@@ -770,6 +784,8 @@ impl State {
                             .requeue_unschedulable(&key, entry, Instant::now());
                         if let Some((node, victims)) = fit.nominated {
                             tracing::info!(node = %node, victims = victims.len(), "preempting");
+                            // Counted on the node at once, before the API shows the nomination.
+                            self.cache.nominate(info.clone(), Some(&node));
                             self.preempt(&info, node, victims);
                         }
                     }
