@@ -446,4 +446,34 @@ mod tests {
         cache.set_bound_pod(nominated, "a");
         assert_eq!(algo.schedule_in(&follower, &cache.snapshot()).unwrap(), "a");
     }
+
+    #[test]
+    fn anti_affinity_with_match_label_keys_ignores_other_versions() {
+        let mut cache = cache_with_node("4");
+        let versioned = |name: &str, hash: &str| {
+            Arc::new(PodInfo::new(Arc::new(
+                serde_json::from_value(json!({
+                    "metadata": {"name": name, "namespace": "default",
+                        "labels": {"app": "web", "pod-template-hash": hash}},
+                    "spec": {"containers": [{"name": "c", "image": "i"}],
+                        "affinity": {"podAntiAffinity": {
+                            "requiredDuringSchedulingIgnoredDuringExecution": [{
+                                "labelSelector": {"matchLabels": {"app": "web"}},
+                                "matchLabelKeys": ["pod-template-hash"],
+                                "topologyKey": "kubernetes.io/hostname"}]}}}}))
+                .unwrap(),
+            )))
+        };
+        cache.set_bound_pod(versioned("old", "v1"), "a");
+        let mut algo = algo();
+        // The old version's pod does not keep the new version off the node.
+        let new = versioned("new-1", "v2");
+        assert_eq!(algo.schedule_in(&new, &cache.snapshot()).unwrap(), "a");
+        cache.assume(new, "a");
+        // A second pod of the new version is kept off by the first.
+        let err = algo
+            .schedule_in(&versioned("new-2", "v2"), &cache.snapshot())
+            .unwrap_err();
+        assert!(err.to_string().contains("anti-affinity"), "{err}");
+    }
 }
