@@ -170,30 +170,50 @@ impl CycleState {
     }
 }
 
+/// Pre-filter state that counts other pods per node or domain, and so must follow a pod
+/// joining or leaving a node in preemption's and nomination's what-if worlds.
+pub trait PodCounts {
+    /// Accounts `other` on `node` with sign `by` (+1 joining, -1 leaving), for the incoming
+    /// `pod`.
+    fn update(&mut self, pod: &PodInfo, other: &PodInfo, node: &NodeInfo, by: i64);
+}
+
 /// Works out per-pod data once before the filters run, or rejects the pod outright.
 pub trait PreFilterPlugin: Send + Sync {
     /// Writes what the filter will need into `state`. `Skip` leaves this plugin's filter out
     /// of the cycle; a rejection rejects every node with its reasons.
     fn pre_filter(&self, state: &mut CycleState, pod: &PodInfo, snapshot: &Snapshot) -> Status;
 
+    /// This plugin's counts in `state`, if it keeps any ([`PreFilterPlugin::add_pod`] and
+    /// [`PreFilterPlugin::remove_pod`] update them).
+    fn counts<'s>(&self, _state: &'s mut CycleState) -> Option<&'s mut dyn PodCounts> {
+        None
+    }
+
     /// Updates the state as if `other` were added to `node` (preemption's what-if).
     fn add_pod(
         &self,
-        _state: &mut CycleState,
-        _pod: &PodInfo,
-        _other: &Arc<PodInfo>,
-        _node: &NodeInfo,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        other: &Arc<PodInfo>,
+        node: &NodeInfo,
     ) {
+        if let Some(c) = self.counts(state) {
+            c.update(pod, other, node, 1);
+        }
     }
 
     /// Updates the state as if `other` were removed from `node` (preemption's what-if).
     fn remove_pod(
         &self,
-        _state: &mut CycleState,
-        _pod: &PodInfo,
-        _other: &Arc<PodInfo>,
-        _node: &NodeInfo,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        other: &Arc<PodInfo>,
+        node: &NodeInfo,
     ) {
+        if let Some(c) = self.counts(state) {
+            c.update(pod, other, node, -1);
+        }
     }
 }
 
