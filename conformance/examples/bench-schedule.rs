@@ -268,16 +268,27 @@ async fn main() -> Result<()> {
         listed == pod_count,
         "{listed} pods listed, {pod_count} created"
     );
-    // The scheduler posts a `Scheduled` event per binding from a bounded queue, dropping
-    // events when that queue is full: count how many were written.
+    // The scheduler posts a `Scheduled` event per binding from a bounded background queue,
+    // dropping events when that queue is full: count them until the count stops growing.
     let events: Api<Event> = Api::namespaced(client.clone(), "bench");
-    let scheduled_events = events
-        .list(&ListParams::default())
-        .await?
-        .items
-        .iter()
-        .filter(|e| e.reason.as_deref() == Some("Scheduled"))
-        .count();
+    let events_start = Instant::now();
+    let mut scheduled_events = 0;
+    loop {
+        let n = events
+            .list(&ListParams::default())
+            .await?
+            .items
+            .iter()
+            .filter(|e| e.reason.as_deref() == Some("Scheduled"))
+            .count();
+        if n == scheduled_events || n >= pod_count || events_start.elapsed() > LIMIT {
+            scheduled_events = n;
+            break;
+        }
+        scheduled_events = n;
+        tokio::time::sleep(Duration::from_secs(3)).await;
+    }
+    let events_settled = start.elapsed();
 
     println!("nodes={node_count} pods={pod_count}");
     println!("node_registrations_per_s={nodes_per_s:.0}");
@@ -296,6 +307,10 @@ async fn main() -> Result<()> {
         pod_count as f64 / (last - first).as_secs_f64().max(1e-3)
     );
     println!("scheduled_events={scheduled_events}");
+    println!(
+        "scheduler_start_to_events_settled_s={:.2}",
+        events_settled.as_secs_f64()
+    );
     println!("scheduler_cpu_s={scheduler_cpu:.2}");
     println!("scheduler_vmrss_mib={:.1}", rss as f64 / 1024.0);
     println!("scheduler_vmhwm_mib={:.1}", hwm as f64 / 1024.0);

@@ -445,9 +445,26 @@ struct BindJob {
     entry: Entry<Arc<Pod>>,
 }
 
+/// The pod an event is about: only its identity, so a queued event holds no pod.
+struct Subject {
+    namespace: String,
+    name: String,
+    uid: String,
+}
+
+impl Subject {
+    fn of(info: &PodInfo) -> Subject {
+        Subject {
+            namespace: info.namespace().to_owned(),
+            name: info.name().to_owned(),
+            uid: info.uid.clone(),
+        }
+    }
+}
+
 /// An event about a pod, waiting to be posted.
 struct EventJob {
-    info: Arc<PodInfo>,
+    subject: Subject,
     kind: &'static str,
     reason: &'static str,
     message: String,
@@ -478,7 +495,7 @@ impl Recorder {
                     post_event(
                         &client,
                         &component,
-                        &job.info,
+                        &job.subject,
                         job.kind,
                         job.reason,
                         &job.message,
@@ -503,7 +520,7 @@ impl Recorder {
         message: String,
     ) {
         let job = EventJob {
-            info: info.clone(),
+            subject: Subject::of(info),
             kind,
             reason,
             message,
@@ -511,7 +528,8 @@ impl Recorder {
         if let Err(mpsc::error::TrySendError::Full(job)) = self.tx.try_send(job) {
             let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
             if n.is_power_of_two() {
-                tracing::warn!(object = %job.info.key, reason = job.reason, dropped = n,
+                tracing::warn!(namespace = %job.subject.namespace, name = %job.subject.name,
+                    reason = job.reason, dropped = n,
                     "the event queue is full; dropping events");
             }
         }
@@ -838,7 +856,15 @@ impl State {
                     }
                 }
                 let msg = format!("Preempted by pod {} on node {node}", info.uid);
-                post_event(&client, &name, &victim, "Normal", "Preempted", &msg).await;
+                post_event(
+                    &client,
+                    &name,
+                    &Subject::of(&victim),
+                    "Normal",
+                    "Preempted",
+                    &msg,
+                )
+                .await;
             }
             let api: Api<Pod> = Api::namespaced(client, info.namespace());
             let patch = serde_json::json!({"status": {"nominatedNodeName": node}});
@@ -907,7 +933,7 @@ async fn bind(client: &Client, info: &PodInfo, node: &str) -> Result<(), kube::E
 async fn post_event(
     client: &Client,
     component: &str,
-    info: &PodInfo,
+    subject: &Subject,
     kind: &str,
     reason: &str,
     message: &str,
@@ -915,16 +941,16 @@ async fn post_event(
     let now = Timestamp::now();
     let event = Event {
         metadata: ObjectMeta {
-            name: Some(format!("{}.{:x}", info.name(), now.as_nanosecond())),
-            namespace: Some(info.namespace().to_owned()),
+            name: Some(format!("{}.{:x}", subject.name, now.as_nanosecond())),
+            namespace: Some(subject.namespace.clone()),
             ..ObjectMeta::default()
         },
         involved_object: ObjectReference {
             api_version: Some(Pod::api_version(&()).into_owned()),
             kind: Some("Pod".into()),
-            name: Some(info.name().to_owned()),
-            namespace: Some(info.namespace().to_owned()),
-            uid: (!info.uid.is_empty()).then(|| info.uid.clone()),
+            name: Some(subject.name.clone()),
+            namespace: Some(subject.namespace.clone()),
+            uid: (!subject.uid.is_empty()).then(|| subject.uid.clone()),
             ..ObjectReference::default()
         },
         reason: Some(reason.to_owned()),
@@ -941,8 +967,9 @@ async fn post_event(
         reporting_instance: Some(component.to_owned()),
         ..Event::default()
     };
-    let api: Api<Event> = Api::namespaced(client.clone(), info.namespace());
+    let api: Api<Event> = Api::namespaced(client.clone(), &subject.namespace);
     if let Err(e) = api.create(&PostParams::default(), &event).await {
-        tracing::warn!(object = %info.key, reason, error = %e, "cannot post the event");
+        tracing::warn!(namespace = %subject.namespace, name = %subject.name, reason, error = %e,
+            "cannot post the event");
     }
 }
