@@ -60,7 +60,8 @@
 //!   copied again from the operating system's cache on every LIST.
 //!
 //! The file is marked with an application id and a schema version (a version 1 file, which had
-//! no `current` table, is upgraded at open). A file that is not a SQLite database, that belongs
+//! no `current` table, is upgraded at open; a file with pages smaller than 8 KiB is rewritten
+//! once with 8 KiB pages, a VACUUM outside WAL mode, before its commit log is replayed). A file that is not a SQLite database, that belongs
 //! to another application, or that fails SQLite's integrity check is refused at open and never
 //! written to; so is a damaged commit log, or a database older than its log. A lock file keeps
 //! a second process from opening the same store.
@@ -636,6 +637,29 @@ fn init_schema(conn: &Connection, path: &Path) -> Result<Revision> {
              PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
         ))
         .map_err(|e| bad(path, format!("cannot create the store: {e}")))?;
+    }
+    let page: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+    if page != PAGE_SIZE {
+        // A store made with smaller pages is rewritten once with the current page size. The
+        // page size of a database can only change in a VACUUM outside WAL mode; the VACUUM is
+        // atomic (rollback journal, synced), so a crash leaves the old or the new file, and
+        // the commit log is replayed only afterwards.
+        let started = Instant::now();
+        conn.execute_batch(&format!(
+            "PRAGMA journal_mode = DELETE; PRAGMA page_size = {PAGE_SIZE}; VACUUM;"
+        ))
+        .map_err(|e| {
+            bad(
+                path,
+                format!("cannot convert to {PAGE_SIZE}-byte pages: {e}"),
+            )
+        })?;
+        tracing::info!(
+            from = page,
+            to = PAGE_SIZE,
+            ms = started.elapsed().as_millis() as u64,
+            "rewrote the store with larger pages"
+        );
     }
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
