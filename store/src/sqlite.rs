@@ -1602,7 +1602,7 @@ impl Applier {
             Ok(()) => {
                 let finished = self.compaction.take();
                 let outcome = incremental_vacuum(&self.conn, 0)
-                    .and_then(|()| self.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);"))
+                    .and_then(|()| truncate_wal(&self.conn))
                     .map_err(StoreError::from);
                 for w in finished.map(|c| c.waiters).unwrap_or_default() {
                     answer(w, outcome.as_ref().map(|_| empty_kv()).map_err(clone_err));
@@ -1618,6 +1618,22 @@ impl Applier {
             }
         }
     }
+}
+
+/// Copies the whole WAL into the database and truncates both, so freed pages go back to the
+/// file system. Another checkpoint in progress (the checkpointer's) makes SQLite skip this
+/// one, reporting it busy rather than waiting, so it is tried again for up to a second;
+/// readers still using old frames are waited for by SQLite's own busy timeout.
+fn truncate_wal(conn: &Connection) -> rusqlite::Result<()> {
+    for _ in 0..100 {
+        let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+        if busy == 0 {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    tracing::warn!("the WAL stayed busy; its space is returned at a later checkpoint");
+    Ok(())
 }
 
 /// Returns up to `pages` free pages to the file system (all of them when `pages` is 0).
