@@ -325,6 +325,18 @@ async fn the_node_registers_ready_and_keeps_its_lease() {
     assert!(addresses
         .iter()
         .any(|a| a.type_ == "InternalIP" && a.address == "127.0.0.1"));
+    // The imported images are listed with their sizes.
+    let images = status.images.clone().unwrap_or_default();
+    let busybox = images
+        .iter()
+        .find(|i| {
+            i.names
+                .iter()
+                .flatten()
+                .any(|n| n == "docker.io/library/busybox:test")
+        })
+        .unwrap_or_else(|| panic!("busybox is not in status.images: {images:?}"));
+    assert!(busybox.size_bytes.unwrap_or(0) > 0, "{busybox:?}");
     // The machine decides whether there is pressure; the reason must match the status.
     for (t, when_false, when_true) in [
         (
