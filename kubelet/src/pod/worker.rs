@@ -655,6 +655,18 @@ async fn ensure_sandbox(
                 .collect()
         })
         .unwrap_or_default();
+    // A host-network pod has no address of its own: its IP is the node's, for probes, hooks,
+    // the downward API and the status alike.
+    let host_network = pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.host_network)
+        .unwrap_or(false);
+    let ips = if host_network {
+        vec![shared.node.node_ip.to_string()]
+    } else {
+        ips
+    };
     Ok(Some(SandboxInfo {
         id,
         ips,
