@@ -160,6 +160,20 @@ impl Env {
             .expect("the pod is created")
     }
 
+    /// The messages of the Events about pod `name`.
+    async fn event_messages(&self, name: &str) -> Vec<String> {
+        let events: Api<Event> = Api::namespaced(self.client.clone(), "default");
+        events
+            .list(&ListParams::default())
+            .await
+            .expect("list events")
+            .items
+            .into_iter()
+            .filter(|e| e.involved_object.name.as_deref() == Some(name))
+            .filter_map(|e| e.message)
+            .collect()
+    }
+
     /// Polls the pod until `ok` holds; fails with the pod and the kubelet log otherwise.
     async fn wait_pod(&self, name: &str, what: &str, ok: impl Fn(&Pod) -> bool) -> Pod {
         let deadline = Instant::now() + WAIT;
@@ -876,16 +890,7 @@ async fn probes_and_lifecycle_hooks() {
         .unwrap();
     // Stopped by SIGTERM (143) or, past the grace period, SIGKILL (137).
     assert!(matches!(last.exit_code, 137 | 143), "{last:?}");
-    let events: Api<Event> = Api::namespaced(env.client.clone(), "default");
-    let messages: Vec<String> = events
-        .list(&ListParams::default())
-        .await
-        .unwrap()
-        .items
-        .into_iter()
-        .filter(|e| e.involved_object.name.as_deref() == Some("live"))
-        .filter_map(|e| e.message)
-        .collect();
+    let messages = env.event_messages("live").await;
     assert!(
         messages
             .iter()
@@ -1018,16 +1023,7 @@ async fn grpc_probes_follow_the_pods_health_service() {
         },
     )
     .await;
-    let events: Api<Event> = Api::namespaced(env.client.clone(), "default");
-    let messages: Vec<String> = events
-        .list(&ListParams::default())
-        .await
-        .unwrap()
-        .items
-        .into_iter()
-        .filter(|e| e.involved_object.name.as_deref() == Some("grpc"))
-        .filter_map(|e| e.message)
-        .collect();
+    let messages = env.event_messages("grpc").await;
     assert!(
         messages
             .iter()
