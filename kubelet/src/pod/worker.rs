@@ -743,6 +743,66 @@ fn mounts(
     Ok(out)
 }
 
+/// Where a container of the pod starts: its sandbox, volume paths and the objects its
+/// environment reads.
+struct Target<'a> {
+    sandbox: &'a SandboxInfo,
+    volumes: &'a HashMap<String, PathBuf>,
+    sources: &'a Sources,
+}
+
+/// Carries out `next` for container `c` (an init container when `init`): starts it, keeping
+/// a failure as its waiting reason, or records the back-off. Returns whether it started one
+/// and how soon the worker should look again (`Duration::MAX` when nothing is due).
+async fn carry_out(
+    shared: &Shared,
+    pod: &Pod,
+    c: &Container,
+    init: bool,
+    next: Next,
+    target: &Target<'_>,
+    state: &mut State,
+) -> (bool, Duration) {
+    match next {
+        Next::Start(attempt) => {
+            let started = start_container(
+                shared,
+                pod,
+                c,
+                init,
+                attempt,
+                target.sandbox,
+                target.volumes,
+                target.sources,
+                state,
+            )
+            .await;
+            match started {
+                Ok(()) => (true, Duration::MAX),
+                Err(w) => {
+                    state.waiting.insert(c.name.clone(), w);
+                    (true, RETRY)
+                }
+            }
+        }
+        Next::Wait(d) => {
+            shared.events.record(
+                pod,
+                Some(&c.name),
+                Kind::Warning,
+                "BackOff",
+                &format!(
+                    "Back-off restarting failed container {} in pod {}",
+                    c.name,
+                    pod_ref(pod)
+                ),
+            );
+            (false, d)
+        }
+        Next::Nothing => (false, Duration::MAX),
+    }
+}
+
 /// Creates and starts one container. Returns the waiting (reason, message) on failure.
 #[allow(clippy::too_many_arguments)]
 async fn start_container(
@@ -1133,42 +1193,14 @@ async fn sync(shared: &Shared, pod: &Pod, state: &mut State) -> anyhow::Result<D
         }
         initialized = false;
         let next = decide(state, pod, &c.name, latest.as_ref(), policy != "Never");
-        match next {
-            Next::Start(attempt) => {
-                started_any = true;
-                if let Err(w) = start_container(
-                    shared,
-                    pod,
-                    c,
-                    true,
-                    attempt,
-                    &sandbox,
-                    &volume_paths,
-                    &objects,
-                    state,
-                )
-                .await
-                {
-                    state.waiting.insert(c.name.clone(), w);
-                    wake = wake.min(RETRY);
-                }
-            }
-            Next::Wait(d) => {
-                shared.events.record(
-                    pod,
-                    Some(&c.name),
-                    Kind::Warning,
-                    "BackOff",
-                    &format!(
-                        "Back-off restarting failed container {} in pod {}",
-                        c.name,
-                        pod_ref(pod)
-                    ),
-                );
-                wake = wake.min(d);
-            }
-            Next::Nothing => {}
-        }
+        let target = Target {
+            sandbox: &sandbox,
+            volumes: &volume_paths,
+            sources: &objects,
+        };
+        let (started, again) = carry_out(shared, pod, c, true, next, &target, state).await;
+        started_any |= started;
+        wake = wake.min(again);
         break;
     }
     if initialized {
@@ -1179,42 +1211,15 @@ async fn sync(shared: &Shared, pod: &Pod, state: &mut State) -> anyhow::Result<D
                 "OnFailure" => latest.as_ref().is_some_and(|l| l.exit_code != 0),
                 _ => true,
             };
-            match decide(state, pod, &c.name, latest.as_ref(), restart) {
-                Next::Start(attempt) => {
-                    started_any = true;
-                    if let Err(w) = start_container(
-                        shared,
-                        pod,
-                        c,
-                        false,
-                        attempt,
-                        &sandbox,
-                        &volume_paths,
-                        &objects,
-                        state,
-                    )
-                    .await
-                    {
-                        state.waiting.insert(c.name.clone(), w);
-                        wake = wake.min(RETRY);
-                    }
-                }
-                Next::Wait(d) => {
-                    shared.events.record(
-                        pod,
-                        Some(&c.name),
-                        Kind::Warning,
-                        "BackOff",
-                        &format!(
-                            "Back-off restarting failed container {} in pod {}",
-                            c.name,
-                            pod_ref(pod)
-                        ),
-                    );
-                    wake = wake.min(d);
-                }
-                Next::Nothing => {}
-            }
+            let next = decide(state, pod, &c.name, latest.as_ref(), restart);
+            let target = Target {
+                sandbox: &sandbox,
+                volumes: &volume_paths,
+                sources: &objects,
+            };
+            let (started, again) = carry_out(shared, pod, c, false, next, &target, state).await;
+            started_any |= started;
+            wake = wake.min(again);
         }
     }
     let observed = if started_any {
