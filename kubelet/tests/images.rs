@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use berth_kubelet::images::import::{import, plan};
 use berth_kubelet::images::{busybox, pause};
-use berth_kubelet::testenv::TestNode;
+use berth_kubelet::testenv::{self, TestNode};
 use k8s_cri::v1::{
     ContainerConfig, ContainerMetadata, ContainerState, ContainerStatusRequest,
     CreateContainerRequest, DnsConfig, ImageSpec, ImageStatusRequest, LinuxPodSandboxConfig,
@@ -244,56 +244,23 @@ async fn a_docker_save_archive_imports_and_runs() {
     assert_eq!(status.image.expect("found").id, config_digest);
 
     let uid = format!("saved-{}", std::process::id());
-    let sandbox_config = PodSandboxConfig {
-        metadata: Some(PodSandboxMetadata {
-            name: "saved".into(),
-            uid: uid.clone(),
-            namespace: "default".into(),
+    let tool = ContainerConfig {
+        metadata: Some(ContainerMetadata {
+            name: "tool".into(),
             attempt: 0,
         }),
-        log_directory: node.log_dir().join(&uid).display().to_string(),
-        linux: Some(LinuxPodSandboxConfig {
-            cgroup_parent: node.pod_cgroup_parent(&uid),
-            ..LinuxPodSandboxConfig::default()
-        }),
-        ..PodSandboxConfig::default()
+        image: image("docker.io/saved/tool:v2"),
+        command: vec!["/bin/sleep".into(), "600".into()],
+        log_path: "tool/0.log".into(),
+        ..ContainerConfig::default()
     };
-    let sandbox = cri
-        .runtime
-        .run_pod_sandbox(RunPodSandboxRequest {
-            config: Some(sandbox_config.clone()),
-            runtime_handler: String::new(),
-        })
-        .await
-        .expect("RunPodSandbox")
-        .into_inner()
-        .pod_sandbox_id;
-    let container = cri
-        .runtime
-        .create_container(CreateContainerRequest {
-            pod_sandbox_id: sandbox.clone(),
-            config: Some(ContainerConfig {
-                metadata: Some(ContainerMetadata {
-                    name: "tool".into(),
-                    attempt: 0,
-                }),
-                image: image("docker.io/saved/tool:v2"),
-                command: vec!["/bin/sleep".into(), "600".into()],
-                log_path: "tool/0.log".into(),
-                ..ContainerConfig::default()
-            }),
-            sandbox_config: Some(sandbox_config),
-        })
-        .await
-        .expect("CreateContainer")
-        .into_inner()
-        .container_id;
-    cri.runtime
-        .start_container(StartContainerRequest {
-            container_id: container.clone(),
-        })
-        .await
-        .expect("StartContainer");
+    let (sandbox, container) = testenv::run_pod(
+        &mut cri,
+        node.sandbox_config("saved", "default", &uid),
+        tool,
+    )
+    .await
+    .expect("the pod starts");
     let out = cri
         .runtime
         .exec_sync(ExecSyncRequest {
