@@ -10,7 +10,8 @@
 //!
 //! `cargo build --release -p berth-apiserver && cargo bench -p berth-kubelet --bench pods`
 //! (as root; containerd, runc, CNI plugins, busybox-static). `BERTH_BENCH_SINGLE` and
-//! `BERTH_BENCH_BURST` change the pod counts (10 and 50).
+//! `BERTH_BENCH_BURST` change the pod counts (10 and 50); `BERTH_BENCH_KUBELET_LOG=FILE` keeps
+//! the kubelet's log (level from `BERTH_BENCH_KUBELET_RUST_LOG`, default `warn`).
 
 use berth_api_types::k8s::api::core::v1::{Node, Pod};
 use berth_conformance::Cluster;
@@ -220,10 +221,18 @@ async fn main() {
             .arg("--pod-logs-dir")
             .arg(node.log_dir())
             .args(["--cgroup-root", &format!("/{}", node.config().cgroup_root)])
-            .env("RUST_LOG", "warn")
+            .env(
+                "RUST_LOG",
+                std::env::var("BERTH_BENCH_KUBELET_RUST_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(match std::env::var_os("BERTH_BENCH_KUBELET_LOG") {
+                Some(path) => std::fs::File::create(path)
+                    .expect("the kubelet log file")
+                    .into(),
+                None => Stdio::null(),
+            })
             .spawn()
             .expect("berth-kubelet starts"),
     );
