@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use berth_kubelet::images::import::{import, plan};
+use berth_kubelet::images::import::{import, import_file, plan};
 use berth_kubelet::images::{busybox, pause};
 use berth_kubelet::testenv::{self, TestNode};
 use k8s_cri::v1::{
@@ -182,8 +182,9 @@ async fn imported_images_run_a_pod_whose_output_reaches_the_cri_log() {
     );
 }
 
-/// A `docker save` archive (uncompressed layer, RepoTags naming a short reference) imports
-/// under the normalized name, and a container runs from it.
+/// A gzipped `docker save` archive file (uncompressed layer, RepoTags naming a short
+/// reference) imports from disk under the normalized name, its layer streamed in several
+/// chunks, and a container runs from it.
 #[tokio::test]
 async fn a_docker_save_archive_imports_and_runs() {
     use berth_kubelet::images::oci::{layer_tar, sha256_digest, Entry};
@@ -195,6 +196,20 @@ async fn a_docker_save_archive_imports_and_runs() {
         path: "/data/origin".into(),
         mode: 0o644,
         data: b"docker-save\n".to_vec(),
+    });
+    // 2.5 MiB that compress poorly: the layer goes to containerd in more than one chunk.
+    let mut big = Vec::with_capacity(5 << 19);
+    let mut x = 0x9e37_79b9_u32;
+    while big.len() < 5 << 19 {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        big.extend_from_slice(&x.to_le_bytes());
+    }
+    entries.push(Entry::File {
+        path: "/data/big".into(),
+        mode: 0o644,
+        data: big,
     });
     let layer = layer_tar(&entries);
     let config = serde_json::to_vec(&serde_json::json!({
@@ -228,7 +243,15 @@ async fn a_docker_save_archive_imports_and_runs() {
             data: layer,
         },
     ]);
-    let imported = import(&node.endpoint(), &archive).await.expect("import");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tool.tar.gz");
+    let mut gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(&file).unwrap(),
+        flate2::Compression::fast(),
+    );
+    std::io::Write::write_all(&mut gz, &archive).unwrap();
+    gz.finish().unwrap();
+    let imported = import_file(&node.endpoint(), &file).await.expect("import");
     assert_eq!(imported[0].names, ["docker.io/saved/tool:v2"]);
 
     let mut cri = node.cri().await.unwrap();
@@ -265,14 +288,23 @@ async fn a_docker_save_archive_imports_and_runs() {
         .runtime
         .exec_sync(ExecSyncRequest {
             container_id: container,
-            cmd: vec!["/bin/cat".into(), "/data/origin".into()],
+            cmd: vec![
+                "/bin/sh".into(),
+                "-c".into(),
+                "cat /data/origin; wc -c < /data/big".into(),
+            ],
             timeout: 20,
         })
         .await
         .expect("ExecSync")
         .into_inner();
     assert_eq!(out.exit_code, 0, "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(out.stdout, b"docker-save\n");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .collect::<Vec<_>>(),
+        ["docker-save", "2621440"]
+    );
     cri.runtime
         .stop_pod_sandbox(StopPodSandboxRequest {
             pod_sandbox_id: sandbox.clone(),
