@@ -139,10 +139,10 @@ async fn watch_bound(
             "only {} of {n} pods bound within {LIMIT:?}",
             bound.len()
         );
-        let mut stream = api
-            .watch(&WatchParams::default().timeout(60), &version)
-            .await?
-            .boxed();
+        // Bookmarks are asked for by default.
+        let params =
+            WatchParams::default().timeout(u32::try_from(LIMIT.as_secs()).unwrap_or(u32::MAX));
+        let mut stream = api.watch(&params, &version).await?.boxed();
         while let Some(event) = stream.try_next().await? {
             let pod = match event {
                 WatchEvent::Added(p) | WatchEvent::Modified(p) => p,
@@ -150,6 +150,26 @@ async fn watch_bound(
                 WatchEvent::Bookmark(b) => {
                     version = b.metadata.resource_version;
                     continue;
+                }
+                WatchEvent::Error(e) if e.code == 410 => {
+                    // The server no longer has the events since `version`: count from a
+                    // fresh list and watch on from there.
+                    let list = api.list(&ListParams::default()).await?;
+                    for p in list.items {
+                        if p.spec
+                            .as_ref()
+                            .and_then(|s| s.node_name.as_deref())
+                            .is_some_and(|n| !n.is_empty())
+                        {
+                            bound.insert(p.metadata.name.unwrap_or_default());
+                        }
+                    }
+                    first.get_or_insert_with(|| start.elapsed());
+                    if bound.len() == n {
+                        return Ok((first.unwrap_or_default(), start.elapsed()));
+                    }
+                    version = list.metadata.resource_version.unwrap_or_default();
+                    break;
                 }
                 WatchEvent::Error(e) => bail!("the watch failed: {}", e.message),
             };
