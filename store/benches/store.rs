@@ -19,6 +19,10 @@
 //! long-running API server serving LISTs keeps its heap warm the same way. Nothing else about
 //! the process changes, and the fsync probe is untouched.
 
+/// The allocator every Berth binary uses, so values are allocated as in the API server.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use berth_store::etcd::EtcdStore;
 use berth_store::etcd_server::EtcdServer;
 use berth_store::memory::MemoryStore;

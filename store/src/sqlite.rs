@@ -9,8 +9,10 @@
 //!   and answers its callers. So no write is acknowledged before it is durable, and one batch
 //!   costs one small sync of overwritten blocks, which is the disk's cheapest durable write.
 //! - SQLite is off that path: the writer hands each durable batch to the applier thread, which
-//!   owns the only writing connection and applies whatever batches are queued in one
-//!   transaction, while the writer already syncs the next batch. Readers never see a change
+//!   owns the only writing connection and applies the batches it has gathered (for up to
+//!   `APPLY_GATHER`, or until a reader waits for them) in one transaction, while the writer
+//!   already syncs the next batch. Gathering keeps a page that many writes touch from being
+//!   appended to SQLite's WAL once per write. Readers never see a change
 //!   SQLite does not hold yet, and a read waits until SQLite holds every revision published
 //!   when it started (usually already true), so a read after an acknowledged write sees it.
 //!   The writer's checks (create-if-absent, mod-revision conditions, the previous value a
@@ -37,9 +39,13 @@
 //!   spill into an overflow page of its own, doubling the pages a LIST reads). A get is one lookup; a LIST at the
 //!   current revision is one ordered scan with no per-key lookup. Commits are not synced, so
 //!   the extra pages this table dirties cost copies, not flushes.
-//! - The writer publishes each durable batch to in-process watchers; nothing polls. After a
-//!   batch it polls its own queue for a few microseconds before sleeping, so a caller writing
-//!   one request after another is served without a thread wake-up.
+//! - The writer publishes each durable batch to in-process watchers; nothing polls.
+//! - The writer's state sits behind a lock. A caller that finds the writer idle (nothing
+//!   queued, no batch being synced) checks, logs, syncs and publishes its own request on its
+//!   own thread, so a caller writing one request after another pays no thread hand-off. When
+//!   the writer is busy, requests queue for the writer thread, which takes everything queued
+//!   as one batch (group commit); after a batch it polls its queue for a few microseconds
+//!   before sleeping.
 //! - Compaction deletes superseded history in small steps on the applier, between its
 //!   transactions, so writers never wait for it, and returns the freed pages to the file
 //!   system (incremental vacuum and a WAL truncation).
@@ -49,8 +55,9 @@
 //!   (SQLite only restarts a WAL that is fully copied when a write begins, which a background
 //!   checkpoint alone never achieves under steady writes).
 //! - Reads use a small pool of reader connections with a modest page cache each; WAL lets
-//!   them run beside the writer. They do not memory-map the file: a page read through the map
-//!   is parsed again on every visit, while a cached page stays parsed.
+//!   them run beside the writer. They read the database file through a memory map: a LIST
+//!   walks more pages than a reader's cache holds, and without the map each of its pages was
+//!   copied again from the operating system's cache on every LIST.
 //!
 //! The file is marked with an application id and a schema version (a version 1 file, which had
 //! no `current` table, is upgraded at open). A file that is not a SQLite database, that belongs
@@ -70,7 +77,7 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBeha
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -106,6 +113,14 @@ const LOOKUP_CACHE_KIB: i64 = 4_096;
 /// ordered scan of `current`, whose pages stay in the operating system's cache, so a small
 /// cache per reader costs little while keeping the process small.
 const READER_CACHE_KIB: i64 = 8_192;
+/// Bytes of the database file a reader maps. A LIST walks more pages than a reader's cache
+/// holds, so without the map every page of it would be copied in again from the operating
+/// system's cache on every LIST; through the map it is read in place. Pages still in the WAL
+/// (recent changes not yet checkpointed) are read from the WAL as before.
+const READER_MMAP: i64 = 1 << 30;
+/// How long the applier gathers durable batches into one SQLite transaction when no reader
+/// waits for them.
+const APPLY_GATHER: Duration = Duration::from_millis(10);
 /// How long the writer polls its queue after a batch before it sleeps.
 const WRITER_POLL: Duration = Duration::from_micros(50);
 
@@ -282,6 +297,11 @@ fn nanos(d: Duration) -> u64 {
 pub struct SqliteStore {
     path: PathBuf,
     writer: Option<mpsc::Sender<Request>>,
+    /// The writer's state: taken by the writer thread for each batch, or by a caller that
+    /// finds the writer idle and commits its own request (see [`SqliteStore::write_inline`]).
+    state: Arc<Mutex<Option<Writer>>>,
+    /// Tells the applier that a reader waits for a revision, so it stops gathering.
+    hurry: Option<Hurry>,
     thread: Option<std::thread::JoinHandle<()>>,
     readers: Arc<Mutex<Vec<Connection>>>,
     hub: Arc<Hub>,
@@ -332,7 +352,9 @@ impl SqliteStore {
             revision,
             broken: None,
         });
+        let wanted = Arc::new(AtomicI64::new(0));
         let applier = Applier {
+            wanted: wanted.clone(),
             stats: stats.clone(),
             conn,
             applied: applied_tx,
@@ -345,6 +367,10 @@ impl SqliteStore {
         let lookup = open_reader(&path, LOOKUP_CACHE_KIB)?;
         let overlay = Overlay::new(live_keys(&lookup)?);
         let (apply_tx, apply_rx) = std::sync::mpsc::sync_channel(APPLY_QUEUE);
+        let hurry = Hurry {
+            wanted: wanted.clone(),
+            wake: apply_tx.clone(),
+        };
         let applier_thread = std::thread::Builder::new()
             .name("berth-store-applier".into())
             .spawn(move || applier.run(apply_rx))
@@ -359,18 +385,23 @@ impl SqliteStore {
             log,
             db_path: path.clone(),
             applier: apply_tx,
+            hurry: hurry.clone(),
             applier_thread,
             applied: applied.clone(),
             broken: None,
         };
         let (tx, rx) = mpsc::channel(4 * MAX_BATCH);
+        let state = Arc::new(Mutex::new(Some(writer)));
+        let thread_state = state.clone();
         let thread = std::thread::Builder::new()
             .name("berth-store-writer".into())
-            .spawn(move || writer.run(rx))
+            .spawn(move || run_writer(thread_state, rx))
             .map_err(|e| StoreError::Backend(format!("cannot start the writer thread: {e}")))?;
         Ok(SqliteStore {
             path,
             writer: Some(tx),
+            state,
+            hurry: Some(hurry),
             thread: Some(thread),
             readers: Arc::new(Mutex::new(Vec::new())),
             hub,
@@ -391,8 +422,14 @@ impl SqliteStore {
     }
 
     async fn write(&self, op: Op) -> Result<KeyValue> {
-        let (reply, rx) = oneshot::channel();
         let writer = self.writer.as_ref().ok_or(StoreError::Closed)?;
+        let op = match self.write_inline(writer, op) {
+            // Answered already, except a compaction, which is answered once its space is
+            // reclaimed.
+            Ok(rx) => return rx.await.map_err(|_| StoreError::Closed)?.0,
+            Err(op) => op,
+        };
+        let (reply, rx) = oneshot::channel();
         writer
             .send(Request {
                 op,
@@ -404,6 +441,38 @@ impl SqliteStore {
         let (result, replied) = rx.await.map_err(|_| StoreError::Closed)?;
         self.stats.add_since(Stat::Resume, replied);
         result
+    }
+
+    /// Commits `op` on the caller's own thread when the writer is idle: no request waits in
+    /// its queue and no batch is being made durable. A caller writing one request after
+    /// another is then answered without waking the writer thread or waiting to be woken
+    /// itself, which on a small machine costs about as much as the log sync. The caller's
+    /// thread is held for one log sync, as a blocking file write would hold it. When the
+    /// writer is busy the request is queued instead (and so joins the next group commit);
+    /// `op` comes back for that.
+    fn write_inline(
+        &self,
+        queue: &mpsc::Sender<Request>,
+        op: Op,
+    ) -> std::result::Result<oneshot::Receiver<Reply>, Op> {
+        if queue.capacity() != queue.max_capacity() {
+            return Err(op);
+        }
+        let mut guard = match self.state.try_lock() {
+            Ok(guard) => guard,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return Err(op),
+        };
+        let Some(writer) = guard.as_mut() else {
+            return Err(op);
+        };
+        let (reply, rx) = oneshot::channel();
+        writer.commit_batch(vec![Request {
+            op,
+            reply,
+            sent: Instant::now(),
+        }]);
+        Ok(rx)
     }
 
     /// Runs `f` on a pooled reader connection on the blocking thread pool, once SQLite holds
@@ -423,7 +492,7 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
     {
-        caught_up(&self.applied, target).await?;
+        caught_up(&self.applied, target, self.hurry.as_ref()).await?;
         let readers = self.readers.clone();
         let path = self.path.clone();
         tokio::task::spawn_blocking(move || {
@@ -448,6 +517,8 @@ impl Drop for SqliteStore {
     /// Stops the writer and waits for it, so the file is quiet when the lock is released.
     fn drop(&mut self) {
         self.writer.take();
+        // The applier stops once every sender of its queue is gone.
+        self.hurry.take();
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
@@ -671,7 +742,8 @@ fn live_keys(conn: &Connection) -> Result<Vec<String>> {
     Ok(keys)
 }
 
-/// A read-only connection with a page cache of `cache_kib` KiB.
+/// A read-only connection with a page cache of `cache_kib` KiB that reads the database file
+/// through a memory map of up to [`READER_MMAP`] bytes.
 fn open_reader(path: &Path, cache_kib: i64) -> Result<Connection> {
     let conn = Connection::open_with_flags(
         path,
@@ -679,7 +751,7 @@ fn open_reader(path: &Path, cache_kib: i64) -> Result<Connection> {
     )?;
     conn.busy_timeout(Duration::from_secs(5))?;
     conn.execute_batch(&format!(
-        "PRAGMA mmap_size = 0; PRAGMA cache_size = -{cache_kib};"
+        "PRAGMA mmap_size = {READER_MMAP}; PRAGMA cache_size = -{cache_kib};"
     ))?;
     Ok(conn)
 }
@@ -760,7 +832,17 @@ struct Applied {
 }
 
 /// Waits until SQLite holds every revision up to `target`; fails if applying broke.
-async fn caught_up(applied: &watch::Receiver<Applied>, target: Revision) -> Result<()> {
+async fn caught_up(
+    applied: &watch::Receiver<Applied>,
+    target: Revision,
+    hurry: Option<&Hurry>,
+) -> Result<()> {
+    if applied.borrow().revision >= target {
+        return Ok(());
+    }
+    if let Some(hurry) = hurry {
+        hurry.ask(target);
+    }
     let mut rx = applied.clone();
     let state = rx
         .wait_for(|a| a.revision >= target || a.broken.is_some())
@@ -772,8 +854,28 @@ async fn caught_up(applied: &watch::Receiver<Applied>, target: Revision) -> Resu
     }
 }
 
+/// Lets readers (and the writer) tell the applier that someone waits for a revision.
+#[derive(Clone)]
+struct Hurry {
+    /// The highest revision anyone has waited for.
+    wanted: Arc<AtomicI64>,
+    /// The applier's queue, to wake it from gathering.
+    wake: std::sync::mpsc::SyncSender<ApplyMsg>,
+}
+
+impl Hurry {
+    fn ask(&self, target: Revision) {
+        if self.wanted.fetch_max(target, Ordering::AcqRel) < target {
+            // A full queue means the applier has work and is not gathering.
+            let _ = self.wake.try_send(ApplyMsg::Wake);
+        }
+    }
+}
+
 /// What the writer hands to the applier, in order.
 enum ApplyMsg {
+    /// Nothing to apply: someone waits for a revision (see [`Hurry`]).
+    Wake,
     /// Changes with consecutive revisions, already durable in the commit log.
     Records(Vec<Record>),
     /// Record a compaction up to this revision and delete the history it covers; the caller is
@@ -796,6 +898,7 @@ struct Writer {
     log: CommitLog,
     db_path: PathBuf,
     applier: std::sync::mpsc::SyncSender<ApplyMsg>,
+    hurry: Hurry,
     applier_thread: std::thread::JoinHandle<()>,
     applied: watch::Receiver<Applied>,
     /// Set when the log failed after a batch may have reached it, or the applier stopped: the
@@ -841,22 +944,43 @@ enum Outcome {
     CompactStarted(Revision),
 }
 
-impl Writer {
-    fn run(mut self, mut rx: mpsc::Receiver<Request>) {
-        while let Some(first) = next_request(&mut rx) {
-            let mut batch = vec![first];
-            while batch.len() < MAX_BATCH {
-                match rx.try_recv() {
-                    Ok(req) => batch.push(req),
-                    Err(_) => break,
+/// The writer thread: takes queued requests and commits them in batches, each under the
+/// writer's lock (a caller committing inline may hold it meanwhile); closes the writer when
+/// the queue closes.
+fn run_writer(state: Arc<Mutex<Option<Writer>>>, mut rx: mpsc::Receiver<Request>) {
+    let lock = || state.lock().unwrap_or_else(|p| p.into_inner());
+    while let Some(first) = next_request(&mut rx) {
+        let mut batch = vec![first];
+        let mut guard = lock();
+        // Requests that arrived while an inline commit held the lock join this batch.
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(req) => batch.push(req),
+                Err(_) => break,
+            }
+        }
+        match guard.as_mut() {
+            Some(writer) => writer.commit_batch(batch),
+            None => {
+                for req in batch {
+                    answer(req.reply, Err(StoreError::Closed));
                 }
             }
-            self.commit_batch(batch);
         }
+    }
+    let writer = lock().take();
+    if let Some(writer) = writer {
+        writer.close();
+    }
+}
+
+impl Writer {
+    fn close(self) {
         // The last connection to close removes SQLite's WAL, so the read-only one goes first;
         // the applier finishes what is queued and then closes the writing connection.
         drop(self.lookup);
         drop(self.applier);
+        drop(self.hurry);
         let _ = self.applier_thread.join();
         self.hub.close();
     }
@@ -1034,6 +1158,7 @@ impl Writer {
 
     /// Blocks until the applier has committed every revision up to `target`.
     fn wait_applied(&mut self, target: Revision) -> std::result::Result<(), String> {
+        self.hurry.ask(target);
         let mut rx = self.applied.clone();
         let state = futures::executor::block_on(
             rx.wait_for(|a| a.revision >= target || a.broken.is_some()),
@@ -1159,6 +1284,8 @@ impl Writer {
 /// writer, several at a time in one transaction, and runs compaction and WAL upkeep between
 /// them.
 struct Applier {
+    /// The highest revision a reader or the writer has waited for (see [`Hurry`]).
+    wanted: Arc<AtomicI64>,
     stats: Arc<StatCells>,
     conn: Connection,
     applied: watch::Sender<Applied>,
@@ -1190,19 +1317,7 @@ impl Applier {
                     Err(_) => break,
                 }
             };
-            let mut msgs = vec![first];
-            let mut records = 0;
-            while records < MAX_APPLY {
-                match rx.try_recv() {
-                    Ok(msg) => {
-                        if let ApplyMsg::Records(r) = &msg {
-                            records += r.len();
-                        }
-                        msgs.push(msg);
-                    }
-                    Err(_) => break,
-                }
-            }
+            let msgs = self.gather(first, &rx);
             let written = self.apply(msgs);
             self.cycle_wal(written);
             if self.compaction.is_some() {
@@ -1219,6 +1334,66 @@ impl Applier {
         }
     }
 
+    /// Collects the messages to apply in one transaction, starting with `first`. Unless
+    /// someone waits for them, records are gathered for up to [`APPLY_GATHER`]: a transaction
+    /// of many writes rewrites each page it touches once, where one transaction per write
+    /// would append every touched page to the WAL again for each write (and copy it again at
+    /// the next checkpoint). The writes are durable in the commit log already, and readers
+    /// and watchers never wait for the gathering: a read that needs an unapplied revision
+    /// asks for it and the applier applies at once.
+    fn gather(
+        &mut self,
+        first: ApplyMsg,
+        rx: &std::sync::mpsc::Receiver<ApplyMsg>,
+    ) -> Vec<ApplyMsg> {
+        use std::sync::mpsc::{RecvTimeoutError, TryRecvError};
+        let deadline = Instant::now() + APPLY_GATHER;
+        let mut msgs = Vec::new();
+        let mut records = 0;
+        let mut last = self.applied.borrow().revision;
+        let mut urgent = false;
+        let mut next = Some(first);
+        loop {
+            if let Some(msg) = next.take() {
+                match &msg {
+                    ApplyMsg::Records(r) => {
+                        records += r.len();
+                        last = r.last().map_or(last, |r| r.rev);
+                    }
+                    ApplyMsg::Compact(..) => urgent = true,
+                    ApplyMsg::Wake => {}
+                }
+                msgs.push(msg);
+            }
+            if records >= MAX_APPLY {
+                break;
+            }
+            match rx.try_recv() {
+                Ok(msg) => {
+                    next = Some(msg);
+                    continue;
+                }
+                Err(TryRecvError::Disconnected) => break,
+                Err(TryRecvError::Empty) => {}
+            }
+            // Someone waits for a revision not applied yet, or nothing to apply at all.
+            let applied = self.applied.borrow().revision;
+            let wanted = self.wanted.load(Ordering::Acquire);
+            if urgent || wanted > applied || last == applied || self.compaction.is_some() {
+                break;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            match rx.recv_timeout(deadline - now) {
+                Ok(msg) => next = Some(msg),
+                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        msgs
+    }
+
     /// Applies queued messages in one transaction; returns how many records it wrote.
     fn apply(&mut self, msgs: Vec<ApplyMsg>) -> usize {
         if self.broken {
@@ -1227,6 +1402,9 @@ impl Applier {
                     answer(reply, Err(StoreError::Closed));
                 }
             }
+            return 0;
+        }
+        if msgs.iter().all(|m| matches!(m, ApplyMsg::Wake)) {
             return 0;
         }
         let started = Instant::now();
@@ -1245,6 +1423,7 @@ impl Applier {
                             written += 1;
                         }
                     }
+                    ApplyMsg::Wake => {}
                     ApplyMsg::Compact(target, _) => {
                         tx.execute(
                             "UPDATE meta SET value = max(value, ?1) WHERE name = 'compacted'",
