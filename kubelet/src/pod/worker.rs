@@ -1112,6 +1112,7 @@ pub fn go_duration(d: Duration) -> String {
 
 /// One pass over a live pod. Returns how long the worker may sleep.
 async fn sync(shared: &Shared, pod: &Pod, state: &mut State) -> anyhow::Result<Duration> {
+    let began = Instant::now();
     let (_, _, uid) = naming::pod_ids(pod);
     let spec = pod.spec.clone().unwrap_or_default();
     let policy = spec
@@ -1119,10 +1120,12 @@ async fn sync(shared: &Shared, pod: &Pod, state: &mut State) -> anyhow::Result<D
         .clone()
         .unwrap_or_else(|| "Always".into());
     state.waiting.clear();
-    let terminal = matches!(
-        pod.status.as_ref().and_then(|s| s.phase.as_deref()),
-        Some("Succeeded") | Some("Failed")
-    );
+    // The API copy may lag behind what this worker posted itself (its own status writes do
+    // not wake it).
+    let terminal = [pod.status.as_ref(), state.posted.as_ref()]
+        .into_iter()
+        .flatten()
+        .any(is_terminal);
     let objects = fetch_sources(&shared.client, pod).await?;
     let sources = VolumeSources {
         objects: objects.clone(),
@@ -1155,6 +1158,7 @@ async fn sync(shared: &Shared, pod: &Pod, state: &mut State) -> anyhow::Result<D
             return Ok(RETRY);
         }
     };
+    tracing::debug!(object = %naming::pod_key(pod), after = ?began.elapsed(), "sandbox ready");
     obs.sandbox_ready = true;
     obs.pod_ips = sandbox.ips.clone();
     let volume_paths = match setup_volumes(shared, pod, state, &sources, &sandbox.ips) {
@@ -1271,8 +1275,19 @@ async fn sync(shared: &Shared, pod: &Pod, state: &mut State) -> anyhow::Result<D
         }
     }
     obs.waiting = state.waiting.clone();
-    post_status(shared, pod, state, &obs).await;
+    tracing::debug!(object = %naming::pod_key(pod), after = ?began.elapsed(), started_any, "containers synced");
+    let posted = post_status(shared, pod, state, &obs).await;
+    tracing::debug!(object = %naming::pod_key(pod), after = ?began.elapsed(), "pod sync done");
+    if posted.as_ref().is_some_and(is_terminal) {
+        // Finished: give up the sandbox on the next pass, at once.
+        return Ok(Duration::ZERO);
+    }
     Ok(wake)
+}
+
+/// Whether a status says the pod has finished for good.
+fn is_terminal(status: &PodStatus) -> bool {
+    matches!(status.phase.as_deref(), Some("Succeeded") | Some("Failed"))
 }
 
 fn pod_ref(pod: &Pod) -> String {
