@@ -20,7 +20,7 @@
 use anyhow::{bail, ensure, Context, Result};
 use berth_conformance::Cluster;
 use futures::{StreamExt, TryStreamExt};
-use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
+use k8s_openapi::api::core::v1::{Event, Namespace, Node, Pod};
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams};
 use serde_json::json;
 use std::collections::HashSet;
@@ -268,6 +268,27 @@ async fn main() -> Result<()> {
         listed == pod_count,
         "{listed} pods listed, {pod_count} created"
     );
+    // The scheduler posts a `Scheduled` event per binding from a bounded background queue,
+    // dropping events when that queue is full: count them until the count stops growing.
+    let events: Api<Event> = Api::namespaced(client.clone(), "bench");
+    let events_start = Instant::now();
+    let mut scheduled_events = 0;
+    loop {
+        let n = events
+            .list(&ListParams::default())
+            .await?
+            .items
+            .iter()
+            .filter(|e| e.reason.as_deref() == Some("Scheduled"))
+            .count();
+        if n == scheduled_events || n >= pod_count || events_start.elapsed() > LIMIT {
+            scheduled_events = n;
+            break;
+        }
+        scheduled_events = n;
+        tokio::time::sleep(Duration::from_secs(3)).await;
+    }
+    let events_settled = start.elapsed();
 
     println!("nodes={node_count} pods={pod_count}");
     println!("node_registrations_per_s={nodes_per_s:.0}");
@@ -284,6 +305,11 @@ async fn main() -> Result<()> {
     println!(
         "pods_per_s_first_to_last_bound={:.0}",
         pod_count as f64 / (last - first).as_secs_f64().max(1e-3)
+    );
+    println!("scheduled_events={scheduled_events}");
+    println!(
+        "scheduler_start_to_events_settled_s={:.2}",
+        events_settled.as_secs_f64()
     );
     println!("scheduler_cpu_s={scheduler_cpu:.2}");
     println!("scheduler_vmrss_mib={:.1}", rss as f64 / 1024.0);
