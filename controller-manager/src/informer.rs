@@ -28,7 +28,10 @@ const PAGE: u32 = 500;
 const RETRY: Duration = Duration::from_secs(1);
 
 /// Called with `(old, new)` for every change: `(None, Some)` an object appeared, `(Some,
-/// Some)` it changed, `(Some, None)` it is gone.
+/// Some)` it changed, `(Some, None)` it is gone. An object replaced by another of the same
+/// name (another uid) is reported gone, then appeared. A listing reports every object it
+/// finds, so the periodic relist reaches every subscriber: one that did not change comes
+/// with the same resourceVersion in `old` and `new`.
 pub type Handler<K> = Box<dyn Fn(Option<&K>, Option<&K>) + Send + Sync>;
 
 /// Namespace → name → object.
@@ -134,8 +137,17 @@ where
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
+        let replaced = match (old, new) {
+            (Some(o), Some(n)) => o.meta().uid != n.meta().uid,
+            _ => false,
+        };
         for h in handlers {
-            h(old, new);
+            if replaced {
+                h(old, None);
+                h(None, new);
+            } else {
+                h(old, new);
+            }
         }
     }
 
@@ -299,6 +311,7 @@ struct SlimMeta {
     owner_references: Option<Vec<OwnerReference>>,
     creation_timestamp: Option<Time>,
     deletion_timestamp: Option<Time>,
+    finalizers: Option<Vec<String>>,
 }
 
 fn slim_meta<'de, D: Deserializer<'de>>(d: D) -> Result<ObjectMeta, D::Error> {
@@ -313,8 +326,52 @@ fn slim_meta<'de, D: Deserializer<'de>>(d: D) -> Result<ObjectMeta, D::Error> {
         owner_references: m.owner_references,
         creation_timestamp: m.creation_timestamp,
         deletion_timestamp: m.deletion_timestamp,
+        finalizers: m.finalizers,
         ..ObjectMeta::default()
     })
+}
+
+/// Any object as the garbage collector reads it: only its identity, owner references,
+/// deletion timestamp and finalizers are parsed, whatever else it carries.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct MetaObject {
+    /// Name, namespace, uid, resourceVersion, labels, ownerReferences, timestamps and
+    /// finalizers.
+    #[serde(default, deserialize_with = "slim_meta")]
+    pub metadata: ObjectMeta,
+}
+
+impl Resource for MetaObject {
+    type DynamicType = kube::api::ApiResource;
+    type Scope = kube::core::DynamicResourceScope;
+
+    fn kind(dt: &kube::api::ApiResource) -> std::borrow::Cow<'_, str> {
+        dt.kind.as_str().into()
+    }
+
+    fn group(dt: &kube::api::ApiResource) -> std::borrow::Cow<'_, str> {
+        dt.group.as_str().into()
+    }
+
+    fn version(dt: &kube::api::ApiResource) -> std::borrow::Cow<'_, str> {
+        dt.version.as_str().into()
+    }
+
+    fn api_version(dt: &kube::api::ApiResource) -> std::borrow::Cow<'_, str> {
+        dt.api_version.as_str().into()
+    }
+
+    fn plural(dt: &kube::api::ApiResource) -> std::borrow::Cow<'_, str> {
+        dt.plural.as_str().into()
+    }
+
+    fn meta(&self) -> &ObjectMeta {
+        &self.metadata
+    }
+
+    fn meta_mut(&mut self) -> &mut ObjectMeta {
+        &mut self.metadata
+    }
 }
 
 /// The pod spec fields controllers read.
@@ -519,6 +576,16 @@ mod tests {
                 (Some("3".into()), None),
             ]
         );
+        seen.lock().unwrap().clear();
+        // Another pod of the same name (a delete missed): gone, then appeared.
+        let mut other = pod("a", "x", "9");
+        other.metadata.uid = Some("another".into());
+        informer.upsert(other);
+        assert_eq!(
+            seen.lock().unwrap()[..],
+            [(Some("2".into()), None), (None, Some("9".into()))]
+        );
+        informer.upsert(pod("a", "x", "2"));
         seen.lock().unwrap().clear();
         // A listing without x and with z: x vanished, z appeared.
         informer.replace(vec![pod("c", "z", "5")]);

@@ -60,6 +60,16 @@ pub const KNOWN_CONTROLLERS: &[&str] = &[
     "taint-eviction-controller",
 ];
 
+/// The controllers that read the shared pod copy ([`Context::pods`]); it runs when one of
+/// them is enabled.
+const USES_PODS: &[&str] = &[
+    "endpoint",
+    "endpointslice",
+    "garbage-collector",
+    "replicaset",
+    "replicationcontroller",
+];
+
 /// The controllers `*` enables.
 pub const DEFAULT_CONTROLLERS: &[&str] = KNOWN_CONTROLLERS;
 
@@ -169,8 +179,8 @@ fn duration(s: &str) -> Result<Duration, flags::FlagError> {
 pub struct Context {
     /// The API client.
     pub client: kube::Client,
-    /// Every pod, watch-fed and slim, for the replicaset and replicationcontroller
-    /// controllers (running only when one of them is enabled).
+    /// Every pod, watch-fed and slim: the one pod watch of the process, shared by the
+    /// controllers in [`USES_PODS`] (running only when one of them is enabled).
     pub pods: Arc<informer::Informer<informer::SlimPod>>,
     /// The cluster CA bundle (PEM) to publish.
     pub root_ca_pem: String,
@@ -282,10 +292,7 @@ fn identity() -> String {
 /// Runs the enabled controllers until one of them stops (they do not, short of a panic).
 async fn run_controllers(ctx: Arc<Context>, enabled: Vec<&'static str>) {
     let mut tasks = tokio::task::JoinSet::new();
-    if enabled
-        .iter()
-        .any(|c| matches!(*c, "replicaset" | "replicationcontroller"))
-    {
+    if enabled.iter().any(|c| USES_PODS.contains(c)) {
         tasks.spawn(ctx.pods.clone().run("pods", ctx.client.clone(), ctx.resync));
     }
     for name in enabled {
