@@ -60,7 +60,8 @@
 //!   copied again from the operating system's cache on every LIST.
 //!
 //! The file is marked with an application id and a schema version (a version 1 file, which had
-//! no `current` table, is upgraded at open). A file that is not a SQLite database, that belongs
+//! no `current` table, is upgraded at open; a file with pages smaller than 8 KiB is rewritten
+//! once with 8 KiB pages, a VACUUM outside WAL mode, before its commit log is replayed). A file that is not a SQLite database, that belongs
 //! to another application, or that fails SQLite's integrity check is refused at open and never
 //! written to; so is a damaged commit log, or a database older than its log. A lock file keeps
 //! a second process from opening the same store.
@@ -90,8 +91,9 @@ const SCHEMA_VERSION: i32 = 2;
 const PAGE_SIZE: i64 = 8192;
 /// The most write requests made durable in one commit-log sync.
 const MAX_BATCH: usize = 1024;
-/// Batches that may wait for the applier before the writer waits for it.
-const APPLY_QUEUE: usize = 16;
+/// Batches that may wait for the applier before the writer waits for it; also the most
+/// batches the applier gathers into one transaction.
+const APPLY_QUEUE: usize = 64;
 /// The applier stops gathering queued batches into one transaction at this many records.
 const MAX_APPLY: usize = 4096;
 /// Log rows examined per compaction step; small, so a step never holds the applier (and the
@@ -301,7 +303,7 @@ pub struct SqliteStore {
     /// finds the writer idle and commits its own request (see [`SqliteStore::write_inline`]).
     state: Arc<Mutex<Option<Writer>>>,
     /// Tells the applier that a reader waits for a revision, so it stops gathering.
-    hurry: Option<Hurry>,
+    hurry: Hurry,
     thread: Option<std::thread::JoinHandle<()>>,
     readers: Arc<Mutex<Vec<Connection>>>,
     hub: Arc<Hub>,
@@ -367,17 +369,18 @@ impl SqliteStore {
         let lookup = open_reader(&path, LOOKUP_CACHE_KIB)?;
         let overlay = Overlay::new(live_keys(&lookup)?);
         let (apply_tx, apply_rx) = std::sync::mpsc::sync_channel(APPLY_QUEUE);
-        let hurry = Hurry {
-            wanted: wanted.clone(),
-            wake: apply_tx.clone(),
-        };
         let applier_thread = std::thread::Builder::new()
             .name("berth-store-applier".into())
             .spawn(move || applier.run(apply_rx))
             .map_err(|e| StoreError::Backend(format!("cannot start the applier thread: {e}")))?;
+        let hurry = Hurry {
+            wanted,
+            applier: applier_thread.thread().clone(),
+        };
         let writer = Writer {
             stats: stats.clone(),
             lookup,
+            snapshot: Default::default(),
             overlay,
             revision,
             compacted,
@@ -401,7 +404,7 @@ impl SqliteStore {
             path,
             writer: Some(tx),
             state,
-            hurry: Some(hurry),
+            hurry,
             thread: Some(thread),
             readers: Arc::new(Mutex::new(Vec::new())),
             hub,
@@ -492,7 +495,7 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
     {
-        caught_up(&self.applied, target, self.hurry.as_ref()).await?;
+        caught_up(&self.applied, target, &self.hurry).await?;
         let readers = self.readers.clone();
         let path = self.path.clone();
         tokio::task::spawn_blocking(move || {
@@ -517,8 +520,6 @@ impl Drop for SqliteStore {
     /// Stops the writer and waits for it, so the file is quiet when the lock is released.
     fn drop(&mut self) {
         self.writer.take();
-        // The applier stops once every sender of its queue is gone.
-        self.hurry.take();
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
@@ -636,6 +637,29 @@ fn init_schema(conn: &Connection, path: &Path) -> Result<Revision> {
              PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
         ))
         .map_err(|e| bad(path, format!("cannot create the store: {e}")))?;
+    }
+    let page: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+    if page != PAGE_SIZE {
+        // A store made with smaller pages is rewritten once with the current page size. The
+        // page size of a database can only change in a VACUUM outside WAL mode; the VACUUM is
+        // atomic (rollback journal, synced), so a crash leaves the old or the new file, and
+        // the commit log is replayed only afterwards.
+        let started = Instant::now();
+        conn.execute_batch(&format!(
+            "PRAGMA journal_mode = DELETE; PRAGMA page_size = {PAGE_SIZE}; VACUUM;"
+        ))
+        .map_err(|e| {
+            bad(
+                path,
+                format!("cannot convert to {PAGE_SIZE}-byte pages: {e}"),
+            )
+        })?;
+        tracing::info!(
+            from = page,
+            to = PAGE_SIZE,
+            ms = started.elapsed().as_millis() as u64,
+            "rewrote the store with larger pages"
+        );
     }
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
@@ -835,14 +859,12 @@ struct Applied {
 async fn caught_up(
     applied: &watch::Receiver<Applied>,
     target: Revision,
-    hurry: Option<&Hurry>,
+    hurry: &Hurry,
 ) -> Result<()> {
     if applied.borrow().revision >= target {
         return Ok(());
     }
-    if let Some(hurry) = hurry {
-        hurry.ask(target);
-    }
+    hurry.ask(target);
     let mut rx = applied.clone();
     let state = rx
         .wait_for(|a| a.revision >= target || a.broken.is_some())
@@ -859,23 +881,20 @@ async fn caught_up(
 struct Hurry {
     /// The highest revision anyone has waited for.
     wanted: Arc<AtomicI64>,
-    /// The applier's queue, to wake it from gathering.
-    wake: std::sync::mpsc::SyncSender<ApplyMsg>,
+    /// The applier thread, to wake it from gathering.
+    applier: std::thread::Thread,
 }
 
 impl Hurry {
     fn ask(&self, target: Revision) {
         if self.wanted.fetch_max(target, Ordering::AcqRel) < target {
-            // A full queue means the applier has work and is not gathering.
-            let _ = self.wake.try_send(ApplyMsg::Wake);
+            self.applier.unpark();
         }
     }
 }
 
 /// What the writer hands to the applier, in order.
 enum ApplyMsg {
-    /// Nothing to apply: someone waits for a revision (see [`Hurry`]).
-    Wake,
     /// Changes with consecutive revisions, already durable in the commit log.
     Records(Vec<Record>),
     /// Record a compaction up to this revision and delete the history it covers; the caller is
@@ -889,6 +908,8 @@ struct Writer {
     stats: Arc<StatCells>,
     /// A read-only connection for the checks of keys no unapplied batch wrote.
     lookup: Connection,
+    /// Whether the batch being checked has begun a read transaction on `lookup`.
+    snapshot: std::cell::Cell<bool>,
     /// Keys written by batches the applier has not committed yet.
     overlay: Overlay,
     revision: Revision,
@@ -980,7 +1001,6 @@ impl Writer {
         // the applier finishes what is queued and then closes the writing connection.
         drop(self.lookup);
         drop(self.applier);
-        drop(self.hurry);
         let _ = self.applier_thread.join();
         self.hub.close();
     }
@@ -1075,23 +1095,42 @@ impl Writer {
             .into_iter()
             .chain(compactions)
         {
-            if self.applier.send(msg).is_err() {
+            if self.to_applier(msg).is_err() {
                 self.broken =
                     Some("store write failed, reopen the store: the applier stopped".into());
             }
         }
     }
 
-    /// Checks every request of a batch in one read transaction of the lookup connection (one
-    /// snapshot, taken after the overlay was pruned), staging its changes and collecting their
-    /// log records.
+    /// Queues `msg` for the applier. The applier may be gathering, parked, and not woken by
+    /// the queue: a compaction (whose caller waits) and a full queue (which would hold up this
+    /// thread) wake it.
+    fn to_applier(&self, msg: ApplyMsg) -> std::result::Result<(), ()> {
+        use std::sync::mpsc::TrySendError;
+        let urgent = matches!(msg, ApplyMsg::Compact(..));
+        let sent = match self.applier.try_send(msg) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(msg)) => {
+                self.hurry.applier.unpark();
+                self.applier.send(msg).map_err(|_| ())
+            }
+            Err(TrySendError::Disconnected(_)) => Err(()),
+        };
+        if urgent {
+            self.hurry.applier.unpark();
+        }
+        sent
+    }
+
+    /// Checks every request of a batch in at most one read transaction of the lookup connection
+    /// (one snapshot, begun at the batch's first SQLite lookup, after the overlay was pruned),
+    /// staging its changes and collecting their log records.
     fn check_batch(
         &mut self,
         batch: &[Request],
         revision: &mut Revision,
         records: &mut Vec<Record>,
     ) -> rusqlite::Result<Vec<Outcome>> {
-        self.lookup.prepare_cached("BEGIN")?.execute([])?;
         let mut outcomes = Vec::with_capacity(batch.len());
         let checked: rusqlite::Result<()> = batch.iter().try_for_each(|req| {
             let outcome = self.check(&req.op, revision)?;
@@ -1102,7 +1141,14 @@ impl Writer {
             Ok(())
         });
         // Ending a read transaction only releases its snapshot.
-        let ended = self.lookup.prepare_cached("COMMIT")?.execute([]);
+        let ended = if self.snapshot.replace(false) {
+            self.lookup
+                .prepare_cached("COMMIT")?
+                .execute([])
+                .map(|_| ())
+        } else {
+            Ok(())
+        };
         checked?;
         ended?;
         Ok(outcomes)
@@ -1142,9 +1188,8 @@ impl Writer {
                 // Larger than the whole log: SQLite applies it and is made durable instead,
                 // and the log starts over after it.
                 self.wait_applied(start_revision)?;
-                self.applier
-                    .send(ApplyMsg::Records(records))
-                    .map_err(|_| "the applier stopped".to_string())?;
+                self.to_applier(ApplyMsg::Records(records))
+                    .map_err(|()| "the applier stopped".to_string())?;
                 self.wait_applied(end_revision)?;
                 sync_sqlite(&self.db_path).map_err(|e| format!("sqlite: {e}"))?;
                 self.log
@@ -1176,7 +1221,16 @@ impl Writer {
         match self.overlay.get(key) {
             Lookup::Live(kv) => Ok(Some(kv.clone())),
             Lookup::Absent => Ok(None),
-            Lookup::InSqlite => newest(&self.lookup, key),
+            Lookup::InSqlite => {
+                // The batch's lookups share one read transaction, begun at the first one: a
+                // batch that only creates new keys never reads SQLite. Any snapshot taken
+                // after the overlay was pruned holds every write the overlay no longer does.
+                if !self.snapshot.get() {
+                    self.lookup.prepare_cached("BEGIN")?.execute([])?;
+                    self.snapshot.set(true);
+                }
+                newest(&self.lookup, key)
+            }
         }
     }
 
@@ -1346,26 +1400,22 @@ impl Applier {
         first: ApplyMsg,
         rx: &std::sync::mpsc::Receiver<ApplyMsg>,
     ) -> Vec<ApplyMsg> {
-        use std::sync::mpsc::{RecvTimeoutError, TryRecvError};
+        use std::sync::mpsc::TryRecvError;
         let deadline = Instant::now() + APPLY_GATHER;
         let mut msgs = Vec::new();
         let mut records = 0;
-        let mut last = self.applied.borrow().revision;
         let mut urgent = false;
         let mut next = Some(first);
         loop {
             if let Some(msg) = next.take() {
                 match &msg {
-                    ApplyMsg::Records(r) => {
-                        records += r.len();
-                        last = r.last().map_or(last, |r| r.rev);
-                    }
+                    ApplyMsg::Records(r) => records += r.len(),
                     ApplyMsg::Compact(..) => urgent = true,
-                    ApplyMsg::Wake => {}
                 }
                 msgs.push(msg);
             }
-            if records >= MAX_APPLY {
+            // A full queue would hold up the writer (which then wakes this thread).
+            if records >= MAX_APPLY || msgs.len() >= APPLY_QUEUE {
                 break;
             }
             match rx.try_recv() {
@@ -1376,20 +1426,19 @@ impl Applier {
                 Err(TryRecvError::Disconnected) => break,
                 Err(TryRecvError::Empty) => {}
             }
-            // Someone waits for a revision not applied yet, or nothing to apply at all.
+            // Someone waits for a revision not applied yet.
             let applied = self.applied.borrow().revision;
             let wanted = self.wanted.load(Ordering::Acquire);
-            if urgent || wanted > applied || last == applied || self.compaction.is_some() {
+            if urgent || wanted > applied || self.compaction.is_some() {
                 break;
             }
             let now = Instant::now();
             if now >= deadline {
                 break;
             }
-            match rx.recv_timeout(deadline - now) {
-                Ok(msg) => next = Some(msg),
-                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
-            }
+            // Parked rather than blocked on the queue, so the writer's sends do not wake this
+            // thread for every batch; `Hurry::ask` unparks it.
+            std::thread::park_timeout(deadline - now);
         }
         msgs
     }
@@ -1402,9 +1451,6 @@ impl Applier {
                     answer(reply, Err(StoreError::Closed));
                 }
             }
-            return 0;
-        }
-        if msgs.iter().all(|m| matches!(m, ApplyMsg::Wake)) {
             return 0;
         }
         let started = Instant::now();
@@ -1423,7 +1469,6 @@ impl Applier {
                             written += 1;
                         }
                     }
-                    ApplyMsg::Wake => {}
                     ApplyMsg::Compact(target, _) => {
                         tx.execute(
                             "UPDATE meta SET value = max(value, ?1) WHERE name = 'compacted'",
