@@ -89,6 +89,9 @@ pub struct Prepared {
     pub kubeconfig: PathBuf,
     /// The address it listens on.
     pub address: SocketAddr,
+    /// The `kubernetes` endpoints reconciler: withdraw this server from them on a clean
+    /// shutdown.
+    pub endpoints: kubernetes_endpoints::Handle,
 }
 
 /// Opens the store, creates or loads the PKI, writes the admin kubeconfig, creates the
@@ -220,14 +223,12 @@ pub async fn prepare(opts: &Options) -> Result<Prepared> {
     if advertise.is_loopback() {
         tracing::info!("advertise address is loopback: the kubernetes Endpoints list no address of this server");
     }
-    tokio::spawn(
-        kubernetes_endpoints::Reconciler {
-            registry: registry.clone(),
-            hostname: berth_component_base::default_node_name(),
-            endpoint: SocketAddr::new(advertise, address.port()),
-        }
-        .run(),
-    );
+    let endpoints = kubernetes_endpoints::Reconciler {
+        registry: registry.clone(),
+        hostname: berth_component_base::default_node_name(),
+        endpoint: SocketAddr::new(advertise, address.port()),
+    }
+    .start();
     tokio::spawn(event_ttl::run(registry.clone(), opts.event_ttl));
     let state = Arc::new(handler::ApiServer {
         registry,
@@ -248,6 +249,7 @@ pub async fn prepare(opts: &Options) -> Result<Prepared> {
         state,
         kubeconfig: kubeconfig_path,
         address,
+        endpoints,
     })
 }
 
@@ -408,12 +410,14 @@ pub async fn run(opts: Options) -> Result<()> {
         ready_ms = started.elapsed().as_millis() as u64,
         "berth-apiserver is serving"
     );
-    server::serve(
+    let served = server::serve(
         prepared.listener,
         prepared.tls,
         prepared.state,
         berth_component_base::shutdown_signal(),
     )
-    .await?;
+    .await;
+    prepared.endpoints.withdraw().await;
+    served?;
     Ok(())
 }
