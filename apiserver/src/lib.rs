@@ -5,6 +5,7 @@
 //! catalog; [`strategy`] holds the few per-resource hooks. On first start it creates the
 //! cluster PKI and an admin kubeconfig under its data directory.
 
+pub mod admission;
 pub mod allocator;
 pub mod authn;
 pub mod authz;
@@ -98,15 +99,18 @@ pub struct Prepared {
 pub async fn prepare(opts: &Options) -> Result<Prepared> {
     std::fs::create_dir_all(&opts.data_dir)
         .with_context(|| format!("creating {}", opts.data_dir.display()))?;
+    let metrics = Arc::new(metrics::Metrics::default());
     let store: DynStore = if opts.etcd_servers.is_empty() {
-        Arc::new(berth_store::sqlite::SqliteStore::open(
+        let sqlite = Arc::new(berth_store::sqlite::SqliteStore::open(
             opts.data_dir.join("state.db"),
-        )?)
+        )?);
+        let weak = Arc::downgrade(&sqlite);
+        metrics.set_writer_stats(move || weak.upgrade().map(|s| s.writer_stats()));
+        sqlite
     } else {
         Arc::new(berth_store::etcd::EtcdStore::connect(&opts.etcd_servers).await?)
     };
     store.health().await.context("the store is not answering")?;
-    let metrics = Arc::new(metrics::Metrics::default());
     let store: DynStore = Arc::new(metrics::TimedStore::new(store, metrics.clone()));
     let listener = tokio::net::TcpListener::bind((opts.bind_address, opts.secure_port))
         .await
@@ -325,8 +329,8 @@ async fn create_default_namespaces(registry: &registry::Registry) -> Result<()> 
 
 async fn create_system_priority_classes(registry: &registry::Registry) -> Result<()> {
     let r = resource_request("scheduling.k8s.io", "priorityclasses", None, "create")?;
-    for (name, _, _) in registry::SYSTEM_PRIORITY_CLASSES {
-        let body = registry::system_priority_class(name).context("built-in class")?;
+    for (name, _, _) in admission::SYSTEM_PRIORITY_CLASSES {
+        let body = admission::system_priority_class(name).context("built-in class")?;
         match registry.create(&r, body, false).await {
             Ok(_) => {}
             Err(e) if e.code == 409 => {}
