@@ -62,11 +62,11 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[(((sorted.len() - 1) as f64) * p).round() as usize]
 }
 
-async fn create_many(client: &Client, prefix: &str, n: usize, concurrency: usize) -> f64 {
+async fn create_many(clients: &[Client], prefix: &str, n: usize, concurrency: usize) -> f64 {
     let started = Instant::now();
     let mut tasks = Vec::new();
     for w in 0..concurrency {
-        let client = client.clone();
+        let client = clients[w % clients.len()].clone();
         let prefix = prefix.to_owned();
         tasks.push(tokio::spawn(async move {
             let mut i = w;
@@ -108,6 +108,11 @@ async fn list_ms(client: &Client, table: bool) -> f64 {
         assert!(body.len() > 1000);
         times.push(started.elapsed().as_secs_f64() * 1e3);
     }
+    eprintln!(
+        "LIST {} times (ms): {:.1?}",
+        if table { "Table" } else { "JSON" },
+        times
+    );
     times.sort_by(f64::total_cmp);
     percentile(&times, 0.5)
 }
@@ -199,6 +204,64 @@ async fn watch_latency(server: &Server, sizes: &Sizes) -> (f64, f64) {
     (percentile(&all, 0.5), percentile(&all, 0.99))
 }
 
+/// User plus system CPU time of a process, in seconds.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start at the third field.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are the 14th and 15th fields of the line: 11 and 12 after the name.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// The value of the `/metrics` line starting with `prefix`, 0 when absent.
+async fn metric(client: &Client, prefix: &str) -> f64 {
+    let Ok((_, body)) = client.send(Method::GET, "/metrics", None).await else {
+        return 0.0;
+    };
+    String::from_utf8_lossy(&body)
+        .lines()
+        .find_map(|l| l.strip_prefix(prefix)?.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// The server's create phase totals in seconds, from `/metrics`.
+async fn create_phases(client: &Client) -> Vec<(String, f64)> {
+    let Ok((_, body)) = client.send(Method::GET, "/metrics", None).await else {
+        return Vec::new();
+    };
+    String::from_utf8_lossy(&body)
+        .lines()
+        .filter_map(|l| {
+            let rest = l.strip_prefix("berth_apiserver_create_phase_seconds_total{phase=\"")?;
+            let (name, value) = rest.split_once("\"} ")?;
+            Some((name.to_owned(), value.parse().ok()?))
+        })
+        .chain(String::from_utf8_lossy(&body).lines().filter_map(|l| {
+            let rest = l.strip_prefix("berth_store_writer_total{counter=\"")?;
+            let (name, value) = rest.split_once("\"} ")?;
+            Some((format!("writer {name}"), value.parse().ok()?))
+        }))
+        .chain(
+            String::from_utf8_lossy(&body)
+                .lines()
+                .filter_map(|l| {
+                    let rest =
+                        l.strip_prefix("berth_store_operation_duration_seconds_sum{operation=\"")?;
+                    let (name, value) = rest.split_once("\"} ")?;
+                    Some((format!("store {name} (timed)"), value.parse().ok()?))
+                })
+                .collect::<Vec<_>>(),
+        )
+        .collect()
+}
+
 async fn run(extra: Vec<String>, sizes: &Sizes) -> Results {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut r = Results::default();
@@ -214,10 +277,68 @@ async fn run(extra: Vec<String>, sizes: &Sizes) -> Results {
     tokio::time::sleep(Duration::from_millis(500)).await;
     r.idle_rss_mb = rss_kib(server.pid()).unwrap_or(0) as f64 / 1024.0;
     let client = server.client().await.expect("client");
-    r.creates_1 = create_many(&client, "seq", sizes.sequential, 1).await;
-    r.creates_32 = create_many(&client, "conc", sizes.pods - sizes.sequential, 32).await;
+    r.creates_1 = create_many(std::slice::from_ref(&client), "seq", sizes.sequential, 1).await;
+    // BERTH_BENCH_CONNECTIONS=N spreads the 32 clients over N connections (default 1).
+    let connections: usize = std::env::var("BERTH_BENCH_CONNECTIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+        .max(1);
+    let mut clients = Vec::new();
+    for _ in 0..connections {
+        clients.push(server.client().await.expect("client"));
+    }
+    let cpu_before = cpu_seconds(server.pid());
+    let own_cpu_before = cpu_seconds(std::process::id());
+    let phases_before = create_phases(&client).await;
+    r.creates_32 = create_many(&clients, "conc", sizes.pods - sizes.sequential, 32).await;
+    let creates = (sizes.pods - sizes.sequential) as f64;
+    let cpu = cpu_seconds(server.pid()) - cpu_before;
+    let own_cpu = cpu_seconds(std::process::id()) - own_cpu_before;
+    let phases_after = create_phases(&client).await;
+    // Where the 32-client creates' time went, for finding waits (stderr only).
+    eprintln!(
+        "32 clients: {:.3} ms server CPU and {:.3} ms client CPU per create, {:.2} ms wall per create per client",
+        cpu * 1e3 / creates,
+        own_cpu * 1e3 / creates,
+        32.0 * 1e3 / r.creates_32
+    );
+    for (name, secs) in &phases_after {
+        let before = phases_before
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or(0.0, |(_, s)| *s);
+        let delta = secs - before;
+        match name.as_str() {
+            "writer writes" | "writer batches" | "writer transactions" => {
+                eprintln!("  {name}: {delta}")
+            }
+            _ => eprintln!("  {name}: {:.3} ms per create", delta * 1e3 / creates),
+        }
+    }
+    eprintln!(
+        "RSS before the LISTs: {:.1} MB",
+        rss_kib(server.pid()).unwrap_or(0) as f64 / 1024.0
+    );
+    let list_metric = "apiserver_request_duration_seconds_sum{verb=\"list\",resource=\"pods\"} ";
+    let cpu_before = cpu_seconds(server.pid());
+    let handler_before = metric(&client, list_metric).await;
     r.list_json_ms = list_ms(&client, false).await;
+    let cpu_json = cpu_seconds(server.pid()) - cpu_before;
+    let handler_json = metric(&client, list_metric).await - handler_before;
     r.list_table_ms = list_ms(&client, true).await;
+    let cpu_table = cpu_seconds(server.pid()) - cpu_before - cpu_json;
+    let handler_table = metric(&client, list_metric).await - handler_before - handler_json;
+    // Once more after the Table LISTs, to tell the LIST's own cost from the aftermath of the
+    // creates (stderr only).
+    list_ms(&client, false).await;
+    eprintln!(
+        "LIST per request: server CPU JSON {:.1} ms, Table {:.1} ms; handler JSON {:.1} ms, Table {:.1} ms",
+        cpu_json * 1e3 / 5.0,
+        cpu_table * 1e3 / 5.0,
+        handler_json * 1e3 / 5.0,
+        handler_table * 1e3 / 5.0
+    );
     r.rss_pods_mb = rss_kib(server.pid()).unwrap_or(0) as f64 / 1024.0;
     let (p50, p99) = watch_latency(&server, sizes).await;
     r.watch_p50_ms = p50;
@@ -238,10 +359,20 @@ fn main() {
         } else {
             Sizes { sequential: 1_000, pods: 10_000, watchers: 1_000, watch_writes: 50 }
         };
+        // BERTH_BENCH_ONLY=sqlite skips the etcd run (the embedded store always runs).
+        let only_sqlite = std::env::var("BERTH_BENCH_ONLY").is_ok_and(|v| v == "sqlite");
         eprintln!("embedded store ...");
         let sqlite = run(Vec::new(), &sizes).await;
-        eprintln!("etcd ...");
-        let etcd = match berth_store::etcd_server::EtcdServer::start().await {
+        let etcd = match only_sqlite {
+            true => Err("BERTH_BENCH_ONLY=sqlite".to_owned()),
+            false => {
+                eprintln!("etcd ...");
+                berth_store::etcd_server::EtcdServer::start()
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+        };
+        let etcd = match etcd {
             Ok(server) => {
                 let r = run(vec!["--etcd-servers".into(), server.endpoint()], &sizes).await;
                 drop(server);

@@ -53,25 +53,41 @@ pub struct Entry {
 }
 
 /// A Table row computed once per object revision. The row's bytes are `before`, then the
-/// AGE cell formatted at print time (when `age_from` is set), then `after`.
+/// AGE cell formatted at print time (when `age_from` is set), then `after`. The row's
+/// PartialObjectMetadata is the object's own `metadata`, kept as its place in the entry's
+/// bytes rather than copied.
 struct RowMemo {
     before: Vec<u8>,
     age_from: Option<i64>,
     after: Vec<u8>,
-    metadata: Vec<u8>,
+    metadata: std::ops::Range<usize>,
+}
+
+/// Where the top-level `metadata` object sits in `bytes`.
+fn metadata_range(bytes: &[u8]) -> Option<std::ops::Range<usize>> {
+    #[derive(serde::Deserialize)]
+    struct Top<'a> {
+        #[serde(borrow)]
+        metadata: Option<&'a serde_json::value::RawValue>,
+    }
+    let top: Top<'_> = serde_json::from_slice(bytes).ok()?;
+    let raw = top.metadata?.get();
+    if !raw.starts_with('{') {
+        return None;
+    }
+    // The raw value borrows from `bytes`: its offset there is the distance of the pointers.
+    let start = (raw.as_ptr() as usize).checked_sub(bytes.as_ptr() as usize)?;
+    Some(start..start + raw.len())
 }
 
 impl Entry {
     fn new(kv: &KeyValue) -> Option<Entry> {
         let resource = resource_of(&kv.key)?;
-        let mut obj: Value = serde_json::from_slice(&kv.value).ok()?;
-        let bytes = crate::registry::stamped_bytes(kv).ok()?;
-        if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
-            meta.insert(
-                "resourceVersion".into(),
-                Value::String(kv.mod_revision.to_string()),
-            );
-        }
+        let obj: Value = serde_json::from_slice(&kv.value).ok()?;
+        let bytes = match crate::registry::splice_resource_version(&kv.value, kv.mod_revision) {
+            Some(bytes) => bytes,
+            None => crate::registry::stamped_bytes(kv).ok()?,
+        };
         let labels = crate::registry::labels_of(&obj);
         let fields = field_set(resource.group, resource.kind, &obj);
         Some(Entry {
@@ -134,7 +150,13 @@ impl Entry {
         out.extend_from_slice(b",\"object\":");
         match include {
             IncludeObject::None => out.extend_from_slice(b"null"),
-            IncludeObject::Metadata => out.extend_from_slice(&memo.metadata),
+            IncludeObject::Metadata => {
+                out.extend_from_slice(
+                    b"{\"apiVersion\":\"meta.k8s.io/v1\",\"kind\":\"PartialObjectMetadata\",\"metadata\":",
+                );
+                out.extend_from_slice(&self.bytes[memo.metadata.clone()]);
+                out.push(b'}');
+            }
             IncludeObject::Object => out.extend_from_slice(&self.bytes),
         }
         out.push(b'}');
@@ -191,7 +213,7 @@ impl Entry {
             after.extend_from_slice(b",\"conditions\":");
             after.extend_from_slice(&cell(conditions));
         }
-        let metadata = serde_json::to_vec(&tables::partial_object_metadata(&obj)).ok()?;
+        let metadata = metadata_range(&self.bytes)?;
         Some(RowMemo {
             before,
             age_from: age_at.and(created),

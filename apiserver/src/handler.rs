@@ -399,10 +399,9 @@ impl ApiServer {
                 if let Some(page) = self.registry.list_cached(&r, &opts).await? {
                     return Ok(if table {
                         let include = crate::table::include_object(query.get("includeObject"));
-                        let body = cached_table(res, &page, include);
-                        bytes_response(body, TABLE_TYPE)
+                        streamed_response(cached_table_parts(res, page, include), TABLE_TYPE)
                     } else {
-                        bytes_response(cached_list(res, &page), "application/json")
+                        streamed_response(cached_list_parts(res, page), "application/json")
                     });
                 }
                 let plain = opts.labels.as_ref().is_none_or(|l| l.is_empty())
@@ -471,7 +470,9 @@ impl ApiServer {
                     .registry
                     .create_by(&r, body, dry_run, Some(&manager))
                     .await?;
+                let started = std::time::Instant::now();
                 let mut resp = json_response(StatusCode::CREATED, &obj, "application/json");
+                crate::metrics::phase(crate::metrics::Phase::Encode, started);
                 field_validation::add_warnings(&mut resp, &warnings);
                 Ok(resp)
             }
@@ -636,13 +637,6 @@ impl ApiServer {
     }
 }
 
-fn bytes_response(body: Vec<u8>, content_type: &'static str) -> Response<Body> {
-    let mut resp = Response::new(full(body));
-    resp.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    resp
-}
-
 /// The list metadata of a cached page.
 fn cached_list_meta(page: &registry::CachedPage) -> Value {
     let mut metadata = json!({"resourceVersion": page.resource_version.to_string()});
@@ -652,11 +646,77 @@ fn cached_list_meta(page: &registry::CachedPage) -> Value {
     metadata
 }
 
+/// How many bytes a streamed answer gathers before handing them to the connection.
+const STREAM_CHUNK: usize = 256 * 1024;
+
+/// Writes one item of a streamed document.
+type WriteItem = dyn FnMut(&crate::cache::Entry, &mut Vec<u8>) + Send + Sync;
+
+/// A document made of a head, one part per item (comma-separated) and a tail, written a
+/// chunk at a time as the connection takes it, so a large LIST never sits in memory whole.
+pub(crate) struct Parts {
+    head: Vec<u8>,
+    items: std::vec::IntoIter<Arc<crate::cache::Entry>>,
+    item: Box<WriteItem>,
+    tail: Vec<u8>,
+    started: bool,
+    any: bool,
+    done: bool,
+}
+
+impl Parts {
+    /// Appends the next chunk (about [`STREAM_CHUNK`] bytes) to `out`; false once everything
+    /// was written.
+    fn next_chunk(&mut self, out: &mut Vec<u8>) -> bool {
+        if self.done {
+            return false;
+        }
+        if !self.started {
+            self.started = true;
+            out.extend_from_slice(&self.head);
+        }
+        let end = out.len() + STREAM_CHUNK;
+        while out.len() < end {
+            let Some(entry) = self.items.next() else {
+                out.extend_from_slice(&self.tail);
+                self.done = true;
+                return true;
+            };
+            if std::mem::replace(&mut self.any, true) {
+                out.push(b',');
+            }
+            (self.item)(&entry, out);
+        }
+        true
+    }
+
+    /// The whole document in one buffer.
+    pub(crate) fn into_bytes(mut self) -> Vec<u8> {
+        let mut out = Vec::new();
+        while self.next_chunk(&mut out) {}
+        out
+    }
+}
+
+/// A 200 answer streaming `parts`.
+fn streamed_response(parts: Parts, content_type: &'static str) -> Response<Body> {
+    let stream = futures::stream::unfold(parts, |mut parts| async move {
+        let mut chunk = Vec::with_capacity(STREAM_CHUNK + 16 * 1024);
+        parts
+            .next_chunk(&mut chunk)
+            .then(|| (Ok(hyper::body::Frame::data(Bytes::from(chunk))), parts))
+    });
+    let mut resp = Response::new(http_body_util::StreamBody::new(stream).boxed());
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    resp
+}
+
 /// A JSON list of cached objects: their stored bytes joined, never decoded.
-fn cached_list(
+fn cached_list_parts(
     res: &berth_api_types::catalog::ResourceInfo,
-    page: &registry::CachedPage,
-) -> Vec<u8> {
+    page: registry::CachedPage,
+) -> Parts {
     let head = format!(
         "{{\"apiVersion\":{},\"items\":[",
         serde_json::to_string(&res.api_version()).unwrap_or_default()
@@ -664,45 +724,44 @@ fn cached_list(
     let tail = format!(
         "],\"kind\":{},\"metadata\":{}}}",
         serde_json::to_string(&res.list_kind()).unwrap_or_default(),
-        cached_list_meta(page)
+        cached_list_meta(&page)
     );
-    let size: usize = page.items.iter().map(|e| e.bytes.len() + 1).sum();
-    let mut body = Vec::with_capacity(head.len() + size + tail.len());
-    body.extend_from_slice(head.as_bytes());
-    for (i, entry) in page.items.iter().enumerate() {
-        if i > 0 {
-            body.push(b',');
-        }
-        body.extend_from_slice(&entry.bytes);
+    Parts {
+        head: head.into_bytes(),
+        items: page.items.into_iter(),
+        item: Box::new(|entry, out| out.extend_from_slice(&entry.bytes)),
+        tail: tail.into_bytes(),
+        started: false,
+        any: false,
+        done: false,
     }
-    body.extend_from_slice(tail.as_bytes());
-    body
 }
 
 /// A Table of cached objects, from their memoized rows.
-pub(crate) fn cached_table(
-    res: &berth_api_types::catalog::ResourceInfo,
-    page: &registry::CachedPage,
+pub(crate) fn cached_table_parts(
+    res: &'static berth_api_types::catalog::ResourceInfo,
+    page: registry::CachedPage,
     include: crate::table::IncludeObject,
-) -> Vec<u8> {
+) -> Parts {
     let columns: Vec<Value> = berth_api_types::tables::columns(res.group, res.kind)
         .iter()
         .map(berth_api_types::tables::ColumnDefinition::to_json)
         .collect();
-    let mut body = b"{\"apiVersion\":\"meta.k8s.io/v1\",\"columnDefinitions\":".to_vec();
-    let _ = serde_json::to_writer(&mut body, &columns);
-    body.extend_from_slice(b",\"kind\":\"Table\",\"metadata\":");
-    let _ = serde_json::to_writer(&mut body, &cached_list_meta(page));
-    body.extend_from_slice(b",\"rows\":[");
+    let mut head = b"{\"apiVersion\":\"meta.k8s.io/v1\",\"columnDefinitions\":".to_vec();
+    let _ = serde_json::to_writer(&mut head, &columns);
+    head.extend_from_slice(b",\"kind\":\"Table\",\"metadata\":");
+    let _ = serde_json::to_writer(&mut head, &cached_list_meta(&page));
+    head.extend_from_slice(b",\"rows\":[");
     let now = crate::table::now_seconds();
-    for (i, entry) in page.items.iter().enumerate() {
-        if i > 0 {
-            body.push(b',');
-        }
-        entry.write_row(res, include, now, &mut body);
+    Parts {
+        head,
+        items: page.items.into_iter(),
+        item: Box::new(move |entry, out| entry.write_row(res, include, now, out)),
+        tail: b"]}".to_vec(),
+        started: false,
+        any: false,
+        done: false,
     }
-    body.extend_from_slice(b"]}");
-    body
 }
 
 /// `dryRun` given in a DeleteOptions body (kubectl sends it there for deletes).
@@ -865,8 +924,12 @@ async fn read_checked(
 ) -> ApiResult<(Value, Vec<String>)> {
     let mode = FieldValidation::from_query(query)?;
     let content_type = media_type(req.headers().get(header::CONTENT_TYPE));
+    let started = std::time::Instant::now();
     let body = read_body(req).await?;
-    field_validation::decode_object(resource, &content_type, &body, mode)
+    let started = crate::metrics::phase(crate::metrics::Phase::Body, started);
+    let decoded = field_validation::decode_object(resource, &content_type, &body, mode);
+    crate::metrics::phase(crate::metrics::Phase::Decode, started);
+    decoded
 }
 
 /// Decodes a body of the given media type into a JSON value.
@@ -924,6 +987,75 @@ pub const DEFAULT_WATCH_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn large_lists_stream_in_chunks_that_join_into_the_whole_document() {
+        use berth_store::memory::MemoryStore;
+        let store: berth_store::DynStore = Arc::new(MemoryStore::new());
+        let cache = crate::cache::WatchCache::start(store.clone());
+        let mut last = 0;
+        for i in 0..300 {
+            let pod = json!({"apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": format!("p{i:03}"), "namespace": "default",
+                    "creationTimestamp": "2026-01-01T00:00:00Z",
+                    "annotations": {"note": "x".repeat(1000)}},
+                "spec": {"containers": [{"name": "c", "image": "i"}]}});
+            let key = format!("/registry/pods/default/p{i:03}");
+            last = store
+                .create(&key, serde_json::to_vec(&pod).unwrap())
+                .await
+                .unwrap()
+                .mod_revision;
+        }
+        assert!(cache.wait_for(last, crate::cache::CONSISTENT_WAIT).await);
+        let res = berth_api_types::catalog::find("", "pods").unwrap();
+        let page = || {
+            let page = cache
+                .list("/registry/pods/", None, None, 0, |_| true)
+                .unwrap();
+            registry::CachedPage {
+                items: page.items,
+                resource_version: page.revision,
+                continue_token: None,
+            }
+        };
+        for (parts, items) in [
+            (cached_list_parts(res, page()), "/items"),
+            (
+                cached_table_parts(res, page(), crate::table::IncludeObject::Metadata),
+                "/rows",
+            ),
+        ] {
+            let whole = cached_list_parts(res, page()).into_bytes();
+            let mut parts = parts;
+            let mut chunks = 0;
+            let mut joined = Vec::new();
+            while parts.next_chunk(&mut joined) {
+                chunks += 1;
+            }
+            assert!(chunks > 1, "300 KB of pods take more than one chunk");
+            let doc: Value = serde_json::from_slice(&joined).expect("one JSON document");
+            let list = doc.pointer(items).and_then(Value::as_array).unwrap();
+            assert_eq!(list.len(), 300);
+            if items == "/items" {
+                assert_eq!(joined, whole);
+                assert_eq!(list[299]["metadata"]["name"], "p299");
+                assert_eq!(doc["metadata"]["resourceVersion"], last.to_string());
+            } else {
+                assert_eq!(list[7]["object"]["metadata"]["name"], "p007");
+                assert_eq!(list[7]["object"]["kind"], "PartialObjectMetadata");
+            }
+        }
+        // An empty page is still one document.
+        let empty = registry::CachedPage {
+            items: Vec::new(),
+            resource_version: 1,
+            continue_token: None,
+        };
+        let doc: Value =
+            serde_json::from_slice(&cached_list_parts(res, empty).into_bytes()).unwrap();
+        assert_eq!(doc["items"], json!([]));
+    }
 
     #[test]
     fn table_negotiation() {

@@ -7,7 +7,10 @@
 //! `default/kubernetes` Endpoints and EndpointSlice from the Leases renewed within
 //! [`ENDPOINT_TTL`] that advertise its own port, its own address always included: several
 //! servers sharing a store converge on the same list, and a server that stops renewing drops
-//! out. Loopback addresses are never listed (no pod could reach them).
+//! out. A server shutting down cleanly ([`Handle::withdraw`]) deletes its identity Lease and
+//! rewrites the Endpoints and EndpointSlice without itself at once, so clients stop being sent
+//! to it before its Lease would have expired. Loopback addresses are never listed (no pod
+//! could reach them).
 
 use crate::registry::{ListOptions, Registry};
 use crate::request::ResourceRequest;
@@ -92,6 +95,21 @@ pub fn identity_lease(
 /// renewed within [`ENDPOINT_TTL`] of `now` that advertise the same port; loopback ones
 /// left out; sorted.
 pub fn live_addresses(leases: &[Value], own: SocketAddr, now: Timestamp) -> Vec<IpAddr> {
+    addresses(leases, own, Some(own.ip()), now)
+}
+
+/// Like [`live_addresses`] without `own` (unless another live Lease advertises it): what a
+/// server leaving leaves behind.
+pub fn remaining_addresses(leases: &[Value], own: SocketAddr, now: Timestamp) -> Vec<IpAddr> {
+    addresses(leases, own, None, now)
+}
+
+fn addresses(
+    leases: &[Value],
+    own: SocketAddr,
+    include: Option<IpAddr>,
+    now: Timestamp,
+) -> Vec<IpAddr> {
     let ttl = jiff::SignedDuration::try_from(ENDPOINT_TTL).unwrap_or_default();
     let mut ips: Vec<IpAddr> = leases
         .iter()
@@ -111,7 +129,7 @@ pub fn live_addresses(leases: &[Value], own: SocketAddr, now: Timestamp) -> Vec<
         })
         .filter(|a| a.port() == own.port())
         .map(|a| a.ip())
-        .chain([own.ip()])
+        .chain(include)
         .filter(|ip| !ip.is_loopback() && !ip.is_unspecified())
         .collect();
     ips.sort();
@@ -204,7 +222,49 @@ pub struct Reconciler {
     pub endpoint: SocketAddr,
 }
 
+/// Stops a running [`Reconciler`] and withdraws this server from the `kubernetes` endpoints.
+pub struct Handle {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// Longest wait for the withdrawal at shutdown; a store that does not answer never holds the
+/// process.
+pub const WITHDRAW_TIMEOUT: Duration = Duration::from_secs(5);
+
+impl Handle {
+    /// Stops renewing, deletes this server's identity Lease and rewrites the `kubernetes`
+    /// Endpoints and EndpointSlice without this server; gives up after [`WITHDRAW_TIMEOUT`].
+    pub async fn withdraw(self) {
+        let _ = self.stop.send(());
+        if tokio::time::timeout(WITHDRAW_TIMEOUT, self.task)
+            .await
+            .is_err()
+        {
+            tracing::warn!("withdrawing from the kubernetes endpoints timed out");
+        }
+    }
+}
+
 impl Reconciler {
+    /// The identity Leases of every server, as stored.
+    async fn identity_leases(&self) -> ApiResult<Vec<Value>> {
+        let Some(list) = request("coordination.k8s.io", "leases", NAMESPACE, "list") else {
+            return Ok(Vec::new());
+        };
+        let leases = self.registry.list(&list, &ListOptions::default()).await?;
+        Ok(leases
+            .items
+            .into_iter()
+            .filter(|l| {
+                l.pointer("/metadata/labels")
+                    .and_then(|m| m.get(IDENTITY_LABEL))
+                    .and_then(Value::as_str)
+                    == Some("kube-apiserver")
+            })
+            .collect())
+    }
+
     /// Renews the identity Lease and rewrites the `kubernetes` Endpoints and EndpointSlice.
     pub async fn once(&self, holder: &str) -> ApiResult<()> {
         let id = identity(&self.hostname);
@@ -220,21 +280,27 @@ impl Reconciler {
             &[],
         )
         .await?;
-        let Some(list) = request("coordination.k8s.io", "leases", NAMESPACE, "list") else {
-            return Ok(());
-        };
-        let leases = self.registry.list(&list, &ListOptions::default()).await?;
-        let ours: Vec<Value> = leases
-            .items
-            .into_iter()
-            .filter(|l| {
-                l.pointer("/metadata/labels")
-                    .and_then(|m| m.get(IDENTITY_LABEL))
-                    .and_then(Value::as_str)
-                    == Some("kube-apiserver")
-            })
-            .collect();
+        let ours = self.identity_leases().await?;
         let ips = live_addresses(&ours, self.endpoint, now);
+        self.write_endpoints(&ips).await
+    }
+
+    /// Deletes this server's identity Lease and rewrites the endpoints from the others.
+    pub async fn withdraw(&self) -> ApiResult<()> {
+        let id = identity(&self.hostname);
+        if let Some(r) = request("coordination.k8s.io", "leases", NAMESPACE, "delete") {
+            match self.registry.delete(&r, &id, &json!({}), false).await {
+                Ok(_) => {}
+                Err(e) if e.code == 404 => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let others = self.identity_leases().await?;
+        let ips = remaining_addresses(&others, self.endpoint, Timestamp::now());
+        self.write_endpoints(&ips).await
+    }
+
+    async fn write_endpoints(&self, ips: &[IpAddr]) -> ApiResult<()> {
         let port = self.endpoint.port();
         put(
             &self.registry,
@@ -242,7 +308,7 @@ impl Reconciler {
             "endpoints",
             "default",
             SERVICE,
-            endpoints(&ips, port),
+            endpoints(ips, port),
             &["subsets"],
         )
         .await?;
@@ -252,23 +318,39 @@ impl Reconciler {
             "endpointslices",
             "default",
             SERVICE,
-            endpoint_slice(&ips, port),
+            endpoint_slice(ips, port),
             &["addressType", "endpoints", "ports"],
         )
         .await
     }
 
-    /// Runs every [`RENEW`] until the process stops.
-    pub async fn run(self) {
-        let holder = format!("{}_{}", identity(&self.hostname), uuid::Uuid::new_v4());
-        let mut tick = tokio::time::interval(RENEW);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            if let Err(err) = self.once(&holder).await {
-                tracing::warn!(error = %err.message, "reconciling the kubernetes endpoints failed");
+    /// Runs every [`RENEW`] on a task of its own until [`Handle::withdraw`].
+    pub fn start(self) -> Handle {
+        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let holder = format!("{}_{}", identity(&self.hostname), uuid::Uuid::new_v4());
+            let mut tick = tokio::time::interval(RENEW);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                // A renewal in progress finishes before the withdrawal starts, so the Lease
+                // is never written again after it is deleted.
+                tokio::select! {
+                    _ = tick.tick() => {
+                        if let Err(err) = self.once(&holder).await {
+                            tracing::warn!(error = %err.message, "reconciling the kubernetes endpoints failed");
+                        }
+                    }
+                    _ = &mut stopped => break,
+                }
             }
-        }
+            match self.withdraw().await {
+                Ok(()) => tracing::info!("withdrew from the kubernetes endpoints"),
+                Err(err) => {
+                    tracing::warn!(error = %err.message, "withdrawing from the kubernetes endpoints failed");
+                }
+            }
+        });
+        Handle { stop, task }
     }
 }
 
@@ -304,6 +386,11 @@ mod tests {
             lease("192.0.2.14:8443", "2026-01-01T00:00:59.000000Z"),
             lease("127.0.0.1:6443", "2026-01-01T00:00:59.000000Z"),
         ];
+        let remaining: Vec<String> = remaining_addresses(&leases, own, now)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert!(!remaining.contains(&own.ip().to_string()), "{remaining:?}");
         let ips: Vec<String> = live_addresses(&leases, own, now)
             .iter()
             .map(ToString::to_string)

@@ -5,6 +5,7 @@
 //! catalog; [`strategy`] holds the few per-resource hooks. On first start it creates the
 //! cluster PKI and an admin kubeconfig under its data directory.
 
+pub mod admission;
 pub mod allocator;
 pub mod authn;
 pub mod authz;
@@ -88,6 +89,9 @@ pub struct Prepared {
     pub kubeconfig: PathBuf,
     /// The address it listens on.
     pub address: SocketAddr,
+    /// The `kubernetes` endpoints reconciler: withdraw this server from them on a clean
+    /// shutdown.
+    pub endpoints: kubernetes_endpoints::Handle,
 }
 
 /// Opens the store, creates or loads the PKI, writes the admin kubeconfig, creates the
@@ -95,15 +99,18 @@ pub struct Prepared {
 pub async fn prepare(opts: &Options) -> Result<Prepared> {
     std::fs::create_dir_all(&opts.data_dir)
         .with_context(|| format!("creating {}", opts.data_dir.display()))?;
+    let metrics = Arc::new(metrics::Metrics::default());
     let store: DynStore = if opts.etcd_servers.is_empty() {
-        Arc::new(berth_store::sqlite::SqliteStore::open(
+        let sqlite = Arc::new(berth_store::sqlite::SqliteStore::open(
             opts.data_dir.join("state.db"),
-        )?)
+        )?);
+        let weak = Arc::downgrade(&sqlite);
+        metrics.set_writer_stats(move || weak.upgrade().map(|s| s.writer_stats()));
+        sqlite
     } else {
         Arc::new(berth_store::etcd::EtcdStore::connect(&opts.etcd_servers).await?)
     };
     store.health().await.context("the store is not answering")?;
-    let metrics = Arc::new(metrics::Metrics::default());
     let store: DynStore = Arc::new(metrics::TimedStore::new(store, metrics.clone()));
     let listener = tokio::net::TcpListener::bind((opts.bind_address, opts.secure_port))
         .await
@@ -216,14 +223,12 @@ pub async fn prepare(opts: &Options) -> Result<Prepared> {
     if advertise.is_loopback() {
         tracing::info!("advertise address is loopback: the kubernetes Endpoints list no address of this server");
     }
-    tokio::spawn(
-        kubernetes_endpoints::Reconciler {
-            registry: registry.clone(),
-            hostname: berth_component_base::default_node_name(),
-            endpoint: SocketAddr::new(advertise, address.port()),
-        }
-        .run(),
-    );
+    let endpoints = kubernetes_endpoints::Reconciler {
+        registry: registry.clone(),
+        hostname: berth_component_base::default_node_name(),
+        endpoint: SocketAddr::new(advertise, address.port()),
+    }
+    .start();
     tokio::spawn(event_ttl::run(registry.clone(), opts.event_ttl));
     let state = Arc::new(handler::ApiServer {
         registry,
@@ -244,6 +249,7 @@ pub async fn prepare(opts: &Options) -> Result<Prepared> {
         state,
         kubeconfig: kubeconfig_path,
         address,
+        endpoints,
     })
 }
 
@@ -323,8 +329,8 @@ async fn create_default_namespaces(registry: &registry::Registry) -> Result<()> 
 
 async fn create_system_priority_classes(registry: &registry::Registry) -> Result<()> {
     let r = resource_request("scheduling.k8s.io", "priorityclasses", None, "create")?;
-    for (name, _, _) in registry::SYSTEM_PRIORITY_CLASSES {
-        let body = registry::system_priority_class(name).context("built-in class")?;
+    for (name, _, _) in admission::SYSTEM_PRIORITY_CLASSES {
+        let body = admission::system_priority_class(name).context("built-in class")?;
         match registry.create(&r, body, false).await {
             Ok(_) => {}
             Err(e) if e.code == 409 => {}
@@ -404,12 +410,14 @@ pub async fn run(opts: Options) -> Result<()> {
         ready_ms = started.elapsed().as_millis() as u64,
         "berth-apiserver is serving"
     );
-    server::serve(
+    let served = server::serve(
         prepared.listener,
         prepared.tls,
         prepared.state,
         berth_component_base::shutdown_signal(),
     )
-    .await?;
+    .await;
+    prepared.endpoints.withdraw().await;
+    served?;
     Ok(())
 }

@@ -8,6 +8,7 @@
 
 use crate::allocator::{Allocator, Realloc};
 use crate::cache::{Entry, WatchCache};
+use crate::metrics::{self, Phase};
 use crate::request::ResourceRequest;
 use crate::status::{ApiError, ApiResult};
 use crate::strategy;
@@ -19,6 +20,7 @@ use berth_store::{keys, DynStore, KeyValue, RangeRequest, Revision, StoreError};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Instant;
 
 /// How many times a patch or server-side change retries after losing a write race.
 const MAX_RETRIES: usize = 8;
@@ -68,32 +70,6 @@ pub struct ListPage {
     pub continue_token: Option<String>,
     /// How many items follow, when known.
     pub remaining: Option<i64>,
-}
-
-/// The built-in PriorityClasses every cluster has.
-pub const SYSTEM_PRIORITY_CLASSES: [(&str, i64, &str); 2] = [
-    (
-        "system-node-critical",
-        2_000_001_000,
-        "Used for system critical pods that must not be moved from their current node.",
-    ),
-    (
-        "system-cluster-critical",
-        2_000_000_000,
-        "Used for system critical pods that must run in the cluster, but can be moved to another node if necessary.",
-    ),
-];
-
-/// The built-in PriorityClass called `name`, as an object.
-pub fn system_priority_class(name: &str) -> Option<Value> {
-    let (name, value, description) = SYSTEM_PRIORITY_CLASSES
-        .iter()
-        .find(|(n, _, _)| *n == name)?;
-    Some(
-        json!({"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
-        "metadata": {"name": name}, "value": value, "description": description,
-        "preemptionPolicy": "PreemptLowerPriority"}),
-    )
 }
 
 /// Reads the metadata of an object; a missing or non-object metadata is treated as empty.
@@ -233,9 +209,54 @@ pub fn stamped_bytes(kv: &KeyValue) -> ApiResult<Vec<u8>> {
 }
 
 fn encode(obj: &Value) -> ApiResult<Vec<u8>> {
-    let mut obj = obj.clone();
-    meta_mut(&mut obj).remove("resourceVersion");
-    serde_json::to_vec(&obj).map_err(|e| ApiError::internal(e.to_string()))
+    let bytes = if meta(obj).contains_key("resourceVersion") {
+        let mut obj = obj.clone();
+        meta_mut(&mut obj).remove("resourceVersion");
+        serde_json::to_vec(&obj)
+    } else {
+        serde_json::to_vec(obj)
+    };
+    bytes.map_err(|e| ApiError::internal(e.to_string()))
+}
+
+/// A stored object's bytes with `"resourceVersion":"<rv>"` spliced in as the first member of
+/// its metadata, without decoding it. `None` when the bytes do not have the shape the store
+/// writes (a top-level object whose `metadata` is an object without a resourceVersion); the
+/// caller then re-encodes the object instead.
+pub fn splice_resource_version(stored: &[u8], rv: Revision) -> Option<Vec<u8>> {
+    use serde_json::value::RawValue;
+    #[derive(serde::Deserialize)]
+    struct Top<'a> {
+        #[serde(borrow)]
+        metadata: Option<&'a RawValue>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Meta {
+        #[serde(rename = "resourceVersion")]
+        resource_version: Option<serde::de::IgnoredAny>,
+    }
+    let top: Top<'_> = serde_json::from_slice(stored).ok()?;
+    let raw = top.metadata?.get();
+    if !raw.starts_with('{') {
+        return None;
+    }
+    let meta: Meta = serde_json::from_str(raw).ok()?;
+    if meta.resource_version.is_some() {
+        return None;
+    }
+    // The raw value borrows from `stored`: its offset there is the distance of the pointers.
+    let at = (raw.as_ptr() as usize).checked_sub(stored.as_ptr() as usize)? + 1;
+    let empty = raw[1..].trim_start().starts_with('}');
+    let mut out = Vec::with_capacity(stored.len() + 40);
+    out.extend_from_slice(stored.get(..at)?);
+    out.extend_from_slice(b"\"resourceVersion\":\"");
+    out.extend_from_slice(rv.to_string().as_bytes());
+    out.push(b'"');
+    if !empty {
+        out.push(b',');
+    }
+    out.extend_from_slice(stored.get(at..)?);
+    Some(out)
 }
 
 /// Parses a resourceVersion given by a client.
@@ -497,10 +518,10 @@ impl Registry {
         } else {
             meta_mut(&mut obj).remove("namespace");
         }
+        let started = Instant::now();
         self.admit_namespace(r).await?;
-        if res.group.is_empty() && res.plural == "pods" && r.subresource.is_none() {
-            self.admit_pod_priority(&mut obj).await?;
-        }
+        crate::admission::admit_create(self, r, &mut obj).await?;
+        let mut started = metrics::phase(Phase::Admission, started);
         let generated = {
             let m = meta(&obj);
             let has_name = m
@@ -548,6 +569,7 @@ impl Registry {
                 if let (Some(a), false) = (self.service_allocator(r), dry_run) {
                     a.allocate(&mut obj).await?;
                 }
+                started = metrics::phase(Phase::Prepare, started);
             }
             let name = meta_str(&obj, "name").unwrap_or_default().to_owned();
             if dry_run {
@@ -558,8 +580,15 @@ impl Registry {
                 return Ok(obj);
             }
             let stored = self.store.create(&self.key(r, &name), encode(&obj)?).await;
+            started = metrics::phase(Phase::Store, started);
             match stored {
-                Ok(kv) => return decode(&kv),
+                Ok(kv) => {
+                    // The stored bytes are `obj` encoded: answer with it, versioned.
+                    meta_mut(&mut obj)
+                        .insert("resourceVersion".into(), json!(kv.mod_revision.to_string()));
+                    metrics::phase(Phase::Respond, started);
+                    return Ok(obj);
+                }
                 Err(StoreError::AlreadyExists { .. }) if attempt + 1 < attempts => continue,
                 Err(e) => {
                     // The object was not stored: give back what was allocated for it.
@@ -574,113 +603,6 @@ impl Registry {
             }
         }
         Err(ApiError::internal("could not generate a unique name"))
-    }
-
-    /// Resolves a new pod's `priorityClassName` (or the global default class) into
-    /// `spec.priority` and `spec.preemptionPolicy`, refusing unknown classes and values that
-    /// contradict the class.
-    async fn admit_pod_priority(&self, obj: &mut Value) -> ApiResult<()> {
-        let pod_name = meta_str(obj, "name")
-            .or_else(|| meta_str(obj, "generateName"))
-            .unwrap_or_default()
-            .to_owned();
-        let forbidden = |msg: String| {
-            ApiError::forbidden(format!("pods \"{pod_name}\" is forbidden: {msg}"))
-                .with_details("", "pods", &pod_name)
-        };
-        let class_name = obj
-            .pointer("/spec/priorityClassName")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_owned();
-        let Some(classes) = berth_api_types::catalog::find("scheduling.k8s.io", "priorityclasses")
-        else {
-            return Ok(());
-        };
-        let class: Option<Value> = if class_name.is_empty() {
-            // The classes come from the watch cache when it is ready, as an admission lister
-            // would read them (no consistent read on every pod create); the store otherwise.
-            let prefix = keys::collection_prefix(classes, None);
-            let cached = self
-                .cache
-                .as_ref()
-                .and_then(|c| c.list(&prefix, None, None, 0, |_| true));
-            let items = match cached {
-                Some(page) => page
-                    .items
-                    .iter()
-                    .map(|e| e.decode())
-                    .collect::<ApiResult<Vec<Value>>>()?,
-                None => {
-                    let r = ResourceRequest {
-                        resource: classes,
-                        namespace: None,
-                        name: None,
-                        subresource: None,
-                        verb: "list",
-                    };
-                    self.list(&r, &ListOptions::default()).await?.items
-                }
-            };
-            // With several global defaults, the lowest value wins.
-            items
-                .into_iter()
-                .filter(|c| c.get("globalDefault").and_then(Value::as_bool) == Some(true))
-                .min_by_key(|c| c.get("value").and_then(Value::as_i64).unwrap_or(0))
-        } else {
-            let key = keys::object_key(classes, None, &class_name);
-            match self.store.get(&key).await? {
-                (Some(kv), _) => Some(decode(&kv)?),
-                (None, _) => match system_priority_class(&class_name) {
-                    Some(c) => Some(c),
-                    None => {
-                        return Err(forbidden(format!(
-                            "no PriorityClass with name {class_name} was found"
-                        )))
-                    }
-                },
-            }
-        };
-        let (value, policy) = match &class {
-            Some(c) => (
-                c.get("value").and_then(Value::as_i64).unwrap_or(0),
-                c.get("preemptionPolicy")
-                    .and_then(Value::as_str)
-                    .unwrap_or("PreemptLowerPriority")
-                    .to_owned(),
-            ),
-            None => (0, "PreemptLowerPriority".to_owned()),
-        };
-        let Some(spec) = obj.get_mut("spec").and_then(Value::as_object_mut) else {
-            return Ok(());
-        };
-        if let Some(given) = spec.get("priority").and_then(Value::as_i64) {
-            if given != value {
-                return Err(forbidden(format!(
-                    "the integer value of priority ({given}) must not be provided in pod spec; \
-                     priority admission controller computed {value} from the given PriorityClass name"
-                )));
-            }
-        }
-        if let Some(given) = spec.get("preemptionPolicy").and_then(Value::as_str) {
-            if given != policy {
-                return Err(forbidden(format!(
-                    "the string value of PreemptionPolicy ({given}) must not be provided in pod \
-                     spec; priority admission controller computed {policy} from the given \
-                     PriorityClass name"
-                )));
-            }
-        }
-        if let Some(c) = &class {
-            if class_name.is_empty() {
-                if let Some(n) = meta_str(c, "name") {
-                    spec.insert("priorityClassName".into(), json!(n));
-                }
-            }
-        }
-        spec.insert("priority".into(), json!(value));
-        spec.insert("preemptionPolicy".into(), json!(policy));
-        Ok(())
     }
 
     /// Refuses new objects in a namespace that does not exist or is being deleted.
@@ -1282,6 +1204,46 @@ mod tests {
             ..kv
         };
         assert_eq!(stamped_bytes(&broken).unwrap_err().code, 500);
+    }
+
+    #[test]
+    fn spliced_resource_versions_match_a_full_decode() {
+        let objects = [
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"metadata": "{\"x\":1}"},
+                "metadata": {"name": "a", "labels": {"k": "v"}}}),
+            json!({"data": {"metadata": {"name": "inner"}}, "metadata": {}}),
+            json!({"metadata": {"name": "b", "annotations": {"resourceVersion": "1"}}}),
+        ];
+        for obj in objects {
+            let kv = KeyValue {
+                key: "/registry/configmaps/d/a".into(),
+                value: serde_json::to_vec(&obj).unwrap(),
+                create_revision: 3,
+                mod_revision: 42,
+            };
+            let spliced = splice_resource_version(&kv.value, kv.mod_revision).expect("spliced");
+            let spliced: Value = serde_json::from_slice(&spliced).unwrap();
+            assert_eq!(spliced, decode(&kv).unwrap());
+            assert_eq!(spliced["metadata"]["resourceVersion"], "42");
+        }
+        // Bytes written by a pretty printer splice the same way.
+        let pretty = b"{ \"metadata\" : {\n \"name\": \"p\" } }";
+        let spliced = splice_resource_version(pretty, 5).expect("spliced");
+        let spliced: Value = serde_json::from_slice(&spliced).unwrap();
+        assert_eq!(
+            spliced,
+            json!({"metadata": {"resourceVersion": "5", "name": "p"}})
+        );
+        // Shapes the splice must leave to a full re-encode.
+        for odd in [
+            &b"{\"metadata\":{\"resourceVersion\":\"3\"}}"[..],
+            b"{\"kind\":\"X\"}",
+            b"{\"metadata\":null}",
+            b"[1,2]",
+            b"{not json",
+        ] {
+            assert!(splice_resource_version(odd, 5).is_none(), "{odd:?}");
+        }
     }
 
     #[test]

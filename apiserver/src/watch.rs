@@ -312,7 +312,8 @@ fn serve_cached(
             };
             event_line(
                 kind,
-                &crate::handler::cached_table(resource, &page, IncludeObject::Metadata),
+                &crate::handler::cached_table_parts(resource, page, IncludeObject::Metadata)
+                    .into_bytes(),
             )
         } else {
             event_line(kind, &e.bytes)

@@ -697,13 +697,15 @@ async fn serve(data_dir: PathBuf, settings: Settings) -> Result<()> {
             }
         });
     }
-    berth_apiserver::server::serve(
+    let served = berth_apiserver::server::serve(
         prepared.listener,
         prepared.tls,
         prepared.state,
         berth_component_base::shutdown_signal(),
     )
-    .await?;
+    .await;
+    prepared.endpoints.withdraw().await;
+    served?;
     Ok(())
 }
 

@@ -253,6 +253,11 @@ impl Cluster {
         Cluster::start_with(&apiserver_binary()?)
     }
 
+    /// The server's process id.
+    pub fn server_pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Like [`Cluster::start`], with extra `berth-apiserver` flags.
     pub fn start_with_args(args: &[&str]) -> Result<Cluster> {
         Cluster::launch(&apiserver_binary()?, args)

@@ -8,7 +8,9 @@
 
 use anyhow::{ensure, Context, Result};
 use berth_conformance::fake_node::{FakeNodes, NodeSpec};
-use berth_conformance::{across_kubectls, Cluster, ControllerManager, Kubectl, KUBECTL_MINORS};
+use berth_conformance::{
+    across_kubectls, kubectl_ok, Cluster, ControllerManager, Kubectl, KUBECTL_MINORS,
+};
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams};
@@ -103,10 +105,6 @@ async fn kubectl(k: &Kubectl, args: &[&str]) -> Result<berth_conformance::Output
     .await?
 }
 
-async fn ok(k: &Kubectl, args: &[&str]) -> Result<String> {
-    Ok(kubectl(k, args).await?.ok()?.stdout)
-}
-
 /// The ReplicaSets a Deployment controls, oldest revision first.
 async fn replicasets(sets: &Api<ReplicaSet>, d: &Deployment) -> Result<Vec<ReplicaSet>> {
     let uid = d.metadata.uid.clone().context("no uid")?;
@@ -168,7 +166,7 @@ async fn kubectl_drives_a_deployment_through_its_life() {
         let deployments: Api<Deployment> = Api::namespaced(client.clone(), "default");
         let sets: Api<ReplicaSet> = Api::namespaced(client.clone(), "default");
 
-        ok(
+        kubectl_ok(
             &k,
             &[
                 "create",
@@ -179,7 +177,7 @@ async fn kubectl_drives_a_deployment_through_its_life() {
             ],
         )
         .await?;
-        let out = ok(
+        let out = kubectl_ok(
             &k,
             &["rollout", "status", "deployment/web", "--timeout=60s"],
         )
@@ -247,8 +245,8 @@ async fn kubectl_drives_a_deployment_through_its_life() {
         );
 
         // A new image: a second ReplicaSet takes over.
-        ok(&k, &["set", "image", "deployment/web", "busybox=busybox:2"]).await?;
-        ok(
+        kubectl_ok(&k, &["set", "image", "deployment/web", "busybox=busybox:2"]).await?;
+        kubectl_ok(
             &k,
             &["rollout", "status", "deployment/web", "--timeout=60s"],
         )
@@ -263,7 +261,7 @@ async fn kubectl_drives_a_deployment_through_its_life() {
             size(&rss[1])
         );
         ensure!(image(&rss[1]) == "busybox:2" && revision(&rss[1]) == 2);
-        let history = ok(&k, &["rollout", "history", "deployment/web"]).await?;
+        let history = kubectl_ok(&k, &["rollout", "history", "deployment/web"]).await?;
         let revisions: Vec<&str> = history
             .lines()
             .filter_map(|l| l.split_whitespace().next())
@@ -272,8 +270,8 @@ async fn kubectl_drives_a_deployment_through_its_life() {
         ensure!(revisions == ["1", "2"], "history:\n{history}");
 
         // Undo: the first template comes back as revision 3 on its old ReplicaSet.
-        ok(&k, &["rollout", "undo", "deployment/web"]).await?;
-        ok(
+        kubectl_ok(&k, &["rollout", "undo", "deployment/web"]).await?;
+        kubectl_ok(
             &k,
             &["rollout", "status", "deployment/web", "--timeout=60s"],
         )
@@ -301,7 +299,7 @@ async fn kubectl_drives_a_deployment_through_its_life() {
             "deployment revision {:?}",
             d.metadata.annotations
         );
-        let out = ok(
+        let out = kubectl_ok(
             &k,
             &["rollout", "history", "deployment/web", "--revision=3"],
         )
@@ -309,8 +307,8 @@ async fn kubectl_drives_a_deployment_through_its_life() {
         ensure!(out.contains("busybox:1"), "{out}");
 
         // Scale through the scale subresource.
-        ok(&k, &["scale", "deployment/web", "--replicas=5"]).await?;
-        ok(
+        kubectl_ok(&k, &["scale", "deployment/web", "--replicas=5"]).await?;
+        kubectl_ok(
             &k,
             &["rollout", "status", "deployment/web", "--timeout=60s"],
         )
@@ -322,8 +320,8 @@ async fn kubectl_drives_a_deployment_through_its_life() {
         .await?;
 
         // Paused: template changes wait; resumed: they roll out.
-        ok(&k, &["rollout", "pause", "deployment/web"]).await?;
-        ok(&k, &["set", "image", "deployment/web", "busybox=busybox:3"]).await?;
+        kubectl_ok(&k, &["rollout", "pause", "deployment/web"]).await?;
+        kubectl_ok(&k, &["set", "image", "deployment/web", "busybox=busybox:3"]).await?;
         eventually("the paused condition", || async {
             let s = deployments.get("web").await?.status.unwrap_or_default();
             let paused = s.conditions.iter().flatten().any(|c| {
@@ -343,8 +341,8 @@ async fn kubectl_drives_a_deployment_through_its_life() {
             .await?
             .failed()?;
         out.stderr_has("resume it first")?;
-        ok(&k, &["rollout", "resume", "deployment/web"]).await?;
-        ok(
+        kubectl_ok(&k, &["rollout", "resume", "deployment/web"]).await?;
+        kubectl_ok(
             &k,
             &["rollout", "status", "deployment/web", "--timeout=60s"],
         )
@@ -361,8 +359,8 @@ async fn kubectl_drives_a_deployment_through_its_life() {
         );
 
         // A restart is a rollout of the same image.
-        ok(&k, &["rollout", "restart", "deployment/web"]).await?;
-        ok(
+        kubectl_ok(&k, &["rollout", "restart", "deployment/web"]).await?;
+        kubectl_ok(
             &k,
             &["rollout", "status", "deployment/web", "--timeout=60s"],
         )
@@ -376,7 +374,7 @@ async fn kubectl_drives_a_deployment_through_its_life() {
         );
 
         // The events say what was scaled.
-        let out = ok(
+        let out = kubectl_ok(
             &k,
             &[
                 "get",
@@ -436,13 +434,13 @@ async fn a_rolling_update_stays_within_its_surge_and_unavailability() {
         let client = env.cluster.client().await?;
         let k = env.cluster.kubectl(*KUBECTL_MINORS.end())?;
         let manifest = env.cluster.write_manifest("surge.yaml", SURGE)?;
-        ok(&k, &["apply", "-f", &manifest.display().to_string()]).await?;
-        ok(
+        kubectl_ok(&k, &["apply", "-f", &manifest.display().to_string()]).await?;
+        kubectl_ok(
             &k,
             &["rollout", "status", "deployment/surge", "--timeout=60s"],
         )
         .await?;
-        ok(&k, &["set", "image", "deployment/surge", "c=busybox:2"]).await?;
+        kubectl_ok(&k, &["set", "image", "deployment/surge", "c=busybox:2"]).await?;
         let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
         let deployments: Api<Deployment> = Api::namespaced(client.clone(), "default");
         // Sample the pods until the rollout completes: never more than 6 + 1 pods, never
@@ -523,13 +521,13 @@ async fn recreate_stops_every_old_pod_before_starting_new_ones() {
         let client = env.cluster.client().await?;
         let k = env.cluster.kubectl(*KUBECTL_MINORS.end())?;
         let manifest = env.cluster.write_manifest("recreate.yaml", RECREATE)?;
-        ok(&k, &["apply", "-f", &manifest.display().to_string()]).await?;
-        ok(
+        kubectl_ok(&k, &["apply", "-f", &manifest.display().to_string()]).await?;
+        kubectl_ok(
             &k,
             &["rollout", "status", "deployment/recreate", "--timeout=60s"],
         )
         .await?;
-        ok(&k, &["set", "image", "deployment/recreate", "c=busybox:2"]).await?;
+        kubectl_ok(&k, &["set", "image", "deployment/recreate", "c=busybox:2"]).await?;
         let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
         let deadline = Instant::now() + STEP;
         loop {
@@ -562,7 +560,7 @@ async fn recreate_stops_every_old_pod_before_starting_new_ones() {
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        ok(
+        kubectl_ok(
             &k,
             &["rollout", "status", "deployment/recreate", "--timeout=60s"],
         )
@@ -602,7 +600,7 @@ async fn a_stuck_rollout_exceeds_its_progress_deadline() {
         let client = env.cluster.client().await?;
         let k = env.cluster.kubectl(*KUBECTL_MINORS.end())?;
         let manifest = env.cluster.write_manifest("stuck.yaml", STUCK)?;
-        ok(&k, &["apply", "-f", &manifest.display().to_string()]).await?;
+        kubectl_ok(&k, &["apply", "-f", &manifest.display().to_string()]).await?;
         let deployments: Api<Deployment> = Api::namespaced(client.clone(), "default");
         let c = eventually("ProgressDeadlineExceeded", || async {
             let s = deployments.get("stuck").await?.status.unwrap_or_default();
@@ -646,7 +644,7 @@ async fn old_replicasets_beyond_the_history_limit_go() {
     let result = async {
         let client = env.cluster.client().await?;
         let k = env.cluster.kubectl(*KUBECTL_MINORS.end())?;
-        ok(
+        kubectl_ok(
             &k,
             &[
                 "create",
@@ -657,7 +655,7 @@ async fn old_replicasets_beyond_the_history_limit_go() {
             ],
         )
         .await?;
-        ok(
+        kubectl_ok(
             &k,
             &[
                 "patch",
@@ -669,7 +667,7 @@ async fn old_replicasets_beyond_the_history_limit_go() {
         )
         .await?;
         for tag in 2..=4 {
-            ok(
+            kubectl_ok(
                 &k,
                 &[
                     "set",
@@ -679,7 +677,7 @@ async fn old_replicasets_beyond_the_history_limit_go() {
                 ],
             )
             .await?;
-            ok(
+            kubectl_ok(
                 &k,
                 &["rollout", "status", "deployment/short", "--timeout=60s"],
             )
@@ -824,8 +822,8 @@ async fn pods_of_a_silent_node_are_replaced_on_the_others() {
                 .await?;
         let k = cluster.kubectl(*KUBECTL_MINORS.end())?;
         let manifest = cluster.write_manifest("healing.yaml", HEALING)?;
-        ok(&k, &["apply", "-f", &manifest.display().to_string()]).await?;
-        ok(
+        kubectl_ok(&k, &["apply", "-f", &manifest.display().to_string()]).await?;
+        kubectl_ok(
             &k,
             &["rollout", "status", "deployment/healing", "--timeout=60s"],
         )
@@ -957,7 +955,7 @@ async fn a_repeated_event_is_counted_not_duplicated() {
     let env = Env::start().await;
     let result = async {
         let k = env.cluster.kubectl(*KUBECTL_MINORS.end())?;
-        ok(
+        kubectl_ok(
             &k,
             &[
                 "create",
@@ -968,13 +966,13 @@ async fn a_repeated_event_is_counted_not_duplicated() {
             ],
         )
         .await?;
-        ok(
+        kubectl_ok(
             &k,
             &["rollout", "status", "deployment/twice", "--timeout=60s"],
         )
         .await?;
         for replicas in ["2", "1", "2"] {
-            ok(
+            kubectl_ok(
                 &k,
                 &[
                     "scale",
@@ -983,7 +981,7 @@ async fn a_repeated_event_is_counted_not_duplicated() {
                 ],
             )
             .await?;
-            ok(
+            kubectl_ok(
                 &k,
                 &["rollout", "status", "deployment/twice", "--timeout=60s"],
             )

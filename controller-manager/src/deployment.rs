@@ -490,8 +490,7 @@ impl Sync {
             events::NORMAL,
             reason,
             message,
-        )
-        .await;
+        );
     }
 
     /// Writes `rs` (replicas and annotations) and keeps the answer.
@@ -1165,7 +1164,11 @@ pub async fn sync(client: kube::Client, key: String) -> Result<Outcome, SyncErro
                 rs.metadata.labels.as_ref().unwrap_or(&BTreeMap::new()),
             )
     };
-    let rss = ownership::claim(&sets, &d, matches, listed.items).await?;
+    let rss = ownership::claim(&sets, &d, matches, listed.items.into_iter().map(Arc::new))
+        .await?
+        .into_iter()
+        .map(|rs| Arc::try_unwrap(rs).unwrap_or_else(|rs| (*rs).clone()))
+        .collect();
     let mut s = Sync {
         client,
         key: key.clone(),

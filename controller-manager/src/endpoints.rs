@@ -330,13 +330,25 @@ pub fn service_key(svc: &Service) -> Option<String> {
 }
 
 /// The key a pod event queues: every Service of its namespace is looked at.
-pub fn pod_key(pod: &Pod) -> Option<String> {
+pub fn pod_key<K: Resource>(pod: &K) -> Option<String> {
     Some(format!("{}/{PODS}", pod.meta().namespace.as_deref()?))
+}
+
+/// Queues [`pod_key`] for every pod change the controller manager's shared pod copy reports
+/// (no watch of its own).
+pub fn follow_pods(ctx: &Context, queue: &Arc<WorkQueue>) {
+    let queue = queue.clone();
+    ctx.pods.subscribe(Box::new(move |old, new| {
+        if let Some(key) = new.or(old).and_then(pod_key) {
+            queue.add(&key);
+        }
+    }));
 }
 
 /// Runs the controller until the process stops.
 pub async fn run(ctx: Arc<Context>) {
     let queue = WorkQueue::new();
+    follow_pods(&ctx, &queue);
     let client = ctx.client.clone();
     tokio::join!(
         hints::feed(
@@ -345,14 +357,6 @@ pub async fn run(ctx: Arc<Context>) {
             None,
             queue.clone(),
             service_key,
-            ctx.resync,
-        ),
-        hints::feed(
-            "pods",
-            Api::<Pod>::all(client.clone()),
-            None,
-            queue.clone(),
-            pod_key,
             ctx.resync,
         ),
         queue::run_workers("endpoint", queue.clone(), ctx.endpoint_workers, {

@@ -335,6 +335,7 @@ fn slice_key(slice: &EndpointSlice) -> Option<String> {
 /// Runs the controller until the process stops.
 pub async fn run(ctx: Arc<Context>) {
     let queue = WorkQueue::new();
+    crate::endpoints::follow_pods(&ctx, &queue);
     let client = ctx.client.clone();
     tokio::join!(
         hints::feed(
@@ -343,14 +344,6 @@ pub async fn run(ctx: Arc<Context>) {
             None,
             queue.clone(),
             service_key,
-            ctx.resync,
-        ),
-        hints::feed(
-            "pods",
-            Api::<Pod>::all(client.clone()),
-            None,
-            queue.clone(),
-            crate::endpoints::pod_key,
             ctx.resync,
         ),
         hints::feed(

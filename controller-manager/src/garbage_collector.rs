@@ -19,6 +19,7 @@
 //!   then loses the finalizer.
 
 use crate::hints::is_status;
+use crate::informer::MetaObject;
 use crate::queue::{self, Outcome, WorkQueue};
 use crate::{Context, SyncError};
 use futures::StreamExt;
@@ -102,8 +103,9 @@ pub type Served = (ApiResource, bool);
 /// One object as the graph knows it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Item {
-    /// Where it is served: an [`ApiResource`] and whether it is namespaced.
-    pub resource: Served,
+    /// Where it is served: an [`ApiResource`] and whether it is namespaced (shared by every
+    /// item of the resource).
+    pub resource: Arc<Served>,
     /// Its namespace (empty when cluster-scoped).
     pub namespace: String,
     /// Its name.
@@ -132,13 +134,26 @@ pub struct Graph {
 
 impl Graph {
     /// Records `item` under `uid` and returns the uids worth a sync because of the change:
-    /// the item itself, its dependents, and its old and new owners.
+    /// nothing when only what the graph does not keep changed (a pod's status, an owner's
+    /// replica count); else the item itself and its old and new owners, and its dependents
+    /// when it is new or its deletion state or finalizers changed.
     pub fn upsert(&mut self, uid: &str, item: Item) -> Vec<String> {
+        let old = self.items.remove(uid);
+        if old.as_ref() == Some(&item) {
+            self.items.insert(uid.to_owned(), item);
+            return Vec::new();
+        }
         let mut touched = vec![uid.to_owned()];
-        if let Some(old) = self.items.remove(uid) {
+        let mut owner_state_changed = true;
+        if let Some(old) = old {
+            owner_state_changed =
+                old.deleting != item.deleting || old.finalizers != item.finalizers;
             for o in &old.owners {
                 if let Some(set) = self.dependents.get_mut(&o.uid) {
                     set.remove(uid);
+                    if set.is_empty() {
+                        self.dependents.remove(&o.uid);
+                    }
                 }
                 touched.push(o.uid.clone());
             }
@@ -150,7 +165,9 @@ impl Graph {
                 .insert(uid.to_owned());
             touched.push(o.uid.clone());
         }
-        touched.extend(self.dependents.get(uid).into_iter().flatten().cloned());
+        if owner_state_changed {
+            touched.extend(self.dependents.get(uid).into_iter().flatten().cloned());
+        }
         self.items.insert(uid.to_owned(), item);
         touched
     }
@@ -183,6 +200,11 @@ impl Graph {
         self.items.get(uid).cloned()
     }
 
+    /// Whether any object names `uid` as an owner.
+    pub fn has_dependents(&self, uid: &str) -> bool {
+        self.dependents.get(uid).is_some_and(|d| !d.is_empty())
+    }
+
     /// The uids of the objects naming `uid` as an owner, with their items.
     pub fn dependents_of(&self, uid: &str) -> Vec<(String, Item)> {
         self.dependents
@@ -203,17 +225,17 @@ impl Graph {
     }
 }
 
-fn item_of(obj: &DynamicObject, resource: &(ApiResource, bool)) -> Option<(String, Item)> {
-    let uid = obj.metadata.uid.clone()?;
+fn item_of(meta: &ObjectMeta, resource: &Arc<Served>) -> Option<(String, Item)> {
+    let uid = meta.uid.clone()?;
     Some((
         uid,
         Item {
-            resource: resource.clone(),
-            namespace: obj.metadata.namespace.clone().unwrap_or_default(),
-            name: obj.metadata.name.clone().unwrap_or_default(),
-            owners: obj.metadata.owner_references.clone().unwrap_or_default(),
-            deleting: obj.metadata.deletion_timestamp.is_some(),
-            finalizers: obj.metadata.finalizers.clone().unwrap_or_default(),
+            resource: Arc::clone(resource),
+            namespace: meta.namespace.clone().unwrap_or_default(),
+            name: meta.name.clone().unwrap_or_default(),
+            owners: meta.owner_references.clone().unwrap_or_default(),
+            deleting: meta.deletion_timestamp.is_some(),
+            finalizers: meta.finalizers.clone().unwrap_or_default(),
         },
     ))
 }
@@ -382,7 +404,7 @@ async fn sync(c: Arc<Collector>, uid: String) -> Result<Outcome, SyncError> {
     for owner in &item.owners {
         states.push((owner.uid.clone(), owner_state(&c, &item, owner).await?));
     }
-    let has_dependents = !c.graph().dependents_of(&uid).is_empty();
+    let has_dependents = c.graph().has_dependents(&uid);
     let api = c.api(&item.resource, &item.namespace);
     match verdict(&item, &states, has_dependents) {
         Verdict::Keep => {}
@@ -563,15 +585,38 @@ async fn delete_dependents(c: &Collector, uid: &str, item: &Item) -> Result<Outc
     Ok(Outcome::RequeueAfter(Duration::from_secs(5)))
 }
 
+/// Objects per page when listing a resource.
+const PAGE: u32 = 500;
+
+/// Lists every object of `api` in pages; returns them and the version to watch from (the
+/// first page's: watching from it replays whatever the later pages missed).
+async fn list_in_pages(api: &Api<MetaObject>) -> Result<(Vec<MetaObject>, String), kube::Error> {
+    let mut items = Vec::new();
+    let mut lp = ListParams::default().limit(PAGE);
+    let mut version = None;
+    loop {
+        let page = api.list(&lp).await?;
+        if version.is_none() {
+            version = page.metadata.resource_version.clone();
+        }
+        items.extend(page.items);
+        match page.metadata.continue_.filter(|c| !c.is_empty()) {
+            Some(token) => lp = lp.continue_token(&token),
+            None => break,
+        }
+    }
+    Ok((items, version.unwrap_or_default()))
+}
+
 /// Lists and watches one resource forever, keeping the graph current and queueing the uids
 /// each change concerns.
 async fn reflect(c: Arc<Collector>, watched: &'static Watched, resync: Duration) {
-    let resource = (api_resource(watched), watched.4);
-    let api: Api<DynamicObject> = Api::all_with(c.client.clone(), &resource.0);
+    let resource = Arc::new((api_resource(watched), watched.4));
+    let api: Api<MetaObject> = Api::all_with(c.client.clone(), &resource.0);
     let mut missing_logged = false;
     loop {
-        let list = match api.list(&ListParams::default()).await {
-            Ok(list) => list,
+        let (items, version) = match list_in_pages(&api).await {
+            Ok(listed) => listed,
             Err(err) => {
                 // A resource this server does not serve is looked at again now and then.
                 if is_status(&err, 404) {
@@ -588,8 +633,7 @@ async fn reflect(c: Arc<Collector>, watched: &'static Watched, resync: Duration)
             }
         };
         {
-            let listed: HashSet<String> = list
-                .items
+            let listed: HashSet<String> = items
                 .iter()
                 .filter_map(|o| o.metadata.uid.clone())
                 .collect();
@@ -600,17 +644,20 @@ async fn reflect(c: Arc<Collector>, watched: &'static Watched, resync: Duration)
                     touched.extend(graph.remove(&gone));
                 }
             }
-            for obj in &list.items {
-                if let Some((uid, item)) = item_of(obj, &resource) {
-                    if graph.items.get(&uid) != Some(&item) || !item.owners.is_empty() {
-                        touched.extend(graph.upsert(&uid, item));
+            for obj in &items {
+                if let Some((uid, item)) = item_of(&obj.metadata, &resource) {
+                    // The periodic full sync: every dependent is looked at again.
+                    if !item.owners.is_empty() {
+                        touched.push(uid.clone());
                     }
+                    touched.extend(graph.upsert(&uid, item));
                 }
             }
             drop(graph);
             c.queue_all(touched);
         }
-        let mut version = list.metadata.resource_version.unwrap_or_default();
+        drop(items);
+        let mut version = version;
         let deadline = tokio::time::Instant::now() + resync;
         let wp = WatchParams::default().timeout(resync.as_secs().clamp(1, 290) as u32);
         'watch: while tokio::time::Instant::now() < deadline {
@@ -638,7 +685,7 @@ async fn reflect(c: Arc<Collector>, watched: &'static Watched, resync: Duration)
                         if let Some(v) = obj.metadata.resource_version.clone() {
                             version = v;
                         }
-                        if let Some((uid, item)) = item_of(&obj, &resource) {
+                        if let Some((uid, item)) = item_of(&obj.metadata, &resource) {
                             let touched = c.graph().upsert(&uid, item);
                             c.queue_all(touched);
                         }
@@ -663,6 +710,38 @@ async fn reflect(c: Arc<Collector>, watched: &'static Watched, resync: Duration)
     }
 }
 
+/// Keeps the pods in the graph from the controller manager's shared pod copy instead of a
+/// watch of its own.
+fn follow_pods(ctx: &Context, c: &Arc<Collector>, watched: &'static Watched) {
+    let resource = Arc::new((api_resource(watched), watched.4));
+    let c = Arc::clone(c);
+    ctx.pods.subscribe(Box::new(move |old, new| {
+        let touched = match (old, new) {
+            (_, Some(pod)) => {
+                let Some((uid, item)) = item_of(&pod.metadata, &resource) else {
+                    return;
+                };
+                // The periodic relist repeats unchanged pods: every dependent is looked at
+                // again.
+                let relisted = old
+                    .is_some_and(|o| o.metadata.resource_version == pod.metadata.resource_version);
+                let has_owners = !item.owners.is_empty();
+                let mut touched = c.graph().upsert(&uid, item);
+                if relisted && has_owners {
+                    touched.push(uid);
+                }
+                touched
+            }
+            (Some(gone), None) => match gone.metadata.uid.as_deref() {
+                Some(uid) => c.graph().remove(uid),
+                None => return,
+            },
+            (None, None) => return,
+        };
+        c.queue_all(touched);
+    }));
+}
+
 /// Runs the collector until the process stops.
 pub async fn run(ctx: Arc<Context>) {
     let collector = Arc::new(Collector {
@@ -673,7 +752,11 @@ pub async fn run(ctx: Arc<Context>) {
     });
     let mut tasks = tokio::task::JoinSet::new();
     for w in WATCHED {
-        tasks.spawn(reflect(collector.clone(), w, ctx.resync));
+        if (w.0, w.3) == ("", "pods") {
+            follow_pods(&ctx, &collector, w);
+        } else {
+            tasks.spawn(reflect(collector.clone(), w, ctx.resync));
+        }
     }
     let c = collector.clone();
     tasks.spawn(queue::run_workers(
@@ -691,7 +774,7 @@ mod tests {
 
     fn item(owners: &[&str], finalizers: &[&str]) -> Item {
         Item {
-            resource: (api_resource(&WATCHED[0]), true),
+            resource: Arc::new((api_resource(&WATCHED[0]), true)),
             namespace: "ns".into(),
             name: "p".into(),
             owners: owners
@@ -767,11 +850,21 @@ mod tests {
         let touched = g.upsert("pod", item(&["rs"], &[]));
         assert!(touched.contains(&"pod".to_owned()) && touched.contains(&"rs".to_owned()));
         assert_eq!(g.dependents_of("rs").len(), 1);
+        assert!(g.has_dependents("rs"));
+        // A change the graph does not keep touches nothing; one of the owner's deletion state
+        // touches its dependents.
+        assert!(g.upsert("rs", item(&[], &[])).is_empty());
+        let mut deleting = item(&[], &["foregroundDeletion"]);
+        deleting.deleting = true;
+        assert!(g.upsert("rs", deleting).contains(&"pod".to_owned()));
         // The owner goes: its dependent is worth a look.
         assert_eq!(g.remove("rs"), vec!["pod".to_owned()]);
         // The dependent drops its reference: the index follows.
         g.upsert("pod", item(&[], &[]));
         assert!(g.dependents_of("rs").is_empty());
+        assert!(!g.has_dependents("rs"));
+        // The owner goes: nothing names it any more.
+        assert_eq!(g.remove("rs"), Vec::<String>::new());
         assert_eq!(g.remove("pod"), Vec::<String>::new());
     }
 }

@@ -19,9 +19,11 @@ pub mod deployment;
 pub mod endpoints;
 pub mod endpointslice;
 pub mod events;
+pub mod expectations;
 pub mod flags;
 pub mod garbage_collector;
 pub mod hints;
+pub mod informer;
 pub mod labels;
 pub mod namespace;
 pub mod nodeipam;
@@ -56,6 +58,16 @@ pub const KNOWN_CONTROLLERS: &[&str] = &[
     "root-ca-cert-publisher",
     "serviceaccount",
     "taint-eviction-controller",
+];
+
+/// The controllers that read the shared pod copy ([`Context::pods`]); it runs when one of
+/// them is enabled.
+const USES_PODS: &[&str] = &[
+    "endpoint",
+    "endpointslice",
+    "garbage-collector",
+    "replicaset",
+    "replicationcontroller",
 ];
 
 /// The controllers `*` enables.
@@ -167,6 +179,9 @@ fn duration(s: &str) -> Result<Duration, flags::FlagError> {
 pub struct Context {
     /// The API client.
     pub client: kube::Client,
+    /// Every pod, watch-fed and slim: the one pod watch of the process, shared by the
+    /// controllers in [`USES_PODS`] (running only when one of them is enabled).
+    pub pods: Arc<informer::Informer<informer::SlimPod>>,
     /// The cluster CA bundle (PEM) to publish.
     pub root_ca_pem: String,
     /// Full resync period.
@@ -277,6 +292,9 @@ fn identity() -> String {
 /// Runs the enabled controllers until one of them stops (they do not, short of a panic).
 async fn run_controllers(ctx: Arc<Context>, enabled: Vec<&'static str>) {
     let mut tasks = tokio::task::JoinSet::new();
+    if enabled.iter().any(|c| USES_PODS.contains(c)) {
+        tasks.spawn(ctx.pods.clone().run("pods", ctx.client.clone(), ctx.resync));
+    }
     for name in enabled {
         let ctx = ctx.clone();
         tracing::info!(controller = name, "starting");
@@ -342,6 +360,7 @@ pub async fn run(opts: Options) -> Result<()> {
     let client = kube::Client::try_from(config).context("building the API client")?;
     let ctx = Arc::new(Context {
         client: client.clone(),
+        pods: informer::Informer::new(),
         root_ca_pem,
         resync: opts.min_resync_period.max(Duration::from_secs(1)),
         namespace_workers: opts.concurrent_namespace_syncs.max(1),

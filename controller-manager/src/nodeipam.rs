@@ -162,8 +162,7 @@ async fn sync(
             events::NORMAL,
             "CIDRNotAvailable",
             &format!("Node {name} status is now: CIDRNotAvailable"),
-        )
-        .await;
+        );
         return Ok(Outcome::RequeueAfter(std::time::Duration::from_secs(30)));
     };
     let patch = json!({"spec": {"podCIDR": cidr.to_string(), "podCIDRs": [cidr.to_string()]}});

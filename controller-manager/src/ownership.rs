@@ -102,7 +102,7 @@ pub fn owner_key<O: Kind, D: Kind>(dependent: &D) -> Option<String> {
     }
 }
 
-/// Sorts `candidates` (every `D` in the owner's namespace) into the ones `owner` controls,
+/// Sorts `candidates` (the `D`s in the owner's namespace) into the ones `owner` controls,
 /// adopting orphans `matches` accepts and releasing controlled ones it no longer accepts.
 ///
 /// Each patch is guarded by the resource version read, so a dependent that changed meanwhile
@@ -111,8 +111,8 @@ pub async fn claim<O: Kind, D: Kind>(
     api: &Api<D>,
     owner: &O,
     matches: impl Fn(&D) -> bool,
-    candidates: Vec<D>,
-) -> Result<Vec<D>, SyncError> {
+    candidates: impl IntoIterator<Item = Arc<D>>,
+) -> Result<Vec<Arc<D>>, SyncError> {
     let uid = owner.meta().uid.clone().unwrap_or_default();
     let owner_deleting = owner.meta().deletion_timestamp.is_some();
     let mut owned = Vec::new();
@@ -150,7 +150,7 @@ pub async fn claim<O: Kind, D: Kind>(
             .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
             .await
         {
-            Ok(adopted) if adopting => owned.push(adopted),
+            Ok(adopted) if adopting => owned.push(Arc::new(adopted)),
             Ok(_) => {}
             Err(err) if is_status(&err, 404) => {}
             Err(err) => {
@@ -164,7 +164,7 @@ pub async fn claim<O: Kind, D: Kind>(
 }
 
 /// Queues every `O` of namespace `ns` (an orphan appeared there).
-async fn fan_out<O: Kind>(
+pub async fn fan_out<O: Kind>(
     client: kube::Client,
     queue: Arc<WorkQueue>,
     ns: &str,

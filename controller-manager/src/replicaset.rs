@@ -1,36 +1,44 @@
 //! The `replicaset` controller, and the reconciler it shares with `replicationcontroller`
 //! ([`crate::replicationcontroller`]): each owner has as many active pods as it asks for.
 //!
-//! A sync lists the namespace's pods from the API (not from a cache), adopts orphans its
-//! selector matches, releases owned pods that stopped matching, creates or deletes pods to
-//! reach `spec.replicas`, records Events and writes the status. Because the listing is read
-//! fresh and one key is never synced by two workers at once, a burst of events cannot make it
-//! create twice for one shortfall: the next sync sees the pods the previous one created. Pods
-//! to delete are chosen least valuable first (unscheduled, pending, not ready, newest). A
-//! failed create or delete sets the `ReplicaFailure` condition; a sync whose creates and
-//! deletes all succeed clears it.
+//! Pods are read from the controller manager's shared, watch-fed copy ([`crate::informer`]),
+//! parsed into only the fields these controllers use, never listed per sync. A sync adopts
+//! orphans its selector matches, releases owned pods that stopped matching, creates or deletes
+//! pods to reach `spec.replicas`, records Events and writes the status. Because the copy may lag
+//! behind the controller's own writes, creates and deletes are counted as expectations
+//! ([`crate::expectations`]): until the watch has shown every pod the last sync created or
+//! deleted, a sync of that owner only reports status, so a burst of events never makes it create
+//! twice for one shortfall. Creates go out in slow-start batches (1, 2, 4, … at once), at most
+//! [`BURST`] per sync, stopping at the first failing batch. Pods to delete are chosen least
+//! valuable first (unscheduled, pending, not ready, newest) and deleted concurrently. A failed
+//! create or delete sets the `ReplicaFailure` condition; a sync whose creates and deletes all
+//! succeed clears it.
 //!
 //! The two kinds differ only in how they spell selector, template and status, which the
 //! [`ReplicaOwner`] trait hides.
 
 use crate::events;
-use crate::hints::is_status;
+use crate::expectations::Expectations;
+use crate::hints::{self, is_status};
+use crate::informer::{Informer, SlimPod};
 use crate::labels;
 use crate::ownership::{self, Kind};
-use crate::queue::Outcome;
+use crate::queue::{self, Outcome, WorkQueue};
 use crate::{Context, SyncError};
 use jiff::Timestamp;
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::core::v1::{Pod, PodTemplateSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 /// Most pods created or deleted in one sync.
-const BURST: usize = 500;
+pub const BURST: usize = 500;
+/// Most deletes in flight at once.
+const CONCURRENT_WRITES: usize = 64;
 
 /// The condition type a failed create or delete sets.
 pub const REPLICA_FAILURE: &str = "ReplicaFailure";
@@ -164,42 +172,23 @@ impl ReplicaStatus {
     }
 }
 
-fn is_active(pod: &Pod) -> bool {
+fn is_active(pod: &SlimPod) -> bool {
     pod.metadata.deletion_timestamp.is_none()
-        && !matches!(
-            pod.status.as_ref().and_then(|s| s.phase.as_deref()),
-            Some("Succeeded" | "Failed")
-        )
-}
-
-/// When the pod's Ready condition turned True, if it is ready.
-fn ready_since(pod: &Pod) -> Option<Option<Timestamp>> {
-    pod.status
-        .as_ref()?
-        .conditions
-        .iter()
-        .flatten()
-        .find(|c| c.type_ == "Ready" && c.status == "True")
-        .map(|c| c.last_transition_time.as_ref().map(|t| t.0))
+        && !matches!(pod.phase(), Some("Succeeded" | "Failed"))
 }
 
 /// Orders pods so the least valuable come first: unscheduled before scheduled, Pending before
 /// Unknown before Running, not ready before ready, newer before older.
-pub fn deletion_rank(pod: &Pod) -> (u8, u8, u8, std::cmp::Reverse<Option<Timestamp>>) {
-    let scheduled = pod
-        .spec
-        .as_ref()
-        .and_then(|s| s.node_name.as_deref())
-        .is_some_and(|n| !n.is_empty());
-    let phase = match pod.status.as_ref().and_then(|s| s.phase.as_deref()) {
+pub fn deletion_rank(pod: &SlimPod) -> (u8, u8, u8, std::cmp::Reverse<Option<Timestamp>>) {
+    let phase = match pod.phase() {
         Some("Pending") | None => 0,
         Some("Unknown") => 1,
         _ => 2,
     };
-    let ready = u8::from(ready_since(pod).is_some());
+    let ready = u8::from(pod.ready_since().is_some());
     let created = pod.metadata.creation_timestamp.as_ref().map(|t| t.0);
     (
-        u8::from(scheduled),
+        u8::from(pod.node_name().is_some()),
         phase,
         ready,
         std::cmp::Reverse(created),
@@ -211,7 +200,7 @@ pub fn deletion_rank(pod: &Pod) -> (u8, u8, u8, std::cmp::Reverse<Option<Timesta
 /// over unchanged.
 pub fn status_for<O: ReplicaOwner>(
     owner: &O,
-    pods: &[&Pod],
+    pods: &[&SlimPod],
     now: Timestamp,
 ) -> (ReplicaStatus, Option<Duration>) {
     let template_labels = owner
@@ -228,15 +217,16 @@ pub fn status_for<O: ReplicaOwner>(
     };
     let (mut fully, mut ready, mut available) = (0, 0, 0);
     let mut wait: Option<Duration> = None;
+    let no_labels = BTreeMap::new();
     for pod in pods {
-        let pod_labels = pod.metadata.labels.clone().unwrap_or_default();
+        let pod_labels = pod.metadata.labels.as_ref().unwrap_or(&no_labels);
         if template_labels
             .iter()
             .all(|(k, v)| pod_labels.get(k) == Some(v))
         {
             fully += 1;
         }
-        if let Some(since) = ready_since(pod) {
+        if let Some(since) = pod.ready_since() {
             ready += 1;
             let since = since.unwrap_or(now);
             let until = since
@@ -293,129 +283,194 @@ fn api_message(err: &kube::Error) -> String {
     }
 }
 
+/// What every sync of one controller (replicaset or replicationcontroller) shares.
+pub struct Shared {
+    /// The API client.
+    pub client: kube::Client,
+    /// The watch-fed pods.
+    pub pods: Arc<Informer<SlimPod>>,
+    /// Creations and deletions not yet seen through the watch, per owner key.
+    pub expectations: Expectations,
+}
+
+/// Creates up to `n` pods from `owner`'s template in slow-start batches; returns the failure
+/// that stopped it, if any. Every pod not created (failed or skipped) is taken off the
+/// expectations.
+async fn create_pods<O: ReplicaOwner>(
+    shared: &Shared,
+    pods_api: &Api<Pod>,
+    owner: &O,
+    key: &str,
+    n: usize,
+) -> Option<kube::Error> {
+    let ns = owner.meta().namespace.as_deref().unwrap_or_default();
+    let reference = ownership::object_reference(owner);
+    let mut left = n;
+    let mut batch = 1;
+    let mut failure = None;
+    while left > 0 && failure.is_none() {
+        let size = batch.min(left);
+        left -= size;
+        batch *= 2;
+        let creates = (0..size).map(|_| {
+            let pod = new_pod(owner);
+            async move { pods_api.create(&PostParams::default(), &pod).await }
+        });
+        for result in futures::future::join_all(creates).await {
+            match result {
+                Ok(pod) => {
+                    let pod_name = pod.metadata.name.unwrap_or_default();
+                    events::record(
+                        &shared.client,
+                        O::COMPONENT,
+                        &reference,
+                        events::NORMAL,
+                        "SuccessfulCreate",
+                        &format!("Created pod: {pod_name}"),
+                    );
+                }
+                Err(err) => {
+                    shared.expectations.creation_observed(key);
+                    // The namespace is terminating: its owners go too; nothing to retry.
+                    if is_status(&err, 403) && terminating(&shared.client, ns).await {
+                        left = 0;
+                        continue;
+                    }
+                    events::record(
+                        &shared.client,
+                        O::COMPONENT,
+                        &reference,
+                        events::WARNING,
+                        "FailedCreate",
+                        &format!("Error creating: {}", api_message(&err)),
+                    );
+                    failure = Some(err);
+                }
+            }
+        }
+    }
+    for _ in 0..left {
+        shared.expectations.creation_observed(key);
+    }
+    failure
+}
+
+/// Deletes `victims` concurrently; returns the first failure other than "already gone". A pod
+/// whose delete failed is taken off the expectations.
+async fn delete_pods<O: ReplicaOwner>(
+    shared: &Shared,
+    pods_api: &Api<Pod>,
+    owner: &O,
+    key: &str,
+    victims: Vec<String>,
+) -> Option<kube::Error> {
+    use futures::StreamExt;
+    let reference = ownership::object_reference(owner);
+    let deletes = victims.into_iter().map(|pod_name| async move {
+        let result = pods_api.delete(&pod_name, &DeleteParams::default()).await;
+        (pod_name, result)
+    });
+    let mut results = futures::stream::iter(deletes).buffer_unordered(CONCURRENT_WRITES);
+    let mut failure = None;
+    while let Some((pod_name, result)) = results.next().await {
+        match result {
+            Ok(_) => events::record(
+                &shared.client,
+                O::COMPONENT,
+                &reference,
+                events::NORMAL,
+                "SuccessfulDelete",
+                &format!("Deleted pod: {pod_name}"),
+            ),
+            Err(err) => {
+                shared.expectations.deletion_observed(key, &pod_name);
+                if is_status(&err, 404) {
+                    continue;
+                }
+                events::record(
+                    &shared.client,
+                    O::COMPONENT,
+                    &reference,
+                    events::WARNING,
+                    "FailedDelete",
+                    &format!("Error deleting: {}", api_message(&err)),
+                );
+                failure.get_or_insert(err);
+            }
+        }
+    }
+    failure
+}
+
 /// Syncs the owner `ns/name` of kind `O`.
-pub async fn sync<O: ReplicaOwner>(
-    client: kube::Client,
-    key: String,
-) -> Result<Outcome, SyncError> {
+pub async fn sync<O: ReplicaOwner>(shared: Arc<Shared>, key: String) -> Result<Outcome, SyncError> {
     let Some((ns, name)) = key.split_once('/') else {
         return Ok(Outcome::Done);
     };
+    let client = shared.client.clone();
     let owners: Api<O> = Api::namespaced(client.clone(), ns);
     let Some(owner) = owners
         .get_opt(name)
         .await
         .map_err(SyncError::api("reading the owner of pods", &key))?
     else {
+        shared.expectations.forget(&key);
         return Ok(Outcome::Done);
     };
     let no_labels = BTreeMap::new();
     if owner.selects(&no_labels).is_none() {
         return Ok(Outcome::Done);
     }
-    let pods_api: Api<Pod> = Api::namespaced(client.clone(), ns);
-    let listed = pods_api
-        .list(&ListParams::default())
-        .await
-        .map_err(SyncError::api("listing pods", &key))?;
-    let matches =
-        |pod: &Pod| owner.selects(pod.metadata.labels.as_ref().unwrap_or(&no_labels)) == Some(true);
-    let owned = ownership::claim(&pods_api, &owner, matches, listed.items).await?;
+    // Read before the pods: anything seen after this is in the copy read below.
+    let may_act = shared.expectations.satisfied(&key);
+    let uid = owner.meta().uid.as_deref().unwrap_or_default();
+    // Only pods this owner controls or nobody controls concern it.
+    let candidates = shared
+        .pods
+        .namespace(ns)
+        .into_iter()
+        .filter(|p| ownership::controller_of(&p.metadata).is_none_or(|o| o.uid == uid));
+    let slim_api: Api<SlimPod> = Api::namespaced(client.clone(), ns);
+    let matches = |pod: &SlimPod| {
+        owner.selects(pod.metadata.labels.as_ref().unwrap_or(&no_labels)) == Some(true)
+    };
+    let owned = ownership::claim(&slim_api, &owner, matches, candidates).await?;
     let deleting = owner.meta().deletion_timestamp.is_some();
-    let mut active: Vec<&Pod> = owned.iter().filter(|p| is_active(p)).collect();
+    let mut active: Vec<&SlimPod> = owned
+        .iter()
+        .map(Arc::as_ref)
+        .filter(|p| is_active(p))
+        .collect();
     let want = usize::try_from(owner.replicas().max(0)).unwrap_or(0);
-    let reference = ownership::object_reference(&owner);
+    let pods_api: Api<Pod> = Api::namespaced(client.clone(), ns);
     let mut failure: Option<(&str, kube::Error)> = None;
-    if !deleting && active.len() < want {
-        // Slow start: batches of 1, 2, 4, … created concurrently, stopping at the first
-        // batch with a failure, so a quota or admission refusal costs few requests.
-        let mut left = (want - active.len()).min(BURST);
-        let mut batch = 1;
-        while left > 0 && failure.is_none() {
-            let n = batch.min(left);
-            left -= n;
-            batch *= 2;
-            let creates = (0..n).map(|_| {
-                let pod = new_pod(&owner);
-                let pods_api = &pods_api;
-                async move { pods_api.create(&PostParams::default(), &pod).await }
-            });
-            let mut created = Vec::new();
-            for result in futures::future::join_all(creates).await {
-                match result {
-                    Ok(pod) => created.push(pod.metadata.name.unwrap_or_default()),
-                    // The namespace is terminating: its owners go too; nothing to retry.
-                    Err(err) if is_status(&err, 403) && terminating(&client, ns).await => {
-                        left = 0;
-                    }
-                    Err(err) => {
-                        events::record(
-                            &client,
-                            O::COMPONENT,
-                            &reference,
-                            events::WARNING,
-                            "FailedCreate",
-                            &format!("Error creating: {}", api_message(&err)),
-                        )
-                        .await;
-                        failure = Some(("FailedCreate", err));
-                    }
-                }
-            }
-            let recorded = created.iter().map(|pod_name| {
-                let message = format!("Created pod: {pod_name}");
-                let (client, reference) = (&client, &reference);
-                async move {
-                    events::record(
-                        client,
-                        O::COMPONENT,
-                        reference,
-                        events::NORMAL,
-                        "SuccessfulCreate",
-                        &message,
-                    )
-                    .await;
-                }
-            });
-            futures::future::join_all(recorded).await;
-        }
-    } else if !deleting && active.len() > want {
+    if may_act && !deleting && active.len() < want {
+        let n = (want - active.len()).min(BURST);
+        shared.expectations.expect_creations(&key, n);
+        failure = create_pods(&shared, &pods_api, &owner, &key, n)
+            .await
+            .map(|err| ("FailedCreate", err));
+    } else if may_act && !deleting && active.len() > want {
         active.sort_by_key(|p| deletion_rank(p));
         let surplus = (active.len() - want).min(BURST);
-        for pod in active.drain(..surplus) {
-            let pod_name = pod.metadata.name.clone().unwrap_or_default();
-            match pods_api.delete(&pod_name, &DeleteParams::default()).await {
-                Ok(_) => {
-                    events::record(
-                        &client,
-                        O::COMPONENT,
-                        &reference,
-                        events::NORMAL,
-                        "SuccessfulDelete",
-                        &format!("Deleted pod: {pod_name}"),
-                    )
-                    .await;
-                }
-                Err(err) if is_status(&err, 404) => {}
-                Err(err) => {
-                    events::record(
-                        &client,
-                        O::COMPONENT,
-                        &reference,
-                        events::WARNING,
-                        "FailedDelete",
-                        &format!("Error deleting: {}", api_message(&err)),
-                    )
-                    .await;
-                    failure = Some(("FailedDelete", err));
-                    break;
-                }
-            }
-        }
+        let victims: Vec<String> = active[..surplus]
+            .iter()
+            .filter_map(|p| p.metadata.name.clone())
+            .collect();
+        shared
+            .expectations
+            .expect_deletions(&key, victims.iter().cloned());
+        failure = delete_pods(&shared, &pods_api, &owner, &key, victims)
+            .await
+            .map(|err| ("FailedDelete", err));
     }
 
     // Status of what was observed at the start of this sync; pod events bring the next one.
-    let observed: Vec<&Pod> = owned.iter().filter(|p| is_active(p)).collect();
+    let observed: Vec<&SlimPod> = owned
+        .iter()
+        .map(Arc::as_ref)
+        .filter(|p| is_active(p))
+        .collect();
     let now = Timestamp::now();
     let (mut status, wait) = status_for(&owner, &observed, now);
     status.record_failure(
@@ -445,9 +500,98 @@ pub async fn sync<O: ReplicaOwner>(
     Ok(wait.map_or(Outcome::Done, Outcome::RequeueAfter))
 }
 
+/// What a pod's change means to controller kind `O`: which owner keys to queue, and which
+/// expected creation or deletion it shows.
+pub fn pod_changed<O: ReplicaOwner>(
+    expectations: &Expectations,
+    queue: &WorkQueue,
+    old: Option<&SlimPod>,
+    new: Option<&SlimPod>,
+) {
+    let key_of = |p: &SlimPod| ownership::owner_key::<O, SlimPod>(p);
+    let name_of = |p: &SlimPod| p.metadata.name.clone().unwrap_or_default();
+    // A pod with an owner key and a controller is controlled by an `O`.
+    let is_controlled = |p: &SlimPod| ownership::controller_of(&p.metadata).is_some();
+    match (old, new) {
+        (_, Some(pod)) => {
+            let Some(key) = key_of(pod) else {
+                // Another kind's pod now; the owner it had may need to replace it.
+                if let Some(old_key) = old.and_then(key_of) {
+                    queue.add(&old_key);
+                }
+                return;
+            };
+            if is_controlled(pod) {
+                let was_deleting = old.is_some_and(|o| o.metadata.deletion_timestamp.is_some());
+                if pod.metadata.deletion_timestamp.is_some() {
+                    if !was_deleting {
+                        expectations.deletion_observed(&key, &name_of(pod));
+                    }
+                } else if old.is_none() {
+                    expectations.creation_observed(&key);
+                }
+            }
+            if let Some(old_key) = old.and_then(key_of).filter(|k| *k != key) {
+                queue.add(&old_key);
+            }
+            queue.add(&key);
+        }
+        (Some(pod), None) => {
+            if let Some(key) = key_of(pod) {
+                if is_controlled(pod) {
+                    expectations.deletion_observed(&key, &name_of(pod));
+                }
+                queue.add(&key);
+            }
+        }
+        (None, None) => {}
+    }
+}
+
 /// Runs the reconciler for kind `O` with `workers` workers until the process stops.
 pub async fn run_for<O: ReplicaOwner>(ctx: Arc<Context>, workers: usize) {
-    ownership::run::<O, Pod, _, _>(O::CONTROLLER, &ctx, workers, sync::<O>).await;
+    let queue = WorkQueue::new();
+    let shared = Arc::new(Shared {
+        client: ctx.client.clone(),
+        pods: ctx.pods.clone(),
+        expectations: Expectations::default(),
+    });
+    {
+        let (shared, queue) = (shared.clone(), queue.clone());
+        ctx.pods.subscribe(Box::new(move |old, new| {
+            pod_changed::<O>(&shared.expectations, &queue, old, new);
+        }));
+    }
+    // No sync acts on an empty copy.
+    ctx.pods.synced().await;
+    let client = ctx.client.clone();
+    tokio::join!(
+        hints::feed(
+            O::URL_PATH_SEGMENT,
+            Api::<O>::all(client.clone()),
+            None,
+            queue.clone(),
+            |o: &O| Some(ownership::key(
+                o.meta().namespace.as_deref()?,
+                o.meta().name.as_deref()?
+            )),
+            ctx.resync,
+        ),
+        queue::run_workers(O::CONTROLLER, queue.clone(), workers, {
+            let queue = queue.clone();
+            move |k: String| {
+                let (shared, queue) = (shared.clone(), queue.clone());
+                async move {
+                    match k.split_once('/') {
+                        Some((ns, ownership::ORPHANS)) => {
+                            ownership::fan_out::<O>(shared.client.clone(), queue, ns).await
+                        }
+                        _ => sync::<O>(shared, k).await,
+                    }
+                }
+            }
+        }),
+    );
 }
 
 /// Runs the `replicaset` controller until the process stops.
@@ -459,8 +603,9 @@ pub async fn run(ctx: Arc<Context>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::informer::{SlimCondition, SlimPodSpec, SlimPodStatus};
     use k8s_openapi::api::apps::v1::ReplicaSetSpec;
-    use k8s_openapi::api::core::v1::{PodCondition, PodSpec, PodStatus, ReplicationController};
+    use k8s_openapi::api::core::v1::ReplicationController;
 
     fn at(s: &str) -> Timestamp {
         s.parse().unwrap()
@@ -472,25 +617,22 @@ mod tests {
         phase: &str,
         ready_at: Option<&str>,
         created: &str,
-    ) -> Pod {
-        let mut p = Pod {
-            spec: Some(PodSpec {
+    ) -> SlimPod {
+        let mut p = SlimPod {
+            spec: Some(SlimPodSpec {
                 node_name: node.map(Into::into),
-                ..PodSpec::default()
             }),
-            status: Some(PodStatus {
+            status: Some(SlimPodStatus {
                 phase: Some(phase.into()),
                 conditions: ready_at.map(|t| {
-                    vec![PodCondition {
+                    vec![SlimCondition {
                         type_: "Ready".into(),
                         status: "True".into(),
                         last_transition_time: Some(Time(at(t))),
-                        ..PodCondition::default()
                     }]
                 }),
-                ..PodStatus::default()
             }),
-            ..Pod::default()
+            ..SlimPod::default()
         };
         p.metadata.name = Some(name.into());
         p.metadata.creation_timestamp = Some(Time(at(created)));
@@ -602,5 +744,49 @@ mod tests {
         assert_eq!(rc.selects(&BTreeMap::new()), Some(false));
         assert_eq!(ReplicationController::default().selects(&web), None);
         assert_eq!(ReplicaSet::default().selects(&web), None);
+    }
+
+    #[tokio::test]
+    async fn pod_events_meet_expectations_and_queue_their_owner() {
+        use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+        let e = Expectations::default();
+        let q = WorkQueue::new();
+        let mut p = pod("web-1", None, "Pending", None, "2026-01-01T00:00:00Z");
+        p.metadata.namespace = Some("ns".into());
+        p.metadata.owner_references = Some(vec![OwnerReference {
+            api_version: "apps/v1".into(),
+            kind: "ReplicaSet".into(),
+            name: "web".into(),
+            uid: "u".into(),
+            controller: Some(true),
+            block_owner_deletion: Some(true),
+        }]);
+        e.expect_creations("ns/web", 1);
+        // Another kind's controller sees nothing of its own.
+        pod_changed::<ReplicationController>(&e, &q, None, Some(&p));
+        assert!(q.is_empty() && !e.satisfied("ns/web"));
+        // An update is no creation.
+        pod_changed::<ReplicaSet>(&e, &q, Some(&p), Some(&p));
+        assert!(!e.satisfied("ns/web"));
+        pod_changed::<ReplicaSet>(&e, &q, None, Some(&p));
+        assert!(e.satisfied("ns/web"));
+        assert_eq!(q.next().await, "ns/web");
+        q.done("ns/web");
+        // A deletion counts once the pod is marked, and again at its removal changes nothing.
+        e.expect_deletions("ns/web", ["web-1".to_owned()]);
+        let mut marked = p.clone();
+        marked.metadata.deletion_timestamp = Some(Time(at("2026-01-01T00:01:00Z")));
+        pod_changed::<ReplicaSet>(&e, &q, Some(&p), Some(&marked));
+        assert!(e.satisfied("ns/web"));
+        pod_changed::<ReplicaSet>(&e, &q, Some(&marked), None);
+        assert_eq!(q.next().await, "ns/web");
+        q.done("ns/web");
+        // A released pod queues its former owner and the namespace's orphan key.
+        let mut orphan = p.clone();
+        orphan.metadata.owner_references = None;
+        pod_changed::<ReplicaSet>(&e, &q, Some(&p), Some(&orphan));
+        let mut keys = vec![q.next().await, q.next().await];
+        keys.sort();
+        assert_eq!(keys, ["ns/*", "ns/web"]);
     }
 }

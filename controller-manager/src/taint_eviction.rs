@@ -117,8 +117,7 @@ async fn evict(ctx: &Context, pod: &Pod) -> Result<(), SyncError> {
         events::NORMAL,
         "TaintManagerEviction",
         &format!("Marking for deletion Pod {object}"),
-    )
-    .await;
+    );
     match api.delete(&name, &DeleteParams::default()).await {
         Ok(_) => {
             tracing::info!(controller = "taint-eviction-controller", pod = %object, "evicted");

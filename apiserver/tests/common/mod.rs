@@ -46,8 +46,13 @@ impl Client {
         let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
             .connect(ServerName::try_from("localhost")?.to_owned(), tcp)
             .await?;
-        let (sender, conn) =
-            hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tls)).await?;
+        // kubectl's flow-control windows (4 MiB per stream, 1 GiB per connection), so large
+        // answers are not held back by a smaller window than real clients offer.
+        let (sender, conn) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
+            .initial_stream_window_size(4 << 20)
+            .initial_connection_window_size(1 << 30)
+            .handshake(TokioIo::new(tls))
+            .await?;
         tokio::spawn(async move {
             let _ = conn.await;
         });
@@ -236,6 +241,23 @@ impl Server {
     pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// Sends SIGTERM and waits up to `within` for the process to exit.
+    pub async fn terminate(&mut self, within: Duration) -> anyhow::Result<()> {
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()?;
+        anyhow::ensure!(sent.success(), "kill -TERM {} failed", self.child.id());
+        let started = Instant::now();
+        while self.child.try_wait()?.is_none() {
+            anyhow::ensure!(
+                started.elapsed() < within,
+                "the API server did not exit within {within:?} of SIGTERM"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Ok(())
     }
 
     /// The process id, for RSS readings.
