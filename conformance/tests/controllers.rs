@@ -309,11 +309,13 @@ async fn holder(leases: &Api<Lease>) -> Result<Option<(String, i32)>> {
 #[tokio::test(flavor = "multi_thread")]
 async fn of_two_controller_managers_one_leads_and_the_other_takes_over() {
     let cluster = Cluster::start().unwrap_or_else(|err| panic!("{err:#}"));
+    // Short enough for a quick takeover, long enough that a renewal delayed by a loaded
+    // machine (a CI runner building in parallel) does not cost the leader its Lease.
     let timing = [
         "--leader-elect",
-        "--leader-elect-lease-duration=2s",
-        "--leader-elect-renew-deadline=1500ms",
-        "--leader-elect-retry-period=250ms",
+        "--leader-elect-lease-duration=6s",
+        "--leader-elect-renew-deadline=4s",
+        "--leader-elect-retry-period=500ms",
     ];
     let mut first = cluster
         .start_controller_manager(&timing)
