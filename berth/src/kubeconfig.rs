@@ -2,6 +2,11 @@
 //! into it and makes that context current; `berth down` takes them out again. Every other
 //! entry of the file is kept. The file is replaced atomically (a temporary file in the same
 //! directory, renamed over it) with mode 0600, since the credentials are embedded.
+//!
+//! Run through `sudo`, the file is the invoking user's (`$SUDO_USER`'s home from
+//! `/etc/passwd`), not root's, so the user's own kubectl finds the cluster; files and
+//! directories written as root keep the owner of the file replaced, or of the nearest
+//! existing directory above a new one.
 
 use anyhow::{bail, Context, Result};
 use serde_json::{Map, Value};
@@ -11,12 +16,16 @@ use std::path::{Path, PathBuf};
 /// The name of the cluster, user and context `berth up` adds.
 pub const NAME: &str = "berth";
 
-/// The file kubectl reads first: the first entry of `$KUBECONFIG`, else `~/.kube/config`.
+/// The file kubectl reads first: the first entry of `$KUBECONFIG`, else `~/.kube/config`
+/// of the user who ran `sudo` when root runs through sudo, else `$HOME/.kube/config`.
 pub fn user_kubeconfig() -> Result<PathBuf> {
     if let Some(list) = std::env::var_os("KUBECONFIG") {
         if let Some(first) = std::env::split_paths(&list).find(|p| !p.as_os_str().is_empty()) {
             return Ok(first);
         }
+    }
+    if let Some(home) = sudo_home() {
+        return Ok(home.join(".kube").join("config"));
     }
     match std::env::var_os("HOME").filter(|h| !h.is_empty()) {
         Some(home) => Ok(PathBuf::from(home).join(".kube").join("config")),
@@ -24,6 +33,27 @@ pub fn user_kubeconfig() -> Result<PathBuf> {
             bail!("neither KUBECONFIG nor HOME is set: no kubeconfig to merge the context into")
         }
     }
+}
+
+/// The home directory of `$SUDO_USER` when this process is root started through sudo by
+/// another user.
+fn sudo_home() -> Option<PathBuf> {
+    if !rustix::process::geteuid().is_root() {
+        return None;
+    }
+    let user = std::env::var("SUDO_USER")
+        .ok()
+        .filter(|u| !u.is_empty() && u != "root")?;
+    passwd_home(&std::fs::read_to_string("/etc/passwd").ok()?, &user)
+}
+
+/// The home directory of `user` in the text of an `/etc/passwd` file.
+fn passwd_home(passwd: &str, user: &str) -> Option<PathBuf> {
+    passwd.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split(':').collect();
+        (fields.len() >= 7 && fields[0] == user && fields[5].starts_with('/'))
+            .then(|| PathBuf::from(fields[5]))
+    })
 }
 
 /// Merges the cluster and the credentials of the kubeconfig `source` (the first cluster and
@@ -124,7 +154,24 @@ fn write(path: &Path, doc: &Map<String, Value>) -> Result<()> {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
+    // Root writing into someone else's tree keeps that owner (see the module text).
+    let owner = if rustix::process::geteuid().is_root() {
+        owner_of_nearest(&path)
+    } else {
+        None
+    };
+    let first_missing = dir
+        .ancestors()
+        .take_while(|d| !d.exists())
+        .last()
+        .map(Path::to_path_buf);
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    if let (Some((uid, gid)), Some(top)) = (owner, &first_missing) {
+        for d in dir.ancestors().take_while(|d| d.starts_with(top)) {
+            std::os::unix::fs::chown(d, Some(uid), Some(gid))
+                .with_context(|| format!("giving {} to its owner", d.display()))?;
+        }
+    }
     let text = serde_saphyr::to_string(doc).context("rendering the kubeconfig")?;
     let mut file = tempfile::Builder::new()
         .prefix(".berth-kubeconfig")
@@ -133,12 +180,24 @@ fn write(path: &Path, doc: &Map<String, Value>) -> Result<()> {
     file.as_file()
         .set_permissions(std::fs::Permissions::from_mode(0o600))
         .context("setting the kubeconfig's mode")?;
+    if let Some((uid, gid)) = owner {
+        std::os::unix::fs::fchown(file.as_file(), Some(uid), Some(gid))
+            .context("giving the kubeconfig to its owner")?;
+    }
     file.write_all(text.as_bytes())
         .and_then(|_| file.as_file().sync_all())
         .context("writing the kubeconfig")?;
     file.persist(&path)
         .with_context(|| format!("replacing {}", path.display()))?;
     Ok(())
+}
+
+/// The owner of `path`, or of the nearest existing directory above it.
+fn owner_of_nearest(path: &Path) -> Option<(u32, u32)> {
+    use std::os::unix::fs::MetadataExt;
+    path.ancestors()
+        .find_map(|p| std::fs::metadata(p).ok())
+        .map(|m| (m.uid(), m.gid()))
 }
 
 #[cfg(test)]
@@ -189,6 +248,38 @@ preferences:
 
     fn load(path: &Path) -> Value {
         serde_saphyr::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn the_sudo_users_home_comes_from_the_passwd_file() {
+        let passwd = "root:x:0:0:root:/root:/bin/bash\n\
+                      alice:x:1000:1000:Alice,,,:/home/alice:/bin/bash\n\
+                      broken:x:1001\n";
+        assert_eq!(
+            passwd_home(passwd, "alice"),
+            Some(PathBuf::from("/home/alice"))
+        );
+        assert_eq!(passwd_home(passwd, "ali"), None);
+        assert_eq!(passwd_home(passwd, "broken"), None);
+    }
+
+    #[test]
+    fn files_written_as_root_keep_the_owner_of_the_tree_they_land_in() {
+        use std::os::unix::fs::MetadataExt;
+        if !rustix::process::geteuid().is_root() {
+            eprintln!("skipped: needs root to give files away");
+            return;
+        }
+        let home = tempfile::tempdir().unwrap();
+        std::os::unix::fs::chown(home.path(), Some(4321), Some(4322)).unwrap();
+        let target = home.path().join(".kube").join("config");
+        let source = home.path().join("admin.kubeconfig");
+        std::fs::write(&source, ADMIN).unwrap();
+        merge(&target, &source).unwrap();
+        for p in [target.parent().unwrap(), target.as_path()] {
+            let m = std::fs::metadata(p).unwrap();
+            assert_eq!((m.uid(), m.gid()), (4321, 4322), "{}", p.display());
+        }
     }
 
     #[test]

@@ -207,10 +207,8 @@ fn main() -> Result<()> {
                     .display()
                     .to_string()
             });
-            let archive =
-                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
             let imported =
-                runtime()?.block_on(berth_kubelet::images::import::import(&address, &archive));
+                runtime()?.block_on(berth_kubelet::images::import::import_file(&address, &file));
             let imported =
                 imported.with_context(|| format!("importing {} into {address}", file.display()))?;
             for image in imported {

@@ -1,6 +1,7 @@
 //! `berth up` and `berth down` end to end, as a user runs them, on real containerd, runc and
 //! CNI: the command returns with the node Ready and the `berth` context current, stock
-//! kubectl rolls out a Deployment of the busybox test image, a second `berth up` is harmless,
+//! kubectl rolls out a Deployment of the busybox test image, exec (kubectl 1.27 and 1.33) and
+//! logs of a restarted container reach the pods the kubelet started, a second `berth up` is harmless,
 //! and `berth down` leaves nothing behind.
 //!
 //! The cluster gets a pod CIDR claimed from the node test harness (`10.244.N.0/24`, bridge
@@ -17,6 +18,9 @@ use berth_kubelet::runtime::routes::has_unreachable_route;
 use berth_kubelet::testenv::claim_subnet;
 
 const KUBECTL: &str = "/usr/lib/google-cloud-sdk/bin/kubectl.1.33";
+
+/// The oldest kubectl Berth serves; it speaks SPDY for exec where 1.33 speaks WebSocket.
+const KUBECTL_OLDEST: &str = "/usr/lib/google-cloud-sdk/bin/kubectl.1.27";
 
 /// One cluster's paths and settings.
 struct Cluster {
@@ -83,12 +87,29 @@ impl Cluster {
 
     /// kubectl with only the environment a user has: `KUBECONFIG` and `HOME`.
     fn kubectl(&self, args: &[&str]) -> Output {
-        Command::new(KUBECTL)
+        self.kubectl_of(KUBECTL, args, None)
+    }
+
+    /// `binary` (a kubectl) with `args` and, when given, `stdin` as its standard input.
+    fn kubectl_of(&self, binary: &str, args: &[&str], stdin: Option<&str>) -> Output {
+        use std::io::Write;
+        let mut child = Command::new(binary)
             .args(args)
             .env("KUBECONFIG", &self.kubeconfig)
             .env("HOME", &self.dir)
-            .output()
-            .expect("run kubectl")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run kubectl");
+        let mut input = child.stdin.take().expect("kubectl's stdin");
+        if let Some(text) = stdin {
+            input
+                .write_all(text.as_bytes())
+                .expect("write kubectl's stdin");
+        }
+        drop(input);
+        child.wait_with_output().expect("wait for kubectl")
     }
 }
 
@@ -293,6 +314,63 @@ fn up_returns_ready_runs_a_deployment_and_down_leaves_nothing_behind() {
         "{}",
         text(&phases)
     );
+    // Exec through the API server to the kubelet's node server, into a container its pod
+    // worker started: SPDY (1.27) and WebSocket (1.33), exit codes and stdin.
+    for binary in [KUBECTL_OLDEST, KUBECTL] {
+        let exec = cluster.kubectl_of(
+            binary,
+            &["exec", "deploy/web", "--", "sh", "-c", "echo out; exit 3"],
+            None,
+        );
+        assert_eq!(exec.status.code(), Some(3), "{binary}: {}", text(&exec));
+        assert_eq!(String::from_utf8_lossy(&exec.stdout), "out\n", "{binary}");
+        let stdin = cluster.kubectl_of(
+            binary,
+            &["exec", "-i", "deploy/web", "--", "cat"],
+            Some("from stdin\n"),
+        );
+        assert!(stdin.status.success(), "{binary}: {}", text(&stdin));
+        assert_eq!(String::from_utf8_lossy(&stdin.stdout), "from stdin\n");
+    }
+
+    // A container that exits is restarted by its worker; its logs and the previous
+    // attempt's logs come back through the API server.
+    let run = cluster.kubectl(&[
+        "run",
+        "talker",
+        "--image",
+        busybox::BUSYBOX_IMAGE,
+        "--restart=Always",
+        "--",
+        "sh",
+        "-c",
+        "echo attempt; sleep 1; exit 1",
+    ]);
+    assert!(run.status.success(), "{}", text(&run));
+    let restarted = (0..240).any(|_| {
+        let count = cluster.kubectl(&[
+            "get",
+            "pod",
+            "talker",
+            "-o",
+            "jsonpath={.status.containerStatuses[0].restartCount}",
+        ]);
+        let n: u32 = String::from_utf8_lossy(&count.stdout)
+            .trim()
+            .parse()
+            .unwrap_or(0);
+        n >= 1 || {
+            std::thread::sleep(std::time::Duration::from_millis(500));
+            false
+        }
+    });
+    assert!(restarted, "talker never restarted");
+    let previous = cluster.kubectl(&["logs", "-p", "talker"]);
+    assert!(previous.status.success(), "{}", text(&previous));
+    assert_eq!(String::from_utf8_lossy(&previous.stdout), "attempt\n");
+    let delete = cluster.kubectl(&["delete", "pod", "talker", "--wait=true"]);
+    assert!(delete.status.success(), "{}", text(&delete));
+
     let veths = ports_of(&cluster.bridge());
     assert_eq!(veths.len(), 3, "one veth per pod on the bridge: {veths:?}");
     let cluster_pid = std::fs::read_to_string(cluster.data.join("berth.pid")).unwrap();

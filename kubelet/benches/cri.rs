@@ -10,11 +10,9 @@
 use std::time::{Duration, Instant};
 
 use berth_kubelet::cri::Cri;
-use berth_kubelet::testenv::TestNode;
+use berth_kubelet::testenv::{self, TestNode};
 use k8s_cri::v1::{
-    ContainerConfig, ContainerMetadata, CreateContainerRequest, ImageSpec, LinuxPodSandboxConfig,
-    PodSandboxConfig, PodSandboxMetadata, RemovePodSandboxRequest, RunPodSandboxRequest,
-    StartContainerRequest, StopPodSandboxRequest,
+    ContainerConfig, ContainerMetadata, ImageSpec, RemovePodSandboxRequest, StopPodSandboxRequest,
 };
 
 fn env_count(name: &str, default: usize) -> usize {
@@ -27,61 +25,24 @@ fn env_count(name: &str, default: usize) -> usize {
 /// Starts one pod (pause sandbox + busybox `sleep`) and returns its sandbox id.
 async fn start_pod(cri: &mut Cri, node: &TestNode, name: &str) -> String {
     let uid = format!("bench-{}-{name}", std::process::id());
-    let config = PodSandboxConfig {
-        metadata: Some(PodSandboxMetadata {
-            name: name.to_string(),
-            uid: uid.clone(),
-            namespace: "bench".into(),
+    let container = ContainerConfig {
+        metadata: Some(ContainerMetadata {
+            name: "sleep".into(),
             attempt: 0,
         }),
-        hostname: name.to_string(),
-        log_directory: node.log_dir().join(&uid).display().to_string(),
-        linux: Some(LinuxPodSandboxConfig {
-            cgroup_parent: node.pod_cgroup_parent(&uid),
-            ..LinuxPodSandboxConfig::default()
+        image: Some(ImageSpec {
+            image: "docker.io/library/busybox:test".into(),
+            ..ImageSpec::default()
         }),
-        ..PodSandboxConfig::default()
+        command: vec!["/bin/sleep".into(), "3600".into()],
+        log_path: "sleep/0.log".into(),
+        ..ContainerConfig::default()
     };
-    let sandbox = cri
-        .runtime
-        .run_pod_sandbox(RunPodSandboxRequest {
-            config: Some(config.clone()),
-            runtime_handler: String::new(),
-        })
+    let sandbox = node.sandbox_config(name, "bench", &uid);
+    testenv::run_pod(cri, sandbox, container)
         .await
-        .expect("RunPodSandbox")
-        .into_inner()
-        .pod_sandbox_id;
-    let container = cri
-        .runtime
-        .create_container(CreateContainerRequest {
-            pod_sandbox_id: sandbox.clone(),
-            config: Some(ContainerConfig {
-                metadata: Some(ContainerMetadata {
-                    name: "sleep".into(),
-                    attempt: 0,
-                }),
-                image: Some(ImageSpec {
-                    image: "docker.io/library/busybox:test".into(),
-                    ..ImageSpec::default()
-                }),
-                command: vec!["/bin/sleep".into(), "3600".into()],
-                log_path: "sleep/0.log".into(),
-                ..ContainerConfig::default()
-            }),
-            sandbox_config: Some(config),
-        })
-        .await
-        .expect("CreateContainer")
-        .into_inner()
-        .container_id;
-    cri.runtime
-        .start_container(StartContainerRequest {
-            container_id: container,
-        })
-        .await
-        .expect("StartContainer");
-    sandbox
+        .expect("the pod starts")
+        .0
 }
 
 async fn remove_pod(cri: &mut Cri, sandbox: &str) {

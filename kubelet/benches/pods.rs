@@ -10,17 +10,17 @@
 //!
 //! `cargo build --release -p berth-apiserver && cargo bench -p berth-kubelet --bench pods`
 //! (as root; containerd, runc, CNI plugins, busybox-static). `BERTH_BENCH_SINGLE` and
-//! `BERTH_BENCH_BURST` change the pod counts (10 and 50).
+//! `BERTH_BENCH_BURST` change the pod counts (10 and 50); `BERTH_BENCH_KUBELET_LOG=FILE` keeps
+//! the kubelet's log (level from `BERTH_BENCH_KUBELET_RUST_LOG`, default `warn`).
 
 use berth_api_types::k8s::api::core::v1::{Node, Pod};
 use berth_conformance::Cluster;
 use berth_kubelet::cri::Cri;
-use berth_kubelet::testenv::TestNode;
+use berth_kubelet::testenv::{self, TestNode};
 use futures::{StreamExt, TryStreamExt};
 use k8s_cri::v1::{
-    ContainerConfig, ContainerMetadata, CreateContainerRequest, ImageSpec, LinuxPodSandboxConfig,
-    PodSandboxConfig, PodSandboxMetadata, RemovePodSandboxRequest, RunPodSandboxRequest,
-    StartContainerRequest, StopPodSandboxRequest,
+    ContainerConfig, ContainerMetadata, ImageSpec, LinuxPodSandboxConfig, PodSandboxConfig,
+    PodSandboxMetadata, RemovePodSandboxRequest, StopPodSandboxRequest,
 };
 use kube::api::{Api, DeleteParams, ListParams, PostParams, WatchEvent, WatchParams};
 use std::collections::HashMap;
@@ -158,46 +158,23 @@ async fn raw_pod(
         }),
         ..PodSandboxConfig::default()
     };
+    let container = ContainerConfig {
+        metadata: Some(ContainerMetadata {
+            name: "c".into(),
+            attempt: 0,
+        }),
+        image: Some(ImageSpec {
+            image: IMAGE.into(),
+            ..ImageSpec::default()
+        }),
+        command: vec!["sleep".into(), "3600".into()],
+        log_path: "c/0.log".into(),
+        ..ContainerConfig::default()
+    };
     let start = Instant::now();
-    let sandbox = cri
-        .runtime
-        .run_pod_sandbox(RunPodSandboxRequest {
-            config: Some(config.clone()),
-            runtime_handler: String::new(),
-        })
+    let (sandbox, _) = testenv::run_pod(&mut cri, config, container)
         .await
-        .expect("RunPodSandbox")
-        .into_inner()
-        .pod_sandbox_id;
-    let container = cri
-        .runtime
-        .create_container(CreateContainerRequest {
-            pod_sandbox_id: sandbox.clone(),
-            config: Some(ContainerConfig {
-                metadata: Some(ContainerMetadata {
-                    name: "c".into(),
-                    attempt: 0,
-                }),
-                image: Some(ImageSpec {
-                    image: IMAGE.into(),
-                    ..ImageSpec::default()
-                }),
-                command: vec!["sleep".into(), "3600".into()],
-                log_path: "c/0.log".into(),
-                ..ContainerConfig::default()
-            }),
-            sandbox_config: Some(config),
-        })
-        .await
-        .expect("CreateContainer")
-        .into_inner()
-        .container_id;
-    cri.runtime
-        .start_container(StartContainerRequest {
-            container_id: container,
-        })
-        .await
-        .expect("StartContainer");
+        .expect("the raw pod starts");
     (start.elapsed(), sandbox)
 }
 
@@ -244,10 +221,18 @@ async fn main() {
             .arg("--pod-logs-dir")
             .arg(node.log_dir())
             .args(["--cgroup-root", &format!("/{}", node.config().cgroup_root)])
-            .env("RUST_LOG", "warn")
+            .env(
+                "RUST_LOG",
+                std::env::var("BERTH_BENCH_KUBELET_RUST_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(match std::env::var_os("BERTH_BENCH_KUBELET_LOG") {
+                Some(path) => std::fs::File::create(path)
+                    .expect("the kubelet log file")
+                    .into(),
+                None => Stdio::null(),
+            })
             .spawn()
             .expect("berth-kubelet starts"),
     );

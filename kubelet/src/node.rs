@@ -1,15 +1,15 @@
 //! Keeps this node's Node object: registers it (create, or take over an existing one and set
 //! its labels), then every [`SYNC_PERIOD`] reads the machine and the runtime and posts the
 //! status through the `status` subresource when it changed, or when a minute passed since the
-//! last post. A Node deleted under the kubelet is registered again.
+//! last post; `status.images` lists the runtime's images. A Node deleted under the kubelet is registered again.
 
 use crate::cri::Cri;
 use crate::machine::MachineFacts;
 use crate::node_status::{self, NodeIdentity, RuntimeHealth};
-use berth_api_types::k8s::api::core::v1::{Node, NodeStatus};
+use berth_api_types::k8s::api::core::v1::{ContainerImage, Node, NodeStatus};
 use berth_api_types::k8s::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use berth_api_types::k8s::jiff::Timestamp;
-use k8s_cri::v1::{StatusRequest, VersionRequest};
+use k8s_cri::v1::{ListImagesRequest, StatusRequest, VersionRequest};
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use kube::Client;
 use std::path::PathBuf;
@@ -63,6 +63,16 @@ pub async fn runtime_health(cri: &Cri) -> RuntimeHealth {
     }
 }
 
+/// The runtime's images as `status.images`, or `None` when it does not answer.
+pub async fn node_images(cri: &Cri) -> Option<Vec<ContainerImage>> {
+    let mut images = cri.images.clone();
+    let call = images.list_images(ListImagesRequest::default());
+    match tokio::time::timeout(RUNTIME_CALL_TIMEOUT, call).await {
+        Ok(Ok(list)) => Some(node_status::images(list.into_inner().images)),
+        _ => None,
+    }
+}
+
 /// Keeps the Node registered and its status current until the process ends. `ready`
 /// receives the Node's uid once it is registered (the Lease names it as owner).
 pub async fn keep_node(
@@ -99,7 +109,13 @@ pub async fn keep_node(
         }
         let health = runtime_health(&cri).await;
         let now = Time(Timestamp::now());
-        let status = node_status::build(&id, &machine, &health, posted.as_ref().map(|p| &p.0), now);
+        let mut status =
+            node_status::build(&id, &machine, &health, posted.as_ref().map(|p| &p.0), now);
+        // An unanswered image list keeps the images last posted.
+        status.images = match node_images(&cri).await {
+            Some(images) => Some(images),
+            None => posted.as_ref().and_then(|p| p.0.images.clone()),
+        };
         let due = match &posted {
             Some((last, at)) => {
                 !node_status::same_apart_from_heartbeats(last, &status)

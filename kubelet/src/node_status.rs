@@ -4,7 +4,8 @@
 
 use crate::machine::MachineFacts;
 use berth_api_types::k8s::api::core::v1::{
-    DaemonEndpoint, NodeAddress, NodeCondition, NodeDaemonEndpoints, NodeStatus, NodeSystemInfo,
+    ContainerImage, DaemonEndpoint, NodeAddress, NodeCondition, NodeDaemonEndpoints, NodeStatus,
+    NodeSystemInfo,
 };
 use berth_api_types::k8s::apimachinery::pkg::api::resource::Quantity;
 use berth_api_types::k8s::apimachinery::pkg::apis::meta::v1::Time;
@@ -13,6 +14,12 @@ use std::net::IpAddr;
 
 /// The version this kubelet reports in `nodeInfo.kubeletVersion`.
 pub const KUBELET_VERSION: &str = "v1.33.0-berth";
+
+/// Images listed in `status.images`, largest first.
+pub const MAX_IMAGES: usize = 50;
+
+/// Names listed per image in `status.images`.
+pub const MAX_NAMES_PER_IMAGE: usize = 5;
 
 /// Pods one node accepts.
 pub const MAX_PODS: u64 = 110;
@@ -165,6 +172,28 @@ pub fn build(
         }),
         ..NodeStatus::default()
     }
+}
+
+/// `status.images` from the runtime's image list: the [`MAX_IMAGES`] largest images, each
+/// named by its digests then its tags (at most [`MAX_NAMES_PER_IMAGE`] names), with its size.
+/// Images the runtime knows by no name are left out.
+pub fn images(mut list: Vec<k8s_cri::v1::Image>) -> Vec<ContainerImage> {
+    list.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.id.cmp(&b.id)));
+    list.into_iter()
+        .filter_map(|image| {
+            let names: Vec<String> = image
+                .repo_digests
+                .into_iter()
+                .chain(image.repo_tags)
+                .take(MAX_NAMES_PER_IMAGE)
+                .collect();
+            (!names.is_empty()).then(|| ContainerImage {
+                names: Some(names),
+                size_bytes: i64::try_from(image.size).ok(),
+            })
+        })
+        .take(MAX_IMAGES)
+        .collect()
 }
 
 type Condition = (&'static str, &'static str, &'static str, String);
@@ -411,6 +440,50 @@ mod tests {
             third.node_info.unwrap().container_runtime_version,
             "containerd://1.6.20"
         );
+    }
+
+    #[test]
+    fn images_are_listed_largest_first_with_digests_then_tags() {
+        let image = |id: &str, size: u64, tags: &[&str], digests: &[&str]| k8s_cri::v1::Image {
+            id: id.into(),
+            size,
+            repo_tags: tags.iter().map(|t| t.to_string()).collect(),
+            repo_digests: digests.iter().map(|d| d.to_string()).collect(),
+            ..k8s_cri::v1::Image::default()
+        };
+        let mut list = vec![
+            image("sha256:a", 10, &["small:1"], &[]),
+            image(
+                "sha256:b",
+                300,
+                &["big:1", "big:latest"],
+                &["big@sha256:bb"],
+            ),
+            image("sha256:c", 50, &[], &[]),
+            image("sha256:d", 7, &["t1", "t2", "t3", "t4"], &["d1", "d2"]),
+        ];
+        for i in 0..60 {
+            list.push(image(
+                &format!("sha256:x{i:02}"),
+                1,
+                &[&format!("x:{i}")],
+                &[],
+            ));
+        }
+        let out = images(list);
+        assert_eq!(out.len(), MAX_IMAGES);
+        assert_eq!(
+            out[0].names.as_deref().unwrap(),
+            ["big@sha256:bb", "big:1", "big:latest"]
+        );
+        assert_eq!(out[0].size_bytes, Some(300));
+        // The nameless image is left out; sizes fall from there.
+        assert_eq!(out[1].names.as_deref().unwrap(), ["small:1"]);
+        assert_eq!(
+            out[2].names.as_deref().unwrap(),
+            ["d1", "d2", "t1", "t2", "t3"]
+        );
+        assert_eq!(out[3].size_bytes, Some(1));
     }
 
     #[test]

@@ -30,6 +30,10 @@ use crate::images::{busybox, pause};
 use crate::runtime::cleanup::{clean_up, clean_up_processes_and_files};
 use crate::runtime::config::DEFAULT_CNI_BIN_DIR;
 use crate::runtime::{Containerd, Ipv4Net, RouteGuard, RuntimeConfig, RuntimeError, PAUSE_IMAGE};
+use k8s_cri::v1::{
+    ContainerConfig, CreateContainerRequest, LinuxPodSandboxConfig, PodSandboxConfig,
+    PodSandboxMetadata, RunPodSandboxRequest, StartContainerRequest,
+};
 
 /// Where the CIDR locks live (a tmpfs, so a reboot frees every claim).
 pub const LOCK_DIR: &str = "/run/berth-testenv";
@@ -177,6 +181,26 @@ impl TestNode {
         self.config.pod_cgroup_parent(pod_uid)
     }
 
+    /// A sandbox configuration for test pod `name` in `namespace` with `uid`: hostname
+    /// `name`, logs under [`TestNode::log_dir`], cgroup under this node's cgroup root.
+    pub fn sandbox_config(&self, name: &str, namespace: &str, uid: &str) -> PodSandboxConfig {
+        PodSandboxConfig {
+            metadata: Some(PodSandboxMetadata {
+                name: name.to_string(),
+                uid: uid.to_string(),
+                namespace: namespace.to_string(),
+                attempt: 0,
+            }),
+            hostname: name.to_string(),
+            log_directory: self.log_dir().join(uid).display().to_string(),
+            linux: Some(LinuxPodSandboxConfig {
+                cgroup_parent: self.pod_cgroup_parent(uid),
+                ..LinuxPodSandboxConfig::default()
+            }),
+            ..PodSandboxConfig::default()
+        }
+    }
+
     /// Removes the node now and returns what could not be undone (empty when all went well).
     pub async fn shutdown(mut self) -> Vec<String> {
         let problems = clean_up(&self.config, self.containerd.take()).await;
@@ -235,6 +259,40 @@ fn check_prerequisites() -> Result<(), TestEnvError> {
     } else {
         Err(TestEnvError::Missing(missing.join("; ")))
     }
+}
+
+/// Runs a sandbox from `sandbox`, then creates `container` in it and starts it: a pod's
+/// start as the raw runtime sees it. Returns the sandbox's and the container's ids.
+pub async fn run_pod(
+    cri: &mut Cri,
+    sandbox: PodSandboxConfig,
+    container: ContainerConfig,
+) -> Result<(String, String), tonic::Status> {
+    let sandbox_id = cri
+        .runtime
+        .run_pod_sandbox(RunPodSandboxRequest {
+            config: Some(sandbox.clone()),
+            runtime_handler: String::new(),
+        })
+        .await?
+        .into_inner()
+        .pod_sandbox_id;
+    let container_id = cri
+        .runtime
+        .create_container(CreateContainerRequest {
+            pod_sandbox_id: sandbox_id.clone(),
+            config: Some(container),
+            sandbox_config: Some(sandbox),
+        })
+        .await?
+        .into_inner()
+        .container_id;
+    cri.runtime
+        .start_container(StartContainerRequest {
+            container_id: container_id.clone(),
+        })
+        .await?;
+    Ok((sandbox_id, container_id))
 }
 
 /// Locks the first free test CIDR number N (for `10.244.N.0/24`, bridge and cgroup

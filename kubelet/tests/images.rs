@@ -5,9 +5,9 @@
 
 use std::time::{Duration, Instant};
 
-use berth_kubelet::images::import::{import, plan};
+use berth_kubelet::images::import::{import, import_file, plan};
 use berth_kubelet::images::{busybox, pause};
-use berth_kubelet::testenv::TestNode;
+use berth_kubelet::testenv::{self, TestNode};
 use k8s_cri::v1::{
     ContainerConfig, ContainerMetadata, ContainerState, ContainerStatusRequest,
     CreateContainerRequest, DnsConfig, ImageSpec, ImageStatusRequest, LinuxPodSandboxConfig,
@@ -182,8 +182,9 @@ async fn imported_images_run_a_pod_whose_output_reaches_the_cri_log() {
     );
 }
 
-/// A `docker save` archive (uncompressed layer, RepoTags naming a short reference) imports
-/// under the normalized name, and a container runs from it.
+/// A gzipped `docker save` archive file (uncompressed layer, RepoTags naming a short
+/// reference) imports from disk under the normalized name, its layer streamed in several
+/// chunks, and a container runs from it.
 #[tokio::test]
 async fn a_docker_save_archive_imports_and_runs() {
     use berth_kubelet::images::oci::{layer_tar, sha256_digest, Entry};
@@ -195,6 +196,20 @@ async fn a_docker_save_archive_imports_and_runs() {
         path: "/data/origin".into(),
         mode: 0o644,
         data: b"docker-save\n".to_vec(),
+    });
+    // 2.5 MiB that compress poorly: the layer goes to containerd in more than one chunk.
+    let mut big = Vec::with_capacity(5 << 19);
+    let mut x = 0x9e37_79b9_u32;
+    while big.len() < 5 << 19 {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        big.extend_from_slice(&x.to_le_bytes());
+    }
+    entries.push(Entry::File {
+        path: "/data/big".into(),
+        mode: 0o644,
+        data: big,
     });
     let layer = layer_tar(&entries);
     let config = serde_json::to_vec(&serde_json::json!({
@@ -228,7 +243,15 @@ async fn a_docker_save_archive_imports_and_runs() {
             data: layer,
         },
     ]);
-    let imported = import(&node.endpoint(), &archive).await.expect("import");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tool.tar.gz");
+    let mut gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(&file).unwrap(),
+        flate2::Compression::fast(),
+    );
+    std::io::Write::write_all(&mut gz, &archive).unwrap();
+    gz.finish().unwrap();
+    let imported = import_file(&node.endpoint(), &file).await.expect("import");
     assert_eq!(imported[0].names, ["docker.io/saved/tool:v2"]);
 
     let mut cri = node.cri().await.unwrap();
@@ -244,68 +267,44 @@ async fn a_docker_save_archive_imports_and_runs() {
     assert_eq!(status.image.expect("found").id, config_digest);
 
     let uid = format!("saved-{}", std::process::id());
-    let sandbox_config = PodSandboxConfig {
-        metadata: Some(PodSandboxMetadata {
-            name: "saved".into(),
-            uid: uid.clone(),
-            namespace: "default".into(),
+    let tool = ContainerConfig {
+        metadata: Some(ContainerMetadata {
+            name: "tool".into(),
             attempt: 0,
         }),
-        log_directory: node.log_dir().join(&uid).display().to_string(),
-        linux: Some(LinuxPodSandboxConfig {
-            cgroup_parent: node.pod_cgroup_parent(&uid),
-            ..LinuxPodSandboxConfig::default()
-        }),
-        ..PodSandboxConfig::default()
+        image: image("docker.io/saved/tool:v2"),
+        command: vec!["/bin/sleep".into(), "600".into()],
+        log_path: "tool/0.log".into(),
+        ..ContainerConfig::default()
     };
-    let sandbox = cri
-        .runtime
-        .run_pod_sandbox(RunPodSandboxRequest {
-            config: Some(sandbox_config.clone()),
-            runtime_handler: String::new(),
-        })
-        .await
-        .expect("RunPodSandbox")
-        .into_inner()
-        .pod_sandbox_id;
-    let container = cri
-        .runtime
-        .create_container(CreateContainerRequest {
-            pod_sandbox_id: sandbox.clone(),
-            config: Some(ContainerConfig {
-                metadata: Some(ContainerMetadata {
-                    name: "tool".into(),
-                    attempt: 0,
-                }),
-                image: image("docker.io/saved/tool:v2"),
-                command: vec!["/bin/sleep".into(), "600".into()],
-                log_path: "tool/0.log".into(),
-                ..ContainerConfig::default()
-            }),
-            sandbox_config: Some(sandbox_config),
-        })
-        .await
-        .expect("CreateContainer")
-        .into_inner()
-        .container_id;
-    cri.runtime
-        .start_container(StartContainerRequest {
-            container_id: container.clone(),
-        })
-        .await
-        .expect("StartContainer");
+    let (sandbox, container) = testenv::run_pod(
+        &mut cri,
+        node.sandbox_config("saved", "default", &uid),
+        tool,
+    )
+    .await
+    .expect("the pod starts");
     let out = cri
         .runtime
         .exec_sync(ExecSyncRequest {
             container_id: container,
-            cmd: vec!["/bin/cat".into(), "/data/origin".into()],
+            cmd: vec![
+                "/bin/sh".into(),
+                "-c".into(),
+                "cat /data/origin; wc -c < /data/big".into(),
+            ],
             timeout: 20,
         })
         .await
         .expect("ExecSync")
         .into_inner();
     assert_eq!(out.exit_code, 0, "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(out.stdout, b"docker-save\n");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .collect::<Vec<_>>(),
+        ["docker-save", "2621440"]
+    );
     cri.runtime
         .stop_pod_sandbox(StopPodSandboxRequest {
             pod_sandbox_id: sandbox.clone(),

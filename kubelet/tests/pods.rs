@@ -160,6 +160,20 @@ impl Env {
             .expect("the pod is created")
     }
 
+    /// The messages of the Events about pod `name`.
+    async fn event_messages(&self, name: &str) -> Vec<String> {
+        let events: Api<Event> = Api::namespaced(self.client.clone(), "default");
+        events
+            .list(&ListParams::default())
+            .await
+            .expect("list events")
+            .items
+            .into_iter()
+            .filter(|e| e.involved_object.name.as_deref() == Some(name))
+            .filter_map(|e| e.message)
+            .collect()
+    }
+
     /// Polls the pod until `ok` holds; fails with the pod and the kubelet log otherwise.
     async fn wait_pod(&self, name: &str, what: &str, ok: impl Fn(&Pod) -> bool) -> Pod {
         let deadline = Instant::now() + WAIT;
@@ -325,6 +339,18 @@ async fn the_node_registers_ready_and_keeps_its_lease() {
     assert!(addresses
         .iter()
         .any(|a| a.type_ == "InternalIP" && a.address == "127.0.0.1"));
+    // The imported images are listed with their sizes.
+    let images = status.images.clone().unwrap_or_default();
+    let busybox = images
+        .iter()
+        .find(|i| {
+            i.names
+                .iter()
+                .flatten()
+                .any(|n| n == "docker.io/library/busybox:test")
+        })
+        .unwrap_or_else(|| panic!("busybox is not in status.images: {images:?}"));
+    assert!(busybox.size_bytes.unwrap_or(0) > 0, "{busybox:?}");
     // The machine decides whether there is pressure; the reason must match the status.
     for (t, when_false, when_true) in [
         (
@@ -864,16 +890,7 @@ async fn probes_and_lifecycle_hooks() {
         .unwrap();
     // Stopped by SIGTERM (143) or, past the grace period, SIGKILL (137).
     assert!(matches!(last.exit_code, 137 | 143), "{last:?}");
-    let events: Api<Event> = Api::namespaced(env.client.clone(), "default");
-    let messages: Vec<String> = events
-        .list(&ListParams::default())
-        .await
-        .unwrap()
-        .items
-        .into_iter()
-        .filter(|e| e.involved_object.name.as_deref() == Some("live"))
-        .filter_map(|e| e.message)
-        .collect();
+    let messages = env.event_messages("live").await;
     assert!(
         messages
             .iter()
@@ -962,4 +979,61 @@ async fn a_projected_service_account_token_is_accepted_by_the_apiserver() {
         "system:serviceaccount:default:robot",
         "{out}"
     );
+}
+
+#[tokio::test]
+async fn grpc_probes_follow_the_pods_health_service() {
+    use tonic_health::ServingStatus;
+    let env = Env::start().await;
+    // A host-network pod's IP is the node's (127.0.0.1 here), so the gRPC health service
+    // this test serves on the loopback is the pod's as far as the prober can tell.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (reporter, service) = tonic_health::server::health_reporter();
+    reporter
+        .set_service_status("berth", ServingStatus::Serving)
+        .await;
+    let server = tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(service)
+            .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
+    );
+    let mut c = busybox("c", "sleep 3600");
+    c["readinessProbe"] = serde_json::json!({"grpc": {"port": port, "service": "berth"},
+        "periodSeconds": 1, "failureThreshold": 1});
+    env.create_pod(serde_json::json!({"metadata": {"name": "grpc"},
+        "spec": {"hostNetwork": true, "terminationGracePeriodSeconds": 1, "containers": [c]}}))
+        .await;
+    env.wait_pod("grpc", "became ready through gRPC", |p| {
+        container_status(p, "c").is_some_and(|c| c.ready)
+    })
+    .await;
+    reporter
+        .set_service_status("berth", ServingStatus::NotServing)
+        .await;
+    env.wait_pod(
+        "grpc",
+        "became unready when the service stopped serving",
+        |p| {
+            container_status(p, "c").is_some_and(|c| !c.ready)
+                && p.status
+                    .as_ref()
+                    .and_then(|s| s.conditions.as_ref())
+                    .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "False"))
+        },
+    )
+    .await;
+    let messages = env.event_messages("grpc").await;
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.starts_with("Readiness probe failed:") && m.contains("NOT_SERVING")),
+        "{messages:?}"
+    );
+    env.pods()
+        .delete("grpc", &DeleteParams::default())
+        .await
+        .unwrap();
+    env.wait_gone("grpc").await;
+    server.abort();
 }

@@ -143,7 +143,12 @@ impl Algorithm {
                 for i in 0..nodes.len() {
                     let node = &nodes[(start + i) % nodes.len()];
                     processed += 1;
-                    let status = self.profile.run_filters(&state, pod, node);
+                    let status = self.profile.run_filters_with_nominated(
+                        &state,
+                        pod,
+                        node,
+                        snapshot.nominated_on(&node.name),
+                    );
                     match status.code {
                         Code::Success | Code::Skip => {
                             feasible.push(node);
@@ -358,5 +363,117 @@ mod tests {
         for (all, want) in cases {
             assert_eq!(feasible_nodes_to_find(all), want, "{all}");
         }
+    }
+
+    fn cache_with_node(cpu: &str) -> crate::cache::Cache {
+        let mut cache = crate::cache::Cache::new();
+        cache.upsert_node(
+            serde_json::from_value(json!({"metadata": {"name": "a", "labels":
+                {"kubernetes.io/hostname": "a"}},
+                "status": {"allocatable": {"cpu": cpu, "memory": "8Gi", "pods": "110"}}}))
+            .unwrap(),
+        );
+        cache
+    }
+
+    fn prioritised(name: &str, priority: i32, spec: serde_json::Value) -> Arc<PodInfo> {
+        let mut spec = spec;
+        spec["priority"] = json!(priority);
+        Arc::new(pod(name, spec))
+    }
+
+    fn wants_cpu(cpu: &str) -> serde_json::Value {
+        json!({"containers": [{"name": "c", "image": "i",
+            "resources": {"requests": {"cpu": cpu}}}]})
+    }
+
+    #[test]
+    fn nominated_pods_of_equal_or_higher_priority_keep_their_room() {
+        let mut cache = cache_with_node("2");
+        let preemptor = prioritised("preemptor", 100, wants_cpu("2"));
+        cache.nominate(preemptor.clone(), Some("a"));
+        let mut algo = algo();
+        let lower = prioritised("lower", 0, wants_cpu("1"));
+        let err = algo.schedule_in(&lower, &cache.snapshot()).unwrap_err();
+        assert!(err.to_string().contains("1 Insufficient cpu"), "{err}");
+        let equal = prioritised("equal", 100, wants_cpu("1"));
+        assert!(algo.schedule_in(&equal, &cache.snapshot()).is_err());
+        // A more important pod does not wait for it, and the nominated pod itself fits.
+        let higher = prioritised("higher", 200, wants_cpu("1"));
+        assert_eq!(algo.schedule_in(&higher, &cache.snapshot()).unwrap(), "a");
+        assert_eq!(
+            algo.schedule_in(&preemptor, &cache.snapshot()).unwrap(),
+            "a"
+        );
+        // Once the nominated pod is placed (or its nomination ends) the room is free again.
+        cache.assume(preemptor.clone(), "a");
+        assert!(!cache.is_nominated(&preemptor.key));
+        assert!(cache.snapshot().nominated_on("a").is_empty());
+        cache.forget(&preemptor.key);
+        assert_eq!(algo.schedule_in(&lower, &cache.snapshot()).unwrap(), "a");
+        cache.nominate(preemptor.clone(), Some("a"));
+        cache.nominate(preemptor.clone(), None);
+        assert_eq!(algo.schedule_in(&lower, &cache.snapshot()).unwrap(), "a");
+    }
+
+    #[test]
+    fn nominated_pods_do_not_satisfy_affinity_before_they_are_placed() {
+        let mut cache = cache_with_node("4");
+        let web = json!({"containers": [{"name": "c", "image": "i"}]});
+        let nominated = Arc::new(PodInfo::new(Arc::new(
+            serde_json::from_value(json!({
+                "metadata": {"name": "web", "namespace": "default", "labels": {"app": "web"}},
+                "spec": {"priority": 100, "containers": web["containers"]}}))
+            .unwrap(),
+        )));
+        cache.nominate(nominated.clone(), Some("a"));
+        let follower = prioritised(
+            "follower",
+            0,
+            json!({"containers": [{"name": "c", "image": "i"}],
+                "affinity": {"podAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+                    {"labelSelector": {"matchLabels": {"app": "web"}},
+                     "topologyKey": "kubernetes.io/hostname"}]}}}),
+        );
+        let mut algo = algo();
+        // With the nominated pod counted the term would hold; without it it does not, and the
+        // pod must pass both.
+        let err = algo.schedule_in(&follower, &cache.snapshot()).unwrap_err();
+        assert!(
+            err.to_string().contains("didn't match pod affinity rules"),
+            "{err}"
+        );
+        cache.set_bound_pod(nominated, "a");
+        assert_eq!(algo.schedule_in(&follower, &cache.snapshot()).unwrap(), "a");
+    }
+
+    #[test]
+    fn anti_affinity_with_match_label_keys_ignores_other_versions() {
+        let mut cache = cache_with_node("4");
+        let versioned = |name: &str, hash: &str| {
+            Arc::new(PodInfo::new(Arc::new(
+                serde_json::from_value(json!({
+                    "metadata": {"name": name, "namespace": "default",
+                        "labels": {"app": "web", "pod-template-hash": hash}},
+                    "spec": {"containers": [{"name": "c", "image": "i"}],
+                        "affinity": {"podAntiAffinity": {
+                            "requiredDuringSchedulingIgnoredDuringExecution": [{
+                                "labelSelector": {"matchLabels": {"app": "web"}},
+                                "matchLabelKeys": ["pod-template-hash"],
+                                "topologyKey": "kubernetes.io/hostname"}]}}}}))
+                .unwrap(),
+            )))
+        };
+        cache.set_bound_pod(versioned("old", "v1"), "a");
+        let mut algo = algo();
+        // The old version's pod does not keep the new version off the node.
+        let new = versioned("new-1", "v2");
+        assert_eq!(algo.schedule_in(&new, &cache.snapshot()).unwrap(), "a");
+        cache.assume(new, "a");
+        // A second pod of the new version is kept off by the first.
+        let err = algo
+            .schedule_in(&versioned("new-2", "v2"), &cache.snapshot())
+            .unwrap_err();
+        assert!(err.to_string().contains("anti-affinity"), "{err}");
     }
 }

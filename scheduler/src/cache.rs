@@ -7,7 +7,7 @@
 //! a node. When the bound pod arrives from the watch the assumption becomes a fact; when the
 //! binding fails the assumption is forgotten.
 
-use crate::framework::{NamespaceLabels, OwnerSelectors, PdbInfo, Snapshot};
+use crate::framework::{NamespaceLabels, NominatedPods, OwnerSelectors, PdbInfo, Snapshot};
 use crate::node_info::NodeInfo;
 use crate::pod_info::PodInfo;
 use berth_api_types::k8s::api::core::v1::Node;
@@ -52,6 +52,9 @@ pub struct Cache {
     /// Placed pods (on known nodes) with any inter-pod term, and with required anti-affinity.
     affinity_pods: usize,
     anti_affinity_pods: usize,
+    /// Pending pods nominated to a node, by node name, and the node of each by pod key.
+    nominated: NominatedPods,
+    nominated_node: HashMap<String, String>,
 }
 
 impl Cache {
@@ -75,7 +78,36 @@ impl Cache {
             image_nodes: &self.image_nodes,
             pods_with_affinity: self.affinity_pods,
             pods_with_required_anti_affinity: self.anti_affinity_pods,
+            nominated: &self.nominated,
         }
+    }
+
+    /// Records that the pending `pod` waits for room on `node` (`None`: on no node any more).
+    /// Filtering pods of equal or lower priority then counts it on that node.
+    pub fn nominate(&mut self, pod: Arc<PodInfo>, node: Option<&str>) {
+        self.unnominate(&pod.key);
+        if let Some(node) = node.filter(|n| !n.is_empty()) {
+            self.nominated_node.insert(pod.key.clone(), node.to_owned());
+            self.nominated.entry(node.to_owned()).or_default().push(pod);
+        }
+    }
+
+    /// Drops the nomination of the pod with `key`, if any.
+    pub fn unnominate(&mut self, key: &str) {
+        let Some(node) = self.nominated_node.remove(key) else {
+            return;
+        };
+        if let Some(list) = self.nominated.get_mut(&node) {
+            list.retain(|p| p.key != key);
+            if list.is_empty() {
+                self.nominated.remove(&node);
+            }
+        }
+    }
+
+    /// Whether the pod with `key` is nominated to a node.
+    pub fn is_nominated(&self, key: &str) -> bool {
+        self.nominated_node.contains_key(key)
     }
 
     /// Adds `by` (1 or -1) to the counts of placed pods with inter-pod terms.
@@ -203,9 +235,10 @@ impl Cache {
         }
     }
 
-    /// Accounts `pod` on `node` before its binding is confirmed.
+    /// Accounts `pod` on `node` before its binding is confirmed (ending any nomination).
     pub fn assume(&mut self, pod: Arc<PodInfo>, node: &str) {
         self.remove_pod(&pod.key);
+        self.unnominate(&pod.key);
         self.pods.insert(
             pod.key.clone(),
             Placement {
@@ -231,6 +264,7 @@ impl Cache {
     /// Records a pod the API says is bound to `node` (confirming any assumption).
     pub fn set_bound_pod(&mut self, pod: Arc<PodInfo>, node: &str) {
         self.remove_pod(&pod.key);
+        self.unnominate(&pod.key);
         self.pods.insert(
             pod.key.clone(),
             Placement {
@@ -241,7 +275,8 @@ impl Cache {
         self.place(pod, node);
     }
 
-    /// Removes a pod from wherever it is accounted.
+    /// Removes a pod from wherever it is accounted (its nomination stays: see
+    /// [`Cache::unnominate`]).
     pub fn remove_pod(&mut self, key: &str) {
         if let Some(p) = self.pods.remove(key) {
             self.unplace(key, &p.node);

@@ -59,6 +59,18 @@ pub struct Snapshot<'a> {
     pub pods_with_affinity: usize,
     /// How many placed pods have a required anti-affinity term.
     pub pods_with_required_anti_affinity: usize,
+    /// Pending pods nominated to a node by preemption, by node name.
+    pub nominated: &'a NominatedPods,
+}
+
+/// Pending pods nominated to a node (`status.nominatedNodeName`), by node name.
+pub type NominatedPods = HashMap<String, Vec<Arc<PodInfo>>>;
+
+impl Snapshot<'_> {
+    /// The pods nominated to `node`.
+    pub fn nominated_on(&self, node: &str) -> &[Arc<PodInfo>] {
+        self.nominated.get(node).map_or(&[], Vec::as_slice)
+    }
 }
 
 impl<'a> Snapshot<'a> {
@@ -67,6 +79,7 @@ impl<'a> Snapshot<'a> {
         static NO_NAMESPACES: std::sync::OnceLock<NamespaceLabels> = std::sync::OnceLock::new();
         static NO_OWNERS: std::sync::OnceLock<OwnerSelectors> = std::sync::OnceLock::new();
         static NO_IMAGES: std::sync::OnceLock<HashMap<String, usize>> = std::sync::OnceLock::new();
+        static NO_NOMINATED: std::sync::OnceLock<NominatedPods> = std::sync::OnceLock::new();
         Snapshot {
             nodes,
             namespaces: NO_NAMESPACES.get_or_init(HashMap::new),
@@ -78,6 +91,7 @@ impl<'a> Snapshot<'a> {
                 .iter()
                 .map(|n| n.pods_with_required_anti_affinity.len())
                 .sum(),
+            nominated: NO_NOMINATED.get_or_init(HashMap::new),
         }
     }
 }
@@ -156,30 +170,50 @@ impl CycleState {
     }
 }
 
+/// Pre-filter state that counts other pods per node or domain, and so must follow a pod
+/// joining or leaving a node in preemption's and nomination's what-if worlds.
+pub trait PodCounts {
+    /// Accounts `other` on `node` with sign `by` (+1 joining, -1 leaving), for the incoming
+    /// `pod`.
+    fn update(&mut self, pod: &PodInfo, other: &PodInfo, node: &NodeInfo, by: i64);
+}
+
 /// Works out per-pod data once before the filters run, or rejects the pod outright.
 pub trait PreFilterPlugin: Send + Sync {
     /// Writes what the filter will need into `state`. `Skip` leaves this plugin's filter out
     /// of the cycle; a rejection rejects every node with its reasons.
     fn pre_filter(&self, state: &mut CycleState, pod: &PodInfo, snapshot: &Snapshot) -> Status;
 
+    /// This plugin's counts in `state`, if it keeps any ([`PreFilterPlugin::add_pod`] and
+    /// [`PreFilterPlugin::remove_pod`] update them).
+    fn counts<'s>(&self, _state: &'s mut CycleState) -> Option<&'s mut dyn PodCounts> {
+        None
+    }
+
     /// Updates the state as if `other` were added to `node` (preemption's what-if).
     fn add_pod(
         &self,
-        _state: &mut CycleState,
-        _pod: &PodInfo,
-        _other: &Arc<PodInfo>,
-        _node: &NodeInfo,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        other: &Arc<PodInfo>,
+        node: &NodeInfo,
     ) {
+        if let Some(c) = self.counts(state) {
+            c.update(pod, other, node, 1);
+        }
     }
 
     /// Updates the state as if `other` were removed from `node` (preemption's what-if).
     fn remove_pod(
         &self,
-        _state: &mut CycleState,
-        _pod: &PodInfo,
-        _other: &Arc<PodInfo>,
-        _node: &NodeInfo,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        other: &Arc<PodInfo>,
+        node: &NodeInfo,
     ) {
+        if let Some(c) = self.counts(state) {
+            c.update(pod, other, node, -1);
+        }
     }
 }
 
@@ -428,6 +462,37 @@ impl Profile {
             }
         }
         Status::success()
+    }
+
+    /// Runs the filters as [`Profile::run_filters`] does, but when pods of the same or a
+    /// higher priority than `pod` are nominated to the node (`nominated`, the pod itself left
+    /// out), first with those pods added to the node and the state, then without them: the pod
+    /// must pass both, so it cannot take the room made for them, nor count on pods that are
+    /// not there yet (such as for affinity).
+    pub fn run_filters_with_nominated(
+        &self,
+        state: &CycleState,
+        pod: &PodInfo,
+        node: &NodeInfo,
+        nominated: &[Arc<PodInfo>],
+    ) -> Status {
+        let mut ahead = nominated
+            .iter()
+            .filter(|p| p.key != pod.key && p.priority >= pod.priority)
+            .peekable();
+        if ahead.peek().is_some() {
+            let mut with_state = state.clone();
+            let mut with_node = node.clone();
+            for p in ahead {
+                self.run_add_pod(&mut with_state, pod, p, &with_node);
+                with_node.add_pod(p.clone());
+            }
+            let status = self.run_filters(&with_state, pod, &with_node);
+            if !status.is_success() {
+                return status;
+            }
+        }
+        self.run_filters(state, pod, node)
     }
 
     /// Runs the pre-scores, then scores every node in `nodes`, normalises per plugin and

@@ -20,3 +20,4 @@ pub mod queue;
 pub mod resources;
 pub mod run;
 pub mod status;
+pub mod wire;

@@ -6,7 +6,7 @@ use berth_api_types::k8s::api::core::v1::{
     Pod, PodAffinityTerm, PodStatus, WeightedPodAffinityTerm,
 };
 use berth_api_types::k8s::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use berth_api_types::labels::LabelSelector;
+use berth_api_types::labels::{LabelSelector, Operator, Requirement};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -26,15 +26,40 @@ pub struct AffinityTerm {
 }
 
 impl AffinityTerm {
-    fn new(owner_namespace: &str, term: &PodAffinityTerm) -> AffinityTerm {
+    /// The term of a pod in `owner_namespace` with `owner_labels`. The owner's values of the
+    /// term's `matchLabelKeys` are added to its selector as `key in (value)`, those of its
+    /// `mismatchLabelKeys` as `key notin (value)`; keys the owner has no label for are left
+    /// out, and a term without a label selector still selects nothing. Adding a requirement
+    /// the selector already has changes nothing, so a term merged before (when the pod was
+    /// created) selects the same pods.
+    fn new(
+        owner_namespace: &str,
+        owner_labels: &BTreeMap<String, String>,
+        term: &PodAffinityTerm,
+    ) -> AffinityTerm {
         let mut namespaces: BTreeSet<String> = term.namespaces.iter().flatten().cloned().collect();
         if namespaces.is_empty() && term.namespace_selector.is_none() {
             namespaces.insert(owner_namespace.to_owned());
         }
         // Selectors the API server accepted always convert; one that does not selects nothing.
+        let mut selector = LabelSelector::from_api_opt(term.label_selector.as_ref())
+            .unwrap_or_else(|_| LabelSelector::nothing());
+        let keyed = [
+            (term.match_label_keys.as_deref(), Operator::In),
+            (term.mismatch_label_keys.as_deref(), Operator::NotIn),
+        ];
+        for (keys, operator) in keyed {
+            for key in keys.unwrap_or(&[]) {
+                let Some(value) = owner_labels.get(key) else {
+                    continue;
+                };
+                if let Ok(r) = Requirement::new(key.clone(), operator, vec![value.clone()]) {
+                    selector.add(r);
+                }
+            }
+        }
         AffinityTerm {
-            selector: LabelSelector::from_api_opt(term.label_selector.as_ref())
-                .unwrap_or_else(|_| LabelSelector::nothing()),
+            selector,
             namespaces,
             namespace_selector: LabelSelector::from_api_opt(term.namespace_selector.as_ref())
                 .unwrap_or_else(|_| LabelSelector::nothing()),
@@ -75,6 +100,7 @@ pub struct PodAffinityTerms {
 impl PodAffinityTerms {
     fn of(pod: &Pod) -> PodAffinityTerms {
         let ns = pod.metadata.namespace.as_deref().unwrap_or("default");
+        let labels = pod.metadata.labels.as_ref().unwrap_or(&NO_LABELS);
         let Some(affinity) = pod.spec.as_ref().and_then(|s| s.affinity.as_ref()) else {
             return PodAffinityTerms::default();
         };
@@ -82,7 +108,7 @@ impl PodAffinityTerms {
             terms
                 .into_iter()
                 .flatten()
-                .map(|t| AffinityTerm::new(ns, t))
+                .map(|t| AffinityTerm::new(ns, labels, t))
                 .collect()
         };
         let preferred = |terms: Option<&Vec<WeightedPodAffinityTerm>>| {
@@ -90,7 +116,7 @@ impl PodAffinityTerms {
                 .into_iter()
                 .flatten()
                 .map(|t| WeightedAffinityTerm {
-                    term: AffinityTerm::new(ns, &t.pod_affinity_term),
+                    term: AffinityTerm::new(ns, labels, &t.pod_affinity_term),
                     weight: i64::from(t.weight),
                 })
                 .collect()
@@ -286,5 +312,85 @@ mod tests {
         assert!(placed.pod.metadata.annotations.is_none());
         assert!(placed.pod.metadata.managed_fields.is_none());
         assert!(placed.pod.status.as_ref().unwrap().start_time.is_some());
+    }
+
+    fn with_labels(name: &str, labels: serde_json::Value) -> PodInfo {
+        PodInfo::new(Arc::new(
+            serde_json::from_value(json!({"metadata": {"name": name, "namespace": "ns",
+                "labels": labels}, "spec": {"containers": [{"name": "c", "image": "i"}]}}))
+            .unwrap(),
+        ))
+    }
+
+    fn owner_with_term(term: serde_json::Value) -> PodInfo {
+        PodInfo::new(Arc::new(
+            serde_json::from_value(json!({
+                "metadata": {"name": "owner", "namespace": "ns",
+                    "labels": {"app": "web", "pod-template-hash": "v2", "tenant": "a"}},
+                "spec": {"containers": [{"name": "c", "image": "i"}],
+                    "affinity": {"podAntiAffinity": {
+                        "requiredDuringSchedulingIgnoredDuringExecution": [term]}}}}))
+            .unwrap(),
+        ))
+    }
+
+    #[test]
+    fn match_and_mismatch_label_keys_take_the_owners_values() {
+        let owner = owner_with_term(json!({
+            "labelSelector": {"matchLabels": {"app": "web"}},
+            "matchLabelKeys": ["pod-template-hash", "absent"],
+            "mismatchLabelKeys": ["tenant"],
+            "topologyKey": "zone"}));
+        let term = &owner.affinity.required_anti_affinity[0];
+        let check =
+            |labels: serde_json::Value| term.matches(&with_labels("other", labels), &NO_LABELS);
+        assert!(check(
+            json!({"app": "web", "pod-template-hash": "v2", "tenant": "b"})
+        ));
+        assert!(check(json!({"app": "web", "pod-template-hash": "v2"})));
+        // Another version, or the same tenant, is not selected.
+        assert!(!check(
+            json!({"app": "web", "pod-template-hash": "v1", "tenant": "b"})
+        ));
+        assert!(!check(
+            json!({"app": "web", "pod-template-hash": "v2", "tenant": "a"})
+        ));
+        assert!(!check(json!({"app": "db", "pod-template-hash": "v2"})));
+        // A key the owner has no label for adds nothing.
+        assert!(check(
+            json!({"app": "web", "pod-template-hash": "v2", "absent": "x"})
+        ));
+
+        // A term already merged when the pod was created selects the same pods.
+        let merged = owner_with_term(json!({
+            "labelSelector": {"matchLabels": {"app": "web"}, "matchExpressions": [
+                {"key": "pod-template-hash", "operator": "In", "values": ["v2"]},
+                {"key": "tenant", "operator": "NotIn", "values": ["a"]}]},
+            "matchLabelKeys": ["pod-template-hash"],
+            "mismatchLabelKeys": ["tenant"],
+            "topologyKey": "zone"}));
+        let merged = &merged.affinity.required_anti_affinity[0];
+        for labels in [
+            json!({"app": "web", "pod-template-hash": "v2", "tenant": "b"}),
+            json!({"app": "web", "pod-template-hash": "v1"}),
+            json!({"app": "web", "pod-template-hash": "v2", "tenant": "a"}),
+        ] {
+            let other = with_labels("other", labels.clone());
+            assert_eq!(
+                merged.matches(&other, &NO_LABELS),
+                term.matches(&other, &NO_LABELS),
+                "{labels}"
+            );
+        }
+    }
+
+    #[test]
+    fn label_keys_without_a_label_selector_still_select_nothing() {
+        let owner = owner_with_term(json!({
+            "matchLabelKeys": ["pod-template-hash"], "topologyKey": "zone"}));
+        let term = &owner.affinity.required_anti_affinity[0];
+        assert!(term.selector.matches_nothing());
+        let same = with_labels("same", json!({"app": "web", "pod-template-hash": "v2"}));
+        assert!(!term.matches(&same, &NO_LABELS));
     }
 }

@@ -12,6 +12,7 @@ use crate::framework::PdbInfo;
 use crate::plugins::default_profile;
 use crate::pod_info::PodInfo;
 use crate::queue::{Entry, Queue};
+use crate::wire::{WireNode, WirePod};
 use anyhow::Context;
 use berth_api_types::k8s::api::apps::v1::{ReplicaSet, StatefulSet};
 use berth_api_types::k8s::api::core::v1::{
@@ -29,6 +30,7 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Resource, ResourceExt};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -217,6 +219,26 @@ fn uuid_like() -> String {
     format!("{:x}{:x}", std::process::id(), nanos)
 }
 
+/// How many objects one page of a list asks for: the whole list is never one response.
+const LIST_PAGE: u32 = 500;
+
+/// Lists every object of `api` page by page; returns them with the list's resourceVersion.
+async fn list_all<K>(api: &Api<K>) -> Result<(Vec<K>, String), kube::Error>
+where
+    K: Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    let mut items = Vec::new();
+    let mut params = ListParams::default().limit(LIST_PAGE);
+    loop {
+        let page = api.list(&params).await?;
+        items.extend(page.items);
+        match page.metadata.continue_.filter(|c| !c.is_empty()) {
+            Some(token) => params = params.continue_token(&token),
+            None => return Ok((items, page.metadata.resource_version.unwrap_or_default())),
+        }
+    }
+}
+
 /// Lists then watches `api`, sending every change; relists after any error.
 async fn reflect<K, F>(api: Api<K>, tx: mpsc::Sender<Update>, listed: fn(Vec<K>) -> Update, map: F)
 where
@@ -224,7 +246,7 @@ where
     F: Fn(bool, K) -> Update,
 {
     loop {
-        let list = match api.list(&ListParams::default()).await {
+        let (items, mut version) = match list_all(&api).await {
             Ok(l) => l,
             Err(e) => {
                 tracing::warn!(error = %e, "list failed; retrying");
@@ -232,8 +254,7 @@ where
                 continue;
             }
         };
-        let mut version = list.metadata.resource_version.clone().unwrap_or_default();
-        if tx.send(listed(list.items)).await.is_err() {
+        if tx.send(listed(items)).await.is_err() {
             return;
         }
         'watch: loop {
@@ -285,25 +306,26 @@ pub async fn schedule_forever(client: Client, scheduler_name: String) -> anyhow:
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)
         .unwrap_or(1);
+    let (tx, mut rx) = mpsc::channel::<Update>(4096);
+    let recorder = Recorder::start(&client, &scheduler_name);
     let mut state = State {
         algo: Algorithm::new(profile, seed),
         cache: Cache::new(),
         queue: Queue::new(),
         client: client.clone(),
         name: scheduler_name,
-        tx: None,
+        binds: start_binders(&client, &recorder, &tx),
+        recorder,
     };
-    let (tx, mut rx) = mpsc::channel::<Update>(4096);
-    state.tx = Some(tx.clone());
     tokio::spawn(reflect(
-        Api::<Node>::all(client.clone()),
+        Api::<WireNode>::all(client.clone()),
         tx.clone(),
-        Update::NodesListed,
-        |deleted, n: Node| {
+        |l| Update::NodesListed(l.into_iter().map(Node::from).collect()),
+        |deleted, n: WireNode| {
             if deleted {
                 Update::NodeDeleted(n.name_any())
             } else {
-                Update::NodeApplied(Box::new(n))
+                Update::NodeApplied(Box::new(n.into()))
             }
         },
     ));
@@ -360,10 +382,11 @@ pub async fn schedule_forever(client: Client, scheduler_name: String) -> anyhow:
         ss_owner,
     );
     tokio::spawn(reflect(
-        Api::<Pod>::all(client),
+        Api::<WirePod>::all(client),
         tx,
-        Update::PodsListed,
-        |deleted, p: Pod| {
+        |l| Update::PodsListed(l.into_iter().map(Pod::from).collect()),
+        |deleted, p: WirePod| {
+            let p = Pod::from(p);
             if deleted {
                 Update::PodDeleted(key_of(&p))
             } else {
@@ -401,7 +424,164 @@ struct State {
     queue: Queue<Arc<Pod>>,
     client: Client,
     name: String,
-    tx: Option<mpsc::Sender<Update>>,
+    binds: mpsc::UnboundedSender<BindJob>,
+    recorder: Recorder,
+}
+
+/// How many bindings are posted at once. Later ones wait their turn; their pods are already
+/// assumed in the cache, so scheduling goes on meanwhile.
+const BIND_WORKERS: usize = 16;
+/// How many events may wait to be posted. Beyond that new ones are dropped (events are best
+/// effort), so a burst of decisions never holds memory without bound.
+const EVENT_QUEUE: usize = 4096;
+/// How many events are posted at once.
+const EVENT_WORKERS: usize = 2;
+
+/// A binding to post: the pod (assumed on `node`) and its queue entry, for a retry if the
+/// binding fails.
+struct BindJob {
+    info: Arc<PodInfo>,
+    node: String,
+    entry: Entry<Arc<Pod>>,
+}
+
+/// The pod an event is about: only its identity, so a queued event holds no pod.
+struct Subject {
+    namespace: String,
+    name: String,
+    uid: String,
+}
+
+impl Subject {
+    fn of(info: &PodInfo) -> Subject {
+        Subject {
+            namespace: info.namespace().to_owned(),
+            name: info.name().to_owned(),
+            uid: info.uid.clone(),
+        }
+    }
+}
+
+/// An event about a pod, waiting to be posted.
+struct EventJob {
+    subject: Subject,
+    kind: &'static str,
+    reason: &'static str,
+    message: String,
+}
+
+/// Posts events in the background from a bounded queue.
+#[derive(Clone)]
+struct Recorder {
+    tx: mpsc::Sender<EventJob>,
+    dropped: Arc<AtomicU64>,
+}
+
+impl Recorder {
+    /// Starts the posting tasks; `component` is the events' source.
+    fn start(client: &Client, component: &str) -> Recorder {
+        let (tx, rx) = mpsc::channel::<EventJob>(EVENT_QUEUE);
+        let rx = Arc::new(tokio::sync::Mutex::new(rx));
+        for _ in 0..EVENT_WORKERS {
+            let rx = rx.clone();
+            let client = client.clone();
+            let component = component.to_owned();
+            tokio::spawn(async move {
+                loop {
+                    let job = rx.lock().await.recv().await;
+                    let Some(job) = job else {
+                        return;
+                    };
+                    post_event(
+                        &client,
+                        &component,
+                        &job.subject,
+                        job.kind,
+                        job.reason,
+                        &job.message,
+                    )
+                    .await;
+                }
+            });
+        }
+        Recorder {
+            tx,
+            dropped: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// Queues an event; drops it (counting, with a warning now and then) when the queue is
+    /// full.
+    fn record(
+        &self,
+        info: &Arc<PodInfo>,
+        kind: &'static str,
+        reason: &'static str,
+        message: String,
+    ) {
+        let job = EventJob {
+            subject: Subject::of(info),
+            kind,
+            reason,
+            message,
+        };
+        if let Err(mpsc::error::TrySendError::Full(job)) = self.tx.try_send(job) {
+            let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+            if n.is_power_of_two() {
+                tracing::warn!(namespace = %job.subject.namespace, name = %job.subject.name,
+                    reason = job.reason, dropped = n,
+                    "the event queue is full; dropping events");
+            }
+        }
+    }
+}
+
+/// Starts the tasks that post bindings; a failed binding is reported back through `updates`.
+fn start_binders(
+    client: &Client,
+    recorder: &Recorder,
+    updates: &mpsc::Sender<Update>,
+) -> mpsc::UnboundedSender<BindJob> {
+    let (tx, rx) = mpsc::unbounded_channel::<BindJob>();
+    let rx = Arc::new(tokio::sync::Mutex::new(rx));
+    for _ in 0..BIND_WORKERS {
+        let rx = rx.clone();
+        let client = client.clone();
+        let recorder = recorder.clone();
+        let updates = updates.clone();
+        tokio::spawn(async move {
+            loop {
+                let job = rx.lock().await.recv().await;
+                let Some(BindJob { info, node, entry }) = job else {
+                    return;
+                };
+                match bind(&client, &info, &node).await {
+                    Ok(()) => {
+                        let msg = format!(
+                            "Successfully assigned {}/{} to {node}",
+                            info.namespace(),
+                            info.name()
+                        );
+                        recorder.record(&info, "Normal", "Scheduled", msg);
+                    }
+                    Err(e) => {
+                        tracing::warn!(object = %info.key, node = %node, error = %e, "binding failed");
+                        recorder.record(
+                            &info,
+                            "Warning",
+                            "FailedScheduling",
+                            format!("Binding rejected: {e}"),
+                        );
+                        let failed = Update::BindFailed(info.key.clone(), entry);
+                        if updates.send(failed).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+    }
+    tx
 }
 
 /// Whether two versions of a pod ask the same of the scheduler: same spec, labels and
@@ -461,6 +641,7 @@ impl State {
             Update::PodApplied(p) => self.apply_pod(*p, now),
             Update::PodDeleted(key) => {
                 self.cache.remove_pod(&key);
+                self.cache.unnominate(&key);
                 self.queue.remove(&key);
                 self.queue.cluster_changed();
             }
@@ -542,6 +723,7 @@ impl State {
         if terminal(&pod) {
             // Finished pods hold no resources.
             self.cache.remove_pod(&key);
+            self.cache.unnominate(&key);
             self.queue.remove(&key);
             self.queue.cluster_changed();
             return;
@@ -554,6 +736,15 @@ impl State {
             }
             None if self.cache.is_assumed(&key) => {}
             None if self.ours(&pod) && pod.metadata.deletion_timestamp.is_none() => {
+                let nominated = pod
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.nominated_node_name.as_deref())
+                    .filter(|n| !n.is_empty());
+                if nominated.is_some() || self.cache.is_nominated(&key) {
+                    let info = Arc::new(PodInfo::new(Arc::new(pod.clone())));
+                    self.cache.nominate(info, nominated);
+                }
                 // A change of status only (such as the condition this scheduler wrote) cannot
                 // make the pod fit: it keeps its place and its backoff.
                 let same = self
@@ -567,7 +758,10 @@ impl State {
                 let priority = pod.spec.as_ref().and_then(|s| s.priority).unwrap_or(0);
                 self.queue.add(&key, Arc::new(pod), priority, now);
             }
-            None => self.queue.remove(&key),
+            None => {
+                self.queue.remove(&key);
+                self.cache.unnominate(&key);
+            }
         }
     }
 
@@ -590,33 +784,11 @@ impl State {
                 }
                 self.cache.assume(info.clone(), &node);
                 tracing::debug!(node = %node, "assumed");
-                let client = self.client.clone();
-                let tx = self.tx.clone();
-                let name = self.name.clone();
-                tokio::spawn(async move {
-                    if let Err(e) = bind(&client, &info, &node).await {
-                        tracing::warn!(object = %info.key, node = %node, error = %e, "binding failed");
-                        post_event(
-                            &client,
-                            &name,
-                            &info,
-                            "Warning",
-                            "FailedScheduling",
-                            &format!("Binding rejected: {e}"),
-                        )
-                        .await;
-                        if let Some(tx) = tx {
-                            let _ = tx.send(Update::BindFailed(info.key.clone(), entry)).await;
-                        }
-                        return;
-                    }
-                    let msg = format!(
-                        "Successfully assigned {}/{} to {node}",
-                        info.namespace(),
-                        info.name()
-                    );
-                    post_event(&client, &name, &info, "Normal", "Scheduled", &msg).await;
-                });
+                let job = BindJob { info, node, entry };
+                if let Err(mpsc::error::SendError(job)) = self.binds.send(job) {
+                    // The binding tasks are gone (shutting down): give the pod back.
+                    self.cache.forget(&job.info.key);
+                }
             }
             Err(err) => {
                 let message = err.to_string();
@@ -630,6 +802,8 @@ impl State {
                             .requeue_unschedulable(&key, entry, Instant::now());
                         if let Some((node, victims)) = fit.nominated {
                             tracing::info!(node = %node, victims = victims.len(), "preempting");
+                            // Counted on the node at once, before the API shows the nomination.
+                            self.cache.nominate(info.clone(), Some(&node));
                             self.preempt(&info, node, victims);
                         }
                     }
@@ -682,7 +856,15 @@ impl State {
                     }
                 }
                 let msg = format!("Preempted by pod {} on node {node}", info.uid);
-                post_event(&client, &name, &victim, "Normal", "Preempted", &msg).await;
+                post_event(
+                    &client,
+                    &name,
+                    &Subject::of(&victim),
+                    "Normal",
+                    "Preempted",
+                    &msg,
+                )
+                .await;
             }
             let api: Api<Pod> = Api::namespaced(client, info.namespace());
             let patch = serde_json::json!({"status": {"nominatedNodeName": node}});
@@ -698,17 +880,9 @@ impl State {
     fn report_unschedulable(&self, info: &Arc<PodInfo>, message: String) {
         let client = self.client.clone();
         let info = info.clone();
-        let name = self.name.clone();
+        self.recorder
+            .record(&info, "Warning", "FailedScheduling", message.clone());
         tokio::spawn(async move {
-            post_event(
-                &client,
-                &name,
-                &info,
-                "Warning",
-                "FailedScheduling",
-                &message,
-            )
-            .await;
             let patch = serde_json::json!({"status": {"conditions": [{
                 "type": "PodScheduled",
                 "status": "False",
@@ -759,7 +933,7 @@ async fn bind(client: &Client, info: &PodInfo, node: &str) -> Result<(), kube::E
 async fn post_event(
     client: &Client,
     component: &str,
-    info: &PodInfo,
+    subject: &Subject,
     kind: &str,
     reason: &str,
     message: &str,
@@ -767,16 +941,16 @@ async fn post_event(
     let now = Timestamp::now();
     let event = Event {
         metadata: ObjectMeta {
-            name: Some(format!("{}.{:x}", info.name(), now.as_nanosecond())),
-            namespace: Some(info.namespace().to_owned()),
+            name: Some(format!("{}.{:x}", subject.name, now.as_nanosecond())),
+            namespace: Some(subject.namespace.clone()),
             ..ObjectMeta::default()
         },
         involved_object: ObjectReference {
             api_version: Some(Pod::api_version(&()).into_owned()),
             kind: Some("Pod".into()),
-            name: Some(info.name().to_owned()),
-            namespace: Some(info.namespace().to_owned()),
-            uid: (!info.uid.is_empty()).then(|| info.uid.clone()),
+            name: Some(subject.name.clone()),
+            namespace: Some(subject.namespace.clone()),
+            uid: (!subject.uid.is_empty()).then(|| subject.uid.clone()),
             ..ObjectReference::default()
         },
         reason: Some(reason.to_owned()),
@@ -793,8 +967,9 @@ async fn post_event(
         reporting_instance: Some(component.to_owned()),
         ..Event::default()
     };
-    let api: Api<Event> = Api::namespaced(client.clone(), info.namespace());
+    let api: Api<Event> = Api::namespaced(client.clone(), &subject.namespace);
     if let Err(e) = api.create(&PostParams::default(), &event).await {
-        tracing::warn!(object = %info.key, reason, error = %e, "cannot post the event");
+        tracing::warn!(namespace = %subject.namespace, name = %subject.name, reason, error = %e,
+            "cannot post the event");
     }
 }

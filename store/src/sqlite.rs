@@ -9,8 +9,10 @@
 //!   and answers its callers. So no write is acknowledged before it is durable, and one batch
 //!   costs one small sync of overwritten blocks, which is the disk's cheapest durable write.
 //! - SQLite is off that path: the writer hands each durable batch to the applier thread, which
-//!   owns the only writing connection and applies whatever batches are queued in one
-//!   transaction, while the writer already syncs the next batch. Readers never see a change
+//!   owns the only writing connection and applies the batches it has gathered (for up to
+//!   `APPLY_GATHER`, or until a reader waits for them) in one transaction, while the writer
+//!   already syncs the next batch. Gathering keeps a page that many writes touch from being
+//!   appended to SQLite's WAL once per write. Readers never see a change
 //!   SQLite does not hold yet, and a read waits until SQLite holds every revision published
 //!   when it started (usually already true), so a read after an acknowledged write sees it.
 //!   The writer's checks (create-if-absent, mod-revision conditions, the previous value a
@@ -37,9 +39,13 @@
 //!   spill into an overflow page of its own, doubling the pages a LIST reads). A get is one lookup; a LIST at the
 //!   current revision is one ordered scan with no per-key lookup. Commits are not synced, so
 //!   the extra pages this table dirties cost copies, not flushes.
-//! - The writer publishes each durable batch to in-process watchers; nothing polls. After a
-//!   batch it polls its own queue for a few microseconds before sleeping, so a caller writing
-//!   one request after another is served without a thread wake-up.
+//! - The writer publishes each durable batch to in-process watchers; nothing polls.
+//! - The writer's state sits behind a lock. A caller that finds the writer idle (nothing
+//!   queued, no batch being synced) checks, logs, syncs and publishes its own request on its
+//!   own thread, so a caller writing one request after another pays no thread hand-off. When
+//!   the writer is busy, requests queue for the writer thread, which takes everything queued
+//!   as one batch (group commit); after a batch it polls its queue for a few microseconds
+//!   before sleeping.
 //! - Compaction deletes superseded history in small steps on the applier, between its
 //!   transactions, so writers never wait for it, and returns the freed pages to the file
 //!   system (incremental vacuum and a WAL truncation).
@@ -49,11 +55,13 @@
 //!   (SQLite only restarts a WAL that is fully copied when a write begins, which a background
 //!   checkpoint alone never achieves under steady writes).
 //! - Reads use a small pool of reader connections with a modest page cache each; WAL lets
-//!   them run beside the writer. They do not memory-map the file: a page read through the map
-//!   is parsed again on every visit, while a cached page stays parsed.
+//!   them run beside the writer. They read the database file through a memory map: a LIST
+//!   walks more pages than a reader's cache holds, and without the map each of its pages was
+//!   copied again from the operating system's cache on every LIST.
 //!
 //! The file is marked with an application id and a schema version (a version 1 file, which had
-//! no `current` table, is upgraded at open). A file that is not a SQLite database, that belongs
+//! no `current` table, is upgraded at open; a file with pages smaller than 8 KiB is rewritten
+//! once with 8 KiB pages, a VACUUM outside WAL mode, before its commit log is replayed). A file that is not a SQLite database, that belongs
 //! to another application, or that fails SQLite's integrity check is refused at open and never
 //! written to; so is a damaged commit log, or a database older than its log. A lock file keeps
 //! a second process from opening the same store.
@@ -70,7 +78,7 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBeha
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -83,8 +91,9 @@ const SCHEMA_VERSION: i32 = 2;
 const PAGE_SIZE: i64 = 8192;
 /// The most write requests made durable in one commit-log sync.
 const MAX_BATCH: usize = 1024;
-/// Batches that may wait for the applier before the writer waits for it.
-const APPLY_QUEUE: usize = 16;
+/// Batches that may wait for the applier before the writer waits for it; also the most
+/// batches the applier gathers into one transaction.
+const APPLY_QUEUE: usize = 64;
 /// The applier stops gathering queued batches into one transaction at this many records.
 const MAX_APPLY: usize = 4096;
 /// Log rows examined per compaction step; small, so a step never holds the applier (and the
@@ -106,6 +115,14 @@ const LOOKUP_CACHE_KIB: i64 = 4_096;
 /// ordered scan of `current`, whose pages stay in the operating system's cache, so a small
 /// cache per reader costs little while keeping the process small.
 const READER_CACHE_KIB: i64 = 8_192;
+/// Bytes of the database file a reader maps. A LIST walks more pages than a reader's cache
+/// holds, so without the map every page of it would be copied in again from the operating
+/// system's cache on every LIST; through the map it is read in place. Pages still in the WAL
+/// (recent changes not yet checkpointed) are read from the WAL as before.
+const READER_MMAP: i64 = 1 << 30;
+/// How long the applier gathers durable batches into one SQLite transaction when no reader
+/// waits for them.
+const APPLY_GATHER: Duration = Duration::from_millis(10);
 /// How long the writer polls its queue after a batch before it sleeps.
 const WRITER_POLL: Duration = Duration::from_micros(50);
 
@@ -282,6 +299,11 @@ fn nanos(d: Duration) -> u64 {
 pub struct SqliteStore {
     path: PathBuf,
     writer: Option<mpsc::Sender<Request>>,
+    /// The writer's state: taken by the writer thread for each batch, or by a caller that
+    /// finds the writer idle and commits its own request (see [`SqliteStore::write_inline`]).
+    state: Arc<Mutex<Option<Writer>>>,
+    /// Tells the applier that a reader waits for a revision, so it stops gathering.
+    hurry: Hurry,
     thread: Option<std::thread::JoinHandle<()>>,
     readers: Arc<Mutex<Vec<Connection>>>,
     hub: Arc<Hub>,
@@ -332,7 +354,9 @@ impl SqliteStore {
             revision,
             broken: None,
         });
+        let wanted = Arc::new(AtomicI64::new(0));
         let applier = Applier {
+            wanted: wanted.clone(),
             stats: stats.clone(),
             conn,
             applied: applied_tx,
@@ -349,9 +373,14 @@ impl SqliteStore {
             .name("berth-store-applier".into())
             .spawn(move || applier.run(apply_rx))
             .map_err(|e| StoreError::Backend(format!("cannot start the applier thread: {e}")))?;
+        let hurry = Hurry {
+            wanted,
+            applier: applier_thread.thread().clone(),
+        };
         let writer = Writer {
             stats: stats.clone(),
             lookup,
+            snapshot: Default::default(),
             overlay,
             revision,
             compacted,
@@ -359,18 +388,23 @@ impl SqliteStore {
             log,
             db_path: path.clone(),
             applier: apply_tx,
+            hurry: hurry.clone(),
             applier_thread,
             applied: applied.clone(),
             broken: None,
         };
         let (tx, rx) = mpsc::channel(4 * MAX_BATCH);
+        let state = Arc::new(Mutex::new(Some(writer)));
+        let thread_state = state.clone();
         let thread = std::thread::Builder::new()
             .name("berth-store-writer".into())
-            .spawn(move || writer.run(rx))
+            .spawn(move || run_writer(thread_state, rx))
             .map_err(|e| StoreError::Backend(format!("cannot start the writer thread: {e}")))?;
         Ok(SqliteStore {
             path,
             writer: Some(tx),
+            state,
+            hurry,
             thread: Some(thread),
             readers: Arc::new(Mutex::new(Vec::new())),
             hub,
@@ -391,8 +425,14 @@ impl SqliteStore {
     }
 
     async fn write(&self, op: Op) -> Result<KeyValue> {
-        let (reply, rx) = oneshot::channel();
         let writer = self.writer.as_ref().ok_or(StoreError::Closed)?;
+        let op = match self.write_inline(writer, op) {
+            // Answered already, except a compaction, which is answered once its space is
+            // reclaimed.
+            Ok(rx) => return rx.await.map_err(|_| StoreError::Closed)?.0,
+            Err(op) => op,
+        };
+        let (reply, rx) = oneshot::channel();
         writer
             .send(Request {
                 op,
@@ -404,6 +444,38 @@ impl SqliteStore {
         let (result, replied) = rx.await.map_err(|_| StoreError::Closed)?;
         self.stats.add_since(Stat::Resume, replied);
         result
+    }
+
+    /// Commits `op` on the caller's own thread when the writer is idle: no request waits in
+    /// its queue and no batch is being made durable. A caller writing one request after
+    /// another is then answered without waking the writer thread or waiting to be woken
+    /// itself, which on a small machine costs about as much as the log sync. The caller's
+    /// thread is held for one log sync, as a blocking file write would hold it. When the
+    /// writer is busy the request is queued instead (and so joins the next group commit);
+    /// `op` comes back for that.
+    fn write_inline(
+        &self,
+        queue: &mpsc::Sender<Request>,
+        op: Op,
+    ) -> std::result::Result<oneshot::Receiver<Reply>, Op> {
+        if queue.capacity() != queue.max_capacity() {
+            return Err(op);
+        }
+        let mut guard = match self.state.try_lock() {
+            Ok(guard) => guard,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return Err(op),
+        };
+        let Some(writer) = guard.as_mut() else {
+            return Err(op);
+        };
+        let (reply, rx) = oneshot::channel();
+        writer.commit_batch(vec![Request {
+            op,
+            reply,
+            sent: Instant::now(),
+        }]);
+        Ok(rx)
     }
 
     /// Runs `f` on a pooled reader connection on the blocking thread pool, once SQLite holds
@@ -423,7 +495,7 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
     {
-        caught_up(&self.applied, target).await?;
+        caught_up(&self.applied, target, &self.hurry).await?;
         let readers = self.readers.clone();
         let path = self.path.clone();
         tokio::task::spawn_blocking(move || {
@@ -566,6 +638,29 @@ fn init_schema(conn: &Connection, path: &Path) -> Result<Revision> {
         ))
         .map_err(|e| bad(path, format!("cannot create the store: {e}")))?;
     }
+    let page: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+    if page != PAGE_SIZE {
+        // A store made with smaller pages is rewritten once with the current page size. The
+        // page size of a database can only change in a VACUUM outside WAL mode; the VACUUM is
+        // atomic (rollback journal, synced), so a crash leaves the old or the new file, and
+        // the commit log is replayed only afterwards.
+        let started = Instant::now();
+        conn.execute_batch(&format!(
+            "PRAGMA journal_mode = DELETE; PRAGMA page_size = {PAGE_SIZE}; VACUUM;"
+        ))
+        .map_err(|e| {
+            bad(
+                path,
+                format!("cannot convert to {PAGE_SIZE}-byte pages: {e}"),
+            )
+        })?;
+        tracing::info!(
+            from = page,
+            to = PAGE_SIZE,
+            ms = started.elapsed().as_millis() as u64,
+            "rewrote the store with larger pages"
+        );
+    }
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(bad(
@@ -671,7 +766,8 @@ fn live_keys(conn: &Connection) -> Result<Vec<String>> {
     Ok(keys)
 }
 
-/// A read-only connection with a page cache of `cache_kib` KiB.
+/// A read-only connection with a page cache of `cache_kib` KiB that reads the database file
+/// through a memory map of up to [`READER_MMAP`] bytes.
 fn open_reader(path: &Path, cache_kib: i64) -> Result<Connection> {
     let conn = Connection::open_with_flags(
         path,
@@ -679,7 +775,7 @@ fn open_reader(path: &Path, cache_kib: i64) -> Result<Connection> {
     )?;
     conn.busy_timeout(Duration::from_secs(5))?;
     conn.execute_batch(&format!(
-        "PRAGMA mmap_size = 0; PRAGMA cache_size = -{cache_kib};"
+        "PRAGMA mmap_size = {READER_MMAP}; PRAGMA cache_size = -{cache_kib};"
     ))?;
     Ok(conn)
 }
@@ -760,7 +856,15 @@ struct Applied {
 }
 
 /// Waits until SQLite holds every revision up to `target`; fails if applying broke.
-async fn caught_up(applied: &watch::Receiver<Applied>, target: Revision) -> Result<()> {
+async fn caught_up(
+    applied: &watch::Receiver<Applied>,
+    target: Revision,
+    hurry: &Hurry,
+) -> Result<()> {
+    if applied.borrow().revision >= target {
+        return Ok(());
+    }
+    hurry.ask(target);
     let mut rx = applied.clone();
     let state = rx
         .wait_for(|a| a.revision >= target || a.broken.is_some())
@@ -769,6 +873,23 @@ async fn caught_up(applied: &watch::Receiver<Applied>, target: Revision) -> Resu
     match &state.broken {
         Some(why) => Err(StoreError::Backend(why.clone())),
         None => Ok(()),
+    }
+}
+
+/// Lets readers (and the writer) tell the applier that someone waits for a revision.
+#[derive(Clone)]
+struct Hurry {
+    /// The highest revision anyone has waited for.
+    wanted: Arc<AtomicI64>,
+    /// The applier thread, to wake it from gathering.
+    applier: std::thread::Thread,
+}
+
+impl Hurry {
+    fn ask(&self, target: Revision) {
+        if self.wanted.fetch_max(target, Ordering::AcqRel) < target {
+            self.applier.unpark();
+        }
     }
 }
 
@@ -787,6 +908,8 @@ struct Writer {
     stats: Arc<StatCells>,
     /// A read-only connection for the checks of keys no unapplied batch wrote.
     lookup: Connection,
+    /// Whether the batch being checked has begun a read transaction on `lookup`.
+    snapshot: std::cell::Cell<bool>,
     /// Keys written by batches the applier has not committed yet.
     overlay: Overlay,
     revision: Revision,
@@ -796,6 +919,7 @@ struct Writer {
     log: CommitLog,
     db_path: PathBuf,
     applier: std::sync::mpsc::SyncSender<ApplyMsg>,
+    hurry: Hurry,
     applier_thread: std::thread::JoinHandle<()>,
     applied: watch::Receiver<Applied>,
     /// Set when the log failed after a batch may have reached it, or the applier stopped: the
@@ -841,18 +965,38 @@ enum Outcome {
     CompactStarted(Revision),
 }
 
-impl Writer {
-    fn run(mut self, mut rx: mpsc::Receiver<Request>) {
-        while let Some(first) = next_request(&mut rx) {
-            let mut batch = vec![first];
-            while batch.len() < MAX_BATCH {
-                match rx.try_recv() {
-                    Ok(req) => batch.push(req),
-                    Err(_) => break,
+/// The writer thread: takes queued requests and commits them in batches, each under the
+/// writer's lock (a caller committing inline may hold it meanwhile); closes the writer when
+/// the queue closes.
+fn run_writer(state: Arc<Mutex<Option<Writer>>>, mut rx: mpsc::Receiver<Request>) {
+    let lock = || state.lock().unwrap_or_else(|p| p.into_inner());
+    while let Some(first) = next_request(&mut rx) {
+        let mut batch = vec![first];
+        let mut guard = lock();
+        // Requests that arrived while an inline commit held the lock join this batch.
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(req) => batch.push(req),
+                Err(_) => break,
+            }
+        }
+        match guard.as_mut() {
+            Some(writer) => writer.commit_batch(batch),
+            None => {
+                for req in batch {
+                    answer(req.reply, Err(StoreError::Closed));
                 }
             }
-            self.commit_batch(batch);
         }
+    }
+    let writer = lock().take();
+    if let Some(writer) = writer {
+        writer.close();
+    }
+}
+
+impl Writer {
+    fn close(self) {
         // The last connection to close removes SQLite's WAL, so the read-only one goes first;
         // the applier finishes what is queued and then closes the writing connection.
         drop(self.lookup);
@@ -951,23 +1095,42 @@ impl Writer {
             .into_iter()
             .chain(compactions)
         {
-            if self.applier.send(msg).is_err() {
+            if self.to_applier(msg).is_err() {
                 self.broken =
                     Some("store write failed, reopen the store: the applier stopped".into());
             }
         }
     }
 
-    /// Checks every request of a batch in one read transaction of the lookup connection (one
-    /// snapshot, taken after the overlay was pruned), staging its changes and collecting their
-    /// log records.
+    /// Queues `msg` for the applier. The applier may be gathering, parked, and not woken by
+    /// the queue: a compaction (whose caller waits) and a full queue (which would hold up this
+    /// thread) wake it.
+    fn to_applier(&self, msg: ApplyMsg) -> std::result::Result<(), ()> {
+        use std::sync::mpsc::TrySendError;
+        let urgent = matches!(msg, ApplyMsg::Compact(..));
+        let sent = match self.applier.try_send(msg) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(msg)) => {
+                self.hurry.applier.unpark();
+                self.applier.send(msg).map_err(|_| ())
+            }
+            Err(TrySendError::Disconnected(_)) => Err(()),
+        };
+        if urgent {
+            self.hurry.applier.unpark();
+        }
+        sent
+    }
+
+    /// Checks every request of a batch in at most one read transaction of the lookup connection
+    /// (one snapshot, begun at the batch's first SQLite lookup, after the overlay was pruned),
+    /// staging its changes and collecting their log records.
     fn check_batch(
         &mut self,
         batch: &[Request],
         revision: &mut Revision,
         records: &mut Vec<Record>,
     ) -> rusqlite::Result<Vec<Outcome>> {
-        self.lookup.prepare_cached("BEGIN")?.execute([])?;
         let mut outcomes = Vec::with_capacity(batch.len());
         let checked: rusqlite::Result<()> = batch.iter().try_for_each(|req| {
             let outcome = self.check(&req.op, revision)?;
@@ -978,7 +1141,14 @@ impl Writer {
             Ok(())
         });
         // Ending a read transaction only releases its snapshot.
-        let ended = self.lookup.prepare_cached("COMMIT")?.execute([]);
+        let ended = if self.snapshot.replace(false) {
+            self.lookup
+                .prepare_cached("COMMIT")?
+                .execute([])
+                .map(|_| ())
+        } else {
+            Ok(())
+        };
         checked?;
         ended?;
         Ok(outcomes)
@@ -1018,9 +1188,8 @@ impl Writer {
                 // Larger than the whole log: SQLite applies it and is made durable instead,
                 // and the log starts over after it.
                 self.wait_applied(start_revision)?;
-                self.applier
-                    .send(ApplyMsg::Records(records))
-                    .map_err(|_| "the applier stopped".to_string())?;
+                self.to_applier(ApplyMsg::Records(records))
+                    .map_err(|()| "the applier stopped".to_string())?;
                 self.wait_applied(end_revision)?;
                 sync_sqlite(&self.db_path).map_err(|e| format!("sqlite: {e}"))?;
                 self.log
@@ -1034,6 +1203,7 @@ impl Writer {
 
     /// Blocks until the applier has committed every revision up to `target`.
     fn wait_applied(&mut self, target: Revision) -> std::result::Result<(), String> {
+        self.hurry.ask(target);
         let mut rx = self.applied.clone();
         let state = futures::executor::block_on(
             rx.wait_for(|a| a.revision >= target || a.broken.is_some()),
@@ -1051,7 +1221,16 @@ impl Writer {
         match self.overlay.get(key) {
             Lookup::Live(kv) => Ok(Some(kv.clone())),
             Lookup::Absent => Ok(None),
-            Lookup::InSqlite => newest(&self.lookup, key),
+            Lookup::InSqlite => {
+                // The batch's lookups share one read transaction, begun at the first one: a
+                // batch that only creates new keys never reads SQLite. Any snapshot taken
+                // after the overlay was pruned holds every write the overlay no longer does.
+                if !self.snapshot.get() {
+                    self.lookup.prepare_cached("BEGIN")?.execute([])?;
+                    self.snapshot.set(true);
+                }
+                newest(&self.lookup, key)
+            }
         }
     }
 
@@ -1159,6 +1338,8 @@ impl Writer {
 /// writer, several at a time in one transaction, and runs compaction and WAL upkeep between
 /// them.
 struct Applier {
+    /// The highest revision a reader or the writer has waited for (see [`Hurry`]).
+    wanted: Arc<AtomicI64>,
     stats: Arc<StatCells>,
     conn: Connection,
     applied: watch::Sender<Applied>,
@@ -1190,19 +1371,7 @@ impl Applier {
                     Err(_) => break,
                 }
             };
-            let mut msgs = vec![first];
-            let mut records = 0;
-            while records < MAX_APPLY {
-                match rx.try_recv() {
-                    Ok(msg) => {
-                        if let ApplyMsg::Records(r) = &msg {
-                            records += r.len();
-                        }
-                        msgs.push(msg);
-                    }
-                    Err(_) => break,
-                }
-            }
+            let msgs = self.gather(first, &rx);
             let written = self.apply(msgs);
             self.cycle_wal(written);
             if self.compaction.is_some() {
@@ -1217,6 +1386,61 @@ impl Applier {
         if let Some(checkpointer) = self.checkpointer.take() {
             checkpointer.stop();
         }
+    }
+
+    /// Collects the messages to apply in one transaction, starting with `first`. Unless
+    /// someone waits for them, records are gathered for up to [`APPLY_GATHER`]: a transaction
+    /// of many writes rewrites each page it touches once, where one transaction per write
+    /// would append every touched page to the WAL again for each write (and copy it again at
+    /// the next checkpoint). The writes are durable in the commit log already, and readers
+    /// and watchers never wait for the gathering: a read that needs an unapplied revision
+    /// asks for it and the applier applies at once.
+    fn gather(
+        &mut self,
+        first: ApplyMsg,
+        rx: &std::sync::mpsc::Receiver<ApplyMsg>,
+    ) -> Vec<ApplyMsg> {
+        use std::sync::mpsc::TryRecvError;
+        let deadline = Instant::now() + APPLY_GATHER;
+        let mut msgs = Vec::new();
+        let mut records = 0;
+        let mut urgent = false;
+        let mut next = Some(first);
+        loop {
+            if let Some(msg) = next.take() {
+                match &msg {
+                    ApplyMsg::Records(r) => records += r.len(),
+                    ApplyMsg::Compact(..) => urgent = true,
+                }
+                msgs.push(msg);
+            }
+            // A full queue would hold up the writer (which then wakes this thread).
+            if records >= MAX_APPLY || msgs.len() >= APPLY_QUEUE {
+                break;
+            }
+            match rx.try_recv() {
+                Ok(msg) => {
+                    next = Some(msg);
+                    continue;
+                }
+                Err(TryRecvError::Disconnected) => break,
+                Err(TryRecvError::Empty) => {}
+            }
+            // Someone waits for a revision not applied yet.
+            let applied = self.applied.borrow().revision;
+            let wanted = self.wanted.load(Ordering::Acquire);
+            if urgent || wanted > applied || self.compaction.is_some() {
+                break;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            // Parked rather than blocked on the queue, so the writer's sends do not wake this
+            // thread for every batch; `Hurry::ask` unparks it.
+            std::thread::park_timeout(deadline - now);
+        }
+        msgs
     }
 
     /// Applies queued messages in one transaction; returns how many records it wrote.

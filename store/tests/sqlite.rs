@@ -144,6 +144,57 @@ async fn reopen_keeps_values_and_revision() {
     }
 }
 
+/// The page size of the SQLite file at `db`.
+fn page_size(db: &std::path::Path) -> i64 {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.query_row("PRAGMA page_size", [], |r| r.get(0))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_store_with_small_pages_is_rewritten_with_large_ones_at_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("state.db");
+    let mut written = Vec::new();
+    {
+        let store = SqliteStore::open(&db).unwrap();
+        for i in 0..200 {
+            written.push(
+                store
+                    .create(&format!("/p/{i:03}"), vec![i as u8; 1536])
+                    .await
+                    .unwrap(),
+            );
+        }
+        let deleted = store.delete("/p/007", None).await.unwrap();
+        written.retain(|kv| kv.key != deleted.key);
+    }
+    // The layout of a store made before new stores got 8 KiB pages.
+    {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.execute_batch("PRAGMA journal_mode = DELETE; PRAGMA page_size = 4096; VACUUM; PRAGMA journal_mode = WAL;")
+            .unwrap();
+    }
+    assert_eq!(page_size(&db), 4096);
+
+    let store = SqliteStore::open(&db).unwrap();
+    let all = store.range(RangeRequest::prefix("/p/")).await.unwrap();
+    assert_eq!(all.kvs, written);
+    assert_eq!(all.revision, 201);
+    // History is kept: a read at an older revision still sees the deleted key.
+    let old = store
+        .range(RangeRequest::prefix("/p/").at_revision(200))
+        .await
+        .unwrap();
+    assert_eq!(old.kvs.len(), 200);
+    let next = store.create("/p/new", b"n".to_vec()).await.unwrap();
+    assert_eq!(next.mod_revision, 202);
+    drop(store);
+    assert_eq!(page_size(&db), 8192);
+    let store = SqliteStore::open(&db).unwrap();
+    assert_eq!(store.get("/p/new").await.unwrap().0, Some(next));
+}
+
 #[test]
 fn a_second_process_cannot_open_the_same_store() {
     let dir = tempfile::tempdir().unwrap();

@@ -1,15 +1,23 @@
 //! Loading image archives into a node's containerd without a registry: an OCI image layout
-//! or a `docker save` archive (optionally gzipped) is read into memory, its blobs are written
-//! to the content store, the image is created in the CRI namespace `k8s.io` and its layers
-//! are unpacked into the overlayfs snapshotter, so the CRI plugin can run it at once.
+//! or a `docker save` archive (optionally gzipped) is indexed, its blobs are written to the
+//! content store, the image is created in the CRI namespace `k8s.io` and its layers are
+//! unpacked into the overlayfs snapshotter, so the CRI plugin can run it at once.
 //!
-//! [`plan`] is pure: it parses and checks the archive (every blob against its digest) and
-//! says what to write. [`import`] does the writing, under a lease so that containerd's
+//! The archive is never held in memory whole: an [`Archive`] records where each file's bytes
+//! are, only the JSON documents (indexes, manifests, configs) are read, and layers are hashed
+//! and sent to containerd in 1 MiB chunks straight from the archive (a gzipped archive is
+//! first inflated into an anonymous temporary file).
+//!
+//! [`plan_archive`] parses and checks the archive (every blob against its digest) and says
+//! what to write; it writes nothing. [`import`] does the writing, under a lease so that containerd's
 //! garbage collector cannot remove half-imported content, and labels the blobs with the
 //! references the collector follows (image → manifest → config and layers → snapshot).
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::Read;
+use std::fs::File;
+use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::os::unix::fs::FileExt;
+use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use containerd_client::services::v1::content_client::ContentClient;
@@ -50,6 +58,8 @@ const DOCKER_LAYER_TYPE: &str = "application/vnd.docker.image.rootfs.diff.tar";
 const DOCKER_LAYER_GZIP_TYPE: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
 /// Content written in one gRPC message; containerd accepts up to 16 MiB.
 const CHUNK: usize = 1 << 20;
+/// The largest JSON document (index, manifest, config) read from an archive.
+const MAX_DOCUMENT: u64 = 16 << 20;
 
 /// Why an archive could not be imported.
 #[derive(Debug, thiserror::Error)]
@@ -86,13 +96,37 @@ fn archive_err(msg: impl Into<String>) -> ImportError {
     ImportError::Archive(msg.into())
 }
 
+/// Where a blob's content is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BlobData {
+    /// Made or read while planning (manifests and configs).
+    Inline(Vec<u8>),
+    /// `size` bytes of the archive from `offset` (layers).
+    Stored { offset: u64, size: u64 },
+}
+
+impl BlobData {
+    /// The content's length.
+    pub fn len(&self) -> u64 {
+        match self {
+            BlobData::Inline(d) => d.len() as u64,
+            BlobData::Stored { size, .. } => *size,
+        }
+    }
+
+    /// Whether the content is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// A blob to write to the content store, with the garbage-collection labels it needs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Blob {
     /// `sha256:<hex>`.
     pub digest: String,
     /// The content.
-    pub data: Vec<u8>,
+    pub data: BlobData,
     /// Labels set on the content.
     pub labels: BTreeMap<String, String>,
 }
@@ -186,21 +220,159 @@ pub fn normalize_reference(r: &str) -> String {
     full
 }
 
-/// The files of a tar archive (gzip-compressed or not), by path without a leading `./`.
-fn read_tar(archive: &[u8]) -> Result<HashMap<String, Vec<u8>>, ImportError> {
-    let mut plain = Vec::new();
-    let bytes = if archive.starts_with(&[0x1f, 0x8b]) {
-        flate2::read::GzDecoder::new(archive)
-            .read_to_end(&mut plain)
-            .map_err(|e| archive_err(format!("gunzip: {e}")))?;
-        &plain[..]
-    } else {
-        archive
-    };
+/// Where an archive's bytes are.
+enum Source<'a> {
+    Memory(&'a [u8]),
+    File(File),
+}
+
+/// An image archive's regular files, by path without a leading `./`: where each one's bytes
+/// start in the (uncompressed) archive and how many there are.
+pub struct Archive<'a> {
+    source: Source<'a>,
+    files: HashMap<String, (u64, u64)>,
+}
+
+fn is_gzip(head: &[u8]) -> bool {
+    head.starts_with(&[0x1f, 0x8b])
+}
+
+/// Inflates a gzipped archive into an anonymous temporary file.
+fn inflate(compressed: impl Read) -> Result<File, ImportError> {
+    let mut file =
+        tempfile::tempfile().map_err(|e| archive_err(format!("a temporary file: {e}")))?;
+    std::io::copy(&mut flate2::read::GzDecoder::new(compressed), &mut file)
+        .map_err(|e| archive_err(format!("gunzip: {e}")))?;
+    Ok(file)
+}
+
+impl<'a> Archive<'a> {
+    /// Indexes an archive held in memory.
+    pub fn from_bytes(bytes: &'a [u8]) -> Result<Archive<'a>, ImportError> {
+        if is_gzip(bytes) {
+            return Archive::from_file(inflate(bytes)?);
+        }
+        let files = index(std::io::Cursor::new(bytes), bytes.len() as u64)?;
+        Ok(Archive {
+            source: Source::Memory(bytes),
+            files,
+        })
+    }
+
+    /// Indexes the archive file at `path` without reading its blobs.
+    pub fn open(path: &Path) -> Result<Archive<'static>, ImportError> {
+        let opened = |e: std::io::Error| archive_err(format!("{}: {e}", path.display()));
+        let mut file = File::open(path).map_err(opened)?;
+        let mut head = [0u8; 2];
+        let n = file.read(&mut head).map_err(opened)?;
+        file.seek(SeekFrom::Start(0)).map_err(opened)?;
+        if is_gzip(&head[..n]) {
+            file = inflate(BufReader::new(file))?;
+        }
+        Archive::from_file(file)
+    }
+
+    fn from_file(mut file: File) -> Result<Archive<'static>, ImportError> {
+        let io = |e: std::io::Error| archive_err(e.to_string());
+        let len = file.metadata().map_err(io)?.len();
+        file.seek(SeekFrom::Start(0)).map_err(io)?;
+        let files = index(BufReader::new(&file), len)?;
+        Ok(Archive {
+            source: Source::File(file),
+            files,
+        })
+    }
+
+    fn contains(&self, path: &str) -> bool {
+        self.files.contains_key(path)
+    }
+
+    /// Where file `path`'s bytes are: offset and size.
+    fn entry(&self, path: &str) -> Result<(u64, u64), ImportError> {
+        self.files
+            .get(path)
+            .copied()
+            .ok_or_else(|| archive_err(format!("{path} is missing")))
+    }
+
+    /// `len` bytes from `offset`.
+    fn read_at(&self, offset: u64, len: usize) -> Result<Vec<u8>, ImportError> {
+        match &self.source {
+            Source::Memory(b) => usize::try_from(offset)
+                .ok()
+                .and_then(|start| b.get(start..start.checked_add(len)?))
+                .map(<[u8]>::to_vec)
+                .ok_or_else(|| archive_err("the archive is truncated")),
+            Source::File(f) => {
+                let mut buf = vec![0u8; len];
+                f.read_exact_at(&mut buf, offset)
+                    .map_err(|e| archive_err(format!("reading the archive: {e}")))?;
+                Ok(buf)
+            }
+        }
+    }
+
+    /// A small file's bytes (a JSON document).
+    fn read(&self, path: &str) -> Result<Vec<u8>, ImportError> {
+        let (offset, size) = self.entry(path)?;
+        if size > MAX_DOCUMENT {
+            return Err(archive_err(format!(
+                "{path} is {size} bytes, more than a JSON document may be ({MAX_DOCUMENT})"
+            )));
+        }
+        self.read_at(offset, size as usize)
+    }
+
+    /// Calls `f` with the `size` bytes from `offset`, in chunks of at most [`CHUNK`].
+    fn chunks(
+        &self,
+        offset: u64,
+        size: u64,
+        mut f: impl FnMut(&[u8]) -> Result<(), ImportError>,
+    ) -> Result<(), ImportError> {
+        let mut done = 0u64;
+        while done < size {
+            let n = (size - done).min(CHUNK as u64) as usize;
+            f(&self.read_at(offset + done, n)?)?;
+            done += n as u64;
+        }
+        Ok(())
+    }
+
+    /// The `sha256:` digest of the `size` bytes from `offset`.
+    fn digest(&self, offset: u64, size: u64) -> Result<String, ImportError> {
+        let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+        self.chunks(offset, size, |c| {
+            ctx.update(c);
+            Ok(())
+        })?;
+        let mut s = String::with_capacity(71);
+        s.push_str("sha256:");
+        for b in ctx.finish().as_ref() {
+            s.push_str(&format!("{b:02x}"));
+        }
+        Ok(s)
+    }
+
+    /// A blob's bytes: what planning kept, or the archive's range.
+    fn blob_chunk(&self, data: &BlobData, from: u64) -> Result<Vec<u8>, ImportError> {
+        let n = (data.len() - from).min(CHUNK as u64) as usize;
+        match data {
+            BlobData::Inline(d) => Ok(d[from as usize..from as usize + n].to_vec()),
+            BlobData::Stored { offset, .. } => self.read_at(offset + from, n),
+        }
+    }
+}
+
+/// The regular files of a tar stream of `len` bytes: path → (data offset, size).
+fn index<R: Read + Seek>(reader: R, len: u64) -> Result<HashMap<String, (u64, u64)>, ImportError> {
     let mut files = HashMap::new();
-    let mut ar = tar::Archive::new(bytes);
-    for entry in ar.entries().map_err(|e| archive_err(e.to_string()))? {
-        let mut entry = entry.map_err(|e| archive_err(e.to_string()))?;
+    let mut ar = tar::Archive::new(reader);
+    for entry in ar
+        .entries_with_seek()
+        .map_err(|e| archive_err(e.to_string()))?
+    {
+        let entry = entry.map_err(|e| archive_err(e.to_string()))?;
         if entry.header().entry_type() != tar::EntryType::Regular {
             continue;
         }
@@ -210,27 +382,22 @@ fn read_tar(archive: &[u8]) -> Result<HashMap<String, Vec<u8>>, ImportError> {
             .to_string_lossy()
             .trim_start_matches("./")
             .to_string();
-        let mut data = Vec::with_capacity(entry.size() as usize);
-        entry
-            .read_to_end(&mut data)
-            .map_err(|e| archive_err(format!("{path}: {e}")))?;
-        files.insert(path, data);
+        let (offset, size) = (entry.raw_file_position(), entry.size());
+        if offset.checked_add(size).is_none_or(|end| end > len) {
+            return Err(archive_err(format!("{path}: the archive is truncated")));
+        }
+        files.insert(path, (offset, size));
     }
     Ok(files)
 }
 
-fn json_of(files: &HashMap<String, Vec<u8>>, path: &str) -> Result<Value, ImportError> {
-    let data = files
-        .get(path)
-        .ok_or_else(|| archive_err(format!("{path} is missing")))?;
-    serde_json::from_slice(data).map_err(|e| archive_err(format!("{path}: {e}")))
+fn json_of(archive: &Archive<'_>, path: &str) -> Result<Value, ImportError> {
+    let data = archive.read(path)?;
+    serde_json::from_slice(&data).map_err(|e| archive_err(format!("{path}: {e}")))
 }
 
-/// The blob named `digest` in an OCI layout, checked against its digest.
-fn oci_blob<'a>(
-    files: &'a HashMap<String, Vec<u8>>,
-    digest: &str,
-) -> Result<&'a [u8], ImportError> {
+/// Where the blob named `digest` of an OCI layout is, checked against its digest.
+fn oci_entry(archive: &Archive<'_>, digest: &str) -> Result<(u64, u64), ImportError> {
     let (alg, hex) = digest
         .split_once(':')
         .ok_or_else(|| archive_err(format!("{digest:?} is not a digest")))?;
@@ -238,10 +405,8 @@ fn oci_blob<'a>(
         return Err(archive_err(format!("unsupported digest {digest:?}")));
     }
     let path = format!("blobs/{alg}/{hex}");
-    let data = files
-        .get(&path)
-        .ok_or_else(|| archive_err(format!("{path} is missing")))?;
-    let actual = sha256_digest(data);
+    let (offset, size) = archive.entry(&path)?;
+    let actual = archive.digest(offset, size)?;
     if actual != digest {
         return Err(ImportError::Digest {
             path,
@@ -249,7 +414,18 @@ fn oci_blob<'a>(
             actual,
         });
     }
-    Ok(data)
+    Ok((offset, size))
+}
+
+/// A JSON document of an OCI layout (index, manifest, config), checked against its digest.
+fn oci_document(archive: &Archive<'_>, digest: &str) -> Result<Vec<u8>, ImportError> {
+    let (offset, size) = oci_entry(archive, digest)?;
+    if size > MAX_DOCUMENT {
+        return Err(archive_err(format!(
+            "blob {digest} is {size} bytes, more than a JSON document may be"
+        )));
+    }
+    archive.read_at(offset, size as usize)
 }
 
 fn str_field<'a>(v: &'a Value, field: &str, what: &str) -> Result<&'a str, ImportError> {
@@ -258,22 +434,26 @@ fn str_field<'a>(v: &'a Value, field: &str, what: &str) -> Result<&'a str, Impor
         .ok_or_else(|| archive_err(format!("{what} has no {field}")))
 }
 
-/// Parses an archive and says what to write; see the module doc.
+/// Parses an archive held in memory and says what to write; see the module doc.
 pub fn plan(archive: &[u8]) -> Result<Vec<PlannedImage>, ImportError> {
-    let files = read_tar(archive)?;
-    if files.contains_key("index.json") {
-        let planned = plan_oci(&files)?;
+    plan_archive(&Archive::from_bytes(archive)?)
+}
+
+/// Parses an indexed archive and says what to write; see the module doc.
+pub fn plan_archive(files: &Archive<'_>) -> Result<Vec<PlannedImage>, ImportError> {
+    if files.contains("index.json") {
+        let planned = plan_oci(files)?;
         if !planned.is_empty() {
             return Ok(planned);
         }
     }
-    if files.contains_key("manifest.json") {
-        return plan_docker(&files);
+    if files.contains("manifest.json") {
+        return plan_docker(files);
     }
     Err(ImportError::NoImages)
 }
 
-fn plan_oci(files: &HashMap<String, Vec<u8>>) -> Result<Vec<PlannedImage>, ImportError> {
+fn plan_oci(files: &Archive<'_>) -> Result<Vec<PlannedImage>, ImportError> {
     let index = json_of(files, "index.json")?;
     // docker save (25+) writes both layouts; its manifest.json carries the tags.
     let docker_tags: HashMap<String, Vec<String>> = match json_of(files, "manifest.json") {
@@ -331,11 +511,7 @@ fn plan_oci(files: &HashMap<String, Vec<u8>>) -> Result<Vec<PlannedImage>, Impor
 }
 
 /// Follows nested indexes to the manifest for this machine's platform.
-fn select_manifest(
-    files: &HashMap<String, Vec<u8>>,
-    desc: &Value,
-    depth: usize,
-) -> Result<Value, ImportError> {
+fn select_manifest(files: &Archive<'_>, desc: &Value, depth: usize) -> Result<Value, ImportError> {
     let media_type = desc["mediaType"].as_str().unwrap_or(MANIFEST_TYPE);
     if media_type != INDEX_TYPE && media_type != DOCKER_LIST_TYPE {
         return Ok(desc.clone());
@@ -344,7 +520,7 @@ fn select_manifest(
         return Err(archive_err("image indexes nested too deeply"));
     }
     let digest = str_field(desc, "digest", "an index descriptor")?;
-    let index: Value = serde_json::from_slice(oci_blob(files, digest)?)
+    let index: Value = serde_json::from_slice(&oci_document(files, digest)?)
         .map_err(|e| archive_err(format!("index {digest}: {e}")))?;
     let empty = Vec::new();
     let manifests = index["manifests"].as_array().unwrap_or(&empty);
@@ -363,12 +539,9 @@ fn select_manifest(
     select_manifest(files, chosen, depth + 1)
 }
 
-fn plan_manifest(
-    files: &HashMap<String, Vec<u8>>,
-    desc: &Value,
-) -> Result<PlannedImage, ImportError> {
+fn plan_manifest(files: &Archive<'_>, desc: &Value) -> Result<PlannedImage, ImportError> {
     let digest = str_field(desc, "digest", "a manifest descriptor")?.to_string();
-    let manifest_bytes = oci_blob(files, &digest)?.to_vec();
+    let manifest_bytes = oci_document(files, &digest)?;
     let manifest: Value = serde_json::from_slice(&manifest_bytes)
         .map_err(|e| archive_err(format!("manifest {digest}: {e}")))?;
     let media_type = manifest["mediaType"]
@@ -377,19 +550,23 @@ fn plan_manifest(
         .unwrap_or(MANIFEST_TYPE)
         .to_string();
     let config_digest = str_field(&manifest["config"], "digest", "the manifest's config")?;
-    let config = oci_blob(files, config_digest)?.to_vec();
+    let config = oci_document(files, config_digest)?;
     let empty = Vec::new();
     let mut layers = Vec::new();
     for l in manifest["layers"].as_array().unwrap_or(&empty) {
         let d = str_field(l, "digest", "a layer descriptor")?;
-        let data = oci_blob(files, d)?.to_vec();
+        let (offset, size) = oci_entry(files, d)?;
         let media_type = l["mediaType"].as_str().unwrap_or(DOCKER_LAYER_GZIP_TYPE);
-        layers.push((d.to_string(), media_type.to_string(), data));
+        layers.push((
+            d.to_string(),
+            media_type.to_string(),
+            BlobData::Stored { offset, size },
+        ));
     }
     assemble(digest, media_type, manifest_bytes, config, layers)
 }
 
-fn plan_docker(files: &HashMap<String, Vec<u8>>) -> Result<Vec<PlannedImage>, ImportError> {
+fn plan_docker(files: &Archive<'_>) -> Result<Vec<PlannedImage>, ImportError> {
     let entries = json_of(files, "manifest.json")?;
     let entries = entries
         .as_array()
@@ -397,26 +574,25 @@ fn plan_docker(files: &HashMap<String, Vec<u8>>) -> Result<Vec<PlannedImage>, Im
     let mut images = Vec::new();
     for e in entries {
         let config_path = str_field(e, "Config", "a manifest.json entry")?;
-        let config = files
-            .get(config_path)
-            .ok_or_else(|| archive_err(format!("{config_path} is missing")))?
-            .clone();
+        let config = files.read(config_path)?;
         let mut layers = Vec::new();
         let empty = Vec::new();
         for l in e["Layers"].as_array().unwrap_or(&empty) {
             let path = l
                 .as_str()
                 .ok_or_else(|| archive_err("a layer path is not a string"))?;
-            let data = files
-                .get(path)
-                .ok_or_else(|| archive_err(format!("{path} is missing")))?
-                .clone();
-            let media_type = if data.starts_with(&[0x1f, 0x8b]) {
+            let (offset, size) = files.entry(path)?;
+            let head = files.read_at(offset, size.min(2) as usize)?;
+            let media_type = if is_gzip(&head) {
                 DOCKER_LAYER_GZIP_TYPE
             } else {
                 DOCKER_LAYER_TYPE
             };
-            layers.push((sha256_digest(&data), media_type.to_string(), data));
+            layers.push((
+                files.digest(offset, size)?,
+                media_type.to_string(),
+                BlobData::Stored { offset, size },
+            ));
         }
         let config_digest = sha256_digest(&config);
         let manifest = serde_json::to_vec(&serde_json::json!({
@@ -459,7 +635,7 @@ fn assemble(
     manifest_type: String,
     manifest: Vec<u8>,
     config: Vec<u8>,
-    layers: Vec<(String, String, Vec<u8>)>,
+    layers: Vec<(String, String, BlobData)>,
 ) -> Result<PlannedImage, ImportError> {
     let config_digest = sha256_digest(&config);
     let config_json: Value = serde_json::from_slice(&config)
@@ -510,7 +686,7 @@ fn assemble(
     }
     blobs.push(Blob {
         digest: config_digest.clone(),
-        data: config,
+        data: BlobData::Inline(config),
         labels: config_labels,
     });
     let mut manifest_labels = BTreeMap::new();
@@ -527,7 +703,7 @@ fn assemble(
     let target_size = manifest.len() as i64;
     blobs.push(Blob {
         digest: manifest_digest.clone(),
-        data: manifest,
+        data: BlobData::Inline(manifest),
         labels: manifest_labels,
     });
     Ok(PlannedImage {
@@ -570,10 +746,23 @@ fn step(step: impl Into<String>) -> impl FnOnce(tonic::Status) -> ImportError {
     move |status| ImportError::Containerd { step, status }
 }
 
-/// Imports every image of `archive` into the containerd at `endpoint` (`unix:///path` or
-/// `/path`); see the module doc.
+/// Imports every image of `archive`, held in memory, into the containerd at `endpoint`
+/// (`unix:///path` or `/path`); see the module doc.
 pub async fn import(endpoint: &str, archive: &[u8]) -> Result<Vec<ImportedImage>, ImportError> {
-    let planned = plan(archive)?;
+    import_archive(endpoint, &Archive::from_bytes(archive)?).await
+}
+
+/// Imports every image of the archive file at `path`; see the module doc.
+pub async fn import_file(endpoint: &str, path: &Path) -> Result<Vec<ImportedImage>, ImportError> {
+    import_archive(endpoint, &Archive::open(path)?).await
+}
+
+/// Imports every image of an indexed archive.
+pub async fn import_archive(
+    endpoint: &str,
+    archive: &Archive<'_>,
+) -> Result<Vec<ImportedImage>, ImportError> {
+    let planned = plan_archive(archive)?;
     let channel = unix_channel(endpoint).await?;
     let unique = format!(
         "berth-import-{}-{}",
@@ -598,7 +787,7 @@ pub async fn import(endpoint: &str, archive: &[u8]) -> Result<Vec<ImportedImage>
         .await
         .map_err(step("creating a lease"))?;
     session.lease = unique.clone();
-    let result = import_planned(&session, &planned, &unique).await;
+    let result = import_planned(&session, archive, &planned, &unique).await;
     session.lease = String::new();
     let _ = leases
         .delete(session.request(DeleteLeaseRequest {
@@ -641,6 +830,7 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 
 async fn import_planned(
     s: &Session,
+    archive: &Archive<'_>,
     planned: &[PlannedImage],
     unique: &str,
 ) -> Result<Vec<ImportedImage>, ImportError> {
@@ -649,7 +839,7 @@ async fn import_planned(
     let mut out = Vec::new();
     for image in planned {
         for blob in &image.blobs {
-            write_blob(s, &mut content, blob, unique).await?;
+            write_blob(s, &mut content, archive, blob, unique).await?;
         }
         unpack(s, image, unique).await?;
         let target = Descriptor {
@@ -707,6 +897,7 @@ async fn import_planned(
 async fn write_blob(
     s: &Session,
     content: &mut ContentClient<Channel>,
+    archive: &Archive<'_>,
     blob: &Blob,
     unique: &str,
 ) -> Result<(), ImportError> {
@@ -740,48 +931,70 @@ async fn write_blob(
         Err(status) if status.code() == Code::NotFound => {}
         Err(status) => return Err(step(format!("looking up content {}", blob.digest))(status)),
     }
-    let total = blob.data.len() as i64;
+    let total = blob.data.len();
     let reference = format!("{unique}-{}", blob.digest);
-    let mut messages = Vec::new();
-    let mut offset = 0usize;
-    loop {
-        let end = (offset + CHUNK).min(blob.data.len());
-        messages.push(WriteContentRequest {
-            action: WriteAction::Write as i32,
-            r#ref: reference.clone(),
-            total,
-            expected: blob.digest.clone(),
-            offset: offset as i64,
-            data: blob.data[offset..end].to_vec(),
-            labels: HashMap::new(),
-        });
-        offset = end;
-        if offset >= blob.data.len() {
-            break;
-        }
-    }
-    messages.push(WriteContentRequest {
-        action: WriteAction::Commit as i32,
-        r#ref: reference,
-        total,
+    let message = |action: WriteAction, offset: u64, data: Vec<u8>, labels| WriteContentRequest {
+        action: action as i32,
+        r#ref: reference.clone(),
+        total: total as i64,
         expected: blob.digest.clone(),
-        offset: total,
-        data: Vec::new(),
+        offset: offset as i64,
+        data,
         labels,
-    });
-    let stream = futures::stream::iter(messages);
-    let mut responses = match content.write(s.request(stream)).await {
-        Ok(r) => r.into_inner(),
-        Err(status) if status.code() == Code::AlreadyExists => return Ok(()),
-        Err(status) => return Err(step(format!("writing content {}", blob.digest))(status)),
     };
-    loop {
-        match responses.message().await {
-            Ok(Some(_)) => {}
-            Ok(None) => return Ok(()),
+    // The chunks are read while the stream is sent, two ahead at most. A read error ends
+    // the stream before the commit (so nothing is committed) and is what the call returns.
+    let (tx, rx) = futures::channel::mpsc::channel::<WriteContentRequest>(2);
+    let feed = async {
+        use futures::SinkExt;
+        let mut tx = tx;
+        let mut offset = 0u64;
+        while offset < total {
+            let data = archive.blob_chunk(&blob.data, offset)?;
+            let at = offset;
+            offset += data.len() as u64;
+            if tx
+                .send(message(WriteAction::Write, at, data, HashMap::new()))
+                .await
+                .is_err()
+            {
+                return Ok(());
+            }
+        }
+        let _ = tx
+            .send(message(
+                WriteAction::Commit,
+                total,
+                Vec::new(),
+                labels.clone(),
+            ))
+            .await;
+        Ok::<(), ImportError>(())
+    };
+    let call = async {
+        let mut responses = match content.write(s.request(rx)).await {
+            Ok(r) => r.into_inner(),
             Err(status) if status.code() == Code::AlreadyExists => return Ok(()),
             Err(status) => return Err(step(format!("writing content {}", blob.digest))(status)),
+        };
+        loop {
+            match responses.message().await {
+                Ok(Some(_)) => {}
+                Ok(None) => return Ok(()),
+                Err(status) if status.code() == Code::AlreadyExists => return Ok(()),
+                Err(status) => {
+                    return Err(step(format!("writing content {}", blob.digest))(status))
+                }
+            }
         }
+    };
+    tokio::pin!(feed, call);
+    tokio::select! {
+        fed = &mut feed => {
+            fed?;
+            call.await
+        }
+        written = &mut call => written,
     }
 }
 
@@ -1011,7 +1224,17 @@ mod tests {
     #[test]
     fn damaged_or_empty_archives_are_refused() {
         let built = build(&spec());
-        let mut files = read_tar(&built.archive).unwrap();
+        let mut files: HashMap<String, Vec<u8>> = tar::Archive::new(&built.archive[..])
+            .entries()
+            .unwrap()
+            .map(|e| {
+                let mut e = e.unwrap();
+                let path = e.path().unwrap().to_string_lossy().into_owned();
+                let mut data = Vec::new();
+                e.read_to_end(&mut data).unwrap();
+                (path, data)
+            })
+            .collect();
         let layer_path = format!("blobs/sha256/{}", &built.layer_digest[7..]);
         files.get_mut(&layer_path).unwrap()[10] ^= 0xff;
         let owned: Vec<(String, Vec<u8>)> = files.into_iter().collect();
@@ -1026,6 +1249,43 @@ mod tests {
             Err(ImportError::NoImages)
         ));
         assert!(plan(b"not a tar at all").is_err());
+    }
+
+    #[test]
+    fn archive_files_plain_or_gzipped_plan_like_bytes_and_truncation_is_refused() {
+        use std::io::Write;
+        let built = build(&spec());
+        let from_bytes = plan(&built.archive).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("x.tar");
+        std::fs::write(&plain, &built.archive).unwrap();
+        let gz_path = dir.path().join("x.tar.gz");
+        let mut gz = flate2::write::GzEncoder::new(
+            File::create(&gz_path).unwrap(),
+            flate2::Compression::fast(),
+        );
+        gz.write_all(&built.archive).unwrap();
+        gz.finish().unwrap();
+        for path in [&plain, &gz_path] {
+            let archive = Archive::open(path).unwrap();
+            assert_eq!(
+                plan_archive(&archive).unwrap(),
+                from_bytes,
+                "{}",
+                path.display()
+            );
+        }
+        // Cut inside the last blob: its recorded range runs past the end.
+        let cut = dir.path().join("cut.tar");
+        let (_, (offset, size)) = Archive::from_bytes(&built.archive)
+            .unwrap()
+            .files
+            .into_iter()
+            .max_by_key(|(_, (o, _))| *o)
+            .unwrap();
+        std::fs::write(&cut, &built.archive[..(offset + size / 2) as usize]).unwrap();
+        assert!(matches!(Archive::open(&cut), Err(ImportError::Archive(_))));
+        assert!(Archive::open(&dir.path().join("missing.tar")).is_err());
     }
 
     #[test]

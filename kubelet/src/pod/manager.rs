@@ -1,7 +1,9 @@
 //! Feeds the pod workers: lists and watches the pods bound to this node
 //! (`spec.nodeName=<node>`), starts one worker per pod uid and hands it the latest version
-//! (a newer version replaces one the worker has not looked at yet). A relist tells the
-//! workers of pods that disappeared meanwhile.
+//! (a newer version replaces one the worker has not looked at yet). Only a change the worker
+//! acts on wakes it (spec, labels, annotations, deletion); a status-only change, such as the
+//! worker's own status write coming back through the watch, is handed over quietly for its
+//! next pass. A relist tells the workers of pods that disappeared meanwhile.
 //!
 //! Beside it, a runtime relist every [`RELIST_PERIOD`] compares each pod's container states
 //! with the previous relist and wakes the workers whose containers changed (an exit, for
@@ -53,7 +55,15 @@ fn dispatch(shared: &Arc<Shared>, workers: &SharedWorkers, pod: Pod) {
     let mut w = lock(workers);
     if let Some(existing) = w.by_uid.get(&uid) {
         if !existing.task.is_finished() {
-            existing.desired.send_replace(Desired::Pod(Arc::new(pod)));
+            let pod = Arc::new(pod);
+            existing.desired.send_if_modified(|current| {
+                let wake = match current {
+                    Desired::Pod(old) => differs_for_worker(old, &pod),
+                    Desired::Gone => true,
+                };
+                *current = Desired::Pod(pod);
+                wake
+            });
             return;
         }
         if pod.metadata.deletion_timestamp.is_some() && existing.task.is_finished() {
@@ -72,6 +82,17 @@ fn dispatch(shared: &Arc<Shared>, workers: &SharedWorkers, pod: Pod) {
             task,
         },
     );
+}
+
+/// Whether `new` changes what a pod worker acts on: the spec, labels, annotations or the
+/// deletion. Status and bookkeeping (resourceVersion, managedFields) do not.
+fn differs_for_worker(old: &Pod, new: &Pod) -> bool {
+    let (a, b) = (&old.metadata, &new.metadata);
+    old.spec != new.spec
+        || a.labels != b.labels
+        || a.annotations != b.annotations
+        || a.deletion_timestamp != b.deletion_timestamp
+        || a.deletion_grace_period_seconds != b.deletion_grace_period_seconds
 }
 
 fn gone(workers: &SharedWorkers, uid: &str) {
@@ -221,5 +242,42 @@ async fn housekeeping(shared: Arc<Shared>, workers: SharedWorkers) {
             w.by_uid.keys().cloned().collect()
         };
         cleanup::sweep(&shared, &known).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pod(extra: serde_json::Value) -> Pod {
+        let mut v = serde_json::json!({"metadata": {"name": "p", "uid": "u", "resourceVersion": "1"},
+            "spec": {"containers": [{"name": "c", "image": "i"}]}});
+        for (k, val) in extra.as_object().unwrap() {
+            if k == "metadata" {
+                for (mk, mv) in val.as_object().unwrap() {
+                    v["metadata"][mk] = mv.clone();
+                }
+            } else {
+                v[k] = val.clone();
+            }
+        }
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn status_and_bookkeeping_changes_do_not_wake_a_worker() {
+        let base = pod(serde_json::json!({}));
+        let status_only = pod(serde_json::json!({"metadata": {"resourceVersion": "2"},
+            "status": {"phase": "Running"}}));
+        assert!(!differs_for_worker(&base, &status_only));
+        for change in [
+            serde_json::json!({"spec": {"containers": [{"name": "c", "image": "j"}]}}),
+            serde_json::json!({"metadata": {"labels": {"a": "b"}}}),
+            serde_json::json!({"metadata": {"annotations": {"a": "b"}}}),
+            serde_json::json!({"metadata": {"deletionTimestamp": "2026-01-01T00:00:00Z",
+                "deletionGracePeriodSeconds": 30}}),
+        ] {
+            assert!(differs_for_worker(&base, &pod(change.clone())), "{change}");
+        }
     }
 }

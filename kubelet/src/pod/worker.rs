@@ -655,6 +655,18 @@ async fn ensure_sandbox(
                 .collect()
         })
         .unwrap_or_default();
+    // A host-network pod has no address of its own: its IP is the node's, for probes, hooks,
+    // the downward API and the status alike.
+    let host_network = pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.host_network)
+        .unwrap_or(false);
+    let ips = if host_network {
+        vec![shared.node.node_ip.to_string()]
+    } else {
+        ips
+    };
     Ok(Some(SandboxInfo {
         id,
         ips,
@@ -729,6 +741,66 @@ fn mounts(
         ..Mount::default()
     });
     Ok(out)
+}
+
+/// Where a container of the pod starts: its sandbox, volume paths and the objects its
+/// environment reads.
+struct Target<'a> {
+    sandbox: &'a SandboxInfo,
+    volumes: &'a HashMap<String, PathBuf>,
+    sources: &'a Sources,
+}
+
+/// Carries out `next` for container `c` (an init container when `init`): starts it, keeping
+/// a failure as its waiting reason, or records the back-off. Returns whether it started one
+/// and how soon the worker should look again (`Duration::MAX` when nothing is due).
+async fn carry_out(
+    shared: &Shared,
+    pod: &Pod,
+    c: &Container,
+    init: bool,
+    next: Next,
+    target: &Target<'_>,
+    state: &mut State,
+) -> (bool, Duration) {
+    match next {
+        Next::Start(attempt) => {
+            let started = start_container(
+                shared,
+                pod,
+                c,
+                init,
+                attempt,
+                target.sandbox,
+                target.volumes,
+                target.sources,
+                state,
+            )
+            .await;
+            match started {
+                Ok(()) => (true, Duration::MAX),
+                Err(w) => {
+                    state.waiting.insert(c.name.clone(), w);
+                    (true, RETRY)
+                }
+            }
+        }
+        Next::Wait(d) => {
+            shared.events.record(
+                pod,
+                Some(&c.name),
+                Kind::Warning,
+                "BackOff",
+                &format!(
+                    "Back-off restarting failed container {} in pod {}",
+                    c.name,
+                    pod_ref(pod)
+                ),
+            );
+            (false, d)
+        }
+        Next::Nothing => (false, Duration::MAX),
+    }
 }
 
 /// Creates and starts one container. Returns the waiting (reason, message) on failure.
@@ -1040,6 +1112,7 @@ pub fn go_duration(d: Duration) -> String {
 
 /// One pass over a live pod. Returns how long the worker may sleep.
 async fn sync(shared: &Shared, pod: &Pod, state: &mut State) -> anyhow::Result<Duration> {
+    let began = Instant::now();
     let (_, _, uid) = naming::pod_ids(pod);
     let spec = pod.spec.clone().unwrap_or_default();
     let policy = spec
@@ -1047,10 +1120,12 @@ async fn sync(shared: &Shared, pod: &Pod, state: &mut State) -> anyhow::Result<D
         .clone()
         .unwrap_or_else(|| "Always".into());
     state.waiting.clear();
-    let terminal = matches!(
-        pod.status.as_ref().and_then(|s| s.phase.as_deref()),
-        Some("Succeeded") | Some("Failed")
-    );
+    // The API copy may lag behind what this worker posted itself (its own status writes do
+    // not wake it).
+    let terminal = [pod.status.as_ref(), state.posted.as_ref()]
+        .into_iter()
+        .flatten()
+        .any(is_terminal);
     let objects = fetch_sources(&shared.client, pod).await?;
     let sources = VolumeSources {
         objects: objects.clone(),
@@ -1083,6 +1158,7 @@ async fn sync(shared: &Shared, pod: &Pod, state: &mut State) -> anyhow::Result<D
             return Ok(RETRY);
         }
     };
+    tracing::debug!(object = %naming::pod_key(pod), after = ?began.elapsed(), "sandbox ready");
     obs.sandbox_ready = true;
     obs.pod_ips = sandbox.ips.clone();
     let volume_paths = match setup_volumes(shared, pod, state, &sources, &sandbox.ips) {
@@ -1121,42 +1197,14 @@ async fn sync(shared: &Shared, pod: &Pod, state: &mut State) -> anyhow::Result<D
         }
         initialized = false;
         let next = decide(state, pod, &c.name, latest.as_ref(), policy != "Never");
-        match next {
-            Next::Start(attempt) => {
-                started_any = true;
-                if let Err(w) = start_container(
-                    shared,
-                    pod,
-                    c,
-                    true,
-                    attempt,
-                    &sandbox,
-                    &volume_paths,
-                    &objects,
-                    state,
-                )
-                .await
-                {
-                    state.waiting.insert(c.name.clone(), w);
-                    wake = wake.min(RETRY);
-                }
-            }
-            Next::Wait(d) => {
-                shared.events.record(
-                    pod,
-                    Some(&c.name),
-                    Kind::Warning,
-                    "BackOff",
-                    &format!(
-                        "Back-off restarting failed container {} in pod {}",
-                        c.name,
-                        pod_ref(pod)
-                    ),
-                );
-                wake = wake.min(d);
-            }
-            Next::Nothing => {}
-        }
+        let target = Target {
+            sandbox: &sandbox,
+            volumes: &volume_paths,
+            sources: &objects,
+        };
+        let (started, again) = carry_out(shared, pod, c, true, next, &target, state).await;
+        started_any |= started;
+        wake = wake.min(again);
         break;
     }
     if initialized {
@@ -1167,42 +1215,15 @@ async fn sync(shared: &Shared, pod: &Pod, state: &mut State) -> anyhow::Result<D
                 "OnFailure" => latest.as_ref().is_some_and(|l| l.exit_code != 0),
                 _ => true,
             };
-            match decide(state, pod, &c.name, latest.as_ref(), restart) {
-                Next::Start(attempt) => {
-                    started_any = true;
-                    if let Err(w) = start_container(
-                        shared,
-                        pod,
-                        c,
-                        false,
-                        attempt,
-                        &sandbox,
-                        &volume_paths,
-                        &objects,
-                        state,
-                    )
-                    .await
-                    {
-                        state.waiting.insert(c.name.clone(), w);
-                        wake = wake.min(RETRY);
-                    }
-                }
-                Next::Wait(d) => {
-                    shared.events.record(
-                        pod,
-                        Some(&c.name),
-                        Kind::Warning,
-                        "BackOff",
-                        &format!(
-                            "Back-off restarting failed container {} in pod {}",
-                            c.name,
-                            pod_ref(pod)
-                        ),
-                    );
-                    wake = wake.min(d);
-                }
-                Next::Nothing => {}
-            }
+            let next = decide(state, pod, &c.name, latest.as_ref(), restart);
+            let target = Target {
+                sandbox: &sandbox,
+                volumes: &volume_paths,
+                sources: &objects,
+            };
+            let (started, again) = carry_out(shared, pod, c, false, next, &target, state).await;
+            started_any |= started;
+            wake = wake.min(again);
         }
     }
     let observed = if started_any {
@@ -1254,8 +1275,19 @@ async fn sync(shared: &Shared, pod: &Pod, state: &mut State) -> anyhow::Result<D
         }
     }
     obs.waiting = state.waiting.clone();
-    post_status(shared, pod, state, &obs).await;
+    tracing::debug!(object = %naming::pod_key(pod), after = ?began.elapsed(), started_any, "containers synced");
+    let posted = post_status(shared, pod, state, &obs).await;
+    tracing::debug!(object = %naming::pod_key(pod), after = ?began.elapsed(), "pod sync done");
+    if posted.as_ref().is_some_and(is_terminal) {
+        // Finished: give up the sandbox on the next pass, at once.
+        return Ok(Duration::ZERO);
+    }
     Ok(wake)
+}
+
+/// Whether a status says the pod has finished for good.
+fn is_terminal(status: &PodStatus) -> bool {
+    matches!(status.phase.as_deref(), Some("Succeeded") | Some("Failed"))
 }
 
 fn pod_ref(pod: &Pod) -> String {

@@ -117,7 +117,12 @@ pub fn select_victims(
         what_if.remove_pod(&v.key);
         ctx.profile.run_remove_pod(&mut state, pod, v, &what_if);
     }
-    if !ctx.profile.run_filters(&state, pod, &what_if).is_success() {
+    let nominated = ctx.snapshot.nominated_on(&node.name);
+    if !ctx
+        .profile
+        .run_filters_with_nominated(&state, pod, &what_if, nominated)
+        .is_success()
+    {
         return None;
     }
     potential.sort_by(|a, b| more_important(a, b));
@@ -127,7 +132,10 @@ pub fn select_victims(
     let mut reprieve = |v: &Arc<PodInfo>, state: &mut CycleState, what_if: &mut NodeInfo| {
         what_if.add_pod(v.clone());
         ctx.profile.run_add_pod(state, pod, v, what_if);
-        let fits = ctx.profile.run_filters(state, pod, what_if).is_success();
+        let fits = ctx
+            .profile
+            .run_filters_with_nominated(state, pod, what_if, nominated)
+            .is_success();
         if !fits {
             what_if.remove_pod(&v.key);
             ctx.profile.run_remove_pod(state, pod, v, what_if);

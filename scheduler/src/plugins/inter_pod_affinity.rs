@@ -10,15 +10,14 @@
 //! terms visit only those.
 
 use crate::framework::{
-    CycleState, FilterPlugin, Plugin, PreFilterPlugin, PreScorePlugin, ScorePlugin, Snapshot,
-    MAX_NODE_SCORE,
+    CycleState, FilterPlugin, Plugin, PodCounts, PreFilterPlugin, PreScorePlugin, ScorePlugin,
+    Snapshot, MAX_NODE_SCORE,
 };
 use crate::node_info::NodeInfo;
 use crate::pod_info::{AffinityTerm, PodInfo, WeightedAffinityTerm};
 use crate::status::{Code, Status};
 use berth_api_types::labels::LabelSelector;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
 
 /// The plugin's name.
 pub const NAME: &str = "InterPodAffinity";
@@ -92,8 +91,7 @@ fn matches_all(terms: &[AffinityTerm], pod: &PodInfo) -> bool {
     !terms.is_empty() && terms.iter().all(|t| t.matches(pod, &NO_LABELS))
 }
 
-impl FilterState {
-    /// Accounts `other` on `node` with sign `by` (+1 placed, -1 removed).
+impl PodCounts for FilterState {
     fn update(&mut self, incoming: &PodInfo, other: &PodInfo, node: &NodeInfo, by: i64) {
         for t in &other.affinity.required_anti_affinity {
             if t.matches(incoming, &self.namespace_labels) {
@@ -116,7 +114,9 @@ impl FilterState {
             }
         }
     }
+}
 
+impl FilterState {
     fn satisfies_affinity(&self, pod: &PodInfo, node: &NodeInfo) -> bool {
         let labels = node.labels();
         let mut pods_exist = true;
@@ -222,28 +222,10 @@ impl PreFilterPlugin for InterPodAffinity {
         Status::success()
     }
 
-    fn add_pod(
-        &self,
-        state: &mut CycleState,
-        pod: &PodInfo,
-        other: &Arc<PodInfo>,
-        node: &NodeInfo,
-    ) {
-        if let Some(s) = state.read_mut::<FilterState>(FILTER_KEY) {
-            s.update(pod, other, node, 1);
-        }
-    }
-
-    fn remove_pod(
-        &self,
-        state: &mut CycleState,
-        pod: &PodInfo,
-        other: &Arc<PodInfo>,
-        node: &NodeInfo,
-    ) {
-        if let Some(s) = state.read_mut::<FilterState>(FILTER_KEY) {
-            s.update(pod, other, node, -1);
-        }
+    fn counts<'s>(&self, state: &'s mut CycleState) -> Option<&'s mut dyn PodCounts> {
+        state
+            .read_mut::<FilterState>(FILTER_KEY)
+            .map(|s| s as &mut dyn PodCounts)
     }
 }
 
@@ -397,6 +379,7 @@ mod tests {
     use crate::framework::NamespaceLabels;
     use crate::plugins::testing::{node, pod};
     use serde_json::{json, Value};
+    use std::sync::Arc;
 
     fn zone_node(name: &str, zone: &str) -> NodeInfo {
         node(

@@ -11,8 +11,8 @@
 use super::node_affinity::required_matches;
 use super::taint_toleration::tolerates;
 use crate::framework::{
-    CycleState, FilterPlugin, OwnerSelectors, Plugin, PreFilterPlugin, PreScorePlugin, ScorePlugin,
-    Snapshot, MAX_NODE_SCORE,
+    CycleState, FilterPlugin, OwnerSelectors, Plugin, PodCounts, PreFilterPlugin, PreScorePlugin,
+    ScorePlugin, Snapshot, MAX_NODE_SCORE,
 };
 use crate::node_info::NodeInfo;
 use crate::pod_info::PodInfo;
@@ -20,7 +20,6 @@ use crate::status::{Code, Status};
 use berth_api_types::k8s::api::core::v1::{Pod, TopologySpreadConstraint};
 use berth_api_types::labels::{LabelSelector, Operator, Requirement};
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::Arc;
 
 /// The plugin's name.
 pub const NAME: &str = "PodTopologySpread";
@@ -219,7 +218,9 @@ impl FilterState {
             self.mins[i]
         }
     }
+}
 
+impl PodCounts for FilterState {
     fn update(&mut self, pod: &PodInfo, other: &PodInfo, node: &NodeInfo, by: i64) {
         if other.namespace() != pod.namespace() || !has_all_keys(node, &self.constraints) {
             return;
@@ -296,28 +297,10 @@ impl PreFilterPlugin for PodTopologySpread {
         Status::success()
     }
 
-    fn add_pod(
-        &self,
-        state: &mut CycleState,
-        pod: &PodInfo,
-        other: &Arc<PodInfo>,
-        node: &NodeInfo,
-    ) {
-        if let Some(s) = state.read_mut::<FilterState>(FILTER_KEY) {
-            s.update(pod, other, node, 1);
-        }
-    }
-
-    fn remove_pod(
-        &self,
-        state: &mut CycleState,
-        pod: &PodInfo,
-        other: &Arc<PodInfo>,
-        node: &NodeInfo,
-    ) {
-        if let Some(s) = state.read_mut::<FilterState>(FILTER_KEY) {
-            s.update(pod, other, node, -1);
-        }
+    fn counts<'s>(&self, state: &'s mut CycleState) -> Option<&'s mut dyn PodCounts> {
+        state
+            .read_mut::<FilterState>(FILTER_KEY)
+            .map(|s| s as &mut dyn PodCounts)
     }
 }
 
@@ -473,6 +456,7 @@ mod tests {
     use super::*;
     use crate::plugins::testing::{node, pod};
     use serde_json::{json, Value};
+    use std::sync::Arc;
 
     fn zoned(name: &str, zone: &str) -> NodeInfo {
         node(
