@@ -8,8 +8,8 @@
 //! behind the controller's own writes, creates and deletes are counted as expectations
 //! ([`crate::expectations`]): until the watch has shown every pod the last sync created or
 //! deleted, a sync of that owner only reports status, so a burst of events never makes it create
-//! twice for one shortfall. Creates go out in slow-start batches (1, 2, 4, … at once), at most
-//! [`BURST`] per sync, stopping at the first failing batch. Pods to delete are chosen least
+//! twice for one shortfall. Creates go out in slow-start batches (1, 2, 4, … up to 64 at once),
+//! at most [`BURST`] per sync, stopping at the first failing batch. Pods to delete are chosen least
 //! valuable first (unscheduled, pending, not ready, newest) and deleted concurrently. A failed
 //! create or delete sets the `ReplicaFailure` condition; a sync whose creates and deletes all
 //! succeed clears it.
@@ -37,7 +37,7 @@ use std::time::Duration;
 
 /// Most pods created or deleted in one sync.
 pub const BURST: usize = 500;
-/// Most deletes in flight at once.
+/// Most creates or deletes in flight at once (the slow-start batches grow up to it).
 const CONCURRENT_WRITES: usize = 64;
 
 /// The condition type a failed create or delete sets.
@@ -311,7 +311,7 @@ async fn create_pods<O: ReplicaOwner>(
     while left > 0 && failure.is_none() {
         let size = batch.min(left);
         left -= size;
-        batch *= 2;
+        batch = (batch * 2).min(CONCURRENT_WRITES);
         let creates = (0..size).map(|_| {
             let pod = new_pod(owner);
             async move { pods_api.create(&PostParams::default(), &pod).await }
