@@ -19,14 +19,14 @@
 //!   then loses the finalizer.
 
 use crate::hints::is_status;
-use crate::informer::MetaObject;
+use crate::informer::{list_in_pages, MetaObject};
 use crate::queue::{self, Outcome, WorkQueue};
 use crate::{Context, SyncError};
 use futures::StreamExt;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use kube::api::{
-    Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, Patch,
-    PatchParams, Preconditions, PropagationPolicy, WatchEvent, WatchParams,
+    Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams,
+    Preconditions, PropagationPolicy, WatchEvent, WatchParams,
 };
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -583,29 +583,6 @@ async fn delete_dependents(c: &Collector, uid: &str, item: &Item) -> Result<Outc
     }
     // The dependents' deletions queue this owner again; the periodic check is a backstop.
     Ok(Outcome::RequeueAfter(Duration::from_secs(5)))
-}
-
-/// Objects per page when listing a resource.
-const PAGE: u32 = 500;
-
-/// Lists every object of `api` in pages; returns them and the version to watch from (the
-/// first page's: watching from it replays whatever the later pages missed).
-async fn list_in_pages(api: &Api<MetaObject>) -> Result<(Vec<MetaObject>, String), kube::Error> {
-    let mut items = Vec::new();
-    let mut lp = ListParams::default().limit(PAGE);
-    let mut version = None;
-    loop {
-        let page = api.list(&lp).await?;
-        if version.is_none() {
-            version = page.metadata.resource_version.clone();
-        }
-        items.extend(page.items);
-        match page.metadata.continue_.filter(|c| !c.is_empty()) {
-            Some(token) => lp = lp.continue_token(&token),
-            None => break,
-        }
-    }
-    Ok((items, version.unwrap_or_default()))
 }
 
 /// Lists and watches one resource forever, keeping the graph current and queueing the uids

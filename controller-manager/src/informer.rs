@@ -211,34 +211,13 @@ where
         }
     }
 
-    /// Lists every object in pages; returns them and the version to watch from.
-    async fn list(api: &Api<K>) -> Result<(Vec<K>, String), kube::Error> {
-        let mut items = Vec::new();
-        let mut lp = ListParams::default().limit(PAGE);
-        let mut version = None;
-        loop {
-            let page = api.list(&lp).await?;
-            // The first page's version: watching from it replays anything the later pages
-            // might have missed.
-            if version.is_none() {
-                version = page.metadata.resource_version.clone();
-            }
-            items.extend(page.items);
-            match page.metadata.continue_.filter(|c| !c.is_empty()) {
-                Some(token) => lp = lp.continue_token(&token),
-                None => break,
-            }
-        }
-        Ok((items, version.unwrap_or_default()))
-    }
-
     /// Lists and watches every `K` in the cluster forever, keeping the store current; lists
     /// again every `resync`.
     pub async fn run(self: Arc<Self>, what: &'static str, client: kube::Client, resync: Duration) {
         let api: Api<K> = Api::all(client);
         let wp = WatchParams::default().timeout(resync.as_secs().clamp(1, 290) as u32);
         loop {
-            let (items, mut version) = match Self::list(&api).await {
+            let (items, mut version) = match list_in_pages(&api).await {
                 Ok(listed) => listed,
                 Err(err) => {
                     tracing::warn!(resource = what, error = %err, "listing failed");
@@ -481,6 +460,29 @@ impl SlimPod {
             .find(|c| c.type_ == "Ready" && c.status == "True")
             .map(|c| c.last_transition_time.as_ref().map(|t| t.0))
     }
+}
+
+/// Lists every object of `api` in pages; returns them and the version to watch from (the
+/// first page's: watching from it replays anything the later pages might have missed).
+pub async fn list_in_pages<K>(api: &Api<K>) -> Result<(Vec<K>, String), kube::Error>
+where
+    K: Resource + Clone + serde::de::DeserializeOwned + Debug,
+{
+    let mut items = Vec::new();
+    let mut lp = ListParams::default().limit(PAGE);
+    let mut version = None;
+    loop {
+        let page = api.list(&lp).await?;
+        if version.is_none() {
+            version = page.metadata.resource_version.clone();
+        }
+        items.extend(page.items);
+        match page.metadata.continue_.filter(|c| !c.is_empty()) {
+            Some(token) => lp = lp.continue_token(&token),
+            None => break,
+        }
+    }
+    Ok((items, version.unwrap_or_default()))
 }
 
 #[cfg(test)]
