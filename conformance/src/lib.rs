@@ -183,14 +183,29 @@ fn etcd_healthy(port: u16) -> bool {
 }
 
 impl Etcd {
-    /// Starts etcd on free loopback ports inside `dir` and waits until it is healthy.
+    /// Starts etcd on free loopback ports inside `dir` and waits until it is healthy. Tests
+    /// running in parallel pick free ports at the same time, so another process may take a
+    /// port between the pick and etcd's bind: an etcd that exits before it is healthy is
+    /// started again on fresh ports (three tries), and the error carries the log's tail.
     fn start(dir: &Path) -> Result<Etcd> {
+        let mut last = None;
+        for attempt in 0..3 {
+            match Etcd::start_once(dir, attempt) {
+                Ok(etcd) => return Ok(etcd),
+                Err(err) => last = Some(err),
+            }
+        }
+        Err(last.unwrap_or_else(|| anyhow::anyhow!("etcd did not start")))
+    }
+
+    fn start_once(dir: &Path, attempt: u32) -> Result<Etcd> {
         let (client, peer, metrics) = (free_port()?, free_port()?, free_port()?);
         let endpoint = format!("http://127.0.0.1:{client}");
-        let log = std::fs::File::create(dir.join("etcd.log")).context("creating the etcd log")?;
+        let log_path = dir.join(format!("etcd-{attempt}.log"));
+        let log = std::fs::File::create(&log_path).context("creating the etcd log")?;
         let child = Command::new(std::env::var("BERTH_ETCD_BIN").unwrap_or_else(|_| "etcd".into()))
             .args(["--name", "conformance", "--data-dir"])
-            .arg(dir.join("etcd"))
+            .arg(dir.join(format!("etcd-{attempt}")))
             .args([
                 "--listen-client-urls",
                 &endpoint,
@@ -220,9 +235,11 @@ impl Etcd {
         let deadline = Instant::now() + READY_TIMEOUT;
         while !etcd_healthy(client) {
             if let Ok(Some(status)) = etcd.child.try_wait() {
+                let text = std::fs::read_to_string(&log_path).unwrap_or_default();
+                let tail: Vec<&str> = text.lines().rev().take(5).collect();
                 bail!(
-                    "etcd exited with {status}; see {}",
-                    dir.join("etcd.log").display()
+                    "etcd exited with {status}; the end of its log:\n{}",
+                    tail.into_iter().rev().collect::<Vec<_>>().join("\n")
                 );
             }
             ensure!(
