@@ -47,36 +47,15 @@ fn status_kib(pid: u32, key: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// User plus system CPU seconds of process `pid` so far.
-fn cpu_s(pid: u32) -> f64 {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return 0.0;
-    };
-    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    // Linux reports in USER_HZ, 100 per second on every architecture Berth runs on.
-    (ticks(11) + ticks(12)) / 100.0
-}
-
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_default()
-}
-
 /// The processes whose CPU time each phase reports.
 struct Processes(Vec<(&'static str, u32)>);
 
 impl Processes {
     fn sample(&self) -> Vec<f64> {
-        self.0.iter().map(|(_, pid)| cpu_s(*pid)).collect()
+        self.0
+            .iter()
+            .map(|(_, pid)| berth_conformance::process_cpu_seconds(*pid))
+            .collect()
     }
 
     fn report(&self, phase: &str, before: &[f64]) {
@@ -213,7 +192,7 @@ async fn main() -> Result<()> {
         // Per-request debug logging of the server would be measured too.
         std::env::set_var("RUST_LOG", "warn");
     }
-    println!("loadavg_start={}", loadavg());
+    println!("loadavg_start={}", berth_conformance::load_average());
     let cluster = Cluster::start()?;
     let cm = cluster
         .start_controller_manager(&["--leader-elect=false", "--concurrent-replicaset-syncs=5"])?;
@@ -371,6 +350,6 @@ async fn main() -> Result<()> {
             status_kib(scheduler.id(), "VmRSS:")
         );
     }
-    println!("loadavg_end={}", loadavg());
+    println!("loadavg_end={}", berth_conformance::load_average());
     Ok(())
 }

@@ -44,30 +44,6 @@ fn status_kib(pid: u32, field: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// CPU seconds (user + system) the process used so far, from `/proc/PID/stat`.
-fn cpu_seconds(pid: u32) -> f64 {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return 0.0;
-    };
-    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
-        return 0.0;
-    };
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: f64 = fields
-        .get(11..13)
-        .map(|f| f.iter().filter_map(|v| v.parse::<f64>().ok()).sum())
-        .unwrap_or(0.0);
-    // The kernel reports in clock ticks of 1/100 s on Linux.
-    ticks / 100.0
-}
-
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.trim().to_owned())
-        .unwrap_or_default()
-}
-
 fn node_object(i: usize) -> Result<Node> {
     let name = format!("node-{i}");
     let taints = if i.is_multiple_of(10) {
@@ -206,7 +182,7 @@ async fn main() -> Result<()> {
         // measured too.
         std::env::set_var("RUST_LOG", "warn");
     }
-    println!("load average before: {}", loadavg());
+    println!("load average before: {}", berth_conformance::load_average());
     let cluster = Cluster::start()?;
     let client = cluster.client().await?;
     let namespaces: Api<Namespace> = Api::all(client.clone());
@@ -253,8 +229,8 @@ async fn main() -> Result<()> {
     let start = Instant::now();
     let scheduler = cluster.start_scheduler(&[])?;
     let (first, last) = watch_bound(&pods, version, pod_count, start).await?;
-    let scheduler_cpu = cpu_seconds(scheduler.id());
-    let load_during = loadavg();
+    let scheduler_cpu = berth_conformance::process_cpu_seconds(scheduler.id());
+    let load_during = berth_conformance::load_average();
     // Let the scheduler apply the watch events of the last bindings before its memory is read.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let rss = status_kib(scheduler.id(), "VmRSS:");
@@ -315,6 +291,6 @@ async fn main() -> Result<()> {
     println!("scheduler_vmrss_mib={:.1}", rss as f64 / 1024.0);
     println!("scheduler_vmhwm_mib={:.1}", hwm as f64 / 1024.0);
     println!("load average at the last binding: {load_during}");
-    println!("load average after: {}", loadavg());
+    println!("load average after: {}", berth_conformance::load_average());
     Ok(())
 }
