@@ -80,6 +80,11 @@ struct Results {
     sequential_breakdown: Option<WriterStats>,
     /// The fsync probe's rate in the rounds alternating with the sequential writes.
     fsync_interleaved: Option<f64>,
+    /// Medians (µs) of one sequential write and, in the alternating rounds, of one probe sync.
+    sequential_p50_us: f64,
+    fsync_p50_us: Option<f64>,
+    /// The embedded store's statistics over the probe's rounds (its background work then).
+    during_probe: Option<WriterStats>,
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -146,11 +151,14 @@ impl FsyncProbe {
         Ok((n, start.elapsed()))
     }
 
-    /// `n` durable block writes; returns how long they took.
-    fn run_n(&mut self, n: u64) -> std::io::Result<Duration> {
+    /// `n` durable block writes, each one's time (µs) pushed to `each`; returns how long they
+    /// took together.
+    fn run_n(&mut self, n: u64, each: &mut Vec<f64>) -> std::io::Result<Duration> {
         let start = Instant::now();
         for _ in 0..n {
+            let t = Instant::now();
             self.sync_one()?;
+            each.push(t.elapsed().as_secs_f64() * 1e6);
         }
         Ok(start.elapsed())
     }
@@ -201,6 +209,9 @@ async fn run(
     let mut written = Duration::ZERO;
     let mut probed = Duration::ZERO;
     let mut stats_total = WriterStats::default();
+    let mut during_probe = WriterStats::default();
+    let mut each_write = Vec::with_capacity(sizes.sequential);
+    let mut each_sync = Vec::new();
     for round in 0..rounds {
         if let Some(probe) = &mut probe {
             if round > 0 {
@@ -208,15 +219,23 @@ async fn run(
                 let last = format!("/bench/seq/{:08}", round * per_round - 1);
                 store.get(&last).await.expect("get");
             }
-            probed += probe.run_n(per_round as u64).expect("fsync probe");
+            let before = stats.as_ref().map(|s| s.writer_stats());
+            probed += probe
+                .run_n(per_round as u64, &mut each_sync)
+                .expect("fsync probe");
+            if let (Some(s), Some(before)) = (&stats, before) {
+                during_probe = plus(during_probe, minus(s.writer_stats(), before));
+            }
         }
         let before = stats.as_ref().map(|s| s.writer_stats());
         let start = Instant::now();
         for i in round * per_round..(round + 1) * per_round {
+            let t = Instant::now();
             store
                 .create(&format!("/bench/seq/{i:08}"), value(i as u64))
                 .await
                 .expect("create");
+            each_write.push(t.elapsed().as_secs_f64() * 1e6);
         }
         written += start.elapsed();
         if let (Some(s), Some(before)) = (&stats, before) {
@@ -224,11 +243,18 @@ async fn run(
         }
     }
     out.sequential_per_s = (per_round * rounds) as f64 / written.as_secs_f64();
+    each_write.sort_by(f64::total_cmp);
+    out.sequential_p50_us = percentile(&each_write, 0.5);
     if stats.is_some() {
         out.sequential_breakdown = Some(stats_total);
     }
     if probe.is_some() {
         out.fsync_interleaved = Some((per_round * rounds) as f64 / probed.as_secs_f64());
+        each_sync.sort_by(f64::total_cmp);
+        out.fsync_p50_us = Some(percentile(&each_sync, 0.5));
+        if stats.is_some() {
+            out.during_probe = Some(during_probe);
+        }
     }
     drop(probe);
 
@@ -362,6 +388,8 @@ fn plus(a: WriterStats, b: WriterStats) -> WriterStats {
         transactions: a.transactions + b.transactions,
         apply_ns: a.apply_ns + b.apply_ns,
         commit_ns: a.commit_ns + b.commit_ns,
+        checkpoints: a.checkpoints + b.checkpoints,
+        checkpoint_ns: a.checkpoint_ns + b.checkpoint_ns,
     }
 }
 
@@ -378,6 +406,8 @@ fn minus(a: WriterStats, b: WriterStats) -> WriterStats {
         transactions: a.transactions - b.transactions,
         apply_ns: a.apply_ns - b.apply_ns,
         commit_ns: a.commit_ns - b.commit_ns,
+        checkpoints: a.checkpoints - b.checkpoints,
+        checkpoint_ns: a.checkpoint_ns - b.checkpoint_ns,
     }
 }
 
@@ -558,6 +588,20 @@ fn report(before: f64, sizes: &Sizes, s: &Results, e: Option<&Results>, m: &Resu
             per(b.commit_ns),
             1e6 / fsync,
         );
+        if let (Some(p50), Some(quiet)) = (s.fsync_p50_us, &s.during_probe) {
+            println!();
+            println!(
+                "Medians: a sequential write {:.1} µs, a probe sync {p50:.1} µs ({:.0} %). \
+                 SQLite checkpoints (each syncs the WAL and the database): {} taking {:.1} ms \
+                 during the sequential writes, {} taking {:.1} ms during the probe's rounds.",
+                s.sequential_p50_us,
+                100.0 * p50 / s.sequential_p50_us,
+                b.checkpoints,
+                b.checkpoint_ns as f64 / 1e6,
+                quiet.checkpoints,
+                quiet.checkpoint_ns as f64 / 1e6,
+            );
+        }
     }
     println!();
     println!(

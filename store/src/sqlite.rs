@@ -239,12 +239,17 @@ pub struct WriterStats {
     pub apply_ns: u64,
     /// The applier's SQLite commits.
     pub commit_ns: u64,
+    /// SQLite checkpoints that copied WAL frames into the database (each syncs the WAL before
+    /// and the database after copying), by the checkpointer or the applier.
+    pub checkpoints: u64,
+    /// Time spent in those checkpoints.
+    pub checkpoint_ns: u64,
 }
 
 /// The running [`WriterStats`].
 #[derive(Default)]
 struct StatCells {
-    cells: [AtomicU64; 11],
+    cells: [AtomicU64; 13],
 }
 
 #[derive(Clone, Copy)]
@@ -260,6 +265,8 @@ enum Stat {
     Transactions,
     Apply,
     Commit,
+    Checkpoints,
+    Checkpoint,
 }
 
 impl StatCells {
@@ -287,6 +294,8 @@ impl StatCells {
             transactions: c(Stat::Transactions),
             apply_ns: c(Stat::Apply),
             commit_ns: c(Stat::Commit),
+            checkpoints: c(Stat::Checkpoints),
+            checkpoint_ns: c(Stat::Checkpoint),
         }
     }
 }
@@ -361,7 +370,7 @@ impl SqliteStore {
             conn,
             applied: applied_tx,
             compaction: None,
-            checkpointer: Some(Checkpointer::start(&path)?),
+            checkpointer: Some(Checkpointer::start(&path, stats.clone())?),
             cycle: None,
             unchecked: 0,
             broken: false,
@@ -780,6 +789,22 @@ fn open_reader(path: &Path, cache_kib: i64) -> Result<Connection> {
     Ok(conn)
 }
 
+/// Runs a passive checkpoint on `conn` and accounts for it in `stats` when it copied frames
+/// (its WAL position moved since `last`, the previous `(log frames, copied frames)` this
+/// connection saw); a pass with nothing to copy does no I/O and is not counted.
+fn checkpoint(conn: &Connection, stats: &StatCells, last: &mut (i64, i64)) -> rusqlite::Result<()> {
+    let started = Instant::now();
+    let now: (i64, i64) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+        Ok((r.get(1)?, r.get(2)?))
+    })?;
+    if now.1 > 0 && now != *last {
+        stats.add_since(Stat::Checkpoint, started);
+        stats.add(Stat::Checkpoints, 1);
+    }
+    *last = now;
+    Ok(())
+}
+
 /// Copies committed WAL frames into the database file on its own thread and connection.
 struct Checkpointer {
     nudge: std::sync::mpsc::SyncSender<()>,
@@ -789,7 +814,7 @@ struct Checkpointer {
 }
 
 impl Checkpointer {
-    fn start(path: &Path) -> Result<Self> {
+    fn start(path: &Path, stats: Arc<StatCells>) -> Result<Self> {
         let conn = Connection::open(path)?;
         conn.busy_timeout(Duration::from_secs(5))?;
         let (nudge, rx) = std::sync::mpsc::sync_channel::<()>(1);
@@ -799,13 +824,14 @@ impl Checkpointer {
             .name("berth-store-checkpoint".into())
             .spawn(move || {
                 use std::sync::mpsc::RecvTimeoutError::Disconnected;
+                let mut last = (0, 0);
                 while !matches!(
                     rx.recv_timeout(Duration::from_millis(500)),
                     Err(Disconnected)
                 ) {
                     // A passive checkpoint never blocks the writer or readers; frames it cannot
                     // copy yet are copied next time.
-                    let result = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                    let result = checkpoint(&conn, &stats, &mut last);
                     if let Err(e) = result {
                         tracing::warn!(error = %e, "checkpoint failed; will retry");
                     }
@@ -1546,10 +1572,7 @@ impl Applier {
                 if checkpointer.passes.load(Ordering::Acquire) > started {
                     // A reader still using old frames can keep the copy short; then the log
                     // simply grows until the next cycle.
-                    if let Err(e) =
-                        self.conn
-                            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
-                    {
+                    if let Err(e) = checkpoint(&self.conn, &self.stats, &mut (0, 0)) {
                         tracing::warn!(error = %e, "checkpoint failed; will retry");
                     }
                     self.cycle = None;
