@@ -402,11 +402,11 @@ struct Frame {
 
 /// The CRC of a whole frame (header and payload), its own CRC field counted as zeros.
 fn frame_crc(frame: &[u8]) -> u32 {
-    let mut c = Crc::new();
+    let mut c = crc32fast::Hasher::new();
     c.update(&frame[..36]);
     c.update(&[0; 4]);
     c.update(&frame[40..]);
-    c.finish()
+    c.finalize()
 }
 
 fn parse_frame(data: &[u8], at: usize, epoch: u64) -> Option<Frame> {
@@ -445,94 +445,41 @@ fn parse_frame(data: &[u8], at: usize, epoch: u64) -> Option<Frame> {
     })
 }
 
-/// CRC-32 (IEEE), eight bytes per step.
-struct Crc(u32);
-
-const CRC_TABLES: [[u32; 256]; 8] = crc_tables();
-
-const fn crc_tables() -> [[u32; 256]; 8] {
-    let mut t = [[0u32; 256]; 8];
-    let mut i = 0;
-    while i < 256 {
-        let mut c = i as u32;
-        let mut k = 0;
-        while k < 8 {
-            c = if c & 1 != 0 {
-                0xEDB8_8320 ^ (c >> 1)
-            } else {
-                c >> 1
-            };
-            k += 1;
-        }
-        t[0][i] = c;
-        i += 1;
-    }
-    let mut s = 1;
-    while s < 8 {
-        let mut i = 0;
-        while i < 256 {
-            let prev = t[s - 1][i];
-            t[s][i] = (prev >> 8) ^ t[0][(prev & 0xff) as usize];
-            i += 1;
-        }
-        s += 1;
-    }
-    t
-}
-
-impl Crc {
-    fn new() -> Self {
-        Crc(!0)
-    }
-
-    fn update(&mut self, mut bytes: &[u8]) {
-        let t = &CRC_TABLES;
-        let mut c = self.0;
-        while bytes.len() >= 8 {
-            let lo = c ^ u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
-            c = t[7][(lo & 0xff) as usize]
-                ^ t[6][((lo >> 8) & 0xff) as usize]
-                ^ t[5][((lo >> 16) & 0xff) as usize]
-                ^ t[4][(lo >> 24) as usize]
-                ^ t[3][bytes[4] as usize]
-                ^ t[2][bytes[5] as usize]
-                ^ t[1][bytes[6] as usize]
-                ^ t[0][bytes[7] as usize];
-            bytes = &bytes[8..];
-        }
-        for &b in bytes {
-            c = t[0][((c ^ b as u32) & 0xff) as usize] ^ (c >> 8);
-        }
-        self.0 = c;
-    }
-
-    fn finish(self) -> u32 {
-        !self.0
-    }
-}
-
+/// CRC-32 (IEEE) of `bytes`.
 fn crc32(bytes: &[u8]) -> u32 {
-    let mut c = Crc::new();
-    c.update(bytes);
-    c.finish()
+    crc32fast::hash(bytes)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// The log's checksum is CRC-32 (IEEE), bit by bit: frames written by earlier versions must
+    /// stay readable.
+    fn crc32_bitwise(bytes: &[u8]) -> u32 {
+        let mut c = !0u32;
+        for &b in bytes {
+            c ^= b as u32;
+            for _ in 0..8 {
+                c = if c & 1 != 0 {
+                    0xEDB8_8320 ^ (c >> 1)
+                } else {
+                    c >> 1
+                };
+            }
+        }
+        !c
+    }
+
     #[test]
     fn crc32_matches_the_standard_check_value() {
         assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
-        let long: Vec<u8> = (0..1000u32).map(|i| (i * 7) as u8).collect();
-        let mut split = Crc::new();
-        split.update(&long[..333]);
-        split.update(&long[333..]);
-        let mut bytewise = !0u32;
-        for &b in &long {
-            bytewise = CRC_TABLES[0][((bytewise ^ b as u32) & 0xff) as usize] ^ (bytewise >> 8);
-        }
-        assert_eq!(split.finish(), !bytewise);
+        let long: Vec<u8> = (0..5000u32).map(|i| (i * 7) as u8).collect();
+        assert_eq!(crc32(&long), crc32_bitwise(&long));
+        let mut frame = long[..300].to_vec();
+        let whole = frame_crc(&frame);
+        frame[36..40].copy_from_slice(&[0; 4]);
+        assert_eq!(whole, crc32_bitwise(&frame));
     }
 
     fn record(rev: Revision, value: &[u8]) -> Record {
