@@ -617,21 +617,42 @@ impl Registry {
         let key = keys::object_key(namespaces, None, ns);
         // The cache answers for namespaces it holds; one it does not know yet (just created)
         // is looked up in the store.
+        // Only the phase and the deletionTimestamp are read, not the whole namespace.
+        #[derive(serde::Deserialize)]
+        struct Namespace {
+            metadata: Option<NamespaceMeta>,
+            status: Option<NamespaceStatus>,
+        }
+        #[derive(serde::Deserialize)]
+        struct NamespaceMeta {
+            #[serde(rename = "deletionTimestamp")]
+            deletion_timestamp: Option<serde::de::IgnoredAny>,
+        }
+        #[derive(serde::Deserialize)]
+        struct NamespaceStatus {
+            phase: Option<Value>,
+        }
+        let read = |bytes: &[u8]| {
+            serde_json::from_slice::<Namespace>(bytes)
+                .map_err(|e| ApiError::internal(format!("stored namespace {ns} is not valid: {e}")))
+        };
         let namespace = match self.cache.as_ref().and_then(|c| c.get(&key)) {
-            Some(entry) => entry.decode()?,
+            Some(entry) => read(&entry.bytes)?,
             None => {
                 let (kv, _) = self.store.get(&key).await?;
                 let Some(kv) = kv else {
                     return Err(ApiError::not_found("", "namespaces", ns));
                 };
-                decode(&kv)?
+                read(&kv.value)?
             }
         };
-        let terminating = namespace.pointer("/status/phase").and_then(Value::as_str)
-            == Some("Terminating")
-            || meta(&namespace)
-                .get("deletionTimestamp")
-                .is_some_and(|v| !v.is_null());
+        let terminating = namespace
+            .status
+            .and_then(|s| s.phase)
+            .is_some_and(|p| p.as_str() == Some("Terminating"))
+            || namespace
+                .metadata
+                .is_some_and(|m| m.deletion_timestamp.is_some());
         if terminating {
             return Err(ApiError::forbidden(format!(
                 "unable to create new content in namespace {ns} because it is being terminated"
