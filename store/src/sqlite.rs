@@ -94,8 +94,9 @@ const PAGE_SIZE: i64 = 8192;
 /// The most write requests made durable in one commit-log sync.
 const MAX_BATCH: usize = 1024;
 /// Batches that may wait in the applier's queue; when it is full the writer wakes the applier
-/// (which takes them out while it gathers) and waits for room.
-const APPLY_QUEUE: usize = 64;
+/// (which takes them out while it gathers) and waits for room. Large enough that a writer
+/// answering one request at a time (a batch each) never fills it within one gathering window.
+const APPLY_QUEUE: usize = 1024;
 /// The applier stops gathering queued batches into one transaction at this many records.
 const MAX_APPLY: usize = 4096;
 /// Log rows examined per compaction step; small, so a step never holds the applier (and the
@@ -466,7 +467,7 @@ impl SqliteStore {
     /// its queue and no batch is being made durable. A caller writing one request after
     /// another is then answered without waking the writer thread or waiting to be woken
     /// itself, which on a small machine costs about as much as the log sync. The caller's
-    /// thread is held for one log sync, as a blocking file write would hold it. When the
+    /// thread is held for one log sync (inside `block_in_place` on a runtime worker). When the
     /// writer is busy the request is queued instead (and so joins the next group commit);
     /// `op` comes back for that.
     fn write_inline(
@@ -486,11 +487,22 @@ impl SqliteStore {
             return Err(op);
         };
         let (reply, rx) = oneshot::channel();
-        writer.commit_batch(vec![Request {
+        let req = vec![Request {
             op,
             reply,
             sent: Instant::now(),
-        }]);
+        }];
+        // On a worker of a multi-thread runtime the sync would stall every task queued on that
+        // worker; `block_in_place` hands them to another thread first (a microsecond or two at
+        // the median, measured). Elsewhere (a current-thread runtime, the thread running the
+        // runtime's `block_on`, no runtime) the call runs as it is.
+        let on_pool = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        if on_pool {
+            tokio::task::block_in_place(|| writer.commit_batch(req));
+        } else {
+            writer.commit_batch(req);
+        }
         Ok(rx)
     }
 
