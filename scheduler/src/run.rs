@@ -54,11 +54,13 @@ pub struct Options {
 
 /// What the watches and binding tasks tell the scheduling task.
 enum Update {
-    /// A full list: everything not in it is gone.
-    NodesListed(Vec<Node>),
+    /// A part of a full list of nodes: once the last part arrived, every node not in the
+    /// list is gone.
+    NodesListed(Vec<Node>, ListPart),
     NodeApplied(Box<Node>),
     NodeDeleted(String),
-    PodsListed(Vec<PodEvent>),
+    /// A part of a full list of pods.
+    PodsListed(Vec<PodEvent>, ListPart),
     PodApplied(Box<PodEvent>),
     PodDeleted(String),
     NamespacesListed(Vec<Namespace>),
@@ -191,7 +193,7 @@ fn ss_owner(ss: &StatefulSet) -> Owner {
 fn reflect_owners<K>(
     api: Api<K>,
     tx: &mpsc::Sender<Update>,
-    listed: fn(Vec<K>) -> Update,
+    listed: fn(Vec<K>, ListPart) -> Update,
     kind: &'static str,
     convert: fn(&K) -> Owner,
 ) where
@@ -202,6 +204,7 @@ fn reflect_owners<K>(
         tx.clone(),
         std::convert::identity,
         listed,
+        Batches::Whole,
         move |deleted, o: K| {
             if deleted {
                 Update::OwnerDeleted(kind, convert(&o))
@@ -255,23 +258,58 @@ fn uuid_like() -> String {
 /// How many objects one page of a list asks for: the whole list is never one response.
 const LIST_PAGE: u32 = 500;
 
+/// Which part of a full list a batch of listed objects is.
+#[derive(Clone, Copy, Debug)]
+struct ListPart {
+    /// The batch starts a new list.
+    first: bool,
+    /// The batch ends the list.
+    last: bool,
+}
+
+/// How a list reaches the scheduling task: page by page (nodes and pods, the bulk, so the
+/// whole list is never held at once), or as one batch (the small kinds, applied as a whole).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Batches {
+    Pages,
+    Whole,
+}
+
 /// Lists every object of `api` page by page, turning each into what the scheduler keeps with
-/// `convert` as its page arrives; returns them with the list's resourceVersion.
-async fn list_all<K, T>(
+/// `convert` as its page arrives, and sends them through `listed` in `batches`. Returns the
+/// list's resourceVersion, or `None` when the scheduling task is gone.
+async fn list_into<K, T>(
     api: &Api<K>,
     convert: &impl Fn(K) -> T,
-) -> Result<(Vec<T>, String), kube::Error>
+    listed: fn(Vec<T>, ListPart) -> Update,
+    batches: Batches,
+    tx: &mpsc::Sender<Update>,
+) -> Result<Option<String>, kube::Error>
 where
     K: Clone + serde::de::DeserializeOwned + std::fmt::Debug,
 {
     let mut items = Vec::new();
     let mut params = ListParams::default().limit(LIST_PAGE);
+    let mut first = true;
     loop {
         let page = api.list(&params).await?;
         items.extend(page.items.into_iter().map(convert));
-        match page.metadata.continue_.filter(|c| !c.is_empty()) {
+        let next = page.metadata.continue_.filter(|c| !c.is_empty());
+        let last = next.is_none();
+        if batches == Batches::Pages || last {
+            let part = ListPart { first, last };
+            first = false;
+            if tx
+                .send(listed(std::mem::take(&mut items), part))
+                .await
+                .is_err()
+            {
+                return Ok(None);
+            }
+        }
+        match next {
             Some(token) => params = params.continue_token(&token),
-            None => return Ok((items, page.metadata.resource_version.unwrap_or_default())),
+            None => return Ok(Some(page.metadata.resource_version.unwrap_or_default())),
         }
     }
 }
@@ -282,7 +320,8 @@ async fn reflect<K, T, C, F>(
     api: Api<K>,
     tx: mpsc::Sender<Update>,
     convert: C,
-    listed: fn(Vec<T>) -> Update,
+    listed: fn(Vec<T>, ListPart) -> Update,
+    batches: Batches,
     map: F,
 ) where
     K: Clone + serde::de::DeserializeOwned + std::fmt::Debug + kube::Resource,
@@ -290,17 +329,15 @@ async fn reflect<K, T, C, F>(
     F: Fn(bool, T) -> Update,
 {
     loop {
-        let (items, mut version) = match list_all(&api, &convert).await {
-            Ok(l) => l,
+        let mut version = match list_into(&api, &convert, listed, batches, &tx).await {
+            Ok(Some(version)) => version,
+            Ok(None) => return,
             Err(e) => {
                 tracing::warn!(error = %e, "list failed; retrying");
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 continue;
             }
         };
-        if tx.send(listed(items)).await.is_err() {
-            return;
-        }
         'watch: loop {
             let wp = WatchParams::default().timeout(290);
             let stream = match api.watch(&wp, &version).await {
@@ -361,12 +398,16 @@ pub async fn schedule_forever(client: Client, scheduler_name: String) -> anyhow:
         binds: start_binders(&client, &recorder, &tx),
         recorder,
         labels: LabelSets::default(),
+        listed_nodes: std::collections::HashSet::new(),
+        nodes_synced: false,
+        pods_synced: false,
     };
     tokio::spawn(reflect(
         Api::<WireNode>::all(client.clone()),
         tx.clone(),
         Node::from,
         Update::NodesListed,
+        Batches::Pages,
         |deleted, n: Node| {
             if deleted {
                 Update::NodeDeleted(n.name_any())
@@ -379,7 +420,8 @@ pub async fn schedule_forever(client: Client, scheduler_name: String) -> anyhow:
         Api::<Namespace>::all(client.clone()),
         tx.clone(),
         std::convert::identity,
-        Update::NamespacesListed,
+        |l, _| Update::NamespacesListed(l),
+        Batches::Whole,
         |deleted, n: Namespace| {
             if deleted {
                 Update::NamespaceDeleted(n.name_any())
@@ -392,7 +434,8 @@ pub async fn schedule_forever(client: Client, scheduler_name: String) -> anyhow:
         Api::<PodDisruptionBudget>::all(client.clone()),
         tx.clone(),
         std::convert::identity,
-        Update::PdbsListed,
+        |l, _| Update::PdbsListed(l),
+        Batches::Whole,
         |deleted, p: PodDisruptionBudget| {
             if deleted {
                 Update::PdbDeleted(pdb_key(&p))
@@ -404,28 +447,28 @@ pub async fn schedule_forever(client: Client, scheduler_name: String) -> anyhow:
     reflect_owners(
         Api::<Service>::all(client.clone()),
         &tx,
-        |l| Update::OwnersListed("Service", l.iter().map(service_owner).collect()),
+        |l, _| Update::OwnersListed("Service", l.iter().map(service_owner).collect()),
         "Service",
         service_owner,
     );
     reflect_owners(
         Api::<ReplicationController>::all(client.clone()),
         &tx,
-        |l| Update::OwnersListed("ReplicationController", l.iter().map(rc_owner).collect()),
+        |l, _| Update::OwnersListed("ReplicationController", l.iter().map(rc_owner).collect()),
         "ReplicationController",
         rc_owner,
     );
     reflect_owners(
         Api::<ReplicaSet>::all(client.clone()),
         &tx,
-        |l| Update::OwnersListed("ReplicaSet", l.iter().map(rs_owner).collect()),
+        |l, _| Update::OwnersListed("ReplicaSet", l.iter().map(rs_owner).collect()),
         "ReplicaSet",
         rs_owner,
     );
     reflect_owners(
         Api::<StatefulSet>::all(client.clone()),
         &tx,
-        |l| Update::OwnersListed("StatefulSet", l.iter().map(ss_owner).collect()),
+        |l, _| Update::OwnersListed("StatefulSet", l.iter().map(ss_owner).collect()),
         "StatefulSet",
         ss_owner,
     );
@@ -434,6 +477,7 @@ pub async fn schedule_forever(client: Client, scheduler_name: String) -> anyhow:
         tx,
         pod_event,
         Update::PodsListed,
+        Batches::Pages,
         |deleted, p: PodEvent| {
             if deleted {
                 Update::PodDeleted(p.info.key)
@@ -447,9 +491,11 @@ pub async fn schedule_forever(client: Client, scheduler_name: String) -> anyhow:
         while let Ok(u) = rx.try_recv() {
             state.apply(u);
         }
-        if let Some((key, entry)) = state.queue.pop(Instant::now()) {
-            state.schedule_one(key, entry);
-            continue;
+        if state.nodes_synced && state.pods_synced {
+            if let Some((key, entry)) = state.queue.pop(Instant::now()) {
+                state.schedule_one(key, entry);
+                continue;
+            }
         }
         let wait = state
             .queue
@@ -476,6 +522,12 @@ struct State {
     recorder: Recorder,
     /// Label sets shared between the pods that carry them.
     labels: LabelSets,
+    /// The names in the node list being received.
+    listed_nodes: std::collections::HashSet<String>,
+    /// Whether a full list of nodes, and of pods, has been applied: no pod is scheduled
+    /// before, so the first decisions see every node and every placed pod.
+    nodes_synced: bool,
+    pods_synced: bool,
 }
 
 /// How many bindings are posted at once. Later ones wait their turn; their pods are already
@@ -645,21 +697,27 @@ impl State {
     fn apply(&mut self, u: Update) {
         let now = Instant::now();
         match u {
-            Update::NodesListed(nodes) => {
-                let names: std::collections::HashSet<String> =
-                    nodes.iter().map(|n| n.name_any()).collect();
-                let gone: Vec<String> = self
-                    .cache
-                    .nodes()
-                    .iter()
-                    .filter(|n| !names.contains(&n.name))
-                    .map(|n| n.name.clone())
-                    .collect();
-                for g in gone {
-                    self.cache.remove_node(&g);
+            Update::NodesListed(nodes, part) => {
+                if part.first {
+                    self.listed_nodes.clear();
                 }
                 for n in nodes {
+                    self.listed_nodes.insert(n.name_any());
                     self.cache.upsert_node(n);
+                }
+                if part.last {
+                    let listed = std::mem::take(&mut self.listed_nodes);
+                    let gone: Vec<String> = self
+                        .cache
+                        .nodes()
+                        .iter()
+                        .filter(|n| !listed.contains(&n.name))
+                        .map(|n| n.name.clone())
+                        .collect();
+                    for g in gone {
+                        self.cache.remove_node(&g);
+                    }
+                    self.nodes_synced = true;
                 }
                 self.queue.cluster_changed();
             }
@@ -668,10 +726,11 @@ impl State {
                 self.queue.cluster_changed();
             }
             Update::NodeDeleted(name) => self.cache.remove_node(&name),
-            Update::PodsListed(pods) => {
+            Update::PodsListed(pods, part) => {
                 for p in pods {
                     self.apply_pod(p, now);
                 }
+                self.pods_synced |= part.last;
             }
             Update::PodApplied(p) => self.apply_pod(*p, now),
             Update::PodDeleted(key) => {
