@@ -169,6 +169,20 @@ fn track_fields(r: &ResourceRequest, manager: Option<&str>, old: Option<&Value>,
     }
 }
 
+/// Records a create by `manager`: every field of `obj` it sent, except a status the strategy
+/// resets on create (a resource with a status subresource takes status only through it).
+fn track_create_fields(r: &ResourceRequest, manager: Option<&str>, obj: &mut Value) {
+    let status = if strategy::has_status(r.resource) {
+        obj.as_object_mut().and_then(|m| m.remove("status"))
+    } else {
+        None
+    };
+    track_fields(r, manager, None, obj);
+    if let (Some(status), Some(map)) = (status, obj.as_object_mut()) {
+        map.insert("status".into(), status);
+    }
+}
+
 const NAME_CHARS: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 
 fn random_suffix() -> String {
@@ -520,6 +534,14 @@ impl Registry {
         }
         let started = Instant::now();
         self.admit_namespace(r).await?;
+        // The creator owns what it sent, defaults included; what admission and the strategy
+        // add afterwards (tolerations, priority, status, allocated addresses) is the server's.
+        defaults::apply_defaults(res.group, res.kind, &mut obj)
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+        strategy::default_on_create(res, &mut obj);
+        if manager.is_some() {
+            track_create_fields(r, manager, &mut obj);
+        }
         crate::admission::admit_create(self, r, &mut obj).await?;
         let mut started = metrics::phase(Phase::Admission, started);
         let generated = {
@@ -565,7 +587,6 @@ impl Registry {
             }
             if attempt == 0 {
                 Self::admit_create(r, &mut obj)?;
-                track_fields(r, manager, None, &mut obj);
                 if let (Some(a), false) = (self.service_allocator(r), dry_run) {
                     a.allocate(&mut obj).await?;
                 }
