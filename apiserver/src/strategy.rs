@@ -83,6 +83,7 @@ pub fn prepare_for_create(r: &ResourceInfo, obj: &mut Value) {
         ("", "pods") => {
             obj["status"] = json!({"phase": "Pending", "qosClass": qos_class(obj)});
             add_default_tolerations(obj);
+            merge_affinity_label_keys(obj);
         }
         ("batch", "jobs") => {
             generate_job_selector(obj);
@@ -102,6 +103,79 @@ pub fn prepare_for_create(r: &ResourceInfo, obj: &mut Value) {
 /// How long a pod stays on a node that is not ready or unreachable before it is evicted,
 /// unless it says otherwise.
 pub const DEFAULT_TOLERATION_SECONDS: i64 = 300;
+
+/// Merges the pod's own label values into its pod (anti-)affinity terms, as a new pod is
+/// stored: each `matchLabelKeys` key the pod has a label for becomes `key In (value)` in the
+/// term's labelSelector, each `mismatchLabelKeys` key `key NotIn (value)`. Keys the pod has
+/// no label for, and terms without a labelSelector (which select nothing), are left alone.
+fn merge_affinity_label_keys(pod: &mut Value) {
+    let labels = pod
+        .pointer("/metadata/labels")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let Some(affinity) = pod
+        .pointer_mut("/spec/affinity")
+        .and_then(Value::as_object_mut)
+    else {
+        return;
+    };
+    for kind in ["podAffinity", "podAntiAffinity"] {
+        let Some(kind) = affinity.get_mut(kind).and_then(Value::as_object_mut) else {
+            continue;
+        };
+        if let Some(terms) = kind
+            .get_mut("requiredDuringSchedulingIgnoredDuringExecution")
+            .and_then(Value::as_array_mut)
+        {
+            for term in terms {
+                merge_term_label_keys(term, &labels);
+            }
+        }
+        if let Some(weighted) = kind
+            .get_mut("preferredDuringSchedulingIgnoredDuringExecution")
+            .and_then(Value::as_array_mut)
+        {
+            for w in weighted {
+                if let Some(term) = w.get_mut("podAffinityTerm") {
+                    merge_term_label_keys(term, &labels);
+                }
+            }
+        }
+    }
+}
+
+fn merge_term_label_keys(term: &mut Value, labels: &serde_json::Map<String, Value>) {
+    let mut added = Vec::new();
+    for (field, operator) in [("matchLabelKeys", "In"), ("mismatchLabelKeys", "NotIn")] {
+        for key in term
+            .get(field)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+        {
+            if let Some(value) = labels.get(key).and_then(Value::as_str) {
+                added.push(json!({"key": key, "operator": operator, "values": [value]}));
+            }
+        }
+    }
+    let Some(selector) = term.get_mut("labelSelector").and_then(Value::as_object_mut) else {
+        return;
+    };
+    if added.is_empty() {
+        return;
+    }
+    match selector
+        .get_mut("matchExpressions")
+        .and_then(Value::as_array_mut)
+    {
+        Some(expressions) => expressions.extend(added),
+        None => {
+            selector.insert("matchExpressions".into(), Value::Array(added));
+        }
+    }
+}
 
 /// Gives a new pod tolerations of `node.kubernetes.io/not-ready` and
 /// `node.kubernetes.io/unreachable` (NoExecute, for [`DEFAULT_TOLERATION_SECONDS`]) unless it
@@ -409,6 +483,59 @@ pub fn qos_class(pod: &Value) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn affinity_label_keys_are_merged_into_the_selector_of_a_new_pod() {
+        let mut pod = json!({
+            "metadata": {"labels": {"app": "web", "pod-template-hash": "abc", "tenant": "t1"}},
+            "spec": {"affinity": {
+                "podAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [{
+                    "labelSelector": {"matchLabels": {"app": "web"}},
+                    "matchLabelKeys": ["pod-template-hash", "missing"],
+                    "topologyKey": "zone",
+                }]},
+                "podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
+                    {"weight": 1, "podAffinityTerm": {
+                        "labelSelector": {"matchExpressions": [{"key": "app", "operator": "Exists"}]},
+                        "mismatchLabelKeys": ["tenant"],
+                        "topologyKey": "host",
+                    }},
+                    {"weight": 2, "podAffinityTerm": {
+                        "matchLabelKeys": ["app"],
+                        "topologyKey": "host",
+                    }},
+                ]},
+            }},
+        });
+        merge_affinity_label_keys(&mut pod);
+        let affinity = &pod["spec"]["affinity"];
+        assert_eq!(
+            affinity["podAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][0]
+                ["labelSelector"],
+            json!({"matchLabels": {"app": "web"}, "matchExpressions": [
+                {"key": "pod-template-hash", "operator": "In", "values": ["abc"]},
+            ]})
+        );
+        let preferred =
+            &affinity["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"];
+        assert_eq!(
+            preferred[0]["podAffinityTerm"]["labelSelector"]["matchExpressions"],
+            json!([
+                {"key": "app", "operator": "Exists"},
+                {"key": "tenant", "operator": "NotIn", "values": ["t1"]},
+            ])
+        );
+        // No labelSelector: the term selects nothing and stays as it is.
+        assert!(preferred[1]["podAffinityTerm"]
+            .get("labelSelector")
+            .is_none());
+        // The keys themselves are kept.
+        assert_eq!(
+            affinity["podAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][0]
+                ["matchLabelKeys"],
+            json!(["pod-template-hash", "missing"])
+        );
+    }
 
     #[test]
     fn new_pods_tolerate_failed_nodes_for_five_minutes_unless_they_say_otherwise() {

@@ -30,6 +30,7 @@ fn generate() -> Map<String, Value> {
     }
     kinds::add_shared(&mut generator);
     let mut components = generator.take_definitions(true);
+    publish_scalar_wrappers(&mut components);
     for k in KINDS {
         if let Some(schema) = components
             .get_mut((k.schema_name)().as_ref())
@@ -48,6 +49,33 @@ fn generate() -> Map<String, Value> {
         }
     }
     components
+}
+
+/// The two scalar wrappers, as Kubernetes publishes them: an int-or-string is an integer or a
+/// string (`format: int-or-string`, which `kubectl explain` shows as `IntOrString`), a quantity
+/// a string or a number. The generated schemas mark both only with an extension.
+fn publish_scalar_wrappers(components: &mut Map<String, Value>) {
+    let wrappers = [
+        (
+            "io.k8s.apimachinery.pkg.util.intstr.IntOrString",
+            Some("int-or-string"),
+            json!([{"type": "integer"}, {"type": "string"}]),
+        ),
+        (
+            "io.k8s.apimachinery.pkg.api.resource.Quantity",
+            None,
+            json!([{"type": "string"}, {"type": "number"}]),
+        ),
+    ];
+    for (name, format, one_of) in wrappers {
+        if let Some(schema) = components.get_mut(name).and_then(Value::as_object_mut) {
+            schema.remove("x-kubernetes-int-or-string");
+            if let Some(format) = format {
+                schema.insert("format".into(), json!(format));
+            }
+            schema.insert("oneOf".into(), one_of);
+        }
+    }
 }
 
 /// The component a schema refers to: `{"$ref": …}` or `{"allOf": [{"$ref": …}], …}`.
@@ -218,6 +246,23 @@ mod tests {
         let strategy = &schema("io.k8s.api.apps.v1.DeploymentSpec")["properties"]["strategy"];
         assert_eq!(strategy["x-kubernetes-patch-strategy"], "retainKeys");
         assert!(ref_target(strategy).is_some(), "{strategy}");
+    }
+
+    #[test]
+    fn scalar_wrappers_are_published_as_kubernetes_does() {
+        let int_or_string = schema("io.k8s.apimachinery.pkg.util.intstr.IntOrString");
+        assert_eq!(int_or_string["format"], "int-or-string");
+        assert_eq!(
+            int_or_string["oneOf"],
+            json!([{"type": "integer"}, {"type": "string"}])
+        );
+        assert!(int_or_string.get("x-kubernetes-int-or-string").is_none());
+        let quantity = schema("io.k8s.apimachinery.pkg.api.resource.Quantity");
+        assert_eq!(
+            quantity["oneOf"],
+            json!([{"type": "string"}, {"type": "number"}])
+        );
+        assert!(quantity.get("x-kubernetes-int-or-string").is_none());
     }
 
     #[test]

@@ -126,6 +126,11 @@ pub fn schema(s: &Value) -> Value {
                     out.insert(key.clone(), schema_list(value));
                 }
             },
+            // Swagger 2.0 has no alternatives: a choice of scalars (an int-or-string, a
+            // quantity) is published as a string, as Kubernetes does.
+            "oneOf" | "anyOf" if scalar_choice(value) => {
+                out.insert("type".into(), json!("string"));
+            }
             "oneOf" | "anyOf" => {
                 out.insert(key.clone(), schema_list(value));
             }
@@ -153,6 +158,20 @@ pub fn schema(s: &Value) -> Value {
         }
     }
     Value::Object(out)
+}
+
+/// Alternatives that are all plain scalar types (`[{"type": "integer"}, {"type": "string"}]`).
+fn scalar_choice(v: &Value) -> bool {
+    v.as_array().is_some_and(|list| {
+        !list.is_empty()
+            && list.iter().all(|s| {
+                s.as_object().is_some_and(|o| o.len() == 1)
+                    && matches!(
+                        s.get("type").and_then(Value::as_str),
+                        Some("integer" | "string" | "number" | "boolean")
+                    )
+            })
+    })
 }
 
 fn schema_list(v: &Value) -> Value {
@@ -624,6 +643,21 @@ mod tests {
         for d in defs {
             check(d.value.as_ref().expect("schema"), &d.name, &names);
         }
+    }
+
+    #[test]
+    fn scalar_wrappers_are_strings() {
+        let doc = document();
+        let defs = &doc["definitions"];
+        let int_or_string = &defs["io.k8s.apimachinery.pkg.util.intstr.IntOrString"];
+        assert_eq!(
+            (&int_or_string["type"], &int_or_string["format"]),
+            (&json!("string"), &json!("int-or-string"))
+        );
+        assert!(int_or_string.get("oneOf").is_none());
+        let quantity = &defs["io.k8s.apimachinery.pkg.api.resource.Quantity"];
+        assert_eq!(quantity["type"], "string");
+        assert!(quantity.get("oneOf").is_none());
     }
 
     #[test]
