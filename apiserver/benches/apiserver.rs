@@ -347,6 +347,9 @@ async fn run(extra: Vec<String>, sizes: &Sizes) -> Results {
 }
 
 fn main() {
+    // The client side of the LISTs copies as much as the server: give it the same fast copies
+    // as every Berth binary, so the figures measure the server rather than glibc on this CPU.
+    berth_component_base::memcpy::prefer_vector_copies();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

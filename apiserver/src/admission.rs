@@ -3,7 +3,7 @@
 //! Today that is pod priority: a new pod's `priorityClassName` (or the cluster's global
 //! default class) resolved into `spec.priority` and `spec.preemptionPolicy`.
 
-use crate::registry::{decode, meta, ListOptions, Registry};
+use crate::registry::{meta, ListOptions, Registry};
 use crate::request::ResourceRequest;
 use crate::status::{ApiError, ApiResult};
 use berth_store::keys;
@@ -33,6 +33,60 @@ pub fn system_priority_class(name: &str) -> Option<Value> {
         "metadata": {"name": name}, "value": value, "description": description,
         "preemptionPolicy": "PreemptLowerPriority"}),
     )
+}
+
+/// What admission reads of a PriorityClass.
+struct Class {
+    name: Option<String>,
+    value: i64,
+    global_default: bool,
+    preemption_policy: String,
+}
+
+impl Class {
+    /// Reads a class from a decoded object; missing or odd fields take their defaults.
+    fn of(c: &Value) -> Class {
+        Class {
+            name: meta_str(c, "name").map(str::to_owned),
+            value: c.get("value").and_then(Value::as_i64).unwrap_or(0),
+            global_default: c.get("globalDefault").and_then(Value::as_bool) == Some(true),
+            preemption_policy: c
+                .get("preemptionPolicy")
+                .and_then(Value::as_str)
+                .unwrap_or("PreemptLowerPriority")
+                .to_owned(),
+        }
+    }
+
+    /// Reads a class from its stored JSON, decoding only the fields admission reads.
+    fn read(bytes: &[u8]) -> ApiResult<Class> {
+        #[derive(serde::Deserialize)]
+        struct Meta {
+            name: Option<Value>,
+        }
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Stored {
+            metadata: Option<Meta>,
+            value: Option<Value>,
+            global_default: Option<Value>,
+            preemption_policy: Option<Value>,
+        }
+        let c: Stored = serde_json::from_slice(bytes)
+            .map_err(|e| ApiError::internal(format!("stored PriorityClass is not valid: {e}")))?;
+        Ok(Class {
+            name: c
+                .metadata
+                .and_then(|m| m.name)
+                .and_then(|n| n.as_str().map(str::to_owned)),
+            value: c.value.and_then(|v| v.as_i64()).unwrap_or(0),
+            global_default: c.global_default.and_then(|v| v.as_bool()) == Some(true),
+            preemption_policy: c
+                .preemption_policy
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_else(|| "PreemptLowerPriority".to_owned()),
+        })
+    }
 }
 
 /// Admission of a new object of the request's resource.
@@ -73,7 +127,7 @@ pub async fn admit_pod_priority(registry: &Registry, obj: &mut Value) -> ApiResu
     else {
         return Ok(());
     };
-    let class: Option<Value> = if class_name.is_empty() {
+    let class: Option<Class> = if class_name.is_empty() {
         // The classes come from the watch cache when it is ready, as an admission lister
         // would read them (no consistent read on every pod create); the store otherwise.
         let prefix = keys::collection_prefix(classes, None);
@@ -84,8 +138,8 @@ pub async fn admit_pod_priority(registry: &Registry, obj: &mut Value) -> ApiResu
             Some(page) => page
                 .items
                 .iter()
-                .map(|e| e.decode())
-                .collect::<ApiResult<Vec<Value>>>()?,
+                .map(|e| Class::read(&e.bytes))
+                .collect::<ApiResult<Vec<Class>>>()?,
             None => {
                 let r = ResourceRequest {
                     resource: classes,
@@ -94,20 +148,26 @@ pub async fn admit_pod_priority(registry: &Registry, obj: &mut Value) -> ApiResu
                     subresource: None,
                     verb: "list",
                 };
-                registry.list(&r, &ListOptions::default()).await?.items
+                registry
+                    .list(&r, &ListOptions::default())
+                    .await?
+                    .items
+                    .iter()
+                    .map(Class::of)
+                    .collect()
             }
         };
         // With several global defaults, the lowest value wins.
         items
             .into_iter()
-            .filter(|c| c.get("globalDefault").and_then(Value::as_bool) == Some(true))
-            .min_by_key(|c| c.get("value").and_then(Value::as_i64).unwrap_or(0))
+            .filter(|c| c.global_default)
+            .min_by_key(|c| c.value)
     } else {
         let key = keys::object_key(classes, None, &class_name);
         match registry.store().get(&key).await? {
-            (Some(kv), _) => Some(decode(&kv)?),
+            (Some(kv), _) => Some(Class::read(&kv.value)?),
             (None, _) => match system_priority_class(&class_name) {
-                Some(c) => Some(c),
+                Some(c) => Some(Class::of(&c)),
                 None => {
                     return Err(forbidden(format!(
                         "no PriorityClass with name {class_name} was found"
@@ -117,13 +177,7 @@ pub async fn admit_pod_priority(registry: &Registry, obj: &mut Value) -> ApiResu
         }
     };
     let (value, policy) = match &class {
-        Some(c) => (
-            c.get("value").and_then(Value::as_i64).unwrap_or(0),
-            c.get("preemptionPolicy")
-                .and_then(Value::as_str)
-                .unwrap_or("PreemptLowerPriority")
-                .to_owned(),
-        ),
+        Some(c) => (c.value, c.preemption_policy.clone()),
         None => (0, "PreemptLowerPriority".to_owned()),
     };
     let Some(spec) = obj.get_mut("spec").and_then(Value::as_object_mut) else {
@@ -148,7 +202,7 @@ pub async fn admit_pod_priority(registry: &Registry, obj: &mut Value) -> ApiResu
     }
     if let Some(c) = &class {
         if class_name.is_empty() {
-            if let Some(n) = meta_str(c, "name") {
+            if let Some(n) = &c.name {
                 spec.insert("priorityClassName".into(), json!(n));
             }
         }

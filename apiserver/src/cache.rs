@@ -80,10 +80,158 @@ fn metadata_range(bytes: &[u8]) -> Option<std::ops::Range<usize>> {
     Some(start..start + raw.len())
 }
 
+/// The parts of an object the index reads, decoded without building the rest: every scalar
+/// member of the object and of its top-level objects (`spec.nodeName`, `status.phase`,
+/// `involvedObject.name`, `type`, ...), plus `metadata.labels` and `status.podIPs` whole.
+/// Everything else (containers, managedFields, annotations, data) is skipped without
+/// allocating. [`field_set`] and the labels read the same values from this as from the whole
+/// object, because no selectable field lies deeper or inside another list or map.
+fn index_view(bytes: &[u8]) -> Option<Value> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde::de::DeserializeSeed::deserialize(Sparse { parent: None }, &mut de).ok()?;
+    de.end().ok()?;
+    value.is_object().then_some(value)
+}
+
+/// One level of [`index_view`]: `parent` is `None` at the top, else the member's name.
+struct Sparse<'p> {
+    parent: Option<&'p str>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Sparse<'_> {
+    type Value = Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<Value, D::Error> {
+        de.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Sparse<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = serde_json::Map::new();
+        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+            let whole = matches!(
+                (self.parent, key.as_ref()),
+                (Some("metadata"), "labels") | (Some("status"), "podIPs")
+            );
+            let value = if whole {
+                map.next_value::<Value>()?
+            } else {
+                match map.next_value_seed(Member {
+                    parent: self.parent,
+                    key: &key,
+                })? {
+                    Some(v) => v,
+                    None => continue,
+                }
+            };
+            out.insert(key.into_owned(), value);
+        }
+        Ok(Value::Object(out))
+    }
+}
+
+/// A member name, borrowed from the bytes unless it holds escapes.
+struct Key<'de>(std::borrow::Cow<'de, str>);
+
+impl<'de> serde::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a member name")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(std::borrow::Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(std::borrow::Cow::Owned(v.to_owned())))
+            }
+        }
+        de.deserialize_str(V)
+    }
+}
+
+/// A member of a [`Sparse`] object: a scalar is kept, an object one level down from the top
+/// is walked, anything else is skipped (`None`).
+struct Member<'p> {
+    parent: Option<&'p str>,
+    key: &'p str,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Member<'_> {
+    type Value = Option<Value>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<Option<Value>, D::Error> {
+        de.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Member<'_> {
+    type Value = Option<Value>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Option<Value>, E> {
+        Ok(Some(Value::Bool(v)))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Option<Value>, E> {
+        Ok(Some(Value::Number(v.into())))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Option<Value>, E> {
+        Ok(Some(Value::Number(v.into())))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Option<Value>, E> {
+        Ok(Some(
+            serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number),
+        ))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Option<Value>, E> {
+        Ok(Some(Value::String(v.to_owned())))
+    }
+
+    fn visit_unit<E>(self) -> Result<Option<Value>, E> {
+        Ok(Some(Value::Null))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(
+        self,
+        mut seq: A,
+    ) -> Result<Option<Value>, A::Error> {
+        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Option<Value>, A::Error> {
+        if self.parent.is_some() {
+            serde::de::Visitor::visit_map(serde::de::IgnoredAny, map)?;
+            return Ok(None);
+        }
+        Sparse {
+            parent: Some(self.key),
+        }
+        .visit_map(map)
+        .map(Some)
+    }
+}
+
 impl Entry {
     fn new(kv: &KeyValue) -> Option<Entry> {
         let resource = resource_of(&kv.key)?;
-        let obj: Value = serde_json::from_slice(&kv.value).ok()?;
+        let obj = index_view(&kv.value)?;
         let bytes = match crate::registry::splice_resource_version(&kv.value, kv.mod_revision) {
             Some(bytes) => bytes,
             None => crate::registry::stamped_bytes(kv).ok()?,
@@ -787,5 +935,110 @@ mod tests {
         assert!(cache.get(&key("a")).unwrap().row.get().unwrap().is_some());
         // The restarted pod prints "2 (… ago)": it is printed in full every time.
         assert!(cache.get(&key("r")).unwrap().row.get().unwrap().is_none());
+    }
+
+    #[test]
+    fn the_index_view_selects_like_the_whole_object() {
+        let objects = [
+            (
+                "",
+                "Pod",
+                json!({
+                    "apiVersion": "v1", "kind": "Pod",
+                    "metadata": {"name": "p", "namespace": "ns", "labels": {"app": "a", "tier": "web"},
+                        "annotations": {"x": "y"}, "managedFields": [{"manager": "m", "fieldsV1": {"f:spec": {}}}],
+                        "ownerReferences": [{"name": "rs", "uid": "u"}]},
+                    "spec": {"nodeName": "n1", "restartPolicy": "Never", "schedulerName": "s",
+                        "serviceAccount": "old-sa", "hostNetwork": true,
+                        "containers": [{"name": "c", "image": "i", "env": [{"name": "A", "value": "b"}]}],
+                        "nodeSelector": {"disk": "ssd"}},
+                    "status": {"phase": "Running", "podIPs": [{"ip": "10.0.0.9"}, {"ip": "fd00::9"}],
+                        "nominatedNodeName": "n2", "conditions": [{"type": "Ready", "status": "True"}]},
+                }),
+            ),
+            (
+                "",
+                "Pod",
+                serde_json::from_str(
+                    r#"{
+                "metadata": {"name": "q\u0041", "namespace": "ns", "l\u0061bels": {"k": "v"}},
+                "spec": {"serviceAccountName": "sa", "serviceAccount": "old"},
+                "status": {"podIP": "10.0.0.1", "podIPs": [{"ip": "10.0.0.2"}]}
+            }"#,
+                )
+                .unwrap(),
+            ),
+            (
+                "",
+                "Event",
+                json!({
+                    "metadata": {"name": "e", "namespace": "ns"},
+                    "involvedObject": {"kind": "Pod", "namespace": "ns", "name": "p", "uid": "u",
+                        "apiVersion": "v1", "resourceVersion": "7", "fieldPath": "spec.containers{c}"},
+                    "reason": "Started", "source": {"component": "kubelet", "host": "n1"}, "type": "Normal",
+                }),
+            ),
+            (
+                "events.k8s.io",
+                "Event",
+                json!({
+                    "metadata": {"name": "e", "namespace": "ns"},
+                    "regarding": {"kind": "Pod", "name": "p"}, "reason": "R",
+                    "reportingController": "c", "deprecatedSource": {"component": "d"}, "type": "Warning",
+                }),
+            ),
+            (
+                "",
+                "Namespace",
+                json!({"metadata": {"name": "ns"}, "status": {"phase": "Terminating"}}),
+            ),
+            (
+                "",
+                "Node",
+                json!({"metadata": {"name": "n", "labels": {}}, "spec": {"unschedulable": true}}),
+            ),
+            (
+                "",
+                "ReplicationController",
+                json!({"metadata": {"name": "rc"}, "status": {"replicas": 3}}),
+            ),
+            (
+                "",
+                "Secret",
+                json!({"metadata": {"name": "s"}, "type": "Opaque", "data": {"k": "dg=="}}),
+            ),
+            (
+                "",
+                "Service",
+                json!({"metadata": {"name": "s"}, "spec": {"clusterIP": "10.96.0.5", "type": "NodePort", "ports": [{"port": 80}]}}),
+            ),
+            (
+                "batch",
+                "Job",
+                json!({"metadata": {"name": "j"}, "status": {"succeeded": 2}}),
+            ),
+            (
+                "certificates.k8s.io",
+                "CertificateSigningRequest",
+                json!({"metadata": {"name": "c"}, "spec": {"signerName": "x/y", "request": "AAAA"}}),
+            ),
+        ];
+        for (group, kind, obj) in objects {
+            let bytes = serde_json::to_vec(&obj).unwrap();
+            let view = index_view(&bytes).expect("an object");
+            assert_eq!(
+                field_set(group, kind, &view),
+                field_set(group, kind, &obj),
+                "{kind}"
+            );
+            assert_eq!(
+                crate::registry::labels_of(&view),
+                crate::registry::labels_of(&obj),
+                "{kind}"
+            );
+        }
+        for bad in [&b"[1]"[..], b"{\"a\":", b"{} x", b"\"s\""] {
+            assert!(index_view(bad).is_none(), "{bad:?}");
+        }
     }
 }

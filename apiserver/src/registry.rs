@@ -169,6 +169,20 @@ fn track_fields(r: &ResourceRequest, manager: Option<&str>, old: Option<&Value>,
     }
 }
 
+/// Records a create by `manager`: every field of `obj` it sent, except a status the strategy
+/// resets on create (a resource with a status subresource takes status only through it).
+fn track_create_fields(r: &ResourceRequest, manager: Option<&str>, obj: &mut Value) {
+    let status = if strategy::has_status(r.resource) {
+        obj.as_object_mut().and_then(|m| m.remove("status"))
+    } else {
+        None
+    };
+    track_fields(r, manager, None, obj);
+    if let (Some(status), Some(map)) = (status, obj.as_object_mut()) {
+        map.insert("status".into(), status);
+    }
+}
+
 const NAME_CHARS: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 
 fn random_suffix() -> String {
@@ -520,6 +534,14 @@ impl Registry {
         }
         let started = Instant::now();
         self.admit_namespace(r).await?;
+        // The creator owns what it sent, defaults included; what admission and the strategy
+        // add afterwards (tolerations, priority, status, allocated addresses) is the server's.
+        defaults::apply_defaults(res.group, res.kind, &mut obj)
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+        strategy::default_on_create(res, &mut obj);
+        if manager.is_some() {
+            track_create_fields(r, manager, &mut obj);
+        }
         crate::admission::admit_create(self, r, &mut obj).await?;
         let mut started = metrics::phase(Phase::Admission, started);
         let generated = {
@@ -565,7 +587,6 @@ impl Registry {
             }
             if attempt == 0 {
                 Self::admit_create(r, &mut obj)?;
-                track_fields(r, manager, None, &mut obj);
                 if let (Some(a), false) = (self.service_allocator(r), dry_run) {
                     a.allocate(&mut obj).await?;
                 }
@@ -617,21 +638,42 @@ impl Registry {
         let key = keys::object_key(namespaces, None, ns);
         // The cache answers for namespaces it holds; one it does not know yet (just created)
         // is looked up in the store.
+        // Only the phase and the deletionTimestamp are read, not the whole namespace.
+        #[derive(serde::Deserialize)]
+        struct Namespace {
+            metadata: Option<NamespaceMeta>,
+            status: Option<NamespaceStatus>,
+        }
+        #[derive(serde::Deserialize)]
+        struct NamespaceMeta {
+            #[serde(rename = "deletionTimestamp")]
+            deletion_timestamp: Option<serde::de::IgnoredAny>,
+        }
+        #[derive(serde::Deserialize)]
+        struct NamespaceStatus {
+            phase: Option<Value>,
+        }
+        let read = |bytes: &[u8]| {
+            serde_json::from_slice::<Namespace>(bytes)
+                .map_err(|e| ApiError::internal(format!("stored namespace {ns} is not valid: {e}")))
+        };
         let namespace = match self.cache.as_ref().and_then(|c| c.get(&key)) {
-            Some(entry) => entry.decode()?,
+            Some(entry) => read(&entry.bytes)?,
             None => {
                 let (kv, _) = self.store.get(&key).await?;
                 let Some(kv) = kv else {
                     return Err(ApiError::not_found("", "namespaces", ns));
                 };
-                decode(&kv)?
+                read(&kv.value)?
             }
         };
-        let terminating = namespace.pointer("/status/phase").and_then(Value::as_str)
-            == Some("Terminating")
-            || meta(&namespace)
-                .get("deletionTimestamp")
-                .is_some_and(|v| !v.is_null());
+        let terminating = namespace
+            .status
+            .and_then(|s| s.phase)
+            .is_some_and(|p| p.as_str() == Some("Terminating"))
+            || namespace
+                .metadata
+                .is_some_and(|m| m.deletion_timestamp.is_some());
         if terminating {
             return Err(ApiError::forbidden(format!(
                 "unable to create new content in namespace {ns} because it is being terminated"

@@ -42,8 +42,30 @@ pub fn checks_update_rules(subresource: Option<&str>) -> bool {
     subresource != Some("binding")
 }
 
-fn has_status(r: &ResourceInfo) -> bool {
+pub(crate) fn has_status(r: &ResourceInfo) -> bool {
     r.subresource("status").is_some()
+}
+
+/// Defaults a new object gets before its creator's fields are recorded (they belong to the
+/// creator): a namespace's `kubernetes.io/metadata.name` label.
+pub fn default_on_create(r: &ResourceInfo, obj: &mut Value) {
+    if (r.group, r.plural) == ("", "namespaces") {
+        label_namespace_name(obj);
+    }
+}
+
+fn label_namespace_name(obj: &mut Value) {
+    let name = obj
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    if let (Some(name), Some(meta)) = (name, obj.get_mut("metadata")) {
+        if let Some(labels) = meta.get_mut("labels").and_then(Value::as_object_mut) {
+            labels.insert("kubernetes.io/metadata.name".into(), json!(name));
+        } else {
+            meta["labels"] = json!({"kubernetes.io/metadata.name": name});
+        }
+    }
 }
 
 /// Server-side fields of a new object.
@@ -55,17 +77,8 @@ pub fn prepare_for_create(r: &ResourceInfo, obj: &mut Value) {
             if finalizers.is_none() {
                 obj["spec"] = json!({"finalizers": ["kubernetes"]});
             }
-            let name = obj
-                .pointer("/metadata/name")
-                .and_then(Value::as_str)
-                .map(str::to_owned);
-            if let (Some(name), Some(meta)) = (name, obj.get_mut("metadata")) {
-                if let Some(labels) = meta.get_mut("labels").and_then(Value::as_object_mut) {
-                    labels.insert("kubernetes.io/metadata.name".into(), json!(name));
-                } else {
-                    meta["labels"] = json!({"kubernetes.io/metadata.name": name});
-                }
-            }
+            // A generated name is known only now.
+            label_namespace_name(obj);
         }
         ("", "pods") => {
             obj["status"] = json!({"phase": "Pending", "qosClass": qos_class(obj)});

@@ -124,9 +124,16 @@ pub async fn serve(
     let initial = params
         .send_initial
         .unwrap_or(params.resource_version.is_none());
+    // `sendInitialEvents=false` without a resourceVersion: only what changes from now on.
+    let from_now = params.send_initial == Some(false) && params.resource_version.is_none();
+    let mut params = params;
     if let Some(cache) = registry.cache() {
         let servable = if initial {
             cache.sync().await
+        } else if from_now {
+            let synced = cache.sync().await;
+            params.resource_version = cache.revision();
+            synced && params.resource_version.is_some()
         } else {
             cache.covers(params.resource_version.unwrap_or(0))
         };
@@ -158,6 +165,9 @@ pub async fn serve(
             )
             .await?;
         (page.resource_version, page.items)
+    } else if from_now {
+        let rv = store.current_revision().await.map_err(ApiError::from)?;
+        (rv, Vec::new())
     } else {
         let rv = params.resource_version.unwrap_or(0);
         (rv, Vec::new())

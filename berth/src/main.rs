@@ -195,6 +195,7 @@ pub(crate) fn start_node_runtime(
 }
 
 fn main() -> Result<()> {
+    berth_component_base::memcpy::prefer_vector_copies();
     let cli = Cli::parse();
     match cli.command {
         Command::Image(ImageCommand::Import {

@@ -1,10 +1,11 @@
 //! What two or more Berth binaries share: the cluster PKI (certificates signed by the cluster
-//! CA), kubeconfig files, leader election on Leases, Go-style duration flags, tracing setup
-//! and the shutdown signal.
+//! CA), kubeconfig files, leader election on Leases, Go-style duration flags, tracing setup,
+//! the shutdown signal and fast memory copies on AMD machines.
 
 pub mod duration;
 pub mod kubeconfig;
 pub mod leader_election;
+pub mod memcpy;
 pub mod pki;
 
 /// The machine's host name, lowercased, as a default node name: what the kernel reports in

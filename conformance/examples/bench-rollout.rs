@@ -20,7 +20,11 @@
 //! Arguments: replicas (default 1000), fake nodes (default 50, room for 250 pods each) and the
 //! replicas of the memory phase (default 10000; 0 skips it). The fake nodes run in this process
 //! and write every pod's status through the API; everything else runs in its own process as in
-//! a cluster. Each phase also reports the CPU seconds each process spent in it, and the load
+//! a cluster. After the memory phase the controller manager idles for IDLE seconds (fourth
+//! argument, default 60; 0 skips) and its memory is read again, which shows what the
+//! allocator keeps from the scale-up; then a second, fresh controller manager is started
+//! against the same cluster and its memory is read once it has listed everything (after
+//! IDLE seconds as well), which shows what the state itself costs. Each phase also reports the CPU seconds each process spent in it, and the load
 //! average is printed before and after, because other work on the machine skews the figures.
 
 use anyhow::{ensure, Context, Result};
@@ -188,6 +192,7 @@ async fn main() -> Result<()> {
     let replicas: i32 = args.next().map_or(Ok(1000), |a| a.parse())?;
     let node_count: usize = args.next().map_or(Ok(50), |a| a.parse())?;
     let large: i32 = args.next().map_or(Ok(10_000), |a| a.parse())?;
+    let idle: u64 = args.next().map_or(Ok(60), |a| a.parse())?;
     if std::env::var_os("RUST_LOG").is_none() {
         // Per-request debug logging of the server would be measured too.
         std::env::set_var("RUST_LOG", "warn");
@@ -349,6 +354,23 @@ async fn main() -> Result<()> {
             "scheduler_rss_kib_with_{large}_pods={}",
             status_kib(scheduler.id(), "VmRSS:")
         );
+        if idle > 0 {
+            tokio::time::sleep(Duration::from_secs(idle)).await;
+            println!(
+                "controller_manager_rss_kib_with_{large}_pods_after_{idle}s_idle={} (anon {})",
+                status_kib(cm.id(), "VmRSS:"),
+                status_kib(cm.id(), "RssAnon:")
+            );
+            // Converged: the second copy finds nothing to do, so its memory is the state's.
+            let fresh = cluster.start_controller_manager(&["--leader-elect=false"])?;
+            tokio::time::sleep(Duration::from_secs(idle)).await;
+            println!(
+                "fresh_controller_manager_rss_kib_with_{large}_pods={} (peak {}, anon {})",
+                status_kib(fresh.id(), "VmRSS:"),
+                status_kib(fresh.id(), "VmHWM:"),
+                status_kib(fresh.id(), "RssAnon:")
+            );
+        }
     }
     println!("loadavg_end={}", berth_conformance::load_average());
     Ok(())

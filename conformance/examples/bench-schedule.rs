@@ -1,7 +1,8 @@
 //! Measures the scheduler end to end through the API server: N pending pods are created on a
 //! cluster of M nodes before `berth-scheduler` starts, then the time from starting the
 //! scheduler until every pod is bound is taken from a watch of the pods, and the scheduler's
-//! resident memory is read once it holds every node and every bound pod.
+//! resident memory is read once it holds every node and every bound pod, and again a minute
+//! after the last binding (what the allocator gives back).
 //!
 //! ```sh
 //! cargo build --release -p berth-apiserver -p berth-scheduler
@@ -265,6 +266,10 @@ async fn main() -> Result<()> {
         tokio::time::sleep(Duration::from_secs(3)).await;
     }
     let events_settled = start.elapsed();
+    // What the allocator keeps a minute after the burst, against the reading right after it.
+    let later = (start + last + Duration::from_secs(60)).saturating_duration_since(Instant::now());
+    tokio::time::sleep(later).await;
+    let rss_later = status_kib(scheduler.id(), "VmRSS:");
 
     println!("nodes={node_count} pods={pod_count}");
     println!("node_registrations_per_s={nodes_per_s:.0}");
@@ -290,6 +295,10 @@ async fn main() -> Result<()> {
     println!("scheduler_cpu_s={scheduler_cpu:.2}");
     println!("scheduler_vmrss_mib={:.1}", rss as f64 / 1024.0);
     println!("scheduler_vmhwm_mib={:.1}", hwm as f64 / 1024.0);
+    println!(
+        "scheduler_vmrss_60s_after_last_binding_mib={:.1}",
+        rss_later as f64 / 1024.0
+    );
     println!("load average at the last binding: {load_during}");
     println!("load average after: {}", berth_conformance::load_average());
     Ok(())

@@ -961,6 +961,65 @@ fn managed_fields_follow_create_label_and_edit() {
     });
 }
 
+/// A create's entry holds what the creator sent plus the defaults, not what admission or the
+/// server adds afterwards (a pod's tolerations, priority and status).
+#[test]
+fn managed_fields_of_a_create_leave_out_server_additions() {
+    let cluster = cluster();
+    with_every_kubectl(&cluster, |k| {
+        let name = k.name("mfpod");
+        let pod = format!(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\nspec:\n  containers:\n  - name: app\n    image: registry.local/app:1\n"
+        );
+        let file = manifest(&cluster, &name, "yaml", &pod)?;
+        k.run(&["create", "-f", &file])?.ok()?;
+        let entries = managed_fields(k, "pod", &name)?;
+        ensure!(entries.len() == 1, "one entry expected: {entries:?}");
+        let (manager, _, _, fields) = &entries[0];
+        ensure!(manager == "kubectl-create", "manager {manager}");
+        let spec = &fields["f:spec"];
+        for owned in [
+            "f:dnsPolicy",
+            "f:restartPolicy",
+            "f:schedulerName",
+            "f:terminationGracePeriodSeconds",
+        ] {
+            ensure!(spec.get(owned).is_some(), "{owned} missing from {fields}");
+        }
+        ensure!(
+            spec["f:containers"]["k:{\"name\":\"app\"}"]["f:imagePullPolicy"].is_object(),
+            "defaulted container fields missing from {fields}"
+        );
+        for server in ["f:tolerations", "f:priority", "f:preemptionPolicy"] {
+            ensure!(spec.get(server).is_none(), "{server} recorded in {fields}");
+        }
+        ensure!(
+            fields.get("f:status").is_none(),
+            "status recorded in {fields}"
+        );
+        // The live object does have them.
+        expect_eq(
+            "phase",
+            &jsonpath(k, "pod", &name, "{.status.phase}")?,
+            "Pending",
+        )?;
+        k.run(&["delete", "pod", &name, "--wait=false"])?.ok()?;
+
+        // A namespace's name label is a default: the creator's.
+        let ns = k.name("mfns");
+        k.run(&["create", "namespace", &ns])?.ok()?;
+        let entries = managed_fields(k, "namespace", &ns)?;
+        ensure!(
+            entries.len() == 1
+                && entries[0].3["f:metadata"]["f:labels"]["f:kubernetes.io/metadata.name"]
+                    .is_object(),
+            "namespace entries {entries:?}"
+        );
+        k.run(&["delete", "namespace", &ns, "--wait=false"])?.ok()?;
+        Ok(())
+    });
+}
+
 #[test]
 fn wait_for_condition_jsonpath_and_delete() {
     let cluster = cluster();

@@ -329,18 +329,13 @@ pub fn service_key(svc: &Service) -> Option<String> {
     ))
 }
 
-/// The key a pod event queues: every Service of its namespace is looked at.
-pub fn pod_key<K: Resource>(pod: &K) -> Option<String> {
-    Some(format!("{}/{PODS}", pod.meta().namespace.as_deref()?))
-}
-
-/// Queues [`pod_key`] for every pod change the controller manager's shared pod copy reports
-/// (no watch of its own).
+/// Queues `namespace/*` (every Service of the pod's namespace is looked at) for every pod
+/// change the controller manager's shared pod copy reports (no watch of its own).
 pub fn follow_pods(ctx: &Context, queue: &Arc<WorkQueue>) {
     let queue = queue.clone();
     ctx.pods.subscribe(Box::new(move |old, new| {
-        if let Some(key) = new.or(old).and_then(pod_key) {
-            queue.add(&key);
+        if let Some(pod) = new.or(old) {
+            queue.add(&format!("{}/{PODS}", pod.namespace));
         }
     }));
 }

@@ -19,7 +19,8 @@
 //!   then loses the finalizer.
 
 use crate::hints::is_status;
-use crate::informer::{list_in_pages, MetaObject};
+use crate::informer::{list_in_pages, MetaObject, SlimPod};
+use crate::intern::{self, OwnerRefs};
 use crate::queue::{self, Outcome, WorkQueue};
 use crate::{Context, SyncError};
 use futures::StreamExt;
@@ -100,36 +101,46 @@ fn api_resource(w: &Watched) -> ApiResource {
 /// Where objects are served: the resource and whether it is namespaced.
 pub type Served = (ApiResource, bool);
 
-/// One object as the graph knows it.
+/// One object as the graph knows it. Namespace, owner references and finalizers are shared
+/// copies ([`crate::intern`]): every pod of a ReplicaSet points at the same ones, which the
+/// shared pod copy holds as well.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Item {
     /// Where it is served: an [`ApiResource`] and whether it is namespaced (shared by every
     /// item of the resource).
     pub resource: Arc<Served>,
     /// Its namespace (empty when cluster-scoped).
-    pub namespace: String,
+    pub namespace: Arc<str>,
     /// Its name.
-    pub name: String,
+    pub name: Box<str>,
     /// Its ownerReferences.
-    pub owners: Vec<OwnerReference>,
+    pub owners: Arc<OwnerRefs>,
     /// Whether it carries a deletionTimestamp.
     pub deleting: bool,
     /// Its finalizers.
-    pub finalizers: Vec<String>,
+    pub finalizers: Arc<[String]>,
 }
 
 impl Item {
     fn has_finalizer(&self, f: &str) -> bool {
         self.finalizers.iter().any(|x| x == f)
     }
+
+    /// Its ownerReferences.
+    pub fn owner_references(&self) -> &[OwnerReference] {
+        &self.owners.0
+    }
 }
+
+/// A uid, shared between the graph's maps (and with the pod copy for pods).
+pub type Uid = Arc<str>;
 
 /// The ownerReferences graph.
 #[derive(Default)]
 pub struct Graph {
-    items: HashMap<String, Item>,
+    items: HashMap<Uid, Item>,
     /// Owner uid → uids of objects naming it.
-    dependents: HashMap<String, HashSet<String>>,
+    dependents: HashMap<Uid, HashSet<Uid>>,
 }
 
 impl Graph {
@@ -137,44 +148,51 @@ impl Graph {
     /// nothing when only what the graph does not keep changed (a pod's status, an owner's
     /// replica count); else the item itself and its old and new owners, and its dependents
     /// when it is new or its deletion state or finalizers changed.
-    pub fn upsert(&mut self, uid: &str, item: Item) -> Vec<String> {
+    pub fn upsert(&mut self, uid: &Uid, item: Item) -> Vec<Uid> {
         let old = self.items.remove(uid);
         if old.as_ref() == Some(&item) {
-            self.items.insert(uid.to_owned(), item);
+            self.items.insert(Arc::clone(uid), item);
             return Vec::new();
         }
-        let mut touched = vec![uid.to_owned()];
+        let mut touched = vec![Arc::clone(uid)];
         let mut owner_state_changed = true;
         if let Some(old) = old {
             owner_state_changed =
                 old.deleting != item.deleting || old.finalizers != item.finalizers;
-            for o in &old.owners {
-                if let Some(set) = self.dependents.get_mut(&o.uid) {
-                    set.remove(uid);
-                    if set.is_empty() {
-                        self.dependents.remove(&o.uid);
-                    }
-                }
-                touched.push(o.uid.clone());
-            }
+            self.unlink(uid, &old, &mut touched);
         }
-        for o in &item.owners {
+        for o in item.owner_references() {
+            let owner = intern::string(&o.uid);
             self.dependents
-                .entry(o.uid.clone())
+                .entry(Arc::clone(&owner))
                 .or_default()
-                .insert(uid.to_owned());
-            touched.push(o.uid.clone());
+                .insert(Arc::clone(uid));
+            touched.push(owner);
         }
         if owner_state_changed {
             touched.extend(self.dependents.get(uid).into_iter().flatten().cloned());
         }
-        self.items.insert(uid.to_owned(), item);
+        self.items.insert(Arc::clone(uid), item);
         touched
     }
 
+    /// Takes `uid` off the dependents of `item`'s owners, adding the owners to `touched`.
+    fn unlink(&mut self, uid: &str, item: &Item, touched: &mut Vec<Uid>) {
+        for o in item.owner_references() {
+            let owner = o.uid.as_str();
+            if let Some(set) = self.dependents.get_mut(owner) {
+                set.remove(uid);
+                if set.is_empty() {
+                    self.dependents.remove(owner);
+                }
+            }
+            touched.push(intern::string(owner));
+        }
+    }
+
     /// Forgets `uid` and returns the uids worth a sync: its dependents and its owners.
-    pub fn remove(&mut self, uid: &str) -> Vec<String> {
-        let mut touched: Vec<String> = self
+    pub fn remove(&mut self, uid: &str) -> Vec<Uid> {
+        let mut touched: Vec<Uid> = self
             .dependents
             .get(uid)
             .into_iter()
@@ -182,15 +200,7 @@ impl Graph {
             .cloned()
             .collect();
         if let Some(old) = self.items.remove(uid) {
-            for o in &old.owners {
-                if let Some(set) = self.dependents.get_mut(&o.uid) {
-                    set.remove(uid);
-                    if set.is_empty() {
-                        self.dependents.remove(&o.uid);
-                    }
-                }
-                touched.push(o.uid.clone());
-            }
+            self.unlink(uid, &old, &mut touched);
         }
         touched
     }
@@ -206,7 +216,7 @@ impl Graph {
     }
 
     /// The uids of the objects naming `uid` as an owner, with their items.
-    pub fn dependents_of(&self, uid: &str) -> Vec<(String, Item)> {
+    pub fn dependents_of(&self, uid: &str) -> Vec<(Uid, Item)> {
         self.dependents
             .get(uid)
             .into_iter()
@@ -215,8 +225,18 @@ impl Graph {
             .collect()
     }
 
+    /// How many objects the graph holds.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether the graph holds nothing.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
     /// The uids of the items of `resource` (its plural and group).
-    fn uids_of(&self, group: &str, plural: &str) -> Vec<String> {
+    fn uids_of(&self, group: &str, plural: &str) -> Vec<Uid> {
         self.items
             .iter()
             .filter(|(_, i)| i.resource.0.group == group && i.resource.0.plural == plural)
@@ -225,17 +245,35 @@ impl Graph {
     }
 }
 
-fn item_of(meta: &ObjectMeta, resource: &Arc<Served>) -> Option<(String, Item)> {
-    let uid = meta.uid.clone()?;
+fn item_of(meta: ObjectMeta, resource: &Arc<Served>) -> Option<(Uid, Item)> {
+    let uid = Arc::from(meta.uid?);
     Some((
         uid,
         Item {
             resource: Arc::clone(resource),
-            namespace: meta.namespace.clone().unwrap_or_default(),
-            name: meta.name.clone().unwrap_or_default(),
-            owners: meta.owner_references.clone().unwrap_or_default(),
+            namespace: intern::string(meta.namespace.as_deref().unwrap_or_default()),
+            name: meta.name.unwrap_or_default().into_boxed_str(),
+            owners: intern::owners(meta.owner_references.unwrap_or_default()),
             deleting: meta.deletion_timestamp.is_some(),
-            finalizers: meta.finalizers.clone().unwrap_or_default(),
+            finalizers: intern::strings(meta.finalizers.as_deref().unwrap_or_default()),
+        },
+    ))
+}
+
+/// A pod's item, sharing the pod copy's uid, namespace, owner references and finalizers.
+fn pod_item(pod: &SlimPod, resource: &Arc<Served>) -> Option<(Uid, Item)> {
+    if pod.uid.is_empty() {
+        return None;
+    }
+    Some((
+        Arc::clone(&pod.uid),
+        Item {
+            resource: Arc::clone(resource),
+            namespace: Arc::clone(&pod.namespace),
+            name: pod.name.clone(),
+            owners: Arc::clone(&pod.owners),
+            deleting: pod.deleted.is_some(),
+            finalizers: Arc::clone(&pod.finalizers),
         },
     ))
 }
@@ -256,7 +294,7 @@ impl Collector {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn queue_all(&self, uids: Vec<String>) {
+    fn queue_all(&self, uids: Vec<Uid>) {
         for u in uids {
             self.queue.add(&u);
         }
@@ -397,11 +435,11 @@ async fn sync(c: Arc<Collector>, uid: String) -> Result<Outcome, SyncError> {
         }
         return Ok(Outcome::Done);
     }
-    if item.owners.is_empty() {
+    if item.owner_references().is_empty() {
         return Ok(Outcome::Done);
     }
     let mut states = Vec::new();
-    for owner in &item.owners {
+    for owner in item.owner_references() {
         states.push((owner.uid.clone(), owner_state(&c, &item, owner).await?));
     }
     let has_dependents = c.graph().has_dependents(&uid);
@@ -446,7 +484,7 @@ async fn owner_state(
         }
     };
     if let Some(known) = c.graph().get(&owner.uid) {
-        if known.name == owner.name && known.resource.0.kind == owner.kind {
+        if *known.name == *owner.name && known.resource.0.kind == owner.kind {
             return Ok(judge(known.deleting, &known.finalizers));
         }
     }
@@ -566,7 +604,7 @@ async fn delete_dependents(c: &Collector, uid: &str, item: &Item) -> Result<Outc
     let mut blocking = 0;
     for (dep_uid, dep) in &dependents {
         let blocks = dep
-            .owners
+            .owner_references()
             .iter()
             .any(|o| o.uid == uid && o.block_owner_deletion == Some(true));
         if blocks {
@@ -592,7 +630,8 @@ async fn reflect(c: Arc<Collector>, watched: &'static Watched, resync: Duration)
     let api: Api<MetaObject> = Api::all_with(c.client.clone(), &resource.0);
     let mut missing_logged = false;
     loop {
-        let (items, version) = match list_in_pages(&api).await {
+        let listed = list_in_pages(&api, |o: MetaObject| item_of(o.metadata, &resource)).await;
+        let (items, version) = match listed {
             Ok(listed) => listed,
             Err(err) => {
                 // A resource this server does not serve is looked at again now and then.
@@ -610,30 +649,25 @@ async fn reflect(c: Arc<Collector>, watched: &'static Watched, resync: Duration)
             }
         };
         {
-            let listed: HashSet<String> = items
-                .iter()
-                .filter_map(|o| o.metadata.uid.clone())
-                .collect();
+            let listed: HashSet<&str> = items.iter().map(|(uid, _)| &**uid).collect();
             let mut graph = c.graph();
             let mut touched = Vec::new();
             for gone in graph.uids_of(&resource.0.group, &resource.0.plural) {
-                if !listed.contains(&gone) {
+                if !listed.contains(&*gone) {
                     touched.extend(graph.remove(&gone));
                 }
             }
-            for obj in &items {
-                if let Some((uid, item)) = item_of(&obj.metadata, &resource) {
-                    // The periodic full sync: every dependent is looked at again.
-                    if !item.owners.is_empty() {
-                        touched.push(uid.clone());
-                    }
-                    touched.extend(graph.upsert(&uid, item));
+            drop(listed);
+            for (uid, item) in items {
+                // The periodic full sync: every dependent is looked at again.
+                if !item.owner_references().is_empty() {
+                    touched.push(uid.clone());
                 }
+                touched.extend(graph.upsert(&uid, item));
             }
             drop(graph);
             c.queue_all(touched);
         }
-        drop(items);
         let mut version = version;
         let deadline = tokio::time::Instant::now() + resync;
         let wp = WatchParams::default().timeout(resync.as_secs().clamp(1, 290) as u32);
@@ -662,7 +696,7 @@ async fn reflect(c: Arc<Collector>, watched: &'static Watched, resync: Duration)
                         if let Some(v) = obj.metadata.resource_version.clone() {
                             version = v;
                         }
-                        if let Some((uid, item)) = item_of(&obj.metadata, &resource) {
+                        if let Some((uid, item)) = item_of(obj.metadata, &resource) {
                             let touched = c.graph().upsert(&uid, item);
                             c.queue_all(touched);
                         }
@@ -695,24 +729,20 @@ fn follow_pods(ctx: &Context, c: &Arc<Collector>, watched: &'static Watched) {
     ctx.pods.subscribe(Box::new(move |old, new| {
         let touched = match (old, new) {
             (_, Some(pod)) => {
-                let Some((uid, item)) = item_of(&pod.metadata, &resource) else {
+                let Some((uid, item)) = pod_item(pod, &resource) else {
                     return;
                 };
                 // The periodic relist repeats unchanged pods: every dependent is looked at
                 // again.
-                let relisted = old
-                    .is_some_and(|o| o.metadata.resource_version == pod.metadata.resource_version);
-                let has_owners = !item.owners.is_empty();
+                let relisted = old.is_some_and(|o| o.resource_version == pod.resource_version);
+                let has_owners = !item.owner_references().is_empty();
                 let mut touched = c.graph().upsert(&uid, item);
                 if relisted && has_owners {
                     touched.push(uid);
                 }
                 touched
             }
-            (Some(gone), None) => match gone.metadata.uid.as_deref() {
-                Some(uid) => c.graph().remove(uid),
-                None => return,
-            },
+            (Some(gone), None) => c.graph().remove(&gone.uid),
             (None, None) => return,
         };
         c.queue_all(touched);
@@ -754,19 +784,21 @@ mod tests {
             resource: Arc::new((api_resource(&WATCHED[0]), true)),
             namespace: "ns".into(),
             name: "p".into(),
-            owners: owners
-                .iter()
-                .map(|u| OwnerReference {
-                    api_version: "apps/v1".into(),
-                    kind: "ReplicaSet".into(),
-                    name: format!("rs-{u}"),
-                    uid: (*u).into(),
-                    controller: None,
-                    block_owner_deletion: Some(true),
-                })
-                .collect(),
+            owners: intern::owners(
+                owners
+                    .iter()
+                    .map(|u| OwnerReference {
+                        api_version: "apps/v1".into(),
+                        kind: "ReplicaSet".into(),
+                        name: format!("rs-{u}"),
+                        uid: (*u).into(),
+                        controller: None,
+                        block_owner_deletion: Some(true),
+                    })
+                    .collect(),
+            ),
             deleting: false,
-            finalizers: finalizers.iter().map(|f| (*f).into()).collect(),
+            finalizers: finalizers.iter().map(|f| (*f).to_owned()).collect(),
         }
     }
 
@@ -820,28 +852,122 @@ mod tests {
         );
     }
 
+    fn uid(s: &str) -> Uid {
+        Arc::from(s)
+    }
+
+    fn names(uids: Vec<Uid>) -> Vec<String> {
+        let mut names: Vec<String> = uids.iter().map(|u| u.to_string()).collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
     #[test]
     fn the_graph_tracks_dependents_and_reports_what_a_change_touches() {
         let mut g = Graph::default();
-        g.upsert("rs", item(&[], &[]));
-        let touched = g.upsert("pod", item(&["rs"], &[]));
-        assert!(touched.contains(&"pod".to_owned()) && touched.contains(&"rs".to_owned()));
+        g.upsert(&uid("rs"), item(&[], &[]));
+        let touched = names(g.upsert(&uid("pod"), item(&["rs"], &[])));
+        assert_eq!(touched, ["pod", "rs"]);
         assert_eq!(g.dependents_of("rs").len(), 1);
         assert!(g.has_dependents("rs"));
+        assert_eq!(g.len(), 2);
         // A change the graph does not keep touches nothing; one of the owner's deletion state
         // touches its dependents.
-        assert!(g.upsert("rs", item(&[], &[])).is_empty());
+        assert!(g.upsert(&uid("rs"), item(&[], &[])).is_empty());
         let mut deleting = item(&[], &["foregroundDeletion"]);
         deleting.deleting = true;
-        assert!(g.upsert("rs", deleting).contains(&"pod".to_owned()));
+        assert!(names(g.upsert(&uid("rs"), deleting)).contains(&"pod".to_owned()));
         // The owner goes: its dependent is worth a look.
-        assert_eq!(g.remove("rs"), vec!["pod".to_owned()]);
+        assert_eq!(names(g.remove("rs")), ["pod"]);
         // The dependent drops its reference: the index follows.
-        g.upsert("pod", item(&[], &[]));
+        g.upsert(&uid("pod"), item(&[], &[]));
         assert!(g.dependents_of("rs").is_empty());
         assert!(!g.has_dependents("rs"));
         // The owner goes: nothing names it any more.
-        assert_eq!(g.remove("rs"), Vec::<String>::new());
-        assert_eq!(g.remove("pod"), Vec::<String>::new());
+        assert!(g.remove("rs").is_empty());
+        assert!(g.remove("pod").is_empty());
+        assert!(g.is_empty());
+    }
+
+    #[test]
+    fn a_pod_item_shares_the_pod_copys_values() {
+        let wire: crate::informer::WirePod = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "web-1", "namespace": "ns", "uid": "p1",
+                "finalizers": ["example.com/hold"],
+                "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                    "name": "web", "uid": "rs", "controller": true}]},
+        }))
+        .unwrap();
+        let pod = <SlimPod as crate::ownership::Dependent>::from_wire(wire);
+        let resource = Arc::new((api_resource(&WATCHED[0]), true));
+        let (u, item) = pod_item(&pod, &resource).unwrap();
+        assert!(Arc::ptr_eq(&u, &pod.uid));
+        assert!(Arc::ptr_eq(&item.owners, &pod.owners));
+        assert!(Arc::ptr_eq(&item.namespace, &pod.namespace));
+        assert_eq!((&*item.name, item.deleting), ("web-1", false));
+        assert!(item.has_finalizer("example.com/hold"));
+        let mut g = Graph::default();
+        g.upsert(&u, item);
+        assert_eq!(g.dependents_of("rs")[0].0, u);
+    }
+
+    #[test]
+    #[ignore = "a measurement: run alone and in release, with --ignored --nocapture"]
+    fn memory_per_pod_in_the_graph() {
+        use crate::informer::probe;
+        use crate::ownership::Dependent;
+        const N: usize = 100_000;
+        let resource = Arc::new((api_resource(&WATCHED[0]), true));
+        // The pod copy holds the pods either way; only the graph's own share is counted.
+        let pods: Vec<SlimPod> = (0..N)
+            .map(|i| SlimPod::from_wire(probe::wire_pod(i)))
+            .collect();
+        let before = probe::rss_kib();
+        let mut g = Graph::default();
+        for pod in &pods {
+            if let Some((u, item)) = pod_item(pod, &resource) {
+                g.upsert(&u, item);
+            }
+        }
+        let shared = (probe::rss_kib() - before) * 1024 / N as u64;
+        assert_eq!(g.len(), N);
+        drop(g);
+        // An entry of its own per pod, as the graph kept before: owned strings and copies of
+        // the owner references, keyed by owned uids.
+        #[allow(dead_code)]
+        struct OwnItem(
+            Arc<Served>,
+            String,
+            String,
+            Vec<OwnerReference>,
+            bool,
+            Vec<String>,
+        );
+        let before = probe::rss_kib();
+        let mut items: HashMap<String, OwnItem> = HashMap::new();
+        let mut dependents: HashMap<String, HashSet<String>> = HashMap::new();
+        for pod in &pods {
+            let owners = pod.owner_references().to_vec();
+            for o in &owners {
+                dependents
+                    .entry(o.uid.clone())
+                    .or_default()
+                    .insert(pod.uid.to_string());
+            }
+            let item = OwnItem(
+                Arc::clone(&resource),
+                pod.namespace.to_string(),
+                pod.name.to_string(),
+                owners,
+                false,
+                Vec::new(),
+            );
+            items.insert(pod.uid.to_string(), item);
+        }
+        let own = (probe::rss_kib() - before) * 1024 / N as u64;
+        drop((items, dependents));
+        println!("bytes per pod in the garbage collector's graph: shared {shared}, own {own}");
+        assert!(shared < 300, "a pod costs the graph {shared} bytes");
     }
 }

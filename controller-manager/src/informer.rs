@@ -1,24 +1,31 @@
 //! A watch-fed local copy of one resource, shared by the controllers that read it.
 //!
-//! [`Informer::run`] lists the resource (in pages, so a large cluster's objects are never all
-//! held twice at once), then watches from the listed version, and lists again every resync
-//! period or after any watch failure. Each change first updates the store and then calls every
-//! subscriber with the old and new object, so a subscriber that queues a key is sure the sync
-//! it triggers reads at least that state. A listing reports what changed against the store:
-//! objects that appeared, changed or vanished while nobody watched.
+//! [`Informer::run`] lists the resource (in pages, each converted to the stored form before the
+//! next is read, so a large cluster's objects are never all held in their parsed form), then
+//! watches from the listed version, and lists again every resync period or after any watch
+//! failure. Each change first updates the store and then calls every subscriber with the old
+//! and new object, so a subscriber that queues a key is sure the sync it triggers reads at
+//! least that state. A listing reports what changed against the store: objects that appeared,
+//! changed or vanished while nobody watched.
 //!
-//! The store keeps what it is given: controllers give it slim types (such as [`SlimPod`]) that
-//! deserialize only the fields they read, so neither managedFields nor whole specs are ever
-//! allocated for the copy.
+//! The store keeps a compact form of each object ([`Dependent`]): pods are kept as
+//! [`SlimPod`]s, parsed from the API's answers into only the fields controllers read (neither
+//! managedFields nor whole specs are ever allocated), with the values that repeat across pods
+//! (namespace, labels, owner references, node name, phase) shared through [`crate::intern`].
 
+use crate::intern::{self, Labels, OwnerRefs};
+use crate::ownership::Dependent;
 use futures::StreamExt;
+use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference, Time};
 use k8s_openapi::NamespaceResourceScope;
 use kube::api::{Api, ListParams, WatchEvent, WatchParams};
 use kube::Resource;
 use serde::{Deserialize, Deserializer, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::borrow::Borrow;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Debug;
+use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
@@ -34,8 +41,38 @@ const RETRY: Duration = Duration::from_secs(1);
 /// with the same resourceVersion in `old` and `new`.
 pub type Handler<K> = Box<dyn Fn(Option<&K>, Option<&K>) + Send + Sync>;
 
-/// Namespace → name → object.
-type Store<K> = HashMap<String, HashMap<String, Arc<K>>>;
+/// A stored object, found by its name.
+struct ByName<K>(Arc<K>);
+
+impl<K: Dependent> Borrow<str> for ByName<K> {
+    fn borrow(&self) -> &str {
+        self.0.name()
+    }
+}
+
+impl<K: Dependent> Hash for ByName<K> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        // As the name itself hashes, so a `&str` finds it.
+        self.0.name().hash(state);
+    }
+}
+
+impl<K: Dependent> PartialEq for ByName<K> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.name() == other.0.name()
+    }
+}
+
+impl<K: Dependent> Eq for ByName<K> {}
+
+impl<K> Clone for ByName<K> {
+    fn clone(&self) -> Self {
+        ByName(Arc::clone(&self.0))
+    }
+}
+
+/// Namespace → objects by name.
+type Store<K> = HashMap<String, HashSet<ByName<K>>>;
 
 /// A shared, watch-fed copy of every object of kind `K`.
 pub struct Informer<K> {
@@ -54,19 +91,9 @@ impl<K> Default for Informer<K> {
     }
 }
 
-fn ns_name<K: Resource>(obj: &K) -> Option<(String, String)> {
-    Some((obj.meta().namespace.clone()?, obj.meta().name.clone()?))
-}
-
 impl<K> Informer<K>
 where
-    K: Resource<DynamicType = (), Scope = NamespaceResourceScope>
-        + Clone
-        + serde::de::DeserializeOwned
-        + Debug
-        + Send
-        + Sync
-        + 'static,
+    K: Dependent,
 {
     /// An empty informer; nothing is read until [`Informer::run`] runs.
     pub fn new() -> Arc<Informer<K>> {
@@ -83,7 +110,10 @@ where
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push(handler.clone());
-        let existing: Vec<Arc<K>> = store.values().flat_map(|m| m.values().cloned()).collect();
+        let existing: Vec<Arc<K>> = store
+            .values()
+            .flat_map(|m| m.iter().map(|o| Arc::clone(&o.0)))
+            .collect();
         drop(store);
         for obj in existing {
             handler(None, Some(&obj));
@@ -102,7 +132,7 @@ where
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .get(ns)
-            .map(|m| m.values().cloned().collect())
+            .map(|m| m.iter().map(|o| Arc::clone(&o.0)).collect())
             .unwrap_or_default()
     }
 
@@ -113,7 +143,7 @@ where
             .unwrap_or_else(PoisonError::into_inner)
             .get(ns)?
             .get(name)
-            .cloned()
+            .map(|o| Arc::clone(&o.0))
     }
 
     /// How many objects are stored.
@@ -122,7 +152,7 @@ where
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .values()
-            .map(HashMap::len)
+            .map(HashSet::len)
             .sum()
     }
 
@@ -138,7 +168,7 @@ where
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
         let replaced = match (old, new) {
-            (Some(o), Some(n)) => o.meta().uid != n.meta().uid,
+            (Some(o), Some(n)) => o.uid() != n.uid(),
             _ => false,
         };
         for h in handlers {
@@ -153,43 +183,44 @@ where
 
     /// Stores `obj` (an add or an update) and tells the subscribers.
     fn upsert(&self, obj: K) {
-        let Some((ns, name)) = ns_name(&obj) else {
+        if obj.name().is_empty() || obj.namespace().is_empty() {
             return;
-        };
+        }
         let obj = Arc::new(obj);
         let old = self
             .store
             .write()
             .unwrap_or_else(PoisonError::into_inner)
-            .entry(ns)
+            .entry(obj.namespace().to_owned())
             .or_default()
-            .insert(name, obj.clone());
-        self.notify(old.as_deref(), Some(&obj));
+            .replace(ByName(Arc::clone(&obj)));
+        self.notify(old.as_ref().map(|o| o.0.as_ref()), Some(&obj));
     }
 
     /// Forgets `obj` and tells the subscribers.
     fn remove(&self, obj: &K) {
-        let Some((ns, name)) = ns_name(obj) else {
-            return;
-        };
+        let ns = obj.namespace();
         let old = {
             let mut store = self.store.write().unwrap_or_else(PoisonError::into_inner);
-            let old = store.get_mut(&ns).and_then(|m| m.remove(&name));
-            if store.get(&ns).is_some_and(HashMap::is_empty) {
-                store.remove(&ns);
+            let old = store.get_mut(ns).and_then(|m| m.take(obj.name()));
+            if store.get(ns).is_some_and(HashSet::is_empty) {
+                store.remove(ns);
             }
             old
         };
         // The last state known is the one subscribers see go.
-        self.notify(old.as_deref().or(Some(obj)), None);
+        self.notify(old.as_ref().map(|o| o.0.as_ref()).or(Some(obj)), None);
     }
 
     /// Replaces the store with a listing, telling the subscribers what changed.
     fn replace(&self, listed: Vec<K>) {
         let mut fresh: Store<K> = HashMap::new();
         for obj in listed {
-            if let Some((ns, name)) = ns_name(&obj) {
-                fresh.entry(ns).or_default().insert(name, Arc::new(obj));
+            if !obj.name().is_empty() && !obj.namespace().is_empty() {
+                fresh
+                    .entry(obj.namespace().to_owned())
+                    .or_default()
+                    .replace(ByName(Arc::new(obj)));
             }
         }
         let old = std::mem::replace(
@@ -197,15 +228,15 @@ where
             fresh.clone(),
         );
         for (ns, objs) in &fresh {
-            for (name, obj) in objs {
-                let before = old.get(ns).and_then(|m| m.get(name));
-                self.notify(before.map(Arc::as_ref), Some(obj));
+            for obj in objs {
+                let before = old.get(ns).and_then(|m| m.get(obj.0.name()));
+                self.notify(before.map(|o| o.0.as_ref()), Some(&obj.0));
             }
         }
         for (ns, objs) in &old {
-            for (name, obj) in objs {
-                if fresh.get(ns).is_none_or(|m| !m.contains_key(name)) {
-                    self.notify(Some(obj), None);
+            for obj in objs {
+                if fresh.get(ns).is_none_or(|m| !m.contains(obj.0.name())) {
+                    self.notify(Some(&obj.0), None);
                 }
             }
         }
@@ -214,10 +245,10 @@ where
     /// Lists and watches every `K` in the cluster forever, keeping the store current; lists
     /// again every `resync`.
     pub async fn run(self: Arc<Self>, what: &'static str, client: kube::Client, resync: Duration) {
-        let api: Api<K> = Api::all(client);
+        let api: Api<K::Wire> = Api::all(client);
         let wp = WatchParams::default().timeout(resync.as_secs().clamp(1, 290) as u32);
         loop {
-            let (items, mut version) = match list_in_pages(&api).await {
+            let (items, mut version) = match list_in_pages(&api, |o| Some(K::from_wire(o))).await {
                 Ok(listed) => listed,
                 Err(err) => {
                     tracing::warn!(resource = what, error = %err, "listing failed");
@@ -253,13 +284,13 @@ where
                             if let Some(v) = obj.meta().resource_version.clone() {
                                 version = v;
                             }
-                            self.upsert(obj);
+                            self.upsert(K::from_wire(obj));
                         }
                         WatchEvent::Deleted(obj) => {
                             if let Some(v) = obj.meta().resource_version.clone() {
                                 version = v;
                             }
-                            self.remove(&obj);
+                            self.remove(&K::from_wire(obj));
                         }
                         WatchEvent::Bookmark(mark) => version = mark.metadata.resource_version,
                         WatchEvent::Error(status) => {
@@ -398,12 +429,11 @@ pub struct SlimPodStatus {
     pub conditions: Option<Vec<SlimCondition>>,
 }
 
-/// A Pod as the replica controllers keep it: read through the pods API, parsed into only the
-/// fields they use.
+/// A Pod as the API sends it, parsed into only the fields [`SlimPod`] keeps.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct SlimPod {
+pub struct WirePod {
     /// Name, namespace, uid, resourceVersion, labels, ownerReferences, creation and deletion
-    /// timestamps.
+    /// timestamps, finalizers.
     #[serde(default, deserialize_with = "slim_meta")]
     pub metadata: ObjectMeta,
     /// The node name.
@@ -414,7 +444,7 @@ pub struct SlimPod {
     pub status: Option<SlimPodStatus>,
 }
 
-impl k8s_openapi::Resource for SlimPod {
+impl k8s_openapi::Resource for WirePod {
     const API_VERSION: &'static str = "v1";
     const GROUP: &'static str = "";
     const KIND: &'static str = "Pod";
@@ -423,7 +453,7 @@ impl k8s_openapi::Resource for SlimPod {
     type Scope = NamespaceResourceScope;
 }
 
-impl k8s_openapi::Metadata for SlimPod {
+impl k8s_openapi::Metadata for WirePod {
     type Ty = ObjectMeta;
 
     fn metadata(&self) -> &ObjectMeta {
@@ -435,36 +465,127 @@ impl k8s_openapi::Metadata for SlimPod {
     }
 }
 
+/// A Pod as the controller manager keeps it: the fields controllers read, in a compact form
+/// where every value that repeats across pods is one shared copy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlimPod {
+    /// Its name.
+    pub name: Box<str>,
+    /// Its namespace (shared).
+    pub namespace: Arc<str>,
+    /// Its uid.
+    pub uid: Arc<str>,
+    /// Its resourceVersion.
+    pub resource_version: Box<str>,
+    /// Its labels (shared).
+    pub labels: Arc<Labels>,
+    /// Its ownerReferences (shared).
+    pub owners: Arc<OwnerRefs>,
+    /// Its finalizers (shared).
+    pub finalizers: Arc<[String]>,
+    /// Its creationTimestamp.
+    pub created: Option<Timestamp>,
+    /// Its deletionTimestamp.
+    pub deleted: Option<Timestamp>,
+    /// The node it is bound to (shared; `None` when unbound).
+    pub node_name: Option<Arc<str>>,
+    /// Its phase, if reported (shared).
+    pub phase: Option<Arc<str>>,
+    /// `Some` when its Ready condition is True, with when it turned so if reported.
+    pub ready_since: Option<Option<Timestamp>>,
+}
+
+impl Default for SlimPod {
+    fn default() -> Self {
+        SlimPod::from_wire(WirePod::default())
+    }
+}
+
+impl Dependent for SlimPod {
+    type Wire = WirePod;
+
+    fn from_wire(wire: WirePod) -> SlimPod {
+        let m = wire.metadata;
+        let ready_since = wire
+            .status
+            .as_ref()
+            .and_then(|s| s.conditions.as_ref())
+            .into_iter()
+            .flatten()
+            .find(|c| c.type_ == "Ready" && c.status == "True")
+            .map(|c| c.last_transition_time.as_ref().map(|t| t.0));
+        SlimPod {
+            name: m.name.unwrap_or_default().into_boxed_str(),
+            namespace: intern::string(m.namespace.as_deref().unwrap_or_default()),
+            uid: Arc::from(m.uid.unwrap_or_default()),
+            resource_version: m.resource_version.unwrap_or_default().into_boxed_str(),
+            labels: intern::labels(m.labels.unwrap_or_default()),
+            owners: intern::owners(m.owner_references.unwrap_or_default()),
+            finalizers: intern::strings(m.finalizers.as_deref().unwrap_or_default()),
+            created: m.creation_timestamp.map(|t| t.0),
+            deleted: m.deletion_timestamp.map(|t| t.0),
+            node_name: wire
+                .spec
+                .and_then(|s| s.node_name)
+                .filter(|n| !n.is_empty())
+                .map(|n| intern::string(&n)),
+            phase: wire
+                .status
+                .and_then(|s| s.phase)
+                .map(|p| intern::string(&p)),
+            ready_since,
+        }
+    }
+
+    fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn uid(&self) -> &str {
+        &self.uid
+    }
+
+    fn resource_version(&self) -> &str {
+        &self.resource_version
+    }
+
+    fn owner_references(&self) -> &[OwnerReference] {
+        &self.owners.0
+    }
+
+    fn deleting(&self) -> bool {
+        self.deleted.is_some()
+    }
+}
+
 impl SlimPod {
     /// The node the pod is bound to, if any.
     pub fn node_name(&self) -> Option<&str> {
-        self.spec
-            .as_ref()?
-            .node_name
-            .as_deref()
-            .filter(|n| !n.is_empty())
+        self.node_name.as_deref()
     }
 
     /// The phase, if reported.
     pub fn phase(&self) -> Option<&str> {
-        self.status.as_ref()?.phase.as_deref()
+        self.phase.as_deref()
     }
 
     /// When the pod's Ready condition turned True, if it is ready.
-    pub fn ready_since(&self) -> Option<Option<jiff::Timestamp>> {
-        self.status
-            .as_ref()?
-            .conditions
-            .iter()
-            .flatten()
-            .find(|c| c.type_ == "Ready" && c.status == "True")
-            .map(|c| c.last_transition_time.as_ref().map(|t| t.0))
+    pub fn ready_since(&self) -> Option<Option<Timestamp>> {
+        self.ready_since
     }
 }
 
-/// Lists every object of `api` in pages; returns them and the version to watch from (the
-/// first page's: watching from it replays anything the later pages might have missed).
-pub async fn list_in_pages<K>(api: &Api<K>) -> Result<(Vec<K>, String), kube::Error>
+/// Lists every object of `api` in pages, keeping what `keep` makes of each (page by page, so
+/// only one page is ever held in its parsed form); returns them and the version to watch from
+/// (the first page's: watching from it replays anything the later pages might have missed).
+pub async fn list_in_pages<K, T>(
+    api: &Api<K>,
+    mut keep: impl FnMut(K) -> Option<T>,
+) -> Result<(Vec<T>, String), kube::Error>
 where
     K: Resource + Clone + serde::de::DeserializeOwned + Debug,
 {
@@ -476,7 +597,7 @@ where
         if version.is_none() {
             version = page.metadata.resource_version.clone();
         }
-        items.extend(page.items);
+        items.extend(page.items.into_iter().filter_map(&mut keep));
         match page.metadata.continue_.filter(|c| !c.is_empty()) {
             Some(token) => lp = lp.continue_token(&token),
             None => break,
@@ -485,13 +606,79 @@ where
     Ok((items, version.unwrap_or_default()))
 }
 
+/// Helpers for measuring what the cached forms cost (used by the tests of this module and of
+/// the garbage collector).
+#[cfg(test)]
+pub(crate) mod probe {
+    use super::*;
+
+    /// Resident memory of this process in KiB.
+    pub fn rss_kib() -> u64 {
+        std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with("VmRSS:"))
+                    .and_then(|l| l.split_whitespace().nth(1))
+                    .and_then(|v| v.parse().ok())
+            })
+            .unwrap_or(0)
+    }
+
+    /// Pod `i` of a Deployment's ReplicaSet as the API sends it: running and ready on one of
+    /// 50 nodes; every 10 000 pods belong to another ReplicaSet.
+    pub fn wire_pod(i: usize) -> WirePod {
+        let rs = i / 10_000;
+        let hash = format!("7d9f8c6b{rs}");
+        let mut meta = ObjectMeta {
+            name: Some(format!("bench-{hash}-{i:05x}")),
+            namespace: Some("default".into()),
+            uid: Some(format!("0d6a1f2e-5b7c-4e8a-9f3d-{i:012x}")),
+            resource_version: Some(format!("{}", 100_000 + i)),
+            labels: Some(BTreeMap::from([
+                ("app".to_owned(), "bench".to_owned()),
+                ("pod-template-hash".to_owned(), hash.clone()),
+            ])),
+            owner_references: Some(vec![OwnerReference {
+                api_version: "apps/v1".into(),
+                kind: "ReplicaSet".into(),
+                name: format!("bench-{hash}"),
+                uid: format!("5e1b7c3a-0000-4000-8000-{rs:012x}"),
+                controller: Some(true),
+                block_owner_deletion: Some(true),
+            }]),
+            ..ObjectMeta::default()
+        };
+        let at: Timestamp = "2026-11-27T12:00:00Z".parse().unwrap_or_default();
+        meta.creation_timestamp = Some(Time(at));
+        WirePod {
+            metadata: meta,
+            spec: Some(SlimPodSpec {
+                node_name: Some(format!("bench-{}", i % 50)),
+            }),
+            status: Some(SlimPodStatus {
+                phase: Some("Running".into()),
+                conditions: Some(vec![SlimCondition {
+                    type_: "Ready".into(),
+                    status: "True".into(),
+                    last_transition_time: Some(Time(at)),
+                }]),
+            }),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn wire(value: serde_json::Value) -> WirePod {
+        serde_json::from_value(value).unwrap()
+    }
+
     #[test]
     fn a_slim_pod_keeps_only_what_controllers_read() {
-        let pod: SlimPod = serde_json::from_value(serde_json::json!({
+        let json = serde_json::json!({
             "apiVersion": "v1", "kind": "Pod",
             "metadata": {
                 "name": "web-1", "namespace": "ns", "uid": "u1", "resourceVersion": "7",
@@ -508,16 +695,12 @@ mod tests {
                 {"type": "Ready", "status": "True",
                     "lastTransitionTime": "2026-01-01T00:00:05Z"},
             ]},
-        }))
-        .unwrap();
-        assert_eq!(pod.metadata.name.as_deref(), Some("web-1"));
-        assert_eq!(pod.metadata.annotations, None);
-        assert_eq!(pod.metadata.managed_fields, None);
-        assert_eq!(pod.metadata.owner_references.as_ref().unwrap()[0].uid, "rs");
-        assert_eq!(pod.node_name(), Some("n1"));
-        assert_eq!(pod.phase(), Some("Running"));
+        });
+        let w = wire(json.clone());
+        assert_eq!(w.metadata.annotations, None);
+        assert_eq!(w.metadata.managed_fields, None);
         assert_eq!(
-            pod.status
+            w.status
                 .as_ref()
                 .unwrap()
                 .conditions
@@ -526,22 +709,56 @@ mod tests {
                 .len(),
             1
         );
+        let pod = SlimPod::from_wire(w.clone());
+        assert_eq!(&*pod.name, "web-1");
+        assert_eq!(&*pod.namespace, "ns");
+        assert_eq!(&*pod.uid, "u1");
+        assert_eq!(&*pod.resource_version, "7");
+        assert_eq!(pod.labels.get("app").map(String::as_str), Some("web"));
+        assert_eq!(pod.owner_references()[0].uid, "rs");
+        assert_eq!(pod.created, Some("2026-01-01T00:00:00Z".parse().unwrap()));
+        assert!(!pod.deleting());
+        assert_eq!(pod.node_name(), Some("n1"));
+        assert_eq!(pod.phase(), Some("Running"));
         assert_eq!(
             pod.ready_since(),
             Some(Some("2026-01-01T00:00:05Z".parse().unwrap()))
         );
         // The round trip the API client makes for a patch answer parses the same way.
-        let again: SlimPod = serde_json::from_value(serde_json::to_value(&pod).unwrap()).unwrap();
-        assert_eq!(again.ready_since(), pod.ready_since());
-        assert_eq!(again.metadata.labels, pod.metadata.labels);
+        let again = SlimPod::from_wire(wire(serde_json::to_value(&w).unwrap()));
+        assert_eq!(again, pod);
+        // Another pod of the same owner shares namespace, labels, owners, node and phase.
+        let mut other_json = json;
+        other_json["metadata"]["name"] = "web-2".into();
+        other_json["metadata"]["uid"] = "u2".into();
+        let other = SlimPod::from_wire(wire(other_json));
+        assert!(Arc::ptr_eq(&pod.namespace, &other.namespace));
+        assert!(Arc::ptr_eq(&pod.labels, &other.labels));
+        assert!(Arc::ptr_eq(&pod.owners, &other.owners));
+        assert!(Arc::ptr_eq(
+            pod.node_name.as_ref().unwrap(),
+            other.node_name.as_ref().unwrap()
+        ));
+        // A pod not ready, not bound, without labels.
+        let bare = SlimPod::from_wire(wire(serde_json::json!({
+            "metadata": {"name": "p", "namespace": "ns",
+                "deletionTimestamp": "2026-01-01T00:00:09Z"},
+            "spec": {"nodeName": ""},
+            "status": {"conditions": [{"type": "Ready", "status": "False"}]},
+        })));
+        assert!(bare.deleting());
+        assert_eq!(bare.node_name(), None);
+        assert_eq!(bare.ready_since(), None);
+        assert!(bare.labels.is_empty() && bare.owner_references().is_empty());
     }
 
     fn pod(ns: &str, name: &str, rv: &str) -> SlimPod {
-        let mut p = SlimPod::default();
-        p.metadata.namespace = Some(ns.into());
-        p.metadata.name = Some(name.into());
-        p.metadata.resource_version = Some(rv.into());
-        p
+        SlimPod {
+            namespace: ns.into(),
+            name: name.into(),
+            resource_version: rv.into(),
+            ..SlimPod::default()
+        }
     }
 
     type Seen = Arc<Mutex<Vec<(Option<String>, Option<String>)>>>;
@@ -550,7 +767,7 @@ mod tests {
         let seen: Seen = Arc::default();
         let s = seen.clone();
         informer.subscribe(Box::new(move |old, new| {
-            let rv = |p: Option<&SlimPod>| p.and_then(|p| p.metadata.resource_version.clone());
+            let rv = |p: Option<&SlimPod>| p.map(|p| p.resource_version.to_string());
             s.lock().unwrap().push((rv(old), rv(new)));
         }));
         seen
@@ -581,7 +798,7 @@ mod tests {
         seen.lock().unwrap().clear();
         // Another pod of the same name (a delete missed): gone, then appeared.
         let mut other = pod("a", "x", "9");
-        other.metadata.uid = Some("another".into());
+        other.uid = "another".into();
         informer.upsert(other);
         assert_eq!(
             seen.lock().unwrap()[..],
@@ -598,5 +815,33 @@ mod tests {
             changes,
             [(None, Some("5".into())), (Some("2".into()), None)]
         );
+    }
+
+    #[test]
+    #[ignore = "a measurement: run alone and in release, with --ignored --nocapture"]
+    fn memory_per_cached_pod() {
+        const N: usize = 100_000;
+        let before = probe::rss_kib();
+        let informer: Informer<SlimPod> = Informer::default();
+        for i in 0..N {
+            informer.upsert(SlimPod::from_wire(probe::wire_pod(i)));
+        }
+        let compact = (probe::rss_kib() - before) * 1024 / N as u64;
+        drop(informer);
+        // The parsed form as it was kept before the compact one: namespace → name → object.
+        let before = probe::rss_kib();
+        let mut parsed: HashMap<String, HashMap<String, Arc<WirePod>>> = HashMap::new();
+        for i in 0..N {
+            let pod = probe::wire_pod(i);
+            let name = pod.metadata.name.clone().unwrap_or_default();
+            parsed
+                .entry("default".into())
+                .or_default()
+                .insert(name, Arc::new(pod));
+        }
+        let wire = (probe::rss_kib() - before) * 1024 / N as u64;
+        drop(parsed);
+        println!("bytes per cached pod: compact {compact}, parsed form {wire}");
+        assert!(compact < 600, "a cached pod costs {compact} bytes");
     }
 }

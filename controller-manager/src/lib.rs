@@ -24,6 +24,7 @@ pub mod flags;
 pub mod garbage_collector;
 pub mod hints;
 pub mod informer;
+pub mod intern;
 pub mod labels;
 pub mod namespace;
 pub mod nodeipam;

@@ -51,12 +51,68 @@ pub fn key(ns: &str, name: &str) -> String {
     format!("{ns}/{name}")
 }
 
+/// An object as an owning controller reads it: a full API object, or a compact stored form of
+/// one (such as the pod copy's [`crate::informer::SlimPod`]) that what the API sends converts
+/// into.
+pub trait Dependent: Sized + Send + Sync + 'static {
+    /// The API type read, watched and patched.
+    type Wire: Kind;
+    /// The stored form of what the API sent.
+    fn from_wire(wire: Self::Wire) -> Self;
+    /// Its namespace (empty when unset).
+    fn namespace(&self) -> &str;
+    /// Its name (empty when unset).
+    fn name(&self) -> &str;
+    /// Its uid (empty when unset).
+    fn uid(&self) -> &str;
+    /// Its resourceVersion (empty when unset).
+    fn resource_version(&self) -> &str;
+    /// Its ownerReferences.
+    fn owner_references(&self) -> &[OwnerReference];
+    /// Whether it carries a deletionTimestamp.
+    fn deleting(&self) -> bool;
+}
+
+impl<K: Kind> Dependent for K {
+    type Wire = K;
+
+    fn from_wire(wire: K) -> K {
+        wire
+    }
+
+    fn namespace(&self) -> &str {
+        self.meta().namespace.as_deref().unwrap_or_default()
+    }
+
+    fn name(&self) -> &str {
+        self.meta().name.as_deref().unwrap_or_default()
+    }
+
+    fn uid(&self) -> &str {
+        self.meta().uid.as_deref().unwrap_or_default()
+    }
+
+    fn resource_version(&self) -> &str {
+        self.meta().resource_version.as_deref().unwrap_or_default()
+    }
+
+    fn owner_references(&self) -> &[OwnerReference] {
+        self.meta().owner_references.as_deref().unwrap_or_default()
+    }
+
+    fn deleting(&self) -> bool {
+        self.meta().deletion_timestamp.is_some()
+    }
+}
+
 /// The owner reference marked as the controller, if any.
 pub fn controller_of(meta: &ObjectMeta) -> Option<&OwnerReference> {
-    meta.owner_references
-        .iter()
-        .flatten()
-        .find(|o| o.controller == Some(true))
+    controller_in(meta.owner_references.as_deref().unwrap_or_default())
+}
+
+/// The reference of `refs` marked as the controller, if any.
+pub fn controller_in(refs: &[OwnerReference]) -> Option<&OwnerReference> {
+    refs.iter().find(|o| o.controller == Some(true))
 }
 
 /// The API group of an `apiVersion` (`apps/v1` → `apps`, `v1` → the core group, empty).
@@ -92,9 +148,9 @@ pub fn object_reference<O: Kind>(object: &O) -> ObjectReference {
 
 /// The key a dependent's event queues: its controller when that is an `O`, the namespace's
 /// [`ORPHANS`] when it has no controller, nothing when another kind controls it.
-pub fn owner_key<O: Kind, D: Kind>(dependent: &D) -> Option<String> {
-    let ns = dependent.meta().namespace.as_deref()?;
-    match controller_of(dependent.meta()) {
+pub fn owner_key<O: Kind, D: Dependent>(dependent: &D) -> Option<String> {
+    let ns = Some(dependent.namespace()).filter(|ns| !ns.is_empty())?;
+    match controller_in(dependent.owner_references()) {
         Some(o) => {
             (o.kind == O::KIND && group_of(&o.api_version) == O::GROUP).then(|| key(ns, &o.name))
         }
@@ -107,8 +163,8 @@ pub fn owner_key<O: Kind, D: Kind>(dependent: &D) -> Option<String> {
 ///
 /// Each patch is guarded by the resource version read, so a dependent that changed meanwhile
 /// is left to the next sync. An owner being deleted neither adopts nor releases.
-pub async fn claim<O: Kind, D: Kind>(
-    api: &Api<D>,
+pub async fn claim<O: Kind, D: Dependent>(
+    api: &Api<D::Wire>,
     owner: &O,
     matches: impl Fn(&D) -> bool,
     candidates: impl IntoIterator<Item = Arc<D>>,
@@ -117,45 +173,44 @@ pub async fn claim<O: Kind, D: Kind>(
     let owner_deleting = owner.meta().deletion_timestamp.is_some();
     let mut owned = Vec::new();
     for obj in candidates {
-        let meta = obj.meta();
-        let name = meta.name.clone().unwrap_or_default();
-        let refs = match controller_of(meta) {
+        let name = obj.name().to_owned();
+        let refs = match controller_in(obj.owner_references()) {
             Some(o) if o.uid == uid => {
                 if matches(&obj) || owner_deleting {
                     owned.push(obj);
                     continue;
                 }
                 // Release: ours no longer.
-                let refs: Vec<OwnerReference> = meta
-                    .owner_references
+                let refs: Vec<OwnerReference> = obj
+                    .owner_references()
                     .iter()
-                    .flatten()
                     .filter(|o| o.uid != uid)
                     .cloned()
                     .collect();
                 refs
             }
             Some(_) => continue,
-            None if matches(&obj) && !owner_deleting && meta.deletion_timestamp.is_none() => {
-                let mut refs = meta.owner_references.clone().unwrap_or_default();
+            None if matches(&obj) && !owner_deleting && !obj.deleting() => {
+                let mut refs = obj.owner_references().to_vec();
                 refs.push(owner_reference(owner));
                 refs
             }
             None => continue,
         };
         let adopting = refs.iter().any(|o| o.uid == uid);
+        let version = Some(obj.resource_version()).filter(|v| !v.is_empty());
         let patch = serde_json::json!({"metadata": {
-            "ownerReferences": refs, "resourceVersion": meta.resource_version}});
+            "ownerReferences": refs, "resourceVersion": version}});
         match api
             .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
             .await
         {
-            Ok(adopted) if adopting => owned.push(Arc::new(adopted)),
+            Ok(adopted) if adopting => owned.push(Arc::new(D::from_wire(adopted))),
             Ok(_) => {}
             Err(err) if is_status(&err, 404) => {}
             Err(err) => {
                 let action = if adopting { "adopting" } else { "releasing" };
-                let object = key(meta.namespace.as_deref().unwrap_or_default(), &name);
+                let object = key(obj.namespace(), &name);
                 return Err(SyncError::api(action, &object)(err));
             }
         }

@@ -20,9 +20,9 @@
 use crate::events;
 use crate::expectations::Expectations;
 use crate::hints::{self, is_status};
-use crate::informer::{Informer, SlimPod};
+use crate::informer::{Informer, SlimPod, WirePod};
 use crate::labels;
-use crate::ownership::{self, Kind};
+use crate::ownership::{self, Dependent, Kind};
 use crate::queue::{self, Outcome, WorkQueue};
 use crate::{Context, SyncError};
 use jiff::Timestamp;
@@ -173,8 +173,7 @@ impl ReplicaStatus {
 }
 
 fn is_active(pod: &SlimPod) -> bool {
-    pod.metadata.deletion_timestamp.is_none()
-        && !matches!(pod.phase(), Some("Succeeded" | "Failed"))
+    pod.deleted.is_none() && !matches!(pod.phase(), Some("Succeeded" | "Failed"))
 }
 
 /// Orders pods so the least valuable come first: unscheduled before scheduled, Pending before
@@ -186,7 +185,7 @@ pub fn deletion_rank(pod: &SlimPod) -> (u8, u8, u8, std::cmp::Reverse<Option<Tim
         _ => 2,
     };
     let ready = u8::from(pod.ready_since().is_some());
-    let created = pod.metadata.creation_timestamp.as_ref().map(|t| t.0);
+    let created = pod.created;
     (
         u8::from(pod.node_name().is_some()),
         phase,
@@ -217,9 +216,8 @@ pub fn status_for<O: ReplicaOwner>(
     };
     let (mut fully, mut ready, mut available) = (0, 0, 0);
     let mut wait: Option<Duration> = None;
-    let no_labels = BTreeMap::new();
     for pod in pods {
-        let pod_labels = pod.metadata.labels.as_ref().unwrap_or(&no_labels);
+        let pod_labels = &pod.labels;
         if template_labels
             .iter()
             .all(|(k, v)| pod_labels.get(k) == Some(v))
@@ -425,16 +423,13 @@ pub async fn sync<O: ReplicaOwner>(shared: Arc<Shared>, key: String) -> Result<O
     let may_act = shared.expectations.satisfied(&key);
     let uid = owner.meta().uid.as_deref().unwrap_or_default();
     // Only pods this owner controls or nobody controls concern it.
-    let candidates = shared
-        .pods
-        .namespace(ns)
-        .into_iter()
-        .filter(|p| ownership::controller_of(&p.metadata).is_none_or(|o| o.uid == uid));
-    let slim_api: Api<SlimPod> = Api::namespaced(client.clone(), ns);
-    let matches = |pod: &SlimPod| {
-        owner.selects(pod.metadata.labels.as_ref().unwrap_or(&no_labels)) == Some(true)
-    };
-    let owned = ownership::claim(&slim_api, &owner, matches, candidates).await?;
+    let candidates =
+        shared.pods.namespace(ns).into_iter().filter(|p| {
+            ownership::controller_in(p.owner_references()).is_none_or(|o| o.uid == uid)
+        });
+    let wire_api: Api<WirePod> = Api::namespaced(client.clone(), ns);
+    let matches = |pod: &SlimPod| owner.selects(&pod.labels) == Some(true);
+    let owned = ownership::claim(&wire_api, &owner, matches, candidates).await?;
     let deleting = owner.meta().deletion_timestamp.is_some();
     let mut active: Vec<&SlimPod> = owned
         .iter()
@@ -455,7 +450,7 @@ pub async fn sync<O: ReplicaOwner>(shared: Arc<Shared>, key: String) -> Result<O
         let surplus = (active.len() - want).min(BURST);
         let victims: Vec<String> = active[..surplus]
             .iter()
-            .filter_map(|p| p.metadata.name.clone())
+            .map(|p| p.name.to_string())
             .collect();
         shared
             .expectations
@@ -509,9 +504,9 @@ pub fn pod_changed<O: ReplicaOwner>(
     new: Option<&SlimPod>,
 ) {
     let key_of = |p: &SlimPod| ownership::owner_key::<O, SlimPod>(p);
-    let name_of = |p: &SlimPod| p.metadata.name.clone().unwrap_or_default();
+    let name_of = |p: &SlimPod| p.name.to_string();
     // A pod with an owner key and a controller is controlled by an `O`.
-    let is_controlled = |p: &SlimPod| ownership::controller_of(&p.metadata).is_some();
+    let is_controlled = |p: &SlimPod| ownership::controller_in(p.owner_references()).is_some();
     match (old, new) {
         (_, Some(pod)) => {
             let Some(key) = key_of(pod) else {
@@ -522,8 +517,8 @@ pub fn pod_changed<O: ReplicaOwner>(
                 return;
             };
             if is_controlled(pod) {
-                let was_deleting = old.is_some_and(|o| o.metadata.deletion_timestamp.is_some());
-                if pod.metadata.deletion_timestamp.is_some() {
+                let was_deleting = old.is_some_and(SlimPod::deleting);
+                if pod.deleting() {
                     if !was_deleting {
                         expectations.deletion_observed(&key, &name_of(pod));
                     }
@@ -603,7 +598,6 @@ pub async fn run(ctx: Arc<Context>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::informer::{SlimCondition, SlimPodSpec, SlimPodStatus};
     use k8s_openapi::api::apps::v1::ReplicaSetSpec;
     use k8s_openapi::api::core::v1::ReplicationController;
 
@@ -618,25 +612,14 @@ mod tests {
         ready_at: Option<&str>,
         created: &str,
     ) -> SlimPod {
-        let mut p = SlimPod {
-            spec: Some(SlimPodSpec {
-                node_name: node.map(Into::into),
-            }),
-            status: Some(SlimPodStatus {
-                phase: Some(phase.into()),
-                conditions: ready_at.map(|t| {
-                    vec![SlimCondition {
-                        type_: "Ready".into(),
-                        status: "True".into(),
-                        last_transition_time: Some(Time(at(t))),
-                    }]
-                }),
-            }),
+        SlimPod {
+            name: name.into(),
+            node_name: node.map(Into::into),
+            phase: Some(phase.into()),
+            ready_since: ready_at.map(|t| Some(at(t))),
+            created: Some(at(created)),
             ..SlimPod::default()
-        };
-        p.metadata.name = Some(name.into());
-        p.metadata.creation_timestamp = Some(Time(at(created)));
-        p
+        }
     }
 
     #[test]
@@ -652,10 +635,7 @@ mod tests {
             pod("unknown", Some("n"), "Unknown", None, t),
         ];
         pods.sort_by_key(deletion_rank);
-        let order: Vec<&str> = pods
-            .iter()
-            .map(|p| p.metadata.name.as_deref().unwrap())
-            .collect();
+        let order: Vec<&str> = pods.iter().map(|p| &*p.name).collect();
         assert_eq!(
             order,
             [
@@ -752,8 +732,8 @@ mod tests {
         let e = Expectations::default();
         let q = WorkQueue::new();
         let mut p = pod("web-1", None, "Pending", None, "2026-01-01T00:00:00Z");
-        p.metadata.namespace = Some("ns".into());
-        p.metadata.owner_references = Some(vec![OwnerReference {
+        p.namespace = "ns".into();
+        p.owners = crate::intern::owners(vec![OwnerReference {
             api_version: "apps/v1".into(),
             kind: "ReplicaSet".into(),
             name: "web".into(),
@@ -775,7 +755,7 @@ mod tests {
         // A deletion counts once the pod is marked, and again at its removal changes nothing.
         e.expect_deletions("ns/web", ["web-1".to_owned()]);
         let mut marked = p.clone();
-        marked.metadata.deletion_timestamp = Some(Time(at("2026-01-01T00:01:00Z")));
+        marked.deleted = Some(at("2026-01-01T00:01:00Z"));
         pod_changed::<ReplicaSet>(&e, &q, Some(&p), Some(&marked));
         assert!(e.satisfied("ns/web"));
         pod_changed::<ReplicaSet>(&e, &q, Some(&marked), None);
@@ -783,7 +763,7 @@ mod tests {
         q.done("ns/web");
         // A released pod queues its former owner and the namespace's orphan key.
         let mut orphan = p.clone();
-        orphan.metadata.owner_references = None;
+        orphan.owners = crate::intern::owners(Vec::new());
         pod_changed::<ReplicaSet>(&e, &q, Some(&p), Some(&orphan));
         let mut keys = vec![q.next().await, q.next().await];
         keys.sort();

@@ -420,12 +420,12 @@ mod tests {
     fn nominated_pods_do_not_satisfy_affinity_before_they_are_placed() {
         let mut cache = cache_with_node("4");
         let web = json!({"containers": [{"name": "c", "image": "i"}]});
-        let nominated = Arc::new(PodInfo::new(Arc::new(
-            serde_json::from_value(json!({
+        let nominated = Arc::new(
+            PodInfo::from_json(json!({
                 "metadata": {"name": "web", "namespace": "default", "labels": {"app": "web"}},
                 "spec": {"priority": 100, "containers": web["containers"]}}))
             .unwrap(),
-        )));
+        );
         cache.nominate(nominated.clone(), Some("a"));
         let follower = prioritised(
             "follower",
@@ -451,8 +451,8 @@ mod tests {
     fn anti_affinity_with_match_label_keys_ignores_other_versions() {
         let mut cache = cache_with_node("4");
         let versioned = |name: &str, hash: &str| {
-            Arc::new(PodInfo::new(Arc::new(
-                serde_json::from_value(json!({
+            Arc::new(
+                PodInfo::from_json(json!({
                     "metadata": {"name": name, "namespace": "default",
                         "labels": {"app": "web", "pod-template-hash": hash}},
                     "spec": {"containers": [{"name": "c", "image": "i"}],
@@ -462,7 +462,7 @@ mod tests {
                                 "matchLabelKeys": ["pod-template-hash"],
                                 "topologyKey": "kubernetes.io/hostname"}]}}}}))
                 .unwrap(),
-            )))
+            )
         };
         cache.set_bound_pod(versioned("old", "v1"), "a");
         let mut algo = algo();

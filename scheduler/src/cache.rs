@@ -390,13 +390,14 @@ mod tests {
     #[test]
     fn pods_with_terms_are_counted_wherever_they_go() {
         let anti = |name: &str| {
-            let p: berth_api_types::k8s::api::core::v1::Pod = serde_json::from_value(json!({
-                "metadata": {"name": name, "namespace": "default"},
-                "spec": {"containers": [{"name": "c", "image": "i"}],
-                    "affinity": {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution":
-                        [{"labelSelector": {}, "topologyKey": "zone"}]}}}}))
-            .unwrap();
-            Arc::new(PodInfo::new(Arc::new(p)))
+            Arc::new(
+                PodInfo::from_json(json!({
+                    "metadata": {"name": name, "namespace": "default"},
+                    "spec": {"containers": [{"name": "c", "image": "i"}],
+                        "affinity": {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution":
+                            [{"labelSelector": {}, "topologyKey": "zone"}]}}}}))
+                .unwrap(),
+            )
         };
         let counts = |c: &Cache| {
             let s = c.snapshot();

@@ -6,9 +6,12 @@
 //! [`node_info::NodeInfo`]. Plugins return a [`status::Status`] whose reasons are data; the
 //! `FailedScheduling` message is built by counting them.
 //!
-//! Trade-off: plugins see the pod as a whole `k8s-openapi` object (with its scheduling facts
-//! precomputed in [`pod_info::PodInfo`]), which keeps them close to the API; nodes, which are
-//! many and large, are kept only as the fields plugins read ([`node_info::NodeInfo`]).
+//! Trade-off: plugins see neither `Pod` nor `Node` objects but the fields they read, worked out
+//! once when an object is decoded: [`pod_info::PodInfo`] (a pod's facts, plus what only a pod
+//! still to be placed needs) and [`node_info::NodeInfo`]. Pods and nodes are the scheduler's
+//! bulk, so keeping only those fields keeps its memory small; parts of the spec stay in their
+//! API types (tolerations, node affinity, spread constraints) to keep plugins close to the
+//! API.
 
 pub mod algorithm;
 pub mod cache;

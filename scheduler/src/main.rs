@@ -12,8 +12,13 @@ struct Cli {
     options: berth_scheduler::run::Options,
 }
 
+fn main() -> anyhow::Result<()> {
+    berth_component_base::memcpy::prefer_vector_copies();
+    run()
+}
+
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn run() -> anyhow::Result<()> {
     berth_component_base::init_tracing();
     let cli = Cli::parse();
     berth_scheduler::run::run(cli.options).await

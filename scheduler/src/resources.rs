@@ -6,7 +6,8 @@
 //! needs the largest of them; sidecars (init containers that restart always) keep running and
 //! add to both; the pod overhead comes on top.
 
-use berth_api_types::k8s::api::core::v1::{Container, Node, Pod};
+use crate::wire::{ContainerWire, PodSpecWire};
+use berth_api_types::k8s::api::core::v1::Node;
 use berth_api_types::k8s::apimachinery::pkg::api::resource::Quantity as KQuantity;
 use berth_api_types::validation::quantity::Quantity;
 use std::collections::BTreeMap;
@@ -109,7 +110,7 @@ impl Resource {
     }
 }
 
-fn container_request(c: &Container, non_zero: bool) -> Resource {
+fn container_request(c: &ContainerWire, non_zero: bool) -> Resource {
     let requests = c.resources.as_ref().and_then(|r| r.requests.as_ref());
     let mut r = Resource::from_list(requests);
     if non_zero {
@@ -127,10 +128,7 @@ fn container_request(c: &Container, non_zero: bool) -> Resource {
 /// What a pod asks of a node. With `non_zero`, containers that request no CPU or memory are
 /// counted at [`DEFAULT_MILLI_CPU_REQUEST`] and [`DEFAULT_MEMORY_REQUEST`], as scoring does so
 /// that request-less pods still spread.
-pub fn pod_request(pod: &Pod, non_zero: bool) -> Resource {
-    let Some(spec) = pod.spec.as_ref() else {
-        return Resource::default();
-    };
+pub fn pod_request(spec: &PodSpecWire, non_zero: bool) -> Resource {
     let mut total = Resource::default();
     for c in &spec.containers {
         total.add(&container_request(c, non_zero));
@@ -161,8 +159,8 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn pod(spec: serde_json::Value) -> Pod {
-        serde_json::from_value(json!({"metadata": {"name": "p"}, "spec": spec})).unwrap()
+    fn pod(spec: serde_json::Value) -> PodSpecWire {
+        serde_json::from_value(spec).unwrap()
     }
 
     fn c(requests: serde_json::Value) -> serde_json::Value {

@@ -10,7 +10,7 @@ use crate::algorithm::{Algorithm, ScheduleError};
 use crate::cache::Cache;
 use crate::framework::PdbInfo;
 use crate::plugins::default_profile;
-use crate::pod_info::PodInfo;
+use crate::pod_info::{LabelSets, PodInfo};
 use crate::queue::{Entry, Queue};
 use crate::wire::{WireNode, WirePod};
 use anyhow::Context;
@@ -54,12 +54,14 @@ pub struct Options {
 
 /// What the watches and binding tasks tell the scheduling task.
 enum Update {
-    /// A full list: everything not in it is gone.
-    NodesListed(Vec<Node>),
+    /// A part of a full list of nodes: once the last part arrived, every node not in the
+    /// list is gone.
+    NodesListed(Vec<Node>, ListPart),
     NodeApplied(Box<Node>),
     NodeDeleted(String),
-    PodsListed(Vec<Pod>),
-    PodApplied(Box<Pod>),
+    /// A part of a full list of pods.
+    PodsListed(Vec<PodEvent>, ListPart),
+    PodApplied(Box<PodEvent>),
     PodDeleted(String),
     NamespacesListed(Vec<Namespace>),
     NamespaceApplied(Box<Namespace>),
@@ -72,7 +74,42 @@ enum Update {
     OwnerApplied(&'static str, Owner),
     OwnerDeleted(&'static str, Owner),
     /// A binding failed; the pod's assumption must be forgotten and the pod retried.
-    BindFailed(String, Entry<Arc<Pod>>),
+    BindFailed(String, Entry<Arc<PodInfo>>),
+}
+
+/// A pod as a list or watch reports it, already turned into its scheduling facts by the
+/// watching task, so the scheduling task neither decodes nor holds more than those.
+struct PodEvent {
+    /// The facts; without [`crate::pod_info::Wants`] when the pod is bound.
+    info: PodInfo,
+    /// `spec.nodeName`, when set.
+    node: Option<String>,
+    /// Whether the pod finished (`Succeeded` or `Failed`).
+    terminal: bool,
+    /// `spec.schedulerName`, when set.
+    scheduler_name: Option<String>,
+}
+
+fn pod_event(pod: WirePod) -> PodEvent {
+    let spec = pod.spec.as_ref();
+    let node = spec
+        .and_then(|s| s.node_name.clone())
+        .filter(|n| !n.is_empty());
+    let scheduler_name = spec.and_then(|s| s.scheduler_name.clone());
+    let terminal = matches!(
+        pod.status.as_ref().and_then(|s| s.phase.as_deref()),
+        Some("Succeeded" | "Failed")
+    );
+    let mut info = PodInfo::from_wire(pod);
+    if node.is_some() {
+        info = info.into_placed();
+    }
+    PodEvent {
+        info,
+        node,
+        terminal,
+        scheduler_name,
+    }
 }
 
 fn pdb_key(pdb: &PodDisruptionBudget) -> String {
@@ -156,27 +193,26 @@ fn ss_owner(ss: &StatefulSet) -> Owner {
 fn reflect_owners<K>(
     api: Api<K>,
     tx: &mpsc::Sender<Update>,
-    listed: fn(Vec<K>) -> Update,
+    listed: fn(Vec<K>, ListPart) -> Update,
     kind: &'static str,
     convert: fn(&K) -> Owner,
 ) where
     K: Clone + serde::de::DeserializeOwned + std::fmt::Debug + kube::Resource + Send + 'static,
 {
-    tokio::spawn(reflect(api, tx.clone(), listed, move |deleted, o: K| {
-        if deleted {
-            Update::OwnerDeleted(kind, convert(&o))
-        } else {
-            Update::OwnerApplied(kind, convert(&o))
-        }
-    }));
-}
-
-fn key_of(pod: &Pod) -> String {
-    format!(
-        "{}/{}",
-        pod.metadata.namespace.as_deref().unwrap_or("default"),
-        pod.metadata.name.as_deref().unwrap_or("")
-    )
+    tokio::spawn(reflect(
+        api,
+        tx.clone(),
+        std::convert::identity,
+        listed,
+        Batches::Whole,
+        move |deleted, o: K| {
+            if deleted {
+                Update::OwnerDeleted(kind, convert(&o))
+            } else {
+                Update::OwnerApplied(kind, convert(&o))
+            }
+        },
+    ));
 }
 
 /// Connects with `--kubeconfig` and runs until shutdown or lost leadership.
@@ -222,41 +258,86 @@ fn uuid_like() -> String {
 /// How many objects one page of a list asks for: the whole list is never one response.
 const LIST_PAGE: u32 = 500;
 
-/// Lists every object of `api` page by page; returns them with the list's resourceVersion.
-async fn list_all<K>(api: &Api<K>) -> Result<(Vec<K>, String), kube::Error>
+/// Which part of a full list a batch of listed objects is.
+#[derive(Clone, Copy, Debug)]
+struct ListPart {
+    /// The batch starts a new list.
+    first: bool,
+    /// The batch ends the list.
+    last: bool,
+}
+
+/// How a list reaches the scheduling task: page by page (nodes and pods, the bulk, so the
+/// whole list is never held at once), or as one batch (the small kinds, applied as a whole).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Batches {
+    Pages,
+    Whole,
+}
+
+/// Lists every object of `api` page by page, turning each into what the scheduler keeps with
+/// `convert` as its page arrives, and sends them through `listed` in `batches`. Returns the
+/// list's resourceVersion, or `None` when the scheduling task is gone.
+async fn list_into<K, T>(
+    api: &Api<K>,
+    convert: &impl Fn(K) -> T,
+    listed: fn(Vec<T>, ListPart) -> Update,
+    batches: Batches,
+    tx: &mpsc::Sender<Update>,
+) -> Result<Option<String>, kube::Error>
 where
     K: Clone + serde::de::DeserializeOwned + std::fmt::Debug,
 {
     let mut items = Vec::new();
     let mut params = ListParams::default().limit(LIST_PAGE);
+    let mut first = true;
     loop {
         let page = api.list(&params).await?;
-        items.extend(page.items);
-        match page.metadata.continue_.filter(|c| !c.is_empty()) {
+        items.extend(page.items.into_iter().map(convert));
+        let next = page.metadata.continue_.filter(|c| !c.is_empty());
+        let last = next.is_none();
+        if batches == Batches::Pages || last {
+            let part = ListPart { first, last };
+            first = false;
+            if tx
+                .send(listed(std::mem::take(&mut items), part))
+                .await
+                .is_err()
+            {
+                return Ok(None);
+            }
+        }
+        match next {
             Some(token) => params = params.continue_token(&token),
-            None => return Ok((items, page.metadata.resource_version.unwrap_or_default())),
+            None => return Ok(Some(page.metadata.resource_version.unwrap_or_default())),
         }
     }
 }
 
-/// Lists then watches `api`, sending every change; relists after any error.
-async fn reflect<K, F>(api: Api<K>, tx: mpsc::Sender<Update>, listed: fn(Vec<K>) -> Update, map: F)
-where
+/// Lists then watches `api`, sending every change (each object first turned into what the
+/// scheduler keeps by `convert`); relists after any error.
+async fn reflect<K, T, C, F>(
+    api: Api<K>,
+    tx: mpsc::Sender<Update>,
+    convert: C,
+    listed: fn(Vec<T>, ListPart) -> Update,
+    batches: Batches,
+    map: F,
+) where
     K: Clone + serde::de::DeserializeOwned + std::fmt::Debug + kube::Resource,
-    F: Fn(bool, K) -> Update,
+    C: Fn(K) -> T,
+    F: Fn(bool, T) -> Update,
 {
     loop {
-        let (items, mut version) = match list_all(&api).await {
-            Ok(l) => l,
+        let mut version = match list_into(&api, &convert, listed, batches, &tx).await {
+            Ok(Some(version)) => version,
+            Ok(None) => return,
             Err(e) => {
                 tracing::warn!(error = %e, "list failed; retrying");
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 continue;
             }
         };
-        if tx.send(listed(items)).await.is_err() {
-            return;
-        }
         'watch: loop {
             let wp = WatchParams::default().timeout(290);
             let stream = match api.watch(&wp, &version).await {
@@ -271,13 +352,13 @@ where
                 match stream.try_next().await {
                     Ok(Some(WatchEvent::Added(o) | WatchEvent::Modified(o))) => {
                         version = o.resource_version().unwrap_or(version);
-                        if tx.send(map(false, o)).await.is_err() {
+                        if tx.send(map(false, convert(o))).await.is_err() {
                             return;
                         }
                     }
                     Ok(Some(WatchEvent::Deleted(o))) => {
                         version = o.resource_version().unwrap_or(version);
-                        if tx.send(map(true, o)).await.is_err() {
+                        if tx.send(map(true, convert(o))).await.is_err() {
                             return;
                         }
                     }
@@ -316,23 +397,31 @@ pub async fn schedule_forever(client: Client, scheduler_name: String) -> anyhow:
         name: scheduler_name,
         binds: start_binders(&client, &recorder, &tx),
         recorder,
+        labels: LabelSets::default(),
+        listed_nodes: std::collections::HashSet::new(),
+        nodes_synced: false,
+        pods_synced: false,
     };
     tokio::spawn(reflect(
         Api::<WireNode>::all(client.clone()),
         tx.clone(),
-        |l| Update::NodesListed(l.into_iter().map(Node::from).collect()),
-        |deleted, n: WireNode| {
+        Node::from,
+        Update::NodesListed,
+        Batches::Pages,
+        |deleted, n: Node| {
             if deleted {
                 Update::NodeDeleted(n.name_any())
             } else {
-                Update::NodeApplied(Box::new(n.into()))
+                Update::NodeApplied(Box::new(n))
             }
         },
     ));
     tokio::spawn(reflect(
         Api::<Namespace>::all(client.clone()),
         tx.clone(),
-        Update::NamespacesListed,
+        std::convert::identity,
+        |l, _| Update::NamespacesListed(l),
+        Batches::Whole,
         |deleted, n: Namespace| {
             if deleted {
                 Update::NamespaceDeleted(n.name_any())
@@ -344,7 +433,9 @@ pub async fn schedule_forever(client: Client, scheduler_name: String) -> anyhow:
     tokio::spawn(reflect(
         Api::<PodDisruptionBudget>::all(client.clone()),
         tx.clone(),
-        Update::PdbsListed,
+        std::convert::identity,
+        |l, _| Update::PdbsListed(l),
+        Batches::Whole,
         |deleted, p: PodDisruptionBudget| {
             if deleted {
                 Update::PdbDeleted(pdb_key(&p))
@@ -356,39 +447,40 @@ pub async fn schedule_forever(client: Client, scheduler_name: String) -> anyhow:
     reflect_owners(
         Api::<Service>::all(client.clone()),
         &tx,
-        |l| Update::OwnersListed("Service", l.iter().map(service_owner).collect()),
+        |l, _| Update::OwnersListed("Service", l.iter().map(service_owner).collect()),
         "Service",
         service_owner,
     );
     reflect_owners(
         Api::<ReplicationController>::all(client.clone()),
         &tx,
-        |l| Update::OwnersListed("ReplicationController", l.iter().map(rc_owner).collect()),
+        |l, _| Update::OwnersListed("ReplicationController", l.iter().map(rc_owner).collect()),
         "ReplicationController",
         rc_owner,
     );
     reflect_owners(
         Api::<ReplicaSet>::all(client.clone()),
         &tx,
-        |l| Update::OwnersListed("ReplicaSet", l.iter().map(rs_owner).collect()),
+        |l, _| Update::OwnersListed("ReplicaSet", l.iter().map(rs_owner).collect()),
         "ReplicaSet",
         rs_owner,
     );
     reflect_owners(
         Api::<StatefulSet>::all(client.clone()),
         &tx,
-        |l| Update::OwnersListed("StatefulSet", l.iter().map(ss_owner).collect()),
+        |l, _| Update::OwnersListed("StatefulSet", l.iter().map(ss_owner).collect()),
         "StatefulSet",
         ss_owner,
     );
     tokio::spawn(reflect(
         Api::<WirePod>::all(client),
         tx,
-        |l| Update::PodsListed(l.into_iter().map(Pod::from).collect()),
-        |deleted, p: WirePod| {
-            let p = Pod::from(p);
+        pod_event,
+        Update::PodsListed,
+        Batches::Pages,
+        |deleted, p: PodEvent| {
             if deleted {
-                Update::PodDeleted(key_of(&p))
+                Update::PodDeleted(p.info.key)
             } else {
                 Update::PodApplied(Box::new(p))
             }
@@ -399,9 +491,11 @@ pub async fn schedule_forever(client: Client, scheduler_name: String) -> anyhow:
         while let Ok(u) = rx.try_recv() {
             state.apply(u);
         }
-        if let Some((key, entry)) = state.queue.pop(Instant::now()) {
-            state.schedule_one(key, entry);
-            continue;
+        if state.nodes_synced && state.pods_synced {
+            if let Some((key, entry)) = state.queue.pop(Instant::now()) {
+                state.schedule_one(key, entry);
+                continue;
+            }
         }
         let wait = state
             .queue
@@ -421,11 +515,19 @@ pub async fn schedule_forever(client: Client, scheduler_name: String) -> anyhow:
 struct State {
     algo: Algorithm,
     cache: Cache,
-    queue: Queue<Arc<Pod>>,
+    queue: Queue<Arc<PodInfo>>,
     client: Client,
     name: String,
     binds: mpsc::UnboundedSender<BindJob>,
     recorder: Recorder,
+    /// Label sets shared between the pods that carry them.
+    labels: LabelSets,
+    /// The names in the node list being received.
+    listed_nodes: std::collections::HashSet<String>,
+    /// Whether a full list of nodes, and of pods, has been applied: no pod is scheduled
+    /// before, so the first decisions see every node and every placed pod.
+    nodes_synced: bool,
+    pods_synced: bool,
 }
 
 /// How many bindings are posted at once. Later ones wait their turn; their pods are already
@@ -442,7 +544,7 @@ const EVENT_WORKERS: usize = 2;
 struct BindJob {
     info: Arc<PodInfo>,
     node: String,
-    entry: Entry<Arc<Pod>>,
+    entry: Entry<Arc<PodInfo>>,
 }
 
 /// The pod an event is about: only its identity, so a queued event holds no pod.
@@ -584,25 +686,10 @@ fn start_binders(
     tx
 }
 
-/// Whether two versions of a pod ask the same of the scheduler: same spec, labels and
-/// annotations (only status and bookkeeping differ).
-fn same_for_scheduling(old: &Pod, new: &Pod) -> bool {
-    old.spec == new.spec
-        && old.metadata.labels == new.metadata.labels
-        && old.metadata.annotations == new.metadata.annotations
-}
-
-fn terminal(pod: &Pod) -> bool {
-    matches!(
-        pod.status.as_ref().and_then(|s| s.phase.as_deref()),
-        Some("Succeeded" | "Failed")
-    )
-}
-
 impl State {
-    fn ours(&self, pod: &Pod) -> bool {
-        let spec = pod.spec.as_ref();
-        spec.and_then(|s| s.scheduler_name.as_deref())
+    fn ours(&self, pod: &PodEvent) -> bool {
+        pod.scheduler_name
+            .as_deref()
             .unwrap_or(DEFAULT_SCHEDULER_NAME)
             == self.name
     }
@@ -610,21 +697,27 @@ impl State {
     fn apply(&mut self, u: Update) {
         let now = Instant::now();
         match u {
-            Update::NodesListed(nodes) => {
-                let names: std::collections::HashSet<String> =
-                    nodes.iter().map(|n| n.name_any()).collect();
-                let gone: Vec<String> = self
-                    .cache
-                    .nodes()
-                    .iter()
-                    .filter(|n| !names.contains(&n.name))
-                    .map(|n| n.name.clone())
-                    .collect();
-                for g in gone {
-                    self.cache.remove_node(&g);
+            Update::NodesListed(nodes, part) => {
+                if part.first {
+                    self.listed_nodes.clear();
                 }
                 for n in nodes {
+                    self.listed_nodes.insert(n.name_any());
                     self.cache.upsert_node(n);
+                }
+                if part.last {
+                    let listed = std::mem::take(&mut self.listed_nodes);
+                    let gone: Vec<String> = self
+                        .cache
+                        .nodes()
+                        .iter()
+                        .filter(|n| !listed.contains(&n.name))
+                        .map(|n| n.name.clone())
+                        .collect();
+                    for g in gone {
+                        self.cache.remove_node(&g);
+                    }
+                    self.nodes_synced = true;
                 }
                 self.queue.cluster_changed();
             }
@@ -633,10 +726,11 @@ impl State {
                 self.queue.cluster_changed();
             }
             Update::NodeDeleted(name) => self.cache.remove_node(&name),
-            Update::PodsListed(pods) => {
+            Update::PodsListed(pods, part) => {
                 for p in pods {
                     self.apply_pod(p, now);
                 }
+                self.pods_synced |= part.last;
             }
             Update::PodApplied(p) => self.apply_pod(*p, now),
             Update::PodDeleted(key) => {
@@ -713,14 +807,16 @@ impl State {
         }
     }
 
-    fn apply_pod(&mut self, pod: Pod, now: Instant) {
-        let key = key_of(&pod);
-        let node = pod
-            .spec
-            .as_ref()
-            .and_then(|s| s.node_name.clone())
-            .filter(|n| !n.is_empty());
-        if terminal(&pod) {
+    fn apply_pod(&mut self, pod: PodEvent, now: Instant) {
+        let ours = self.ours(&pod);
+        let PodEvent {
+            mut info,
+            node,
+            terminal,
+            ..
+        } = pod;
+        let key = info.key.clone();
+        if terminal {
             // Finished pods hold no resources.
             self.cache.remove_pod(&key);
             self.cache.unnominate(&key);
@@ -728,35 +824,31 @@ impl State {
             self.queue.cluster_changed();
             return;
         }
+        self.labels.share(&mut info);
         match node {
             Some(node) => {
                 self.queue.remove(&key);
-                self.cache
-                    .set_bound_pod(Arc::new(PodInfo::placed(pod)), &node);
+                self.cache.set_bound_pod(Arc::new(info), &node);
             }
             None if self.cache.is_assumed(&key) => {}
-            None if self.ours(&pod) && pod.metadata.deletion_timestamp.is_none() => {
-                let nominated = pod
-                    .status
-                    .as_ref()
-                    .and_then(|s| s.nominated_node_name.as_deref())
-                    .filter(|n| !n.is_empty());
+            None if ours && !info.terminating() => {
+                let info = Arc::new(info);
+                let nominated = info.nominated_node_name();
                 if nominated.is_some() || self.cache.is_nominated(&key) {
-                    let info = Arc::new(PodInfo::new(Arc::new(pod.clone())));
-                    self.cache.nominate(info, nominated);
+                    self.cache.nominate(info.clone(), nominated);
                 }
                 // A change of status only (such as the condition this scheduler wrote) cannot
                 // make the pod fit: it keeps its place and its backoff.
                 let same = self
                     .queue
                     .item(&key)
-                    .is_some_and(|old| same_for_scheduling(old, &pod));
+                    .is_some_and(|old| old.same_for_scheduling(&info));
                 if same {
-                    self.queue.refresh(&key, Arc::new(pod));
+                    self.queue.refresh(&key, info);
                     return;
                 }
-                let priority = pod.spec.as_ref().and_then(|s| s.priority).unwrap_or(0);
-                self.queue.add(&key, Arc::new(pod), priority, now);
+                let priority = info.priority;
+                self.queue.add(&key, info, priority, now);
             }
             None => {
                 self.queue.remove(&key);
@@ -765,8 +857,8 @@ impl State {
         }
     }
 
-    fn schedule_one(&mut self, key: String, entry: Entry<Arc<Pod>>) {
-        let info = Arc::new(PodInfo::new(entry.item.clone()));
+    fn schedule_one(&mut self, key: String, entry: Entry<Arc<PodInfo>>) {
+        let info = entry.item.clone();
         let span = tracing::info_span!("schedule", object = %key, uid = %info.uid);
         let _guard = span.enter();
         match self.algo.schedule_in(&info, &self.cache.snapshot()) {
@@ -782,7 +874,8 @@ impl State {
                 if self.algo.profile.run_bind(&info, &node).is_none() {
                     tracing::warn!("no bind plugin took the pod");
                 }
-                self.cache.assume(info.clone(), &node);
+                // The node keeps the pod without what only placing it needed.
+                self.cache.assume(Arc::new(info.placed()), &node);
                 tracing::debug!(node = %node, "assumed");
                 let job = BindJob { info, node, entry };
                 if let Err(mpsc::error::SendError(job)) = self.binds.send(job) {

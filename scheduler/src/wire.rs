@@ -1,24 +1,21 @@
 //! Cheap decoding of the pods and nodes the API server sends: only the fields the scheduler
-//! reads are parsed into memory. Managed fields, status conditions, addresses, the
-//! `last-applied-configuration` annotation and the containers' commands, environment, mounts
-//! and probes are skipped while parsing, so a watch event costs little to decode and a queued
+//! reads are parsed into memory. Managed fields, annotations, status conditions, addresses and
+//! the containers' commands, environment, mounts and probes are skipped while parsing, so a watch event costs little to decode and a queued
 //! pod holds little.
 //!
-//! [`WirePod`] and [`WireNode`] are requested like `Pod` and `Node` (same paths) and turn into
-//! ordinary `Pod` and `Node` objects that carry only those fields.
+//! [`WirePod`] and [`WireNode`] are requested like `Pod` and `Node` (same paths). A node turns
+//! into an ordinary `Node` object carrying only those fields; a pod turns straight into its
+//! scheduling facts ([`crate::pod_info::PodInfo`]), so no `Pod` object is built.
 
 use berth_api_types::k8s::api::core::v1::{
-    Affinity, Container, ContainerImage, ContainerPort, Node, NodeSpec, NodeStatus, Pod, PodSpec,
-    PodStatus, ResourceRequirements, Taint, Toleration, TopologySpreadConstraint,
+    Affinity, ContainerImage, ContainerPort, Node, NodeSpec, NodeStatus, Pod, ResourceRequirements,
+    Taint, Toleration, TopologySpreadConstraint,
 };
 use berth_api_types::k8s::apimachinery::pkg::api::resource::Quantity;
 use berth_api_types::k8s::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference, Time};
 use serde::{Deserialize, Deserializer};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-
-/// The annotation `kubectl apply` keeps a whole copy of the object in; nothing here reads it.
-const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -28,135 +25,92 @@ struct MetaWire {
     uid: Option<String>,
     resource_version: Option<String>,
     labels: Option<BTreeMap<String, String>>,
-    annotations: Option<BTreeMap<String, String>>,
     owner_references: Option<Vec<OwnerReference>>,
-    creation_timestamp: Option<Time>,
     deletion_timestamp: Option<Time>,
 }
 
 fn meta<'de, D: Deserializer<'de>>(d: D) -> Result<ObjectMeta, D::Error> {
     let m = MetaWire::deserialize(d)?;
-    let annotations = m.annotations.map(|mut a| {
-        a.remove(LAST_APPLIED);
-        a
-    });
     Ok(ObjectMeta {
         name: m.name,
         namespace: m.namespace,
         uid: m.uid,
         resource_version: m.resource_version,
         labels: m.labels,
-        annotations,
         owner_references: m.owner_references,
-        creation_timestamp: m.creation_timestamp,
         deletion_timestamp: m.deletion_timestamp,
         ..ObjectMeta::default()
     })
 }
 
-#[derive(Deserialize)]
+/// A container as scheduling reads it: its image, host ports, requests and restart policy.
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct ContainerWire {
-    name: String,
-    image: Option<String>,
-    ports: Option<Vec<ContainerPort>>,
-    resources: Option<ResourceRequirements>,
-    restart_policy: Option<String>,
+pub struct ContainerWire {
+    /// The image (ImageLocality).
+    pub image: Option<String>,
+    /// Ports, of which host ports matter.
+    pub ports: Option<Vec<ContainerPort>>,
+    /// Requests and limits.
+    pub resources: Option<ResourceRequirements>,
+    /// `Always` makes an init container a sidecar.
+    pub restart_policy: Option<String>,
 }
 
-impl From<ContainerWire> for Container {
-    fn from(c: ContainerWire) -> Container {
-        Container {
-            name: c.name,
-            image: c.image,
-            ports: c.ports,
-            resources: c.resources,
-            restart_policy: c.restart_policy,
-            ..Container::default()
-        }
-    }
-}
-
-#[derive(Deserialize)]
+/// The parts of a pod spec the scheduler reads.
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct PodSpecWire {
+pub struct PodSpecWire {
+    /// App containers.
     #[serde(default)]
-    containers: Vec<ContainerWire>,
-    init_containers: Option<Vec<ContainerWire>>,
-    node_name: Option<String>,
-    node_selector: Option<BTreeMap<String, String>>,
-    affinity: Option<Affinity>,
-    tolerations: Option<Vec<Toleration>>,
-    topology_spread_constraints: Option<Vec<TopologySpreadConstraint>>,
-    priority: Option<i32>,
-    priority_class_name: Option<String>,
-    preemption_policy: Option<String>,
-    scheduler_name: Option<String>,
-    overhead: Option<BTreeMap<String, Quantity>>,
+    pub containers: Vec<ContainerWire>,
+    /// Init containers (sidecars among them).
+    pub init_containers: Option<Vec<ContainerWire>>,
+    /// The node the pod is bound to, or asks for.
+    pub node_name: Option<String>,
+    /// Labels the node must have.
+    pub node_selector: Option<BTreeMap<String, String>>,
+    /// Node affinity and inter-pod (anti-)affinity.
+    pub affinity: Option<Affinity>,
+    /// Tolerated taints.
+    pub tolerations: Option<Vec<Toleration>>,
+    /// Spreading constraints.
+    pub topology_spread_constraints: Option<Vec<TopologySpreadConstraint>>,
+    /// The resolved priority.
+    pub priority: Option<i32>,
+    /// `Never` keeps the pod from preempting.
+    pub preemption_policy: Option<String>,
+    /// Which scheduler places the pod.
+    pub scheduler_name: Option<String>,
+    /// The pod overhead, added to its requests.
+    pub overhead: Option<BTreeMap<String, Quantity>>,
 }
 
-fn pod_spec<'de, D: Deserializer<'de>>(d: D) -> Result<Option<PodSpec>, D::Error> {
-    let Some(s) = Option::<PodSpecWire>::deserialize(d)? else {
-        return Ok(None);
-    };
-    Ok(Some(PodSpec {
-        containers: s.containers.into_iter().map(Container::from).collect(),
-        init_containers: s
-            .init_containers
-            .map(|c| c.into_iter().map(Container::from).collect()),
-        node_name: s.node_name,
-        node_selector: s.node_selector,
-        affinity: s.affinity,
-        tolerations: s.tolerations,
-        topology_spread_constraints: s.topology_spread_constraints,
-        priority: s.priority,
-        priority_class_name: s.priority_class_name,
-        preemption_policy: s.preemption_policy,
-        scheduler_name: s.scheduler_name,
-        overhead: s.overhead,
-        ..PodSpec::default()
-    }))
-}
-
-#[derive(Deserialize)]
+/// The parts of a pod status the scheduler reads.
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct PodStatusWire {
-    phase: Option<String>,
-    start_time: Option<Time>,
-    nominated_node_name: Option<String>,
+pub struct PodStatusWire {
+    /// `Succeeded` and `Failed` pods hold no resources.
+    pub phase: Option<String>,
+    /// When the kubelet started the pod (preemption spares older pods).
+    pub start_time: Option<Time>,
+    /// The node preemption made room on.
+    pub nominated_node_name: Option<String>,
 }
 
-fn pod_status<'de, D: Deserializer<'de>>(d: D) -> Result<Option<PodStatus>, D::Error> {
-    Ok(Option::<PodStatusWire>::deserialize(d)?.map(|s| PodStatus {
-        phase: s.phase,
-        start_time: s.start_time,
-        nominated_node_name: s.nominated_node_name,
-        ..PodStatus::default()
-    }))
-}
-
-/// A pod as the scheduler decodes it: see the module documentation.
+/// A pod as the scheduler decodes it: see the module documentation. No `Pod` object is ever
+/// built from it; [`crate::pod_info::PodInfo::from_wire`] takes what scheduling keeps.
 #[derive(Clone, Debug, Deserialize)]
 pub struct WirePod {
-    /// Name, namespace, uid, resourceVersion, labels, annotations, owners and timestamps.
+    /// Name, namespace, uid, resourceVersion, labels, owners and deletion mark.
     #[serde(deserialize_with = "meta")]
     pub metadata: ObjectMeta,
-    /// The spec without what containers run and how.
-    #[serde(default, deserialize_with = "pod_spec")]
-    pub spec: Option<PodSpec>,
+    /// What scheduling reads of the spec.
+    #[serde(default)]
+    pub spec: Option<PodSpecWire>,
     /// Phase, start time and nominated node.
-    #[serde(default, deserialize_with = "pod_status")]
-    pub status: Option<PodStatus>,
-}
-
-impl From<WirePod> for Pod {
-    fn from(p: WirePod) -> Pod {
-        Pod {
-            metadata: p.metadata,
-            spec: p.spec,
-            status: p.status,
-        }
-    }
+    #[serde(default)]
+    pub status: Option<PodStatusWire>,
 }
 
 #[derive(Deserialize)]
@@ -262,7 +216,7 @@ mod tests {
             "apiVersion": "v1", "kind": "Pod",
             "metadata": {"name": "p", "namespace": "ns", "uid": "u", "resourceVersion": "7",
                 "labels": {"app": "web"},
-                "annotations": {"keep": "me", LAST_APPLIED: "{\"big\": true}"},
+                "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{}"},
                 "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet",
                     "name": "rs", "uid": "r", "controller": true}],
                 "managedFields": [{"manager": "kubectl", "operation": "Update",
@@ -284,14 +238,11 @@ mod tests {
             "status": {"phase": "Pending", "nominatedNodeName": "n1",
                 "conditions": [{"type": "PodScheduled", "status": "False"}]}
         });
-        let wire: WirePod = serde_json::from_value(full).unwrap();
-        let pod = Pod::from(wire);
+        let pod: WirePod = serde_json::from_value(full).unwrap();
         assert_eq!(pod.metadata.name.as_deref(), Some("p"));
         assert_eq!(pod.metadata.resource_version.as_deref(), Some("7"));
         assert!(pod.metadata.managed_fields.is_none());
-        let annotations = pod.metadata.annotations.as_ref().unwrap();
-        assert_eq!(annotations.len(), 1);
-        assert_eq!(annotations["keep"], "me");
+        assert!(pod.metadata.annotations.is_none());
         assert_eq!(
             pod.metadata.owner_references.as_ref().unwrap()[0].name,
             "rs"
@@ -299,23 +250,23 @@ mod tests {
         let spec = pod.spec.as_ref().unwrap();
         let c = &spec.containers[0];
         assert_eq!(c.image.as_deref(), Some("img:1"));
-        assert!(c.command.is_none() && c.env.is_none() && c.liveness_probe.is_none());
         assert_eq!(c.ports.as_ref().unwrap()[0].host_port, Some(8080));
         assert!(c.resources.as_ref().unwrap().requests.is_some());
         let init = &spec.init_containers.as_ref().unwrap()[0];
         assert_eq!(init.restart_policy.as_deref(), Some("Always"));
-        assert!(spec.volumes.is_none());
         assert_eq!(spec.priority, Some(5));
         assert!(spec.node_selector.is_some() && spec.tolerations.is_some());
         assert!(spec.affinity.is_some() && spec.overhead.is_some());
         let status = pod.status.as_ref().unwrap();
         assert_eq!(status.nominated_node_name.as_deref(), Some("n1"));
-        assert!(status.conditions.is_none());
-        // The scheduling facts are the same as from the whole object.
-        let info = crate::pod_info::PodInfo::new(std::sync::Arc::new(pod));
+        assert_eq!(status.phase.as_deref(), Some("Pending"));
+        // The scheduling facts.
+        let info = crate::pod_info::PodInfo::from_wire(pod);
         assert_eq!(info.request.milli_cpu, 260);
         assert_eq!(info.host_ports.len(), 1);
         assert_eq!(info.affinity.required_anti_affinity.len(), 1);
+        assert_eq!(info.nominated_node_name(), Some("n1"));
+        assert_eq!(info.images().len(), 2);
     }
 
     #[test]

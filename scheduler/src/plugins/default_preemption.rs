@@ -16,6 +16,7 @@ use crate::framework::{
 use crate::node_info::NodeInfo;
 use crate::pod_info::PodInfo;
 use crate::status::{Code, Status};
+use berth_api_types::k8s::jiff::Timestamp;
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -45,19 +46,11 @@ pub struct Candidate {
     pub pdb_violations: usize,
 }
 
-fn start_time(p: &PodInfo) -> Option<String> {
-    p.pod
-        .status
-        .as_ref()
-        .and_then(|s| s.start_time.as_ref())
-        .map(|t| t.0.to_string())
-}
-
 /// Higher priority first, then the earlier started (pods not started yet count as newest).
 fn more_important(a: &PodInfo, b: &PodInfo) -> Ordering {
     b.priority
         .cmp(&a.priority)
-        .then_with(|| match (start_time(a), start_time(b)) {
+        .then_with(|| match (a.start_time, b.start_time) {
             (Some(x), Some(y)) => x.cmp(&y),
             (Some(_), None) => Ordering::Less,
             (None, Some(_)) => Ordering::Greater,
@@ -182,9 +175,9 @@ pub fn pick_candidate(candidates: &[Candidate]) -> Option<&Candidate> {
         c.victims
             .iter()
             .filter(|v| v.priority == top)
-            .map(|v| start_time(v).unwrap_or_else(|| "~".to_owned()))
+            .map(|v| v.start_time.unwrap_or(Timestamp::MAX))
             .min()
-            .unwrap_or_default()
+            .unwrap_or(Timestamp::MIN)
     };
     let mut best = tied[0];
     for c in &tied[1..] {
@@ -215,17 +208,10 @@ impl PostFilterPlugin for DefaultPreemption {
         pod: &PodInfo,
         statuses: &BTreeMap<String, Status>,
     ) -> PostFilterResult {
-        let spec = pod.pod.spec.as_ref();
-        if spec.and_then(|s| s.preemption_policy.as_deref()) == Some("Never") {
+        if pod.wants().never_preempts {
             return rejected("not eligible due to preemptionPolicy=Never.".into());
         }
-        let nominated = pod
-            .pod
-            .status
-            .as_ref()
-            .and_then(|s| s.nominated_node_name.as_deref())
-            .filter(|n| !n.is_empty());
-        if let Some(name) = nominated {
+        if let Some(name) = pod.nominated_node_name() {
             let unresolvable = statuses
                 .get(name)
                 .is_some_and(|s| s.code == Code::UnschedulableAndUnresolvable);
@@ -297,7 +283,7 @@ mod tests {
     use crate::algorithm::Algorithm;
     use crate::framework::{PdbInfo, Snapshot};
     use crate::plugins::default_profile;
-    use crate::plugins::testing::{node, pod};
+    use crate::plugins::testing::{node, pod_json};
     use berth_api_types::labels::LabelSelector;
     use serde_json::{json, Value};
 
@@ -314,17 +300,22 @@ mod tests {
         if let (Value::Object(s), Value::Object(e)) = (&mut spec, extra) {
             s.extend(e);
         }
-        let base = pod(name, spec);
-        let mut v = serde_json::to_value(&*base.pod).unwrap();
-        v["metadata"]["labels"] = json!({"app": name.trim_end_matches(char::is_numeric)});
-        v["metadata"]["uid"] = json!(format!("uid-{name}"));
-        Arc::new(PodInfo::new(Arc::new(serde_json::from_value(v).unwrap())))
+        Arc::new(PodInfo::from_json(p_json(name, spec)).unwrap())
     }
 
-    fn started(pod: Arc<PodInfo>, at: &str) -> Arc<PodInfo> {
-        let mut v = serde_json::to_value(&*pod.pod).unwrap();
+    fn p_json(name: &str, spec: Value) -> Value {
+        let mut v = pod_json(name, spec);
+        v["metadata"]["labels"] = json!({"app": name.trim_end_matches(char::is_numeric)});
+        v["metadata"]["uid"] = json!(format!("uid-{name}"));
+        v
+    }
+
+    fn started(name: &str, cpu: &str, priority: i32, at: &str) -> Arc<PodInfo> {
+        let spec = json!({"priority": priority, "containers": [{"name": "c", "image": "i",
+            "resources": {"requests": {"cpu": cpu}}}]});
+        let mut v = p_json(name, spec);
         v["status"] = json!({"startTime": at});
-        Arc::new(PodInfo::new(Arc::new(serde_json::from_value(v).unwrap())))
+        Arc::new(PodInfo::from_json(v).unwrap())
     }
 
     /// Runs a whole scheduling decision and returns the nominated node with victim names, or
@@ -405,15 +396,9 @@ mod tests {
     #[test]
     fn only_the_needed_victims_and_unresolvable_nodes_are_left_alone() {
         let mut a = small("a");
-        a.add_pod(started(
-            p("x1", "500m", 1, json!({})),
-            "2026-01-01T00:00:00Z",
-        ));
-        a.add_pod(started(
-            p("y1", "500m", 2, json!({})),
-            "2026-01-01T00:00:00Z",
-        ));
-        a.add_pod(started(p("z1", "1", 3, json!({})), "2026-01-01T00:00:00Z"));
+        a.add_pod(started("x1", "500m", 1, "2026-01-01T00:00:00Z"));
+        a.add_pod(started("y1", "500m", 2, "2026-01-01T00:00:00Z"));
+        a.add_pod(started("z1", "1", 3, "2026-01-01T00:00:00Z"));
         let cordoned = node("cordoned", json!({"spec": {"unschedulable": true}}));
         let nodes = vec![a, cordoned];
         // 1 CPU: removing x1 and y1 (the least important) is enough; z1 stays.
@@ -461,15 +446,23 @@ mod tests {
     #[test]
     fn terminating_victims_on_the_nominated_node_are_waited_for() {
         let mut a = small("a");
-        let mut v = serde_json::to_value(&*p("old1", "2", 1, json!({})).pod).unwrap();
+        let cpu = |n: &str| {
+            json!({"containers": [{"name": "c", "image": "i",
+            "resources": {"requests": {"cpu": n}}}]})
+        };
+        let mut v = p_json(
+            "old1",
+            json!({"priority": 1, "containers": cpu("2")["containers"]}),
+        );
         v["metadata"]["deletionTimestamp"] = json!("2026-01-01T00:00:00Z");
-        a.add_pod(Arc::new(PodInfo::new(Arc::new(
-            serde_json::from_value(v).unwrap(),
-        ))));
+        a.add_pod(Arc::new(PodInfo::from_json(v).unwrap().placed()));
         let nodes = vec![a];
-        let mut v = serde_json::to_value(&*p("new", "2", 100, json!({})).pod).unwrap();
+        let mut v = p_json(
+            "new",
+            json!({"priority": 100, "containers": cpu("2")["containers"]}),
+        );
         v["status"] = json!({"nominatedNodeName": "a"});
-        let pr = PodInfo::new(Arc::new(serde_json::from_value(v).unwrap()));
+        let pr = PodInfo::from_json(v).unwrap();
         assert_eq!(
             preempt(&pr, &nodes, &[]),
             Err(

@@ -73,20 +73,12 @@ impl PreScorePlugin for ImageLocality {
         _feasible: &[&NodeInfo],
         snapshot: &Snapshot,
     ) -> Status {
-        let Some(spec) = pod.pod.spec.as_ref() else {
-            return Status::new(Code::Skip, Vec::new());
-        };
         let total = snapshot.nodes.len().max(1) as f64;
-        let containers = spec
-            .init_containers
-            .iter()
-            .flatten()
-            .chain(&spec.containers);
         let mut s = ScoreState::default();
         let mut seen_anywhere = false;
-        for c in containers {
+        for image in pod.images() {
             s.containers += 1;
-            let image = normalized_image_name(c.image.as_deref().unwrap_or(""));
+            let image = normalized_image_name(image);
             let holders = snapshot.image_nodes.get(&image).copied().unwrap_or(0);
             seen_anywhere |= holders > 0;
             s.images.push((image, holders as f64 / total));

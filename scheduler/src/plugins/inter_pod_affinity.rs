@@ -377,7 +377,7 @@ impl ScorePlugin for InterPodAffinity {
 mod tests {
     use super::*;
     use crate::framework::NamespaceLabels;
-    use crate::plugins::testing::{node, pod};
+    use crate::plugins::testing::{node, pod_json};
     use serde_json::{json, Value};
     use std::sync::Arc;
 
@@ -389,11 +389,9 @@ mod tests {
     }
 
     fn labelled(name: &str, labels: Value, spec: Value) -> Arc<PodInfo> {
-        let mut p = pod(name, spec);
-        let mut v = serde_json::to_value(&*p.pod).unwrap();
+        let mut v = pod_json(name, spec);
         v["metadata"]["labels"] = labels;
-        p = PodInfo::new(Arc::new(serde_json::from_value(v).unwrap()));
-        Arc::new(p)
+        Arc::new(PodInfo::from_json(v).unwrap())
     }
 
     fn term(app: &str, key: &str) -> Value {

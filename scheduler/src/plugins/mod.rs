@@ -77,9 +77,8 @@ pub fn default_profile(scheduler_name: &str) -> Result<Profile, ProfileError> {
 pub(crate) mod testing {
     use crate::node_info::NodeInfo;
     use crate::pod_info::PodInfo;
-    use berth_api_types::k8s::api::core::v1::{Node, Pod};
+    use berth_api_types::k8s::api::core::v1::Node;
     use serde_json::{json, Value};
-    use std::sync::Arc;
 
     /// A node named `name` with `extra` merged into its JSON (labels, taints, allocatable).
     pub fn node(name: &str, extra: Value) -> NodeInfo {
@@ -92,11 +91,15 @@ pub(crate) mod testing {
 
     /// A pod named `name` in `default` with `spec` merged over one container.
     pub fn pod(name: &str, spec: Value) -> PodInfo {
+        PodInfo::from_json(pod_json(name, spec)).unwrap()
+    }
+
+    /// The JSON [`pod`] builds on, for tests that add metadata or status.
+    pub fn pod_json(name: &str, spec: Value) -> Value {
         let mut v = json!({"metadata": {"name": name, "namespace": "default"},
             "spec": {"containers": [{"name": "c", "image": "i"}]}});
         merge(&mut v, json!({ "spec": spec }));
-        let p: Pod = serde_json::from_value(v).unwrap();
-        PodInfo::new(Arc::new(p))
+        v
     }
 
     /// A pod with one container requesting `requests`.

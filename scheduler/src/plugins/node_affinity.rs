@@ -19,13 +19,7 @@ pub const REASON: &str = "node(s) didn't match Pod's node affinity/selector";
 pub struct NodeAffinity;
 
 fn affinity(pod: &PodInfo) -> Option<&Affinity> {
-    pod.pod
-        .spec
-        .as_ref()?
-        .affinity
-        .as_ref()?
-        .node_affinity
-        .as_ref()
+    pod.wants().node_affinity.as_ref()
 }
 
 fn requirement_matches(req: &NodeSelectorRequirement, value: Option<&str>) -> bool {
@@ -70,11 +64,9 @@ pub fn term_matches(term: &NodeSelectorTerm, node: &NodeInfo) -> bool {
 /// Whether `node` satisfies the pod's `nodeSelector` and required node affinity.
 pub fn required_matches(pod: &PodInfo, node: &NodeInfo) -> bool {
     let labels = node.labels();
-    let selector = pod.pod.spec.as_ref().and_then(|s| s.node_selector.as_ref());
-    if let Some(sel) = selector {
-        if !sel.iter().all(|(k, v)| labels.get(k) == Some(v)) {
-            return false;
-        }
+    let selector = &pod.wants().node_selector;
+    if !selector.iter().all(|(k, v)| labels.get(k) == Some(v)) {
+        return false;
     }
     match affinity(pod).and_then(|a| {
         a.required_during_scheduling_ignored_during_execution

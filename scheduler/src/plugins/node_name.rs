@@ -24,7 +24,7 @@ impl Plugin for NodeName {
 
 impl FilterPlugin for NodeName {
     fn filter(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
-        match pod.pod.spec.as_ref().and_then(|s| s.node_name.as_deref()) {
+        match pod.wants().node_name.as_deref() {
             Some(wanted) if !wanted.is_empty() && wanted != node.name => {
                 Status::unresolvable(REASON)
             }

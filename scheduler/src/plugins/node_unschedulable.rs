@@ -35,12 +35,7 @@ impl FilterPlugin for NodeUnschedulable {
             effect: "NoSchedule".to_owned(),
             ..Taint::default()
         };
-        let tolerations = pod.pod.spec.as_ref().and_then(|s| s.tolerations.as_deref());
-        if tolerations
-            .unwrap_or(&[])
-            .iter()
-            .any(|t| tolerates(t, &taint))
-        {
+        if pod.wants().tolerations.iter().any(|t| tolerates(t, &taint)) {
             return Status::success();
         }
         Status::unresolvable(REASON)

@@ -17,7 +17,7 @@ use crate::framework::{
 use crate::node_info::NodeInfo;
 use crate::pod_info::PodInfo;
 use crate::status::{Code, Status};
-use berth_api_types::k8s::api::core::v1::{Pod, TopologySpreadConstraint};
+use berth_api_types::k8s::api::core::v1::TopologySpreadConstraint;
 use berth_api_types::labels::{LabelSelector, Operator, Requirement};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -59,12 +59,11 @@ pub struct Constraint {
 }
 
 impl Constraint {
-    fn new(pod: &Pod, c: &TopologySpreadConstraint) -> Constraint {
+    fn new(labels: &BTreeMap<String, String>, c: &TopologySpreadConstraint) -> Constraint {
         let mut selector = LabelSelector::from_api_opt(c.label_selector.as_ref())
             .unwrap_or_else(|_| LabelSelector::nothing());
-        let labels = pod.metadata.labels.as_ref();
         for key in c.match_label_keys.iter().flatten() {
-            if let Some(value) = labels.and_then(|l| l.get(key)) {
+            if let Some(value) = labels.get(key) {
                 if let Ok(r) = Requirement::new(key.clone(), Operator::In, vec![value.clone()]) {
                     selector.add(r);
                 }
@@ -86,12 +85,7 @@ impl Constraint {
             return false;
         }
         if self.honor_taints {
-            let tols = pod
-                .pod
-                .spec
-                .as_ref()
-                .and_then(|s| s.tolerations.as_deref())
-                .unwrap_or(&[]);
+            let tols = &pod.wants().tolerations;
             let untolerated = node.taints().iter().any(|t| {
                 matches!(t.effect.as_str(), "NoSchedule" | "NoExecute")
                     && !tols.iter().any(|tol| tolerates(tol, t))
@@ -115,23 +109,16 @@ impl Constraint {
 
 /// The constraints of `pod` with the given `whenUnsatisfiable`.
 fn own_constraints(pod: &PodInfo, when: &str) -> Vec<Constraint> {
-    pod.pod
-        .spec
-        .as_ref()
-        .and_then(|s| s.topology_spread_constraints.as_deref())
-        .unwrap_or(&[])
+    pod.wants()
+        .topology_spread_constraints
         .iter()
         .filter(|c| c.when_unsatisfiable == when)
-        .map(|c| Constraint::new(&pod.pod, c))
+        .map(|c| Constraint::new(pod.labels(), c))
         .collect()
 }
 
 fn has_own_constraints(pod: &PodInfo) -> bool {
-    pod.pod
-        .spec
-        .as_ref()
-        .and_then(|s| s.topology_spread_constraints.as_ref())
-        .is_some_and(|c| !c.is_empty())
+    !pod.wants().topology_spread_constraints.is_empty()
 }
 
 /// The selector default spreading uses for `pod`: the merged selectors of the Services that
@@ -146,14 +133,7 @@ pub fn default_selector(pod: &PodInfo, owners: &OwnerSelectors) -> LabelSelector
         }
     }
     let mut selector = LabelSelector::from_map(&set);
-    let owner = pod
-        .pod
-        .metadata
-        .owner_references
-        .iter()
-        .flatten()
-        .find(|o| o.controller == Some(true));
-    let Some(owner) = owner else {
+    let Some(owner) = pod.wants().controller.as_ref() else {
         return selector;
     };
     let kind = match (owner.api_version.as_str(), owner.kind.as_str()) {
@@ -454,7 +434,7 @@ impl ScorePlugin for PodTopologySpread {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plugins::testing::{node, pod};
+    use crate::plugins::testing::{node, pod_json};
     use serde_json::{json, Value};
     use std::sync::Arc;
 
@@ -466,10 +446,9 @@ mod tests {
     }
 
     fn labelled(name: &str, labels: Value, spec: Value) -> Arc<PodInfo> {
-        let p = pod(name, spec);
-        let mut v = serde_json::to_value(&*p.pod).unwrap();
+        let mut v = pod_json(name, spec);
         v["metadata"]["labels"] = labels;
-        Arc::new(PodInfo::new(Arc::new(serde_json::from_value(v).unwrap())))
+        Arc::new(PodInfo::from_json(v).unwrap())
     }
 
     fn web(name: &str) -> Arc<PodInfo> {
@@ -687,12 +666,11 @@ mod tests {
             LabelSelector::from_map(&[("app".to_owned(), "web".to_owned())].into()),
         );
         let owned = |name: &str| {
-            let p = pod(name, json!({}));
-            let mut v = serde_json::to_value(&*p.pod).unwrap();
+            let mut v = pod_json(name, json!({}));
             v["metadata"]["labels"] = json!({"app": "web"});
             v["metadata"]["ownerReferences"] = json!([{"apiVersion": "apps/v1",
                 "kind": "ReplicaSet", "name": "web-1", "uid": "u", "controller": true}]);
-            PodInfo::new(Arc::new(serde_json::from_value(v).unwrap()))
+            PodInfo::from_json(v).unwrap()
         };
         let mut a1 = zoned("a1", "a");
         a1.add_pod(Arc::new(owned("r1")));

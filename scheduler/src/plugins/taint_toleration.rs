@@ -34,11 +34,7 @@ pub fn tolerates(toleration: &Toleration, taint: &Taint) -> bool {
 }
 
 fn tolerations(pod: &PodInfo) -> &[Toleration] {
-    pod.pod
-        .spec
-        .as_ref()
-        .and_then(|s| s.tolerations.as_deref())
-        .unwrap_or(&[])
+    &pod.wants().tolerations
 }
 
 impl Plugin for TaintToleration {

@@ -1,0 +1,153 @@
+//! Where the scheduler's memory goes: resident memory (VmRSS, with mimalloc as the scheduler
+//! binary uses) added per cached node, per pending pod as the queue holds it and per placed pod
+//! as the cache holds it, for the node and pod shapes of the other scheduler benchmarks,
+//! decoded from JSON the way the running scheduler decodes watch events (label sets shared).
+//! Pods are measured twice: without labels (the benchmark shape) and with the labels and owner
+//! of ReplicaSet replicas. The inputs stay allocated while a stage is measured, so memory
+//! freed by it is not counted against the next one.
+//!
+//! Run: `cargo bench -p berth-scheduler --bench memory` (optionally `-- NODES PODS`).
+
+use berth_api_types::k8s::api::core::v1::Node;
+use berth_scheduler::cache::Cache;
+use berth_scheduler::pod_info::{LabelSets, PodInfo};
+use berth_scheduler::wire::{WireNode, WirePod};
+use serde_json::json;
+use std::sync::Arc;
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .unwrap_or(0.0)
+        / 1024.0
+}
+
+fn node_json(i: usize) -> Vec<u8> {
+    let name = format!("node-{i}");
+    let resources = json!({"cpu": "32", "memory": "128Gi", "pods": "110",
+        "ephemeral-storage": "100Gi"});
+    serde_json::to_vec(&json!({
+        "apiVersion": "v1", "kind": "Node",
+        "metadata": {"name": name, "uid": format!("00000000-0000-0000-0000-{i:012}"),
+            "resourceVersion": "1", "creationTimestamp": "2026-01-01T00:00:00Z",
+            "labels": {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux",
+                "topology.kubernetes.io/zone": format!("zone-{}", i % 3)}},
+        "spec": if i.is_multiple_of(10) {
+            json!({"taints": [{"key": "dedicated", "value": "infra", "effect": "NoSchedule"}]})
+        } else { json!({}) },
+        "status": {"capacity": resources, "allocatable": resources, "conditions": [
+            {"type": "Ready", "status": "True", "reason": "KubeletReady",
+             "message": "kubelet is posting ready status"}]}
+    }))
+    .expect("node json")
+}
+
+fn pod_json(i: usize, node: Option<&str>, labelled: bool) -> Vec<u8> {
+    let mut spec = json!({
+        "containers": [{"name": "c", "image": "registry.invalid/app",
+            "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}}}],
+        "schedulerName": "default-scheduler", "priority": 0,
+        "affinity": {"nodeAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
+            {"weight": 10, "preference": {"matchExpressions": [
+                {"key": "topology.kubernetes.io/zone", "operator": "In",
+                 "values": [format!("zone-{}", i % 3)]}]}}]}}
+    });
+    if let Some(node) = node {
+        spec["nodeName"] = json!(node);
+    }
+    let mut metadata = json!({"name": format!("pod-{i}"), "namespace": "bench",
+        "uid": format!("10000000-0000-0000-0000-{i:012}"), "resourceVersion": "2",
+        "creationTimestamp": "2026-01-01T00:00:00Z"});
+    if labelled {
+        // As the replicas of one ReplicaSet carry them.
+        metadata["labels"] = json!({"app": "bench", "pod-template-hash": "5d8f7c9b4"});
+        metadata["ownerReferences"] = json!([{"apiVersion": "apps/v1", "kind": "ReplicaSet",
+            "name": "bench-5d8f7c9b4", "uid": "20000000-0000-0000-0000-000000000000",
+            "controller": true, "blockOwnerDeletion": true}]);
+    }
+    serde_json::to_vec(&json!({
+        "apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": spec,
+        "status": {"phase": "Pending"}
+    }))
+    .expect("pod json")
+}
+
+fn decode(doc: &[u8]) -> PodInfo {
+    PodInfo::from_wire(serde_json::from_slice::<WirePod>(doc).expect("pod"))
+}
+
+/// Resident bytes per pod for the pending and the placed forms of `pods` pods.
+fn pods_cost(nodes: usize, pods: usize, labelled: bool) -> (f64, f64) {
+    let pending_docs: Vec<Vec<u8>> = (0..pods).map(|i| pod_json(i, None, labelled)).collect();
+    let bound_docs: Vec<Vec<u8>> = (0..pods)
+        .map(|i| pod_json(i, Some(&format!("node-{}", i % nodes)), labelled))
+        .collect();
+    let mut cache = Cache::new();
+    for i in 0..nodes {
+        let wire: WireNode = serde_json::from_slice(&node_json(i)).expect("node");
+        cache.upsert_node(Node::from(wire));
+    }
+    let mut sets = LabelSets::default();
+    // Pending pods as the queue holds them.
+    let before = rss_mib();
+    let pending: Vec<Arc<PodInfo>> = pending_docs
+        .iter()
+        .map(|doc| {
+            let mut info = decode(doc);
+            sets.share(&mut info);
+            Arc::new(info)
+        })
+        .collect();
+    let per_pending = per_item(before, pods);
+    // Placed pods as the cache keeps them once the watch shows them bound.
+    let before = rss_mib();
+    for (i, doc) in bound_docs.iter().enumerate() {
+        let mut info = decode(doc).into_placed();
+        sets.share(&mut info);
+        cache.set_bound_pod(Arc::new(info), &format!("node-{}", i % nodes));
+    }
+    let per_placed = per_item(before, pods);
+    assert_eq!(cache.pod_count(), pods);
+    assert_eq!(pending.len(), pods);
+    (per_pending, per_placed)
+}
+
+fn per_item(from_mib: f64, n: usize) -> f64 {
+    (rss_mib() - from_mib) * 1048576.0 / n as f64
+}
+
+fn main() {
+    let args: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let nodes = args.first().copied().unwrap_or(5000);
+    let pods = args.get(1).copied().unwrap_or(10_000);
+    let node_docs: Vec<Vec<u8>> = (0..nodes).map(node_json).collect();
+    let start = rss_mib();
+    let mut cache = Cache::new();
+    for doc in &node_docs {
+        let wire: WireNode = serde_json::from_slice(doc).expect("node");
+        cache.upsert_node(Node::from(wire));
+    }
+    let per_node = per_item(start, nodes);
+    drop(node_docs);
+    let (pending, placed) = pods_cost(nodes, pods, false);
+    let (pending_labelled, placed_labelled) = pods_cost(nodes, pods, true);
+    println!(
+        "nodes={nodes} pods={pods} rss_bytes_per_node={per_node:.0} \
+rss_bytes_per_pending_pod={pending:.0} rss_bytes_per_placed_pod={placed:.0} \
+with_replica_labels: rss_bytes_per_pending_pod={pending_labelled:.0} \
+rss_bytes_per_placed_pod={placed_labelled:.0} rss_mib={:.1}",
+        rss_mib()
+    );
+    assert_eq!(cache.nodes().len(), nodes);
+}
