@@ -104,15 +104,16 @@ pub fn root_schema(group: &str, version: &str, kind: &str) -> Option<&'static Va
 
 /// Decodes a JSON object of the kind `root` describes, dropping unknown fields. Reports unknown
 /// and duplicate fields in the order the body gives them.
-pub fn decode_json(root: &Value, body: &[u8]) -> Result<(Value, Findings), serde_json::Error> {
-    let components = schemas::components();
+pub fn decode_json(
+    root: &'static Value,
+    body: &[u8],
+) -> Result<(Value, Findings), serde_json::Error> {
     let mut findings = Findings::default();
     let mut de = serde_json::Deserializer::from_slice(body);
     let seed = Node {
-        components,
         findings: &mut findings,
-        path: String::new(),
-        shape: shape(components, Some(root)),
+        path: FieldPath::Root,
+        shape: shape(Some(root)),
     };
     let value = seed.deserialize(&mut de)?;
     de.end()?;
@@ -121,14 +122,12 @@ pub fn decode_json(root: &Value, body: &[u8]) -> Result<(Value, Findings), serde
 
 /// Drops the unknown fields of a decoded object (a YAML body or a patched object) and reports
 /// each.
-pub fn prune(root: &Value, obj: &Value) -> (Value, Findings) {
-    let components = schemas::components();
+pub fn prune(root: &'static Value, obj: &Value) -> (Value, Findings) {
     let mut findings = Findings::default();
     let seed = Node {
-        components,
         findings: &mut findings,
-        path: String::new(),
-        shape: shape(components, Some(root)),
+        path: FieldPath::Root,
+        shape: shape(Some(root)),
     };
     // A decoded value always deserializes; the fallback only keeps the signature honest.
     let value = seed.deserialize(obj).unwrap_or_else(|_| obj.clone());
@@ -140,9 +139,8 @@ pub fn patch_duplicates(body: &[u8]) -> Findings {
     let mut findings = Findings::default();
     let mut de = serde_json::Deserializer::from_slice(body);
     let seed = Node {
-        components: schemas::components(),
         findings: &mut findings,
-        path: String::new(),
+        path: FieldPath::Root,
         shape: Shape::Any,
     };
     // A malformed body fails later, where the patch is parsed, with the parse error.
@@ -297,10 +295,27 @@ enum Shape<'s> {
 /// How many `$ref`s a resolution follows before it gives up; the schemas need one or two.
 const MAX_REF_HOPS: usize = 8;
 
-fn shape<'s>(components: &'s Map<String, Value>, schema: Option<&'s Value>) -> Shape<'s> {
-    let Some(mut schema) = schema else {
+/// The shape of `schema`, resolved once per schema and thread.
+fn shape(schema: Option<&'static Value>) -> Shape<'static> {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    thread_local! {
+        static SHAPES: RefCell<HashMap<usize, Shape<'static>>> = RefCell::new(HashMap::new());
+    }
+    let Some(schema) = schema else {
         return Shape::Any;
     };
+    let at = schema as *const Value as usize;
+    if let Some(found) = SHAPES.with(|m| m.borrow().get(&at).copied()) {
+        return found;
+    }
+    let resolved = resolve_shape(schema);
+    SHAPES.with(|m| m.borrow_mut().insert(at, resolved));
+    resolved
+}
+
+fn resolve_shape(mut schema: &'static Value) -> Shape<'static> {
+    let components = schemas::components();
     for _ in 0..MAX_REF_HOPS {
         match schemas::ref_target(schema) {
             Some(name) => match components.get(name) {
@@ -327,20 +342,36 @@ fn shape<'s>(components: &'s Map<String, Value>, schema: Option<&'s Value>) -> S
     Shape::Any
 }
 
-fn child_path(path: &str, key: &str) -> String {
-    if path.is_empty() {
-        key.to_owned()
-    } else {
-        format!("{path}.{key}")
+/// Where a value sits in the body, rendered (`spec.containers[0].name`) only for a finding.
+#[derive(Clone, Copy)]
+enum FieldPath<'a> {
+    Root,
+    Key(&'a FieldPath<'a>, &'a str),
+    Index(&'a FieldPath<'a>, usize),
+}
+
+impl FieldPath<'_> {
+    fn render(&self) -> String {
+        match self {
+            FieldPath::Root => String::new(),
+            FieldPath::Key(parent, key) => {
+                let mut out = parent.render();
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(key);
+                out
+            }
+            FieldPath::Index(parent, i) => format!("{}[{i}]", parent.render()),
+        }
     }
 }
 
 /// One value being decoded at `path`, with the shape its schema gives it.
-struct Node<'f, 's> {
-    components: &'s Map<String, Value>,
+struct Node<'f, 'p> {
     findings: &'f mut Findings,
-    path: String,
-    shape: Shape<'s>,
+    path: FieldPath<'p>,
+    shape: Shape<'static>,
 }
 
 impl<'de> DeserializeSeed<'de> for Node<'_, '_> {
@@ -399,13 +430,13 @@ impl<'de> Visitor<'de> for Node<'_, '_> {
             Shape::Array(items) => items,
             _ => None,
         };
+        let item_shape = shape(items);
         let mut out = Vec::new();
         loop {
             let node = Node {
-                components: self.components,
                 findings: &mut *self.findings,
-                path: format!("{}[{}]", self.path, out.len()),
-                shape: shape(self.components, items),
+                path: FieldPath::Index(&self.path, out.len()),
+                shape: item_shape,
             };
             match seq.next_element_seed(node)? {
                 Some(v) => out.push(v),
@@ -417,29 +448,25 @@ impl<'de> Visitor<'de> for Node<'_, '_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut out = Map::new();
-        let mut seen = HashSet::new();
         while let Some(key) = map.next_key::<String>()? {
-            let path = child_path(&self.path, &key);
+            let path = FieldPath::Key(&self.path, &key);
             let child = match self.shape {
-                Shape::Object(props) => match props.get(&key) {
-                    Some(schema) => Some(shape(self.components, Some(schema))),
-                    None => None,
-                },
-                Shape::Map(values) => Some(shape(self.components, values)),
+                Shape::Object(props) => props.get(&key).map(|schema| shape(Some(schema))),
+                Shape::Map(values) => Some(shape(values)),
                 Shape::Array(_) | Shape::Any => Some(Shape::Any),
             };
             let Some(child) = child else {
                 // An unknown field: reported once however often it appears, and its value is
                 // not looked into, as a typed decode skips it.
-                self.findings.unknown(&path);
+                self.findings.unknown(&path.render());
                 map.next_value::<IgnoredAny>()?;
                 continue;
             };
-            if !seen.insert(key.clone()) {
-                self.findings.duplicate(&path);
+            // Known fields are all kept, so one already kept is given twice.
+            if out.contains_key(&key) {
+                self.findings.duplicate(&path.render());
             }
             let node = Node {
-                components: self.components,
                 findings: &mut *self.findings,
                 path,
                 shape: child,

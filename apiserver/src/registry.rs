@@ -468,11 +468,10 @@ impl Registry {
     /// Defaulting then validation of a new object.
     fn admit_create(r: &ResourceRequest, obj: &mut Value) -> ApiResult<()> {
         let res = r.resource;
-        defaults::apply_defaults(res.group, res.kind, obj)
+        let errors = defaults::apply_defaults_and_validate(res.group, res.kind, obj)
             .map_err(|e| ApiError::bad_request(e.to_string()))?;
-        let name = meta_str(obj, "name").unwrap_or_default().to_owned();
-        let errors = validation::validate(res.group, res.kind, obj);
         if !errors.is_empty() {
+            let name = meta_str(obj, "name").unwrap_or_default().to_owned();
             return Err(ApiError::invalid(res.group, res.kind, &name, &errors));
         }
         Ok(())
@@ -1208,6 +1207,66 @@ impl Registry {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn request(plural: &str, namespace: Option<&str>) -> ResourceRequest {
+        ResourceRequest {
+            resource: berth_api_types::catalog::find("", plural).expect("served"),
+            namespace: namespace.map(str::to_owned),
+            name: None,
+            subresource: None,
+            verb: "create",
+        }
+    }
+
+    #[tokio::test]
+    async fn creates_need_a_namespace_that_is_not_terminating() {
+        let store: DynStore = Arc::new(berth_store::memory::MemoryStore::new());
+        let cache = WatchCache::start(store.clone());
+        let uncached = Registry::new(store.clone());
+        let cached = Registry::new(store.clone()).with_cache(cache.clone());
+        let namespaces = request("namespaces", None);
+        for (name, extra) in [
+            ("live", json!({})),
+            ("ending", json!({"status": {"phase": "Terminating"}})),
+            (
+                "deleted",
+                json!({"metadata": {"deletionTimestamp": "2026-01-01T00:00:00Z"}}),
+            ),
+        ] {
+            let mut ns =
+                json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
+            json_patch::merge(&mut ns, &extra);
+            let key = keys::object_key(namespaces.resource, None, name);
+            store
+                .create(&key, serde_json::to_vec(&ns).unwrap())
+                .await
+                .unwrap();
+        }
+        let cm =
+            |n: &str| json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": n}});
+        // The store answers without a cache; the cache answers once it holds the namespaces.
+        assert!(cache.sync().await, "the cache catches up");
+        for (round, registry) in [&uncached, &cached].into_iter().enumerate() {
+            let name = format!("c{round}");
+            let created = registry
+                .create(&request("configmaps", Some("live")), cm(&name), false)
+                .await;
+            assert!(created.is_ok(), "{created:?}");
+            for ns in ["ending", "deleted"] {
+                let err = registry
+                    .create(&request("configmaps", Some(ns)), cm(&name), false)
+                    .await
+                    .unwrap_err();
+                assert_eq!(err.code, 403, "{ns}: {err:?}");
+                assert!(err.message.contains("is being terminated"), "{err:?}");
+            }
+            let err = registry
+                .create(&request("configmaps", Some("missing")), cm(&name), false)
+                .await
+                .unwrap_err();
+            assert_eq!(err.code, 404, "{err:?}");
+        }
+    }
 
     #[test]
     fn continue_tokens_round_trip_and_reject_garbage() {

@@ -118,11 +118,46 @@ pub fn apply_defaults(
     kind: &str,
     obj: &mut serde_json::Value,
 ) -> Result<(), DefaultingError> {
+    apply_defaults_with(group, kind, obj, None)
+}
+
+/// Applies Kubernetes' defaults to `obj` (as [`apply_defaults`] does), then validates the
+/// defaulted object (as [`crate::validation::validate`] does) from the typed value defaulting
+/// decoded, instead of decoding it a second time. Returns the validation errors.
+pub fn apply_defaults_and_validate(
+    group: &str,
+    kind: &str,
+    obj: &mut serde_json::Value,
+) -> Result<crate::validation::ErrorList, DefaultingError> {
+    let mut errors = None;
+    let mut validate = |typed: &dyn std::any::Any| {
+        errors = crate::validation::validate_typed(group, kind, typed);
+    };
+    apply_defaults_with(group, kind, obj, Some(&mut validate))?;
+    Ok(match errors {
+        Some(errors) => errors,
+        // No defaults for the kind, or another type: validation decodes it itself.
+        None => crate::validation::validate(group, kind, obj),
+    })
+}
+
+/// [`apply_defaults`], calling `after` with the typed object once it is defaulted.
+fn apply_defaults_with(
+    group: &str,
+    kind: &str,
+    obj: &mut serde_json::Value,
+    after: Option<After<'_>>,
+) -> Result<(), DefaultingError> {
     use k8s::api::{admissionregistration, apps, autoscaling, batch, core, discovery};
     use k8s::api::{networking, rbac, scheduling, storage};
     use k8s::apiextensions_apiserver::pkg::apis::apiextensions;
 
-    let mut run = Dispatch { group, kind, obj };
+    let mut run = Dispatch {
+        group,
+        kind,
+        obj,
+        after,
+    };
     match (group, kind) {
         ("", "Pod") => run.typed::<core::v1::Pod>(default_pod),
         ("", "PodTemplate") => run.typed::<core::v1::PodTemplate>(default_pod_template),
@@ -201,13 +236,17 @@ pub fn apply_defaults(
 }
 
 /// One object on its way through [`apply_defaults`].
-struct Dispatch<'a> {
+struct Dispatch<'a, 'f> {
     group: &'a str,
     kind: &'a str,
     obj: &'a mut serde_json::Value,
+    after: Option<After<'f>>,
 }
 
-impl Dispatch<'_> {
+/// What runs on a typed object once it is defaulted.
+type After<'f> = &'f mut dyn FnMut(&dyn std::any::Any);
+
+impl Dispatch<'_, '_> {
     fn api_version(&self) -> Option<&str> {
         self.obj
             .get("apiVersion")
@@ -225,7 +264,7 @@ impl Dispatch<'_> {
     /// Decodes the object as `T`, defaults it with `apply` and writes it back.
     fn typed<T>(&mut self, apply: fn(&mut T)) -> Result<(), DefaultingError>
     where
-        T: k8s::Resource + DeserializeOwned + Serialize,
+        T: k8s::Resource + DeserializeOwned + Serialize + 'static,
     {
         // An object of another version than the one Berth defaults is left alone.
         if self
@@ -241,6 +280,9 @@ impl Dispatch<'_> {
             message: err.to_string(),
         })?;
         apply(&mut typed);
+        if let Some(after) = self.after.as_mut() {
+            after(&typed);
+        }
         let encoded = serde_json::to_value(&typed).map_err(|err| DefaultingError::Encode {
             group: self.group.to_owned(),
             kind: self.kind.to_owned(),

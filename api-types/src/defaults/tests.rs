@@ -1190,3 +1190,88 @@ fn workload_and_service_values_the_user_set_are_kept() {
         assert_defaults(group, kind, object.clone(), object);
     }
 }
+
+#[test]
+fn validating_the_typed_object_matches_validating_its_json() {
+    let objects = [
+        (
+            "",
+            "Pod",
+            json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "web", "namespace": "default", "labels": {"app": "web"}},
+            "spec": {"containers": [{"name": "app", "image": "nginx",
+                "ports": [{"containerPort": 80}], "resources": {"limits": {"cpu": "1500m"}}}]}}),
+        ),
+        (
+            "",
+            "Pod",
+            json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "Bad_Name", "namespace": "default"},
+            "spec": {"containers": [{"name": "", "image": ""}, {"name": "x", "image": "i",
+                "ports": [{"containerPort": 70000}]}], "restartPolicy": "Sometimes"}}),
+        ),
+        (
+            "apps",
+            "Deployment",
+            json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "d", "namespace": "default"},
+            "spec": {"selector": {"matchLabels": {"app": "a"}},
+                "template": {"metadata": {"labels": {"app": "b"}},
+                    "spec": {"containers": [{"name": "c", "image": "i"}]}}}}),
+        ),
+        (
+            "",
+            "Service",
+            json!({"apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": "s", "namespace": "default"},
+            "spec": {"ports": [{"port": 80}, {"port": 80}], "type": "Odd"}}),
+        ),
+        (
+            "",
+            "ConfigMap",
+            json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "-bad-", "namespace": "default"}, "data": {"k": "v", "a b": "c"}}),
+        ),
+        (
+            "",
+            "Namespace",
+            json!({"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": "UPPER"}}),
+        ),
+        (
+            "batch",
+            "Job",
+            json!({"apiVersion": "batch/v1", "kind": "Job",
+            "metadata": {"name": "j", "namespace": "default"},
+            "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "i"}]}}}}),
+        ),
+        (
+            "autoscaling",
+            "HorizontalPodAutoscaler",
+            json!({"apiVersion": "autoscaling/v1",
+            "kind": "HorizontalPodAutoscaler", "metadata": {"name": "h", "namespace": "default"},
+            "spec": {"maxReplicas": 0, "scaleTargetRef": {"kind": "Deployment", "name": "d"}}}),
+        ),
+    ];
+    // Which of them are invalid, so both paths are seen to find errors.
+    let invalid = [false, true, true, true, true, true, true, false];
+    for ((group, kind, input), invalid) in objects.into_iter().zip(invalid) {
+        let mut both = input.clone();
+        let errors = apply_defaults_and_validate(group, kind, &mut both).expect("defaults");
+        let separate = defaulted(group, kind, &input);
+        assert_eq!(both, separate, "{kind}: the same defaulted object");
+        assert_eq!(
+            !errors.is_empty(),
+            invalid,
+            "{kind} from {input}: {errors:?}"
+        );
+        let render = |errs: &[crate::validation::FieldError]| -> Vec<String> {
+            errs.iter().map(ToString::to_string).collect()
+        };
+        assert_eq!(
+            render(&errors),
+            render(&crate::validation::validate(group, kind, &separate)),
+            "{kind} from {input}"
+        );
+    }
+}

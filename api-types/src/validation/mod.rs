@@ -113,11 +113,18 @@ where
         });
     };
     // Validation does not depend on the version the client used, so the object is read as
-    // the version Berth's types model.
-    let mut map = map.clone();
-    map.insert("apiVersion".to_owned(), Value::from(T::API_VERSION));
-    map.insert("kind".to_owned(), Value::from(T::KIND));
-    serde_json::from_value(Value::Object(map)).map_err(|e| FieldError {
+    // the version Berth's types model (without a copy when it already says so).
+    let typed = if map.get("apiVersion").and_then(Value::as_str) == Some(T::API_VERSION)
+        && map.get("kind").and_then(Value::as_str) == Some(T::KIND)
+    {
+        T::deserialize(obj)
+    } else {
+        let mut map = map.clone();
+        map.insert("apiVersion".to_owned(), Value::from(T::API_VERSION));
+        map.insert("kind".to_owned(), Value::from(T::KIND));
+        serde_json::from_value(Value::Object(map))
+    };
+    typed.map_err(|e| FieldError {
         error_type: ErrorType::Invalid,
         field: String::new(),
         bad_value: None,
@@ -139,6 +146,15 @@ macro_rules! kinds {
                     Ok(o) => $create(&o),
                     Err(e) => vec![e],
                 }), )*
+                _ => None,
+            }
+        }
+
+        /// Validates a decoded object of `group`/`kind`; `None` when the kind has no rules or
+        /// `obj` is not the type validation reads the kind as.
+        pub fn validate_typed(group: &str, kind: &str, obj: &dyn std::any::Any) -> Option<ErrorList> {
+            match (group, kind) {
+                $( ($group, $kind) => obj.downcast_ref::<$ty>().map(|o| $create(o)), )*
                 _ => None,
             }
         }
