@@ -466,10 +466,11 @@ impl Registry {
     }
 
     /// Defaulting then validation of a new object.
-    fn admit_create(r: &ResourceRequest, obj: &mut Value) -> ApiResult<()> {
+    /// Validates a new object, defaulted before its fields were recorded and completed since
+    /// by admission and the strategy (which add nothing that needs defaults).
+    fn validate_create(r: &ResourceRequest, obj: &Value) -> ApiResult<()> {
         let res = r.resource;
-        let errors = defaults::apply_defaults_and_validate(res.group, res.kind, obj)
-            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+        let errors = validation::validate(res.group, res.kind, obj);
         if !errors.is_empty() {
             let name = meta_str(obj, "name").unwrap_or_default().to_owned();
             return Err(ApiError::invalid(res.group, res.kind, &name, &errors));
@@ -585,7 +586,7 @@ impl Registry {
                 meta_mut(&mut obj).insert("name".into(), json!(name));
             }
             if attempt == 0 {
-                Self::admit_create(r, &mut obj)?;
+                Self::validate_create(r, &obj)?;
                 if let (Some(a), false) = (self.service_allocator(r), dry_run) {
                     a.allocate(&mut obj).await?;
                 }
