@@ -41,6 +41,8 @@ async fn runs_with_vector_copies_on_amd() {
             tunable.as_deref(),
             Some("GLIBC_TUNABLES=glibc.cpu.x86_rep_movsb_threshold=0x10000000")
         );
+        // Marked, so it never re-executes twice.
+        assert!(env.iter().any(|v| v == "BERTH_MEMCPY_REEXEC=1"), "{env:?}");
     } else {
         assert_eq!(tunable, None);
     }

@@ -7,10 +7,14 @@
 //! JSON LIST took 40 ms of API server CPU with `rep movsb` and 26 ms without it.
 //!
 //! glibc reads its tunables only when a process starts, so a Berth binary that finds itself on
-//! such a machine without the tunable set replaces itself once (`exec`, same process id,
-//! arguments and open files) with `GLIBC_TUNABLES` raising `x86_rep_movsb_threshold` out of
-//! reach. `BERTH_KEEP_MEMCPY=1`, or a `GLIBC_TUNABLES` that already sets the threshold, keeps
-//! glibc's choice. Nothing changes on other processors or C libraries.
+//! such a machine without the tunable set replaces itself once (`exec` of `/proc/self/exe`:
+//! same binary, process id, arguments and open files) with `GLIBC_TUNABLES` raising
+//! `x86_rep_movsb_threshold` out of reach, and `BERTH_MEMCPY_REEXEC=1` so it never does so
+//! twice (glibc drops tunables for set-user-ID or privileged binaries, which would otherwise
+//! loop). Processes Berth starts inherit both variables (containerd, runc and other glibc
+//! programs get the same copies). `BERTH_KEEP_MEMCPY=1`, or a `GLIBC_TUNABLES` that already
+//! sets the threshold, keeps glibc's choice. Nothing changes on other processors or C
+//! libraries.
 
 /// The glibc tunable that decides from which size `memcpy` uses `rep movsb`.
 const TUNABLE: &str = "glibc.cpu.x86_rep_movsb_threshold";
@@ -48,30 +52,43 @@ fn cpu_vendor() -> Option<String> {
         })
 }
 
+/// Set on the re-executed process: it never re-executes again.
+const REEXECUTED: &str = "BERTH_MEMCPY_REEXEC";
+
 /// Call first thing in `main`, before threads start: on an AMD x86-64 machine with glibc,
 /// re-executes the binary with vector copies (see the module documentation). Returns when
-/// nothing needs to change or the re-execution is not possible (the binary was replaced on
-/// disk, for example); the process then runs as it is.
+/// nothing needs to change, after the one re-execution, or when re-executing is not possible;
+/// the process then runs as it is.
 pub fn prefer_vector_copies() {
     #[cfg(all(target_arch = "x86_64", target_os = "linux", target_env = "gnu"))]
     {
         use std::os::unix::process::CommandExt;
-        let current = std::env::var("GLIBC_TUNABLES").ok();
+        if std::env::var_os(REEXECUTED).is_some() {
+            return;
+        }
+        // A value that is not UTF-8 is left alone rather than overwritten.
+        let current = match std::env::var_os("GLIBC_TUNABLES") {
+            None => None,
+            Some(v) => match v.into_string() {
+                Ok(v) => Some(v),
+                Err(_) => return,
+            },
+        };
         let opted_out = std::env::var_os("BERTH_KEEP_MEMCPY").is_some_and(|v| v != "0");
         let Some(tunables) = tunables_for(current.as_deref(), cpu_vendor().as_deref(), opted_out)
         else {
             return;
         };
-        let Ok(exe) = std::env::current_exe() else {
+        let mut args = std::env::args_os();
+        let Some(arg0) = args.next() else {
             return;
         };
-        let mut args = std::env::args_os();
-        let arg0 = args.next().unwrap_or_else(|| exe.clone().into_os_string());
         // `exec` only returns on failure; the process then goes on with glibc's default.
-        let _ = std::process::Command::new(&exe)
+        let _ = std::process::Command::new("/proc/self/exe")
             .arg0(arg0)
             .args(args)
             .env("GLIBC_TUNABLES", tunables)
+            .env(REEXECUTED, "1")
             .exec();
     }
 }

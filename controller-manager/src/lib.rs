@@ -3,7 +3,7 @@
 //! Every controller is an API client through `kube` and a level-triggered reconciler in its
 //! own module: watch events only queue keys ([`hints`]), every listing queues all keys again
 //! (the periodic resync), a key is synced by one worker at a time ([`queue`]) and a failed sync
-//! is retried with backoff. With `--leader-elect` (the default, as upstream) the controllers
+//! is retried with backoff. With `--leader-elect` (the default) the controllers
 //! run only while this process holds the `kube-system/kube-controller-manager` Lease, so
 //! several copies can run for availability.
 //!
