@@ -821,14 +821,24 @@ fn open_reader(path: &Path, cache_kib: i64) -> Result<Connection> {
 /// Runs a passive checkpoint on `conn` and accounts for it in `stats` when it copied frames
 /// (its WAL position moved since `last`, the previous `(log frames, copied frames)` this
 /// connection saw); a pass with nothing to copy does no I/O and is not counted.
-fn checkpoint(conn: &Connection, stats: &StatCells, last: &mut (i64, i64)) -> rusqlite::Result<()> {
+/// One passive checkpoint. Its time counts when it copied frames; it counts as a checkpoint
+/// of its own when `counted` (the applier's follow-up copy finishes the checkpointer's cycle
+/// and only adds its time).
+fn checkpoint(
+    conn: &Connection,
+    stats: &StatCells,
+    last: &mut (i64, i64),
+    counted: bool,
+) -> rusqlite::Result<()> {
     let started = Instant::now();
     let now: (i64, i64) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
         Ok((r.get(1)?, r.get(2)?))
     })?;
     if now.1 > 0 && now != *last {
         stats.add_since(Stat::Checkpoint, started);
-        stats.add(Stat::Checkpoints, 1);
+        if counted {
+            stats.add(Stat::Checkpoints, 1);
+        }
     }
     *last = now;
     Ok(())
@@ -866,7 +876,7 @@ impl Checkpointer {
                 while rx.recv().is_ok() {
                     // A passive checkpoint never blocks the writer or readers; frames it cannot
                     // copy yet are copied next time.
-                    let result = checkpoint(&conn, &stats, &mut last);
+                    let result = checkpoint(&conn, &stats, &mut last, true);
                     if let Err(e) = result {
                         tracing::warn!(error = %e, "checkpoint failed; will retry");
                     }
@@ -1611,7 +1621,7 @@ impl Applier {
                 if checkpointer.passes.done.load(Ordering::Acquire) > started {
                     // A reader still using old frames can keep the copy short; then the log
                     // simply grows until the next cycle.
-                    if let Err(e) = checkpoint(&self.conn, &self.stats, &mut (0, 0)) {
+                    if let Err(e) = checkpoint(&self.conn, &self.stats, &mut (0, 0), false) {
                         tracing::warn!(error = %e, "checkpoint failed; will retry");
                     }
                     self.cycle = None;
