@@ -488,10 +488,38 @@ impl Registry {
     pub async fn create_by(
         &self,
         r: &ResourceRequest,
-        mut obj: Value,
+        obj: Value,
         dry_run: bool,
         manager: Option<&str>,
     ) -> ApiResult<Value> {
+        Ok(self.create_inner(r, obj, dry_run, manager).await?.0)
+    }
+
+    /// Creates an object as [`Registry::create_by`] does and returns it encoded for the answer:
+    /// the stored bytes with the resourceVersion spliced in, so the object is not encoded twice.
+    pub async fn create_encoded(
+        &self,
+        r: &ResourceRequest,
+        obj: Value,
+        dry_run: bool,
+        manager: Option<&str>,
+    ) -> ApiResult<Vec<u8>> {
+        let (obj, encoded) = self.create_inner(r, obj, dry_run, manager).await?;
+        match encoded {
+            Some(bytes) => Ok(bytes),
+            None => serde_json::to_vec(&obj).map_err(|e| ApiError::internal(e.to_string())),
+        }
+    }
+
+    /// The create itself: the object created and, when the store answered with the bytes it
+    /// stored, those bytes versioned.
+    async fn create_inner(
+        &self,
+        r: &ResourceRequest,
+        mut obj: Value,
+        dry_run: bool,
+        manager: Option<&str>,
+    ) -> ApiResult<(Value, Option<Vec<u8>>)> {
         let res = r.resource;
         if !obj.is_object() {
             return Err(ApiError::bad_request(
@@ -576,7 +604,7 @@ impl Registry {
                 if existing.is_some() {
                     return Err(ApiError::already_exists(res.group, res.plural, &name));
                 }
-                return Ok(obj);
+                return Ok((obj, None));
             }
             let stored = self.store.create(&self.key(r, &name), encode(&obj)?).await;
             started = metrics::phase(Phase::Store, started);
@@ -585,8 +613,9 @@ impl Registry {
                     // The stored bytes are `obj` encoded: answer with it, versioned.
                     meta_mut(&mut obj)
                         .insert("resourceVersion".into(), json!(kv.mod_revision.to_string()));
+                    let encoded = splice_resource_version(&kv.value, kv.mod_revision);
                     metrics::phase(Phase::Respond, started);
-                    return Ok(obj);
+                    return Ok((obj, encoded));
                 }
                 Err(StoreError::AlreadyExists { .. }) if attempt + 1 < attempts => continue,
                 Err(e) => {
