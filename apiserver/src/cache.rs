@@ -86,11 +86,80 @@ fn metadata_range(bytes: &[u8]) -> Option<std::ops::Range<usize>> {
 /// Everything else (containers, managedFields, annotations, data) is skipped without
 /// allocating. [`field_set`] and the labels read the same values from this as from the whole
 /// object, because no selectable field lies deeper or inside another list or map.
-fn index_view(bytes: &[u8]) -> Option<Value> {
+/// Returns the view and where the top-level `metadata` sits in `bytes` (braces included), read
+/// in the same pass.
+fn index_view_at(bytes: &[u8]) -> Option<(Value, Option<std::ops::Range<usize>>)> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde::de::DeserializeSeed::deserialize(Sparse { parent: None }, &mut de).ok()?;
+    let mut metadata = None;
+    let top = TopLevel {
+        base: bytes.as_ptr() as usize,
+        metadata: &mut metadata,
+    };
+    let value = serde::de::DeserializeSeed::deserialize(top, &mut de).ok()?;
     de.end().ok()?;
-    value.is_object().then_some(value)
+    value.is_object().then_some((value, metadata))
+}
+
+/// The top level of [`index_view_at`]: as [`Sparse`], and `metadata` taken whole (borrowed)
+/// to note its place before its own members are read.
+struct TopLevel<'m> {
+    base: usize,
+    metadata: &'m mut Option<std::ops::Range<usize>>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for TopLevel<'_> {
+    type Value = Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<Value, D::Error> {
+        de.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for TopLevel<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        use serde::de::Error;
+        let mut out = serde_json::Map::new();
+        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+            if key == "metadata" {
+                let raw: &'de serde_json::value::RawValue = map.next_value()?;
+                let text = raw.get();
+                let value = if text.starts_with('{') {
+                    let start = (text.as_ptr() as usize).wrapping_sub(self.base);
+                    *self.metadata = Some(start..start + text.len());
+                    let mut de = serde_json::Deserializer::from_str(text);
+                    let seed = Sparse {
+                        parent: Some("metadata"),
+                    };
+                    serde::de::DeserializeSeed::deserialize(seed, &mut de)
+                        .map_err(A::Error::custom)?
+                } else {
+                    *self.metadata = None;
+                    match serde_json::from_str::<Value>(text).map_err(A::Error::custom)? {
+                        Value::Array(_) | Value::Object(_) => continue,
+                        scalar => scalar,
+                    }
+                };
+                out.insert(key.into_owned(), value);
+                continue;
+            }
+            match map.next_value_seed(Member {
+                parent: None,
+                key: &key,
+            })? {
+                Some(v) => {
+                    out.insert(key.into_owned(), v);
+                }
+                None => continue,
+            }
+        }
+        Ok(Value::Object(out))
+    }
 }
 
 /// One level of [`index_view`]: `parent` is `None` at the top, else the member's name.
@@ -231,8 +300,16 @@ impl<'de> serde::de::Visitor<'de> for Member<'_> {
 impl Entry {
     fn new(kv: &KeyValue) -> Option<Entry> {
         let resource = resource_of(&kv.key)?;
-        let obj = index_view(&kv.value)?;
-        let bytes = match crate::registry::splice_resource_version(&kv.value, kv.mod_revision) {
+        let (obj, metadata) = index_view_at(&kv.value)?;
+        let versioned = obj
+            .get("metadata")
+            .and_then(|m| m.get("resourceVersion"))
+            .is_some_and(|v| !v.is_null());
+        let spliced = match metadata {
+            Some(at) if !versioned => crate::registry::splice_at(&kv.value, at, kv.mod_revision),
+            _ => None,
+        };
+        let bytes = match spliced {
             Some(bytes) => bytes,
             None => crate::registry::stamped_bytes(kv).ok()?,
         };
@@ -1025,7 +1102,8 @@ mod tests {
         ];
         for (group, kind, obj) in objects {
             let bytes = serde_json::to_vec(&obj).unwrap();
-            let view = index_view(&bytes).expect("an object");
+            let (view, at) = index_view_at(&bytes).expect("an object");
+            assert_eq!(at, metadata_range(&bytes), "{kind}");
             assert_eq!(
                 field_set(group, kind, &view),
                 field_set(group, kind, &obj),
@@ -1037,8 +1115,26 @@ mod tests {
                 "{kind}"
             );
         }
+        // A cached entry is the stored object with its resourceVersion, however it is spaced.
+        for stored in [
+            &br#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","labels":{"a":"b"}},"spec":{}}"#[..],
+            br#" { "metadata" : { } , "kind" : "Pod" } "#,
+            br#"{"kind":"Pod","metadata":{"name":"p","resourceVersion":"3"}}"#,
+        ] {
+            let kv = KeyValue {
+                key: "/registry/pods/ns/p".into(),
+                value: stored.to_vec(),
+                create_revision: 7,
+                mod_revision: 9,
+            };
+            let entry = Entry::new(&kv).expect("an entry");
+            let mut want: Value = serde_json::from_slice(stored).unwrap();
+            want["metadata"]["resourceVersion"] = json!("9");
+            assert_eq!(entry.decode().unwrap(), want);
+            assert_eq!(entry.labels, crate::registry::labels_of(&want));
+        }
         for bad in [&b"[1]"[..], b"{\"a\":", b"{} x", b"\"s\""] {
-            assert!(index_view(bad).is_none(), "{bad:?}");
+            assert!(index_view_at(bad).is_none(), "{bad:?}");
         }
     }
 }

@@ -466,12 +466,17 @@ impl ApiServer {
             "create" => {
                 let manager = field_manager(&r, &query, req.headers())?;
                 let (body, warnings) = read_checked(req, res, &query).await?;
-                let obj = self
+                let encoded = self
                     .registry
-                    .create_by(&r, body, dry_run, Some(&manager))
+                    .create_encoded(&r, body, dry_run, Some(&manager))
                     .await?;
                 let started = std::time::Instant::now();
-                let mut resp = json_response(StatusCode::CREATED, &obj, "application/json");
+                let mut resp = Response::new(full(encoded));
+                *resp.status_mut() = StatusCode::CREATED;
+                resp.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                );
                 crate::metrics::phase(crate::metrics::Phase::Encode, started);
                 field_validation::add_warnings(&mut resp, &warnings);
                 Ok(resp)

@@ -535,6 +535,128 @@ pub struct Write<'a> {
 
 /// Records a create (`old` is `None`) or an update of `new` in its managedFields.
 pub fn record(write: &Write<'_>, old: Option<&Value>, new: &mut Value) {
+    if old.is_none() && write.subresource.is_none() {
+        let sent = managed_fields(Some(new));
+        let untracked = is_reset(sent) || decode(sent).is_none_or(|e| e.is_empty());
+        if untracked {
+            record_create(write, new);
+            return;
+        }
+    }
+    record_change(write, old, new);
+}
+
+/// A create that brings no managedFields of its own: the creator owns every field it set.
+/// The same entry the general path records, built straight as JSON.
+fn record_create(write: &Write<'_>, new: &mut Value) {
+    let res = write.resource;
+    let fields = created_fields(res.group, res.kind, new);
+    if fields.is_empty() {
+        set_entries(new, &[]);
+        return;
+    }
+    let mut entry = Map::new();
+    entry.insert("apiVersion".into(), Value::String(res.api_version()));
+    entry.insert("fieldsType".into(), json!("FieldsV1"));
+    entry.insert("fieldsV1".into(), Value::Object(fields));
+    entry.insert("manager".into(), json!(write.manager));
+    entry.insert("operation".into(), json!("Update"));
+    entry.insert("time".into(), json!(write.now));
+    if let Some(meta) = new.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.insert(
+            "managedFields".into(),
+            Value::Array(vec![Value::Object(entry)]),
+        );
+    }
+}
+
+/// The `fieldsV1` of every field of a new object, as [`compare`] finds them against nothing.
+fn created_fields(group: &str, kind: &str, new: &Value) -> Map<String, Value> {
+    let root = patch_meta::root_type(group, kind);
+    let mut out = Map::new();
+    let Some(new) = new.as_object() else {
+        return out;
+    };
+    for (key, value) in new {
+        match key.as_str() {
+            "apiVersion" | "kind" => {}
+            "metadata" => {
+                let meta_type = root.and_then(|t| t.field("metadata")).and_then(|m| m.child);
+                let mut children = Map::new();
+                for (k, v) in value.as_object().into_iter().flatten() {
+                    if !SERVER_META.contains(&k.as_str()) {
+                        let shape = field_shape(meta_type, k, Some(v));
+                        children.insert(format!("f:{k}"), created(shape, v));
+                    }
+                }
+                if !children.is_empty() {
+                    out.insert("f:metadata".into(), Value::Object(children));
+                }
+            }
+            "spec" | "status" => {
+                // Every object has these: they are never members themselves.
+                if let Value::Object(mut children) =
+                    created(field_shape(root, key, Some(value)), value)
+                {
+                    children.remove(".");
+                    if !children.is_empty() {
+                        out.insert(format!("f:{key}"), Value::Object(children));
+                    }
+                }
+            }
+            _ => {
+                let shape = field_shape(root, key, Some(value));
+                out.insert(format!("f:{key}"), created(shape, value));
+            }
+        }
+    }
+    out
+}
+
+/// The `fieldsV1` node of a value that is new: a member, with its own fields below it when
+/// its shape tracks them.
+fn created(shape: Shape, value: &Value) -> Value {
+    let leaf = || Value::Object(Map::new());
+    if matches!(shape, Shape::Atomic) || is_empty_container(Some(value)) {
+        return leaf();
+    }
+    let mut children = Map::new();
+    match shape {
+        Shape::Object(_) | Shape::Map => {
+            for (k, v) in value.as_object().into_iter().flatten() {
+                let child = match shape {
+                    Shape::Object(ty) => field_shape(ty, k, Some(v)),
+                    _ => Shape::Atomic,
+                };
+                children.insert(format!("f:{k}"), created(child, v));
+            }
+        }
+        Shape::Keyed(ty, keys) => {
+            let none = Vec::new();
+            let items = value.as_array().unwrap_or(&none);
+            let Some(items) = keyed(items, keys) else {
+                // Elements without their keys, or with repeated keys: the list is one field.
+                return leaf();
+            };
+            for (path, item) in items {
+                children.insert(path, created(Shape::Object(ty), item));
+            }
+        }
+        Shape::Set => {
+            for v in value.as_array().into_iter().flatten() {
+                children.insert(format!("v:{v}"), leaf());
+            }
+        }
+        Shape::Atomic => {}
+    }
+    if !children.is_empty() {
+        children.insert(".".into(), leaf());
+    }
+    Value::Object(children)
+}
+
+/// Records any write the general way: compares `old` and `new` field by field.
+fn record_change(write: &Write<'_>, old: Option<&Value>, new: &mut Value) {
     let stored = || decode(managed_fields(old)).unwrap_or_default();
     let sent = managed_fields(Some(new));
     let mut entries = if write.subresource.is_some() {

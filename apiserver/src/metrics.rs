@@ -23,7 +23,7 @@ pub enum Phase {
     Prepare,
     /// The store's create, from the call to its answer.
     Store,
-    /// Decoding the stored object for the answer.
+    /// Versioning the created object for the answer.
     Respond,
     /// Encoding the answer.
     Encode,

@@ -424,3 +424,104 @@ fn at_most_ten_update_entries_are_kept() {
     );
     assert_eq!(got.last().unwrap().0, "m12");
 }
+
+#[test]
+fn creates_record_what_the_general_comparison_records() {
+    let objects = [
+        (
+            "",
+            "pods",
+            json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "p", "namespace": "default", "uid": "u", "generation": 1,
+                "labels": {"app": "a", "tier": "web"}, "annotations": {"n": "x"},
+                "finalizers": ["a/b", "c/d", "a/b"],
+                "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "rs", "uid": "r1"}]},
+            "spec": {"containers": [{"name": "app", "image": "i", "command": ["a", "b"],
+                    "ports": [{"containerPort": 80, "protocol": "TCP"}, {"containerPort": 80, "protocol": "UDP"}, {"containerPort": 9}],
+                    "env": [{"name": "A", "value": "1"}, {"name": "B", "valueFrom": {"fieldRef": {"fieldPath": "x"}}}],
+                    "resources": {"limits": {"cpu": "1"}, "requests": {}}}],
+                "nodeSelector": {"disk": "ssd"}, "tolerations": [{"key": "k", "operator": "Exists"}],
+                "volumes": [], "restartPolicy": "Always", "priority": 0},
+            "status": {"phase": "Pending", "conditions": [{"type": "Ready", "status": "False"}]}}),
+        ),
+        (
+            "",
+            "pods",
+            json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "bare"}, "spec": {},
+            "status": {}}),
+        ),
+        (
+            "",
+            "pods",
+            json!({"metadata": {"name": "odd"}, "spec": {"containers": [{"image": "no-name"}, {"name": "x"}]},
+            "status": "not an object", "extra": [1, 2]}),
+        ),
+        (
+            "",
+            "pods",
+            json!({"metadata": {"name": "dup"}, "spec": {"containers": [{"name": "x"}, {"name": "x"}]}}),
+        ),
+        (
+            "apps",
+            "deployments",
+            json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "d", "namespace": "default"},
+            "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "a"}},
+                "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%"}},
+                "template": {"metadata": {"labels": {"app": "a"}},
+                    "spec": {"containers": [{"name": "c", "image": "i"}]}}}}),
+        ),
+        (
+            "",
+            "services",
+            json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"},
+            "spec": {"ports": [{"port": 80, "protocol": "TCP", "targetPort": 8080}], "selector": {"app": "a"},
+                "clusterIPs": ["10.0.0.1"], "type": "ClusterIP"}}),
+        ),
+        (
+            "",
+            "configmaps",
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"},
+            "data": {"a": "1", "b.txt": "2"}, "binaryData": {}}),
+        ),
+        (
+            "",
+            "configmaps",
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c",
+            "managedFields": []}, "data": {"a": "1"}}),
+        ),
+        (
+            "",
+            "configmaps",
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c",
+            "managedFields": "not a list"}, "data": {"a": "1"}}),
+        ),
+        (
+            "",
+            "namespaces",
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "n"}}),
+        ),
+    ];
+    for (group, plural, obj) in objects {
+        let w = write(res(group, plural), None, "creator", "2026-11-27T00:00:00Z");
+        let mut fast = obj.clone();
+        record(&w, None, &mut fast);
+        let mut general = obj.clone();
+        record_change(&w, None, &mut general);
+        assert_eq!(fast, general, "{obj}");
+    }
+    // The pod's entry is not trivial, so the comparison above saw real field sets.
+    let w = write(res("", "pods"), None, "creator", "2026-11-27T00:00:00Z");
+    let mut pod = objects_first_pod();
+    record(&w, None, &mut pod);
+    let fields = &entries(&pod)[0]["fieldsV1"];
+    assert!(fields
+        .pointer("/f:spec/f:containers/k:{\"name\":\"app\"}/f:ports")
+        .is_some());
+}
+
+fn objects_first_pod() -> Value {
+    json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+        "spec": {"containers": [{"name": "app", "image": "i",
+            "ports": [{"containerPort": 80, "protocol": "TCP"}]}]}})
+}

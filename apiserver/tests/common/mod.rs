@@ -110,11 +110,31 @@ impl Client {
         body: Option<&Value>,
         accept: &str,
     ) -> anyhow::Result<(StatusCode, Bytes)> {
-        let mut sender = self.sender.clone();
-        sender.ready().await?;
         let bytes = body
             .map(|b| Bytes::from(serde_json::to_vec(b).unwrap_or_default()))
             .unwrap_or_default();
+        self.send_raw(method, path, bytes, accept).await
+    }
+
+    /// Sends a JSON body that is already encoded and reads the whole answer.
+    pub async fn send_encoded(
+        &self,
+        method: Method,
+        path: &str,
+        body: Bytes,
+    ) -> anyhow::Result<(StatusCode, Bytes)> {
+        self.send_raw(method, path, body, "application/json").await
+    }
+
+    async fn send_raw(
+        &self,
+        method: Method,
+        path: &str,
+        bytes: Bytes,
+        accept: &str,
+    ) -> anyhow::Result<(StatusCode, Bytes)> {
+        let mut sender = self.sender.clone();
+        sender.ready().await?;
         let req = Request::builder()
             .method(method)
             .uri(format!("https://localhost{path}"))
