@@ -422,11 +422,9 @@ pub async fn sync<O: ReplicaOwner>(shared: Arc<Shared>, key: String) -> Result<O
     // Read before the pods: anything seen after this is in the copy read below.
     let may_act = shared.expectations.satisfied(&key);
     let uid = owner.meta().uid.as_deref().unwrap_or_default();
-    // Only pods this owner controls or nobody controls concern it.
-    let candidates =
-        shared.pods.namespace(ns).into_iter().filter(|p| {
-            ownership::controller_in(p.owner_references()).is_none_or(|o| o.uid == uid)
-        });
+    // Only pods this owner controls or nobody controls concern it (found through the copy's
+    // controller index, not by looking at every pod of the namespace).
+    let candidates = shared.pods.controlled_by_or_orphaned(ns, uid);
     let wire_api: Api<WirePod> = Api::namespaced(client.clone(), ns);
     let matches = |pod: &SlimPod| owner.selects(&pod.labels) == Some(true);
     let owned = ownership::claim(&wire_api, &owner, matches, candidates).await?;
