@@ -13,13 +13,13 @@
 //! managedFields nor whole specs are ever allocated), with the values that repeat across pods
 //! (namespace, labels, owner references, node name, phase) shared through [`crate::intern`].
 
+use crate::hints::{list_then_watch, Change};
 use crate::intern::{self, Labels, OwnerRefs};
 use crate::ownership::Dependent;
-use futures::StreamExt;
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference, Time};
 use k8s_openapi::NamespaceResourceScope;
-use kube::api::{Api, ListParams, WatchEvent, WatchParams};
+use kube::api::{Api, ListParams};
 use kube::Resource;
 use serde::{Deserialize, Deserializer, Serialize};
 use std::borrow::Borrow;
@@ -31,8 +31,6 @@ use std::time::Duration;
 
 /// Objects per page of a listing.
 const PAGE: u32 = 500;
-/// How long to wait before listing again after a failed list or watch.
-const RETRY: Duration = Duration::from_secs(1);
 
 /// Called with `(old, new)` for every change: `(None, Some)` an object appeared, `(Some,
 /// Some)` it changed, `(Some, None)` it is gone. An object replaced by another of the same
@@ -338,61 +336,22 @@ where
     /// again every `resync`.
     pub async fn run(self: Arc<Self>, what: &'static str, client: kube::Client, resync: Duration) {
         let api: Api<K::Wire> = Api::all(client);
-        let wp = WatchParams::default().timeout(resync.as_secs().clamp(1, 290) as u32);
-        loop {
-            let (items, mut version) = match list_in_pages(&api, |o| Some(K::from_wire(o))).await {
-                Ok(listed) => listed,
-                Err(err) => {
-                    tracing::warn!(resource = what, error = %err, "listing failed");
-                    tokio::time::sleep(RETRY).await;
-                    continue;
-                }
-            };
-            self.replace(items);
-            self.synced.send_replace(true);
-            let deadline = tokio::time::Instant::now() + resync;
-            'watch: while tokio::time::Instant::now() < deadline {
-                let stream = match api.watch(&wp, &version).await {
-                    Ok(stream) => stream,
-                    Err(err) => {
-                        tracing::warn!(resource = what, error = %err, "watching failed");
-                        tokio::time::sleep(RETRY).await;
-                        break 'watch;
-                    }
-                };
-                let mut stream = std::pin::pin!(stream);
-                loop {
-                    let event = match tokio::time::timeout_at(deadline, stream.next()).await {
-                        Err(_) => break 'watch,
-                        Ok(None) => continue 'watch,
-                        Ok(Some(Ok(event))) => event,
-                        Ok(Some(Err(err))) => {
-                            tracing::warn!(resource = what, error = %err, "watch stream failed");
-                            break 'watch;
-                        }
-                    };
-                    match event {
-                        WatchEvent::Added(obj) | WatchEvent::Modified(obj) => {
-                            if let Some(v) = obj.meta().resource_version.clone() {
-                                version = v;
-                            }
-                            self.upsert(K::from_wire(obj));
-                        }
-                        WatchEvent::Deleted(obj) => {
-                            if let Some(v) = obj.meta().resource_version.clone() {
-                                version = v;
-                            }
-                            self.remove(&K::from_wire(obj));
-                        }
-                        WatchEvent::Bookmark(mark) => version = mark.metadata.resource_version,
-                        WatchEvent::Error(status) => {
-                            tracing::debug!(resource = what, code = status.code, message = %status.message, "watch ended with an error; listing again");
-                            break 'watch;
-                        }
-                    }
-                }
-            }
-        }
+        list_then_watch(
+            what,
+            &api,
+            None,
+            resync,
+            |obj| Some(K::from_wire(obj)),
+            |items| {
+                self.replace(items);
+                self.synced.send_replace(true);
+            },
+            |change| match change {
+                Change::Applied(obj) => self.upsert(obj),
+                Change::Deleted(obj) => self.remove(&obj),
+            },
+        )
+        .await;
     }
 }
 
@@ -681,25 +640,27 @@ impl SlimPod {
     }
 }
 
-/// Lists every object of `api` in pages, keeping what `keep` makes of each (page by page, so
-/// only one page is ever held in its parsed form); returns them and the version to watch from
-/// (the first page's: watching from it replays anything the later pages might have missed).
+/// Lists every object of `api` matching `params` (a field selector) in pages, keeping what
+/// `keep` makes of each (page by page, so only one page is ever held in its parsed form);
+/// returns them and the version to watch from (the first page's: watching from it replays
+/// anything the later pages might have missed).
 pub async fn list_in_pages<K, T>(
     api: &Api<K>,
-    mut keep: impl FnMut(K) -> Option<T>,
+    params: &ListParams,
+    keep: &mut impl FnMut(K) -> Option<T>,
 ) -> Result<(Vec<T>, String), kube::Error>
 where
     K: Resource + Clone + serde::de::DeserializeOwned + Debug,
 {
     let mut items = Vec::new();
-    let mut lp = ListParams::default().limit(PAGE);
+    let mut lp = params.clone().limit(PAGE);
     let mut version = None;
     loop {
         let page = api.list(&lp).await?;
         if version.is_none() {
             version = page.metadata.resource_version.clone();
         }
-        items.extend(page.items.into_iter().filter_map(&mut keep));
+        items.extend(page.items.into_iter().filter_map(&mut *keep));
         match page.metadata.continue_.filter(|c| !c.is_empty()) {
             Some(token) => lp = lp.continue_token(&token),
             None => break,
