@@ -220,6 +220,11 @@ async fn main() -> Result<()> {
     let _nodes = FakeNodes::start(client.clone(), &specs).await?;
     // Let the scheduler and controllers see the nodes and settle.
     tokio::time::sleep(Duration::from_secs(2)).await;
+    println!(
+        "controller_manager_rss_kib_before={} (anon {})",
+        status_kib(cm.id(), "VmRSS:"),
+        status_kib(cm.id(), "RssAnon:")
+    );
 
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), "default");
     let pods: Api<Pod> = Api::namespaced(client.clone(), "default");

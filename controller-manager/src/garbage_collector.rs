@@ -18,16 +18,15 @@
 //! - an owner carrying the `orphan` finalizer has its references removed from every dependent,
 //!   then loses the finalizer.
 
-use crate::hints::is_status;
-use crate::informer::{list_in_pages, MetaObject, SlimPod};
+use crate::hints::{is_status, list_then_watch, Change};
+use crate::informer::{MetaObject, SlimPod};
 use crate::intern::{self, OwnerRefs};
 use crate::queue::{self, Outcome, WorkQueue};
 use crate::{Context, SyncError};
-use futures::StreamExt;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use kube::api::{
     Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams,
-    Preconditions, PropagationPolicy, WatchEvent, WatchParams,
+    Preconditions, PropagationPolicy,
 };
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -628,32 +627,18 @@ async fn delete_dependents(c: &Collector, uid: &str, item: &Item) -> Result<Outc
 async fn reflect(c: Arc<Collector>, watched: &'static Watched, resync: Duration) {
     let resource = Arc::new((api_resource(watched), watched.4));
     let api: Api<MetaObject> = Api::all_with(c.client.clone(), &resource.0);
-    let mut missing_logged = false;
-    loop {
-        let listed = list_in_pages(&api, |o: MetaObject| item_of(o.metadata, &resource)).await;
-        let (items, version) = match listed {
-            Ok(listed) => listed,
-            Err(err) => {
-                // A resource this server does not serve is looked at again now and then.
-                if is_status(&err, 404) {
-                    if !missing_logged {
-                        tracing::info!(resource = watched.3, "not served; not collecting it");
-                        missing_logged = true;
-                    }
-                    tokio::time::sleep(resync).await;
-                } else {
-                    tracing::warn!(resource = watched.3, error = %err, "listing failed");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                }
-                continue;
-            }
-        };
-        {
-            let listed: HashSet<&str> = items.iter().map(|(uid, _)| &**uid).collect();
+    list_then_watch(
+        watched.3,
+        &api,
+        None,
+        resync,
+        |o: MetaObject| item_of(o.metadata, &resource),
+        |items| {
+            let listed: HashSet<Uid> = items.iter().map(|(uid, _)| Arc::clone(uid)).collect();
             let mut graph = c.graph();
             let mut touched = Vec::new();
             for gone in graph.uids_of(&resource.0.group, &resource.0.plural) {
-                if !listed.contains(&*gone) {
+                if !listed.contains(&gone) {
                     touched.extend(graph.remove(&gone));
                 }
             }
@@ -667,58 +652,16 @@ async fn reflect(c: Arc<Collector>, watched: &'static Watched, resync: Duration)
             }
             drop(graph);
             c.queue_all(touched);
-        }
-        let mut version = version;
-        let deadline = tokio::time::Instant::now() + resync;
-        let wp = WatchParams::default().timeout(resync.as_secs().clamp(1, 290) as u32);
-        'watch: while tokio::time::Instant::now() < deadline {
-            let stream = match api.watch(&wp, &version).await {
-                Ok(s) => s,
-                Err(err) => {
-                    tracing::warn!(resource = watched.3, error = %err, "watching failed");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    break 'watch;
-                }
+        },
+        |change| {
+            let touched = match change {
+                Change::Applied((uid, item)) => c.graph().upsert(&uid, item),
+                Change::Deleted((uid, _)) => c.graph().remove(&uid),
             };
-            let mut stream = std::pin::pin!(stream);
-            loop {
-                let event = match tokio::time::timeout_at(deadline, stream.next()).await {
-                    Err(_) => break 'watch,
-                    Ok(None) => continue 'watch,
-                    Ok(Some(Ok(event))) => event,
-                    Ok(Some(Err(err))) => {
-                        tracing::warn!(resource = watched.3, error = %err, "watch stream failed");
-                        break 'watch;
-                    }
-                };
-                match event {
-                    WatchEvent::Added(obj) | WatchEvent::Modified(obj) => {
-                        if let Some(v) = obj.metadata.resource_version.clone() {
-                            version = v;
-                        }
-                        if let Some((uid, item)) = item_of(obj.metadata, &resource) {
-                            let touched = c.graph().upsert(&uid, item);
-                            c.queue_all(touched);
-                        }
-                    }
-                    WatchEvent::Deleted(obj) => {
-                        if let Some(v) = obj.metadata.resource_version.clone() {
-                            version = v;
-                        }
-                        if let Some(uid) = obj.metadata.uid.as_deref() {
-                            let touched = c.graph().remove(uid);
-                            c.queue_all(touched);
-                        }
-                    }
-                    WatchEvent::Bookmark(mark) => version = mark.metadata.resource_version,
-                    WatchEvent::Error(status) => {
-                        tracing::debug!(resource = watched.3, message = %status.message, "watch ended; listing again");
-                        break 'watch;
-                    }
-                }
-            }
-        }
-    }
+            c.queue_all(touched);
+        },
+    )
+    .await;
 }
 
 /// Keeps the pods in the graph from the controller manager's shared pod copy instead of a

@@ -1,9 +1,13 @@
-//! Turns a resource's list and watch into keys on a [`WorkQueue`].
+//! The list-then-watch loop every watch-fed part of the controller manager runs, and its
+//! simplest use: turning a resource's list and watch into keys on a [`WorkQueue`].
 //!
-//! Events are only hints: each listing queues every object's key, which is the periodic full
-//! resync, and any watch failure (an error event, a dropped stream, a refused watch) leads to a
-//! new listing, so nothing missed while disconnected stays missed.
+//! [`list_then_watch`] lists in pages (each page converted before the next is read), hands the
+//! listing over, then watches from the listed version and hands over each change; it lists
+//! again every resync period and after any watch failure (an error event, a dropped stream, a
+//! refused watch), so nothing missed while disconnected stays missed. Events are only hints
+//! to [`feed`]: each listing queues every object's key, which is the periodic full resync.
 
+use crate::informer::list_in_pages;
 use crate::queue::WorkQueue;
 use futures::StreamExt;
 use kube::api::{Api, ListParams, WatchEvent, WatchParams};
@@ -15,41 +19,54 @@ use std::time::Duration;
 /// How long to wait before listing again after a failed list or watch.
 const RETRY: Duration = Duration::from_secs(1);
 
-/// Lists and watches `api` (optionally restricted by a field selector) forever, adding
-/// `key_of(object)` to `queue` for every listed object and every event; lists again every
-/// `resync`.
-pub async fn feed<K, F>(
+/// A change a watch reports, converted.
+pub enum Change<T> {
+    /// Added or modified: the object as it is now.
+    Applied(T),
+    /// Deleted: the object as it was last.
+    Deleted(T),
+}
+
+/// Lists and watches `api` (restricted by `fields`, a field selector, when given) forever:
+/// `listed` gets every listing, converted object by object through `convert`, and `changed`
+/// every watch event after it; lists again every `resync` and after any failure. A resource
+/// the server does not serve (404) is tried again every `resync`, logged once.
+pub async fn list_then_watch<K, T>(
     what: &'static str,
-    api: Api<K>,
-    field_selector: Option<String>,
-    queue: Arc<WorkQueue>,
-    key_of: F,
+    api: &Api<K>,
+    fields: Option<&str>,
     resync: Duration,
+    mut convert: impl FnMut(K) -> Option<T>,
+    mut listed: impl FnMut(Vec<T>),
+    mut changed: impl FnMut(Change<T>),
 ) where
-    K: Resource + Clone + serde::de::DeserializeOwned + Debug + Send + 'static,
-    F: Fn(&K) -> Option<String>,
+    K: Resource + Clone + serde::de::DeserializeOwned + Debug,
 {
     let mut lp = ListParams::default();
     let mut wp = WatchParams::default().timeout(resync.as_secs().clamp(1, 290) as u32);
-    if let Some(fields) = &field_selector {
+    if let Some(fields) = fields {
         lp = lp.fields(fields);
         wp = wp.fields(fields);
     }
+    let mut missing_logged = false;
     loop {
-        let list = match api.list(&lp).await {
-            Ok(list) => list,
+        let (items, mut version) = match list_in_pages(api, &lp, &mut convert).await {
+            Ok(listing) => listing,
+            Err(err) if is_status(&err, 404) => {
+                if !missing_logged {
+                    tracing::info!(resource = what, "not served; looking again later");
+                    missing_logged = true;
+                }
+                tokio::time::sleep(resync).await;
+                continue;
+            }
             Err(err) => {
                 tracing::warn!(resource = what, error = %err, "listing failed");
                 tokio::time::sleep(RETRY).await;
                 continue;
             }
         };
-        for obj in &list.items {
-            if let Some(key) = key_of(obj) {
-                queue.add(&key);
-            }
-        }
-        let mut version = list.metadata.resource_version.unwrap_or_default();
+        listed(items);
         let deadline = tokio::time::Instant::now() + resync;
         'watch: while tokio::time::Instant::now() < deadline {
             let stream = match api.watch(&wp, &version).await {
@@ -73,26 +90,63 @@ pub async fn feed<K, F>(
                         break 'watch;
                     }
                 };
-                match event {
-                    WatchEvent::Added(obj)
-                    | WatchEvent::Modified(obj)
-                    | WatchEvent::Deleted(obj) => {
-                        if let Some(v) = obj.meta().resource_version.clone() {
-                            version = v;
-                        }
-                        if let Some(key) = key_of(&obj) {
-                            queue.add(&key);
-                        }
+                let (obj, deleted) = match event {
+                    WatchEvent::Added(obj) | WatchEvent::Modified(obj) => (obj, false),
+                    WatchEvent::Deleted(obj) => (obj, true),
+                    WatchEvent::Bookmark(mark) => {
+                        version = mark.metadata.resource_version;
+                        continue;
                     }
-                    WatchEvent::Bookmark(mark) => version = mark.metadata.resource_version,
                     WatchEvent::Error(status) => {
                         tracing::debug!(resource = what, code = status.code, message = %status.message, "watch ended with an error; listing again");
                         break 'watch;
                     }
+                };
+                if let Some(v) = obj.meta().resource_version.clone() {
+                    version = v;
+                }
+                if let Some(obj) = convert(obj) {
+                    changed(if deleted {
+                        Change::Deleted(obj)
+                    } else {
+                        Change::Applied(obj)
+                    });
                 }
             }
         }
     }
+}
+
+/// Lists and watches `api` (optionally restricted by a field selector) forever, adding
+/// `key_of(object)` to `queue` for every listed object and every event; lists again every
+/// `resync`.
+pub async fn feed<K, F>(
+    what: &'static str,
+    api: Api<K>,
+    field_selector: Option<String>,
+    queue: Arc<WorkQueue>,
+    key_of: F,
+    resync: Duration,
+) where
+    K: Resource + Clone + serde::de::DeserializeOwned + Debug + Send + 'static,
+    F: Fn(&K) -> Option<String>,
+{
+    list_then_watch(
+        what,
+        &api,
+        field_selector.as_deref(),
+        resync,
+        |obj| key_of(&obj),
+        |keys| {
+            for key in keys {
+                queue.add(&key);
+            }
+        },
+        |change| match change {
+            Change::Applied(key) | Change::Deleted(key) => queue.add(&key),
+        },
+    )
+    .await;
 }
 
 /// The key of a namespaced object's namespace; used by controllers that sync per namespace.

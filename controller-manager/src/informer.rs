@@ -13,13 +13,13 @@
 //! managedFields nor whole specs are ever allocated), with the values that repeat across pods
 //! (namespace, labels, owner references, node name, phase) shared through [`crate::intern`].
 
+use crate::hints::{list_then_watch, Change};
 use crate::intern::{self, Labels, OwnerRefs};
 use crate::ownership::Dependent;
-use futures::StreamExt;
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference, Time};
 use k8s_openapi::NamespaceResourceScope;
-use kube::api::{Api, ListParams, WatchEvent, WatchParams};
+use kube::api::{Api, ListParams};
 use kube::Resource;
 use serde::{Deserialize, Deserializer, Serialize};
 use std::borrow::Borrow;
@@ -31,8 +31,6 @@ use std::time::Duration;
 
 /// Objects per page of a listing.
 const PAGE: u32 = 500;
-/// How long to wait before listing again after a failed list or watch.
-const RETRY: Duration = Duration::from_secs(1);
 
 /// Called with `(old, new)` for every change: `(None, Some)` an object appeared, `(Some,
 /// Some)` it changed, `(Some, None)` it is gone. An object replaced by another of the same
@@ -74,9 +72,77 @@ impl<K> Clone for ByName<K> {
 /// Namespace → objects by name.
 type Store<K> = HashMap<String, HashSet<ByName<K>>>;
 
+/// The objects, by namespace and name and by controller.
+struct Maps<K> {
+    /// Namespace → objects by name.
+    names: Store<K>,
+    /// `namespace/controller uid` (`namespace/` for objects without a controller) → objects
+    /// by name.
+    controlled: HashMap<String, HashSet<ByName<K>>>,
+}
+
+impl<K> Default for Maps<K> {
+    fn default() -> Self {
+        Maps {
+            names: HashMap::new(),
+            controlled: HashMap::new(),
+        }
+    }
+}
+
+/// The key of the controller index for objects of namespace `ns` controlled by `uid`.
+fn controller_key(ns: &str, uid: &str) -> String {
+    format!("{ns}/{uid}")
+}
+
+fn controller_key_of<K: Dependent>(obj: &K) -> String {
+    let uid = crate::ownership::controller_in(obj.owner_references()).map_or("", |o| &o.uid);
+    controller_key(obj.namespace(), uid)
+}
+
+impl<K: Dependent> Maps<K> {
+    /// Stores `obj`, returning what it replaced.
+    fn insert(&mut self, obj: Arc<K>) -> Option<Arc<K>> {
+        let old = self
+            .names
+            .entry(obj.namespace().to_owned())
+            .or_default()
+            .replace(ByName(Arc::clone(&obj)));
+        if let Some(old) = &old {
+            self.unindex(&old.0);
+        }
+        self.controlled
+            .entry(controller_key_of(obj.as_ref()))
+            .or_default()
+            .insert(ByName(obj));
+        old.map(|o| o.0)
+    }
+
+    /// Forgets `ns/name`, returning it.
+    fn take(&mut self, ns: &str, name: &str) -> Option<Arc<K>> {
+        let old = self.names.get_mut(ns).and_then(|m| m.take(name));
+        if self.names.get(ns).is_some_and(HashSet::is_empty) {
+            self.names.remove(ns);
+        }
+        let old = old?.0;
+        self.unindex(&old);
+        Some(old)
+    }
+
+    fn unindex(&mut self, obj: &K) {
+        let key = controller_key_of(obj);
+        if let Some(set) = self.controlled.get_mut(&key) {
+            set.remove(obj.name());
+            if set.is_empty() {
+                self.controlled.remove(&key);
+            }
+        }
+    }
+}
+
 /// A shared, watch-fed copy of every object of kind `K`.
 pub struct Informer<K> {
-    store: RwLock<Store<K>>,
+    store: RwLock<Maps<K>>,
     handlers: Mutex<Vec<Arc<Handler<K>>>>,
     synced: tokio::sync::watch::Sender<bool>,
 }
@@ -84,7 +150,7 @@ pub struct Informer<K> {
 impl<K> Default for Informer<K> {
     fn default() -> Self {
         Informer {
-            store: RwLock::new(HashMap::new()),
+            store: RwLock::new(Maps::default()),
             handlers: Mutex::new(Vec::new()),
             synced: tokio::sync::watch::channel(false).0,
         }
@@ -111,6 +177,7 @@ where
             .unwrap_or_else(PoisonError::into_inner)
             .push(handler.clone());
         let existing: Vec<Arc<K>> = store
+            .names
             .values()
             .flat_map(|m| m.iter().map(|o| Arc::clone(&o.0)))
             .collect();
@@ -131,9 +198,37 @@ where
         self.store
             .read()
             .unwrap_or_else(PoisonError::into_inner)
+            .names
             .get(ns)
             .map(|m| m.iter().map(|o| Arc::clone(&o.0)).collect())
             .unwrap_or_default()
+    }
+
+    /// The objects of namespace `ns` whose controller reference names `uid`, and those
+    /// without a controller: the ones an owner with that uid may own or adopt.
+    pub fn controlled_by_or_orphaned(&self, ns: &str, uid: &str) -> Vec<Arc<K>> {
+        let store = self.store.read().unwrap_or_else(PoisonError::into_inner);
+        let mut keys = vec![controller_key(ns, "")];
+        if !uid.is_empty() {
+            keys.push(controller_key(ns, uid));
+        }
+        keys.iter()
+            .filter_map(|k| store.controlled.get(k))
+            .flat_map(|set| set.iter().map(|o| Arc::clone(&o.0)))
+            .collect()
+    }
+
+    /// Every object `keep` accepts.
+    pub fn matching(&self, keep: impl Fn(&Arc<K>) -> bool) -> Vec<Arc<K>> {
+        self.store
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .names
+            .values()
+            .flat_map(|m| m.iter().map(|o| &o.0))
+            .filter(|o| keep(o))
+            .cloned()
+            .collect()
     }
 
     /// The object `ns/name`, if stored.
@@ -141,6 +236,7 @@ where
         self.store
             .read()
             .unwrap_or_else(PoisonError::into_inner)
+            .names
             .get(ns)?
             .get(name)
             .map(|o| Arc::clone(&o.0))
@@ -151,6 +247,7 @@ where
         self.store
             .read()
             .unwrap_or_else(PoisonError::into_inner)
+            .names
             .values()
             .map(HashSet::len)
             .sum()
@@ -191,43 +288,36 @@ where
             .store
             .write()
             .unwrap_or_else(PoisonError::into_inner)
-            .entry(obj.namespace().to_owned())
-            .or_default()
-            .replace(ByName(Arc::clone(&obj)));
-        self.notify(old.as_ref().map(|o| o.0.as_ref()), Some(&obj));
+            .insert(Arc::clone(&obj));
+        self.notify(old.as_deref(), Some(&obj));
     }
 
     /// Forgets `obj` and tells the subscribers.
     fn remove(&self, obj: &K) {
-        let ns = obj.namespace();
-        let old = {
-            let mut store = self.store.write().unwrap_or_else(PoisonError::into_inner);
-            let old = store.get_mut(ns).and_then(|m| m.take(obj.name()));
-            if store.get(ns).is_some_and(HashSet::is_empty) {
-                store.remove(ns);
-            }
-            old
-        };
+        let old = self
+            .store
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take(obj.namespace(), obj.name());
         // The last state known is the one subscribers see go.
-        self.notify(old.as_ref().map(|o| o.0.as_ref()).or(Some(obj)), None);
+        self.notify(old.as_deref().or(Some(obj)), None);
     }
 
     /// Replaces the store with a listing, telling the subscribers what changed.
     fn replace(&self, listed: Vec<K>) {
-        let mut fresh: Store<K> = HashMap::new();
+        let mut fresh: Maps<K> = Maps::default();
         for obj in listed {
             if !obj.name().is_empty() && !obj.namespace().is_empty() {
-                fresh
-                    .entry(obj.namespace().to_owned())
-                    .or_default()
-                    .replace(ByName(Arc::new(obj)));
+                fresh.insert(Arc::new(obj));
             }
         }
+        let listed = fresh.names.clone();
         let old = std::mem::replace(
             &mut *self.store.write().unwrap_or_else(PoisonError::into_inner),
-            fresh.clone(),
-        );
-        for (ns, objs) in &fresh {
+            fresh,
+        )
+        .names;
+        for (ns, objs) in &listed {
             for obj in objs {
                 let before = old.get(ns).and_then(|m| m.get(obj.0.name()));
                 self.notify(before.map(|o| o.0.as_ref()), Some(&obj.0));
@@ -235,7 +325,7 @@ where
         }
         for (ns, objs) in &old {
             for obj in objs {
-                if fresh.get(ns).is_none_or(|m| !m.contains(obj.0.name())) {
+                if listed.get(ns).is_none_or(|m| !m.contains(obj.0.name())) {
                     self.notify(Some(&obj.0), None);
                 }
             }
@@ -246,61 +336,22 @@ where
     /// again every `resync`.
     pub async fn run(self: Arc<Self>, what: &'static str, client: kube::Client, resync: Duration) {
         let api: Api<K::Wire> = Api::all(client);
-        let wp = WatchParams::default().timeout(resync.as_secs().clamp(1, 290) as u32);
-        loop {
-            let (items, mut version) = match list_in_pages(&api, |o| Some(K::from_wire(o))).await {
-                Ok(listed) => listed,
-                Err(err) => {
-                    tracing::warn!(resource = what, error = %err, "listing failed");
-                    tokio::time::sleep(RETRY).await;
-                    continue;
-                }
-            };
-            self.replace(items);
-            self.synced.send_replace(true);
-            let deadline = tokio::time::Instant::now() + resync;
-            'watch: while tokio::time::Instant::now() < deadline {
-                let stream = match api.watch(&wp, &version).await {
-                    Ok(stream) => stream,
-                    Err(err) => {
-                        tracing::warn!(resource = what, error = %err, "watching failed");
-                        tokio::time::sleep(RETRY).await;
-                        break 'watch;
-                    }
-                };
-                let mut stream = std::pin::pin!(stream);
-                loop {
-                    let event = match tokio::time::timeout_at(deadline, stream.next()).await {
-                        Err(_) => break 'watch,
-                        Ok(None) => continue 'watch,
-                        Ok(Some(Ok(event))) => event,
-                        Ok(Some(Err(err))) => {
-                            tracing::warn!(resource = what, error = %err, "watch stream failed");
-                            break 'watch;
-                        }
-                    };
-                    match event {
-                        WatchEvent::Added(obj) | WatchEvent::Modified(obj) => {
-                            if let Some(v) = obj.meta().resource_version.clone() {
-                                version = v;
-                            }
-                            self.upsert(K::from_wire(obj));
-                        }
-                        WatchEvent::Deleted(obj) => {
-                            if let Some(v) = obj.meta().resource_version.clone() {
-                                version = v;
-                            }
-                            self.remove(&K::from_wire(obj));
-                        }
-                        WatchEvent::Bookmark(mark) => version = mark.metadata.resource_version,
-                        WatchEvent::Error(status) => {
-                            tracing::debug!(resource = what, code = status.code, message = %status.message, "watch ended with an error; listing again");
-                            break 'watch;
-                        }
-                    }
-                }
-            }
-        }
+        list_then_watch(
+            what,
+            &api,
+            None,
+            resync,
+            |obj| Some(K::from_wire(obj)),
+            |items| {
+                self.replace(items);
+                self.synced.send_replace(true);
+            },
+            |change| match change {
+                Change::Applied(obj) => self.upsert(obj),
+                Change::Deleted(obj) => self.remove(&obj),
+            },
+        )
+        .await;
     }
 }
 
@@ -420,6 +471,9 @@ pub struct SlimPodStatus {
     /// `Pending`, `Running`, `Succeeded`, `Failed` or `Unknown`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phase: Option<String>,
+    /// Why the pod is in this phase (`Evicted`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
     /// The `Ready` condition, when reported.
     #[serde(
         default,
@@ -491,6 +545,8 @@ pub struct SlimPod {
     pub node_name: Option<Arc<str>>,
     /// Its phase, if reported (shared).
     pub phase: Option<Arc<str>>,
+    /// Its `status.reason` (`Evicted`, …), if reported (shared).
+    pub status_reason: Option<Arc<str>>,
     /// `Some` when its Ready condition is True, with when it turned so if reported.
     pub ready_since: Option<Option<Timestamp>>,
 }
@@ -529,6 +585,11 @@ impl Dependent for SlimPod {
                 .and_then(|s| s.node_name)
                 .filter(|n| !n.is_empty())
                 .map(|n| intern::string(&n)),
+            status_reason: wire
+                .status
+                .as_ref()
+                .and_then(|s| s.reason.as_deref())
+                .map(intern::string),
             phase: wire
                 .status
                 .and_then(|s| s.phase)
@@ -579,25 +640,27 @@ impl SlimPod {
     }
 }
 
-/// Lists every object of `api` in pages, keeping what `keep` makes of each (page by page, so
-/// only one page is ever held in its parsed form); returns them and the version to watch from
-/// (the first page's: watching from it replays anything the later pages might have missed).
+/// Lists every object of `api` matching `params` (a field selector) in pages, keeping what
+/// `keep` makes of each (page by page, so only one page is ever held in its parsed form);
+/// returns them and the version to watch from (the first page's: watching from it replays
+/// anything the later pages might have missed).
 pub async fn list_in_pages<K, T>(
     api: &Api<K>,
-    mut keep: impl FnMut(K) -> Option<T>,
+    params: &ListParams,
+    keep: &mut impl FnMut(K) -> Option<T>,
 ) -> Result<(Vec<T>, String), kube::Error>
 where
     K: Resource + Clone + serde::de::DeserializeOwned + Debug,
 {
     let mut items = Vec::new();
-    let mut lp = ListParams::default().limit(PAGE);
+    let mut lp = params.clone().limit(PAGE);
     let mut version = None;
     loop {
         let page = api.list(&lp).await?;
         if version.is_none() {
             version = page.metadata.resource_version.clone();
         }
-        items.extend(page.items.into_iter().filter_map(&mut keep));
+        items.extend(page.items.into_iter().filter_map(&mut *keep));
         match page.metadata.continue_.filter(|c| !c.is_empty()) {
             Some(token) => lp = lp.continue_token(&token),
             None => break,
@@ -658,6 +721,7 @@ pub(crate) mod probe {
             }),
             status: Some(SlimPodStatus {
                 phase: Some("Running".into()),
+                reason: None,
                 conditions: Some(vec![SlimCondition {
                     type_: "Ready".into(),
                     status: "True".into(),
@@ -815,6 +879,86 @@ mod tests {
             changes,
             [(None, Some("5".into())), (Some("2".into()), None)]
         );
+    }
+
+    fn owned_by(ns: &str, name: &str, controller: Option<&str>) -> SlimPod {
+        let refs = controller
+            .map(|uid| OwnerReference {
+                api_version: "apps/v1".into(),
+                kind: "ReplicaSet".into(),
+                name: format!("rs-{uid}"),
+                uid: uid.into(),
+                controller: Some(true),
+                block_owner_deletion: Some(true),
+            })
+            .into_iter()
+            .collect();
+        SlimPod {
+            owners: intern::owners(refs),
+            ..pod(ns, name, "1")
+        }
+    }
+
+    fn names(pods: Vec<Arc<SlimPod>>) -> Vec<String> {
+        let mut names: Vec<String> = pods.iter().map(|p| p.name.to_string()).collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn the_controller_index_follows_every_change() {
+        let informer: Informer<SlimPod> = Informer::default();
+        informer.upsert(owned_by("a", "a1", Some("rs1")));
+        informer.upsert(owned_by("a", "a2", Some("rs2")));
+        informer.upsert(owned_by("a", "orphan", None));
+        // Same controller uid in another namespace is not found.
+        informer.upsert(owned_by("b", "b1", Some("rs1")));
+        assert_eq!(
+            names(informer.controlled_by_or_orphaned("a", "rs1")),
+            ["a1", "orphan"]
+        );
+        assert_eq!(
+            names(informer.controlled_by_or_orphaned("a", "")),
+            ["orphan"]
+        );
+        assert_eq!(
+            names(informer.controlled_by_or_orphaned("b", "rs1")),
+            ["b1"]
+        );
+        // Released: an orphan now; adopted by another owner: found under it only.
+        informer.upsert(owned_by("a", "a1", None));
+        assert_eq!(
+            names(informer.controlled_by_or_orphaned("a", "rs1")),
+            ["a1", "orphan"]
+        );
+        informer.upsert(owned_by("a", "a1", Some("rs2")));
+        assert_eq!(
+            names(informer.controlled_by_or_orphaned("a", "rs1")),
+            ["orphan"]
+        );
+        assert_eq!(
+            names(informer.controlled_by_or_orphaned("a", "rs2")),
+            ["a1", "a2", "orphan"]
+        );
+        informer.remove(&owned_by("a", "a2", Some("rs2")));
+        informer.remove(&owned_by("a", "orphan", None));
+        assert_eq!(
+            names(informer.controlled_by_or_orphaned("a", "rs2")),
+            ["a1"]
+        );
+        // A listing rebuilds the index.
+        informer.replace(vec![
+            owned_by("a", "x", Some("rs1")),
+            owned_by("a", "y", None),
+        ]);
+        assert_eq!(
+            names(informer.controlled_by_or_orphaned("a", "rs1")),
+            ["x", "y"]
+        );
+        assert!(informer.controlled_by_or_orphaned("a", "rs2").len() == 1);
+        assert!(informer.controlled_by_or_orphaned("b", "rs1").is_empty());
+        let store = informer.store.read().unwrap();
+        assert_eq!(store.controlled.len(), 2, "empty index entries are dropped");
     }
 
     #[test]

@@ -15,6 +15,7 @@
 //! `nodelifecycle` ([`nodelifecycle`]), `taint-eviction-controller` ([`taint_eviction`]),
 //! `nodeipam` ([`nodeipam`]) and `podgc` ([`podgc`]).
 
+pub mod client;
 pub mod deployment;
 pub mod endpoints;
 pub mod endpointslice;
@@ -67,6 +68,7 @@ const USES_PODS: &[&str] = &[
     "endpoint",
     "endpointslice",
     "garbage-collector",
+    "podgc",
     "replicaset",
     "replicationcontroller",
 ];
@@ -358,7 +360,7 @@ pub async fn run(opts: Options) -> Result<()> {
     )
     .await
     .context("loading the kubeconfig")?;
-    let client = kube::Client::try_from(config).context("building the API client")?;
+    let client = client::api_client(config).context("building the API client")?;
     let ctx = Arc::new(Context {
         client: client.clone(),
         pods: informer::Informer::new(),

@@ -1,7 +1,7 @@
 //! The `podgc` controller: deletes pods nothing else will ever delete.
 //!
-//! Every `--pod-gc-check-period` it lists every node and, page by page, every pod, and
-//! force-deletes (grace period zero):
+//! Every `--pod-gc-check-period` it lists every node, looks at every pod in the controller
+//! manager's shared pod copy ([`crate::informer`]) and force-deletes (grace period zero):
 //!
 //! - terminated pods (phase Succeeded or Failed) beyond `--terminated-pod-gc-threshold`
 //!   (0 turns this off), evicted ones first, then oldest first, names breaking ties;
@@ -13,10 +13,11 @@
 //!   `DeletionByPodGC`) and go;
 //! - pods being deleted that were never scheduled (no kubelet will finish them).
 //!
-//! A pod not yet in a terminal phase is first patched to `Failed`, so its owner and anyone
-//! watching sees it end even when no kubelet is left to say so.
+//! A pod not yet in a terminal phase is first read fresh and patched to `Failed`, so its owner
+//! and anyone watching sees it end even when no kubelet is left to say so.
 
 use crate::hints::is_status;
+use crate::informer::SlimPod;
 use crate::{Context, SyncError};
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::{Node, Pod, PodCondition};
@@ -28,9 +29,6 @@ use std::time::{Duration, Instant};
 
 /// The taint that says a node is out of service and its terminating pods may go.
 pub const TAINT_OUT_OF_SERVICE: &str = "node.kubernetes.io/out-of-service";
-
-/// Pods read per page.
-const PAGE: u32 = 500;
 
 /// Why a pod is collected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,25 +43,92 @@ pub enum Reason {
     UnscheduledTerminating,
 }
 
-fn phase(pod: &Pod) -> Option<&str> {
-    pod.status.as_ref()?.phase.as_deref()
+/// What the collector reads of a pod: a full Pod or the shared copy's [`SlimPod`].
+pub trait PodView {
+    /// Its name.
+    fn name(&self) -> &str;
+    /// Its phase, if reported.
+    fn phase(&self) -> Option<&str>;
+    /// `status.reason`, if reported.
+    fn status_reason(&self) -> Option<&str>;
+    /// The node it is bound to (empty when unbound).
+    fn node_name(&self) -> &str;
+    /// Whether it carries a deletionTimestamp.
+    fn deleting(&self) -> bool;
+    /// Its creationTimestamp.
+    fn created(&self) -> Option<Timestamp>;
 }
 
-fn node_name(pod: &Pod) -> &str {
-    pod.spec
-        .as_ref()
-        .and_then(|s| s.node_name.as_deref())
-        .unwrap_or_default()
+impl PodView for Pod {
+    fn name(&self) -> &str {
+        self.metadata.name.as_deref().unwrap_or_default()
+    }
+
+    fn phase(&self) -> Option<&str> {
+        self.status.as_ref()?.phase.as_deref()
+    }
+
+    fn status_reason(&self) -> Option<&str> {
+        self.status.as_ref()?.reason.as_deref()
+    }
+
+    fn node_name(&self) -> &str {
+        self.spec
+            .as_ref()
+            .and_then(|s| s.node_name.as_deref())
+            .unwrap_or_default()
+    }
+
+    fn deleting(&self) -> bool {
+        self.metadata.deletion_timestamp.is_some()
+    }
+
+    fn created(&self) -> Option<Timestamp> {
+        self.metadata.creation_timestamp.as_ref().map(|t| t.0)
+    }
+}
+
+impl PodView for Arc<SlimPod> {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn phase(&self) -> Option<&str> {
+        SlimPod::phase(self)
+    }
+
+    fn status_reason(&self) -> Option<&str> {
+        self.status_reason.as_deref()
+    }
+
+    fn node_name(&self) -> &str {
+        SlimPod::node_name(self).unwrap_or_default()
+    }
+
+    fn deleting(&self) -> bool {
+        self.deleted.is_some()
+    }
+
+    fn created(&self) -> Option<Timestamp> {
+        self.created
+    }
+}
+
+fn phase<P: PodView>(pod: &P) -> Option<&str> {
+    pod.phase()
+}
+
+fn node_name<P: PodView>(pod: &P) -> &str {
+    pod.node_name()
 }
 
 /// Whether the pod ended: any phase other than Pending, Running and Unknown.
-fn terminated(pod: &Pod) -> bool {
+fn terminated<P: PodView>(pod: &P) -> bool {
     !matches!(phase(pod), None | Some("Pending" | "Running" | "Unknown"))
 }
 
-fn evicted(pod: &Pod) -> bool {
-    phase(pod) == Some("Failed")
-        && pod.status.as_ref().and_then(|s| s.reason.as_deref()) == Some("Evicted")
+fn evicted<P: PodView>(pod: &P) -> bool {
+    phase(pod) == Some("Failed") && pod.status_reason() == Some("Evicted")
 }
 
 fn out_of_service(node: &Node) -> bool {
@@ -78,24 +143,18 @@ fn out_of_service(node: &Node) -> bool {
 
 /// The pods to collect now, with why, given every pod, every node, the node names confirmed
 /// gone after their quarantine and the terminated-pod threshold.
-pub fn select<'a>(
-    pods: &'a [Pod],
+pub fn select<'a, P: PodView>(
+    pods: &'a [P],
     nodes: &HashMap<String, Node>,
     gone: &HashSet<String>,
     threshold: usize,
-) -> Vec<(&'a Pod, Reason)> {
+) -> Vec<(&'a P, Reason)> {
     let mut chosen = Vec::new();
     if threshold > 0 {
-        let mut ended: Vec<&Pod> = pods.iter().filter(|p| terminated(p)).collect();
+        let mut ended: Vec<&P> = pods.iter().filter(|p| terminated(*p)).collect();
         if ended.len() > threshold {
             let surplus = ended.len() - threshold;
-            ended.sort_by_key(|p| {
-                (
-                    !evicted(p),
-                    p.metadata.creation_timestamp.as_ref().map(|t| t.0),
-                    p.metadata.name.clone(),
-                )
-            });
+            ended.sort_by_key(|p| (!evicted(*p), p.created(), p.name().to_owned()));
             chosen.extend(
                 ended
                     .into_iter()
@@ -106,7 +165,7 @@ pub fn select<'a>(
     }
     for pod in pods {
         let node = node_name(pod);
-        let deleting = pod.metadata.deletion_timestamp.is_some();
+        let deleting = pod.deleting();
         let reason = if deleting && nodes.get(node).is_some_and(out_of_service) {
             Reason::OutOfService
         } else if !node.is_empty() && gone.contains(node) {
@@ -132,16 +191,16 @@ pub struct Quarantine {
 impl Quarantine {
     /// Notes which bound node names are missing at `now` and returns those missing for at
     /// least `period`, to be confirmed gone with a fresh read.
-    pub fn overdue(
+    pub fn overdue<P: PodView>(
         &mut self,
-        pods: &[Pod],
+        pods: &[P],
         nodes: &HashMap<String, Node>,
         now: Instant,
         period: Duration,
     ) -> Vec<String> {
         let missing: HashSet<&str> = pods
             .iter()
-            .map(node_name)
+            .map(|p| node_name(p))
             .filter(|n| !n.is_empty() && !nodes.contains_key(*n))
             .collect();
         self.missing_since
@@ -189,9 +248,8 @@ pub fn failed_status(pod: &Pod, condition: Option<PodCondition>) -> Option<serde
 
 /// Marks `pod` Failed (with the DisruptionTarget condition when orphaned) and force-deletes
 /// it.
-async fn collect(client: &kube::Client, pod: &Pod, reason: Reason) -> Result<(), SyncError> {
-    let ns = pod.metadata.namespace.as_deref().unwrap_or_default();
-    let name = pod.metadata.name.as_deref().unwrap_or_default();
+async fn collect(client: &kube::Client, pod: &SlimPod, reason: Reason) -> Result<(), SyncError> {
+    let (ns, name) = (&*pod.namespace, &*pod.name);
     let object = format!("{ns}/{name}");
     let api: Api<Pod> = Api::namespaced(client.clone(), ns);
     let condition = (reason == Reason::Orphaned).then(|| PodCondition {
@@ -202,7 +260,18 @@ async fn collect(client: &kube::Client, pod: &Pod, reason: Reason) -> Result<(),
         last_transition_time: Some(Time(Timestamp::now())),
         ..PodCondition::default()
     });
-    if let Some(patch) = failed_status(pod, condition) {
+    let ended = matches!(pod.phase(), Some("Succeeded" | "Failed"));
+    // The status patch needs the pod's conditions, which the copy does not keep.
+    let fresh = if ended {
+        None
+    } else {
+        match api.get_opt(name).await {
+            Ok(Some(fresh)) if fresh.metadata.uid.as_deref() == Some(&*pod.uid) => Some(fresh),
+            Ok(_) => return Ok(()),
+            Err(err) => return Err(SyncError::api("reading pod", &object)(err)),
+        }
+    };
+    if let Some(patch) = fresh.and_then(|fresh| failed_status(&fresh, condition)) {
         match api
             .patch_status(name, &PatchParams::default(), &Patch::Merge(&patch))
             .await
@@ -216,7 +285,7 @@ async fn collect(client: &kube::Client, pod: &Pod, reason: Reason) -> Result<(),
     let params = DeleteParams {
         grace_period_seconds: Some(0),
         preconditions: Some(Preconditions {
-            uid: pod.metadata.uid.clone(),
+            uid: Some(pod.uid.to_string()),
             resource_version: None,
         }),
         ..DeleteParams::default()
@@ -228,9 +297,8 @@ async fn collect(client: &kube::Client, pod: &Pod, reason: Reason) -> Result<(),
     }
 }
 
-/// One pass: list, choose, collect.
+/// One pass: list the nodes, choose among the pods of the shared copy, collect.
 async fn pass(ctx: &Context, quarantine: &mut Quarantine) -> Result<(), SyncError> {
-    let pods_api: Api<Pod> = Api::all(ctx.client.clone());
     let nodes_api: Api<Node> = Api::all(ctx.client.clone());
     let nodes: HashMap<String, Node> = nodes_api
         .list(&ListParams::default())
@@ -240,29 +308,14 @@ async fn pass(ctx: &Context, quarantine: &mut Quarantine) -> Result<(), SyncErro
         .into_iter()
         .filter_map(|n| Some((n.metadata.name.clone()?, n)))
         .collect();
-    // Read in pages, keeping only the pods any rule can choose (terminated, being deleted,
-    // or bound to a missing node), so a large cluster's pods are never all held at once.
-    let mut pods = Vec::new();
-    let mut page = ListParams::default().limit(PAGE);
-    loop {
-        let list = pods_api
-            .list(&page)
-            .await
-            .map_err(SyncError::api("listing pods", "*"))?;
-        pods.extend(list.items.into_iter().filter(|p| {
-            let node = node_name(p);
-            terminated(p)
-                || p.metadata.deletion_timestamp.is_some()
-                || (!node.is_empty() && !nodes.contains_key(node))
-        }));
-        match list.metadata.continue_.filter(|c| !c.is_empty()) {
-            Some(token) => page = page.continue_token(&token),
-            None => break,
-        }
-    }
+    // Only the pods any rule can choose: terminated, being deleted, or bound to a missing node.
+    let pods = ctx.pods.matching(|p| {
+        let node = node_name(p);
+        terminated(p) || p.deleting() || (!node.is_empty() && !nodes.contains_key(node))
+    });
     let mut gone = HashSet::new();
     for name in quarantine.overdue(&pods, &nodes, Instant::now(), ctx.pod_gc_quarantine) {
-        // The listing may be stale: only a fresh read proves the node is gone.
+        // The copy may be stale: only a fresh read proves the node is gone.
         if nodes_api
             .get_opt(&name)
             .await
@@ -288,6 +341,8 @@ async fn pass(ctx: &Context, quarantine: &mut Quarantine) -> Result<(), SyncErro
 /// Runs the controller until the process stops.
 pub async fn run(ctx: Arc<Context>) {
     let mut quarantine = Quarantine::default();
+    // No pass chooses from an empty copy.
+    ctx.pods.synced().await;
     let mut tick = tokio::time::interval(ctx.pod_gc_check_period.max(Duration::from_millis(100)));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {

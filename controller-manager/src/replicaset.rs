@@ -291,6 +291,38 @@ pub struct Shared {
     pub expectations: Expectations,
 }
 
+/// Creates `pod` through `pods_api`'s URL, parsing the answer into only the fields kept for
+/// a pod: a full Pod (managedFields, spec, status) would be parsed and dropped at once, and
+/// thousands of such short-lived allocations between the pod copy's long-lived ones leave the
+/// allocator holding memory.
+async fn create_pod(
+    client: &kube::Client,
+    pods_api: &Api<Pod>,
+    pod: &Pod,
+) -> Result<WirePod, kube::Error> {
+    let body = serde_json::to_vec(pod).map_err(kube::Error::SerdeError)?;
+    let request = kube::core::Request::new(pods_api.resource_url())
+        .create(&PostParams::default(), body)
+        .map_err(kube::Error::BuildRequest)?;
+    client.request(request).await
+}
+
+/// Deletes the pod `name` through `pods_api`'s URL without parsing the answer (the pod as it
+/// is now, or a Status), for the same reason.
+async fn delete_pod(
+    client: &kube::Client,
+    pods_api: &Api<Pod>,
+    name: &str,
+) -> Result<(), kube::Error> {
+    let request = kube::core::Request::new(pods_api.resource_url())
+        .delete(name, &DeleteParams::default())
+        .map_err(kube::Error::BuildRequest)?;
+    client
+        .request::<serde::de::IgnoredAny>(request)
+        .await
+        .map(|_| ())
+}
+
 /// Creates up to `n` pods from `owner`'s template in slow-start batches; returns the failure
 /// that stopped it, if any. Every pod not created (failed or skipped) is taken off the
 /// expectations.
@@ -312,7 +344,7 @@ async fn create_pods<O: ReplicaOwner>(
         batch = (batch * 2).min(CONCURRENT_WRITES);
         let creates = (0..size).map(|_| {
             let pod = new_pod(owner);
-            async move { pods_api.create(&PostParams::default(), &pod).await }
+            async move { create_pod(&shared.client, pods_api, &pod).await }
         });
         for result in futures::future::join_all(creates).await {
             match result {
@@ -365,7 +397,7 @@ async fn delete_pods<O: ReplicaOwner>(
     use futures::StreamExt;
     let reference = ownership::object_reference(owner);
     let deletes = victims.into_iter().map(|pod_name| async move {
-        let result = pods_api.delete(&pod_name, &DeleteParams::default()).await;
+        let result = delete_pod(&shared.client, pods_api, &pod_name).await;
         (pod_name, result)
     });
     let mut results = futures::stream::iter(deletes).buffer_unordered(CONCURRENT_WRITES);
@@ -422,11 +454,9 @@ pub async fn sync<O: ReplicaOwner>(shared: Arc<Shared>, key: String) -> Result<O
     // Read before the pods: anything seen after this is in the copy read below.
     let may_act = shared.expectations.satisfied(&key);
     let uid = owner.meta().uid.as_deref().unwrap_or_default();
-    // Only pods this owner controls or nobody controls concern it.
-    let candidates =
-        shared.pods.namespace(ns).into_iter().filter(|p| {
-            ownership::controller_in(p.owner_references()).is_none_or(|o| o.uid == uid)
-        });
+    // Only pods this owner controls or nobody controls concern it (found through the copy's
+    // controller index, not by looking at every pod of the namespace).
+    let candidates = shared.pods.controlled_by_or_orphaned(ns, uid);
     let wire_api: Api<WirePod> = Api::namespaced(client.clone(), ns);
     let matches = |pod: &SlimPod| owner.selects(&pod.labels) == Some(true);
     let owned = ownership::claim(&wire_api, &owner, matches, candidates).await?;
