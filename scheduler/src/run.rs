@@ -877,8 +877,9 @@ impl State {
                 if self.algo.profile.run_bind(&info, &node).is_none() {
                     tracing::warn!("no bind plugin took the pod");
                 }
-                // The node keeps the pod without what only placing it needed.
-                self.cache.assume(Arc::new(info.placed()), &node);
+                // The assumed pod is the queued one (the binding backlog holds it anyway); the
+                // bound version from the watch replaces it without its wants.
+                self.cache.assume(info.clone(), &node);
                 tracing::debug!(node = %node, "assumed");
                 let job = BindJob { info, node, entry };
                 if let Err(mpsc::error::SendError(job)) = self.binds.send(job) {
