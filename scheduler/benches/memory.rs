@@ -84,8 +84,11 @@ fn decode(doc: &[u8]) -> PodInfo {
     PodInfo::from_wire(serde_json::from_slice::<WirePod>(doc).expect("pod"))
 }
 
+/// What a measurement keeps alive until the end, so that later ones do not reuse its memory.
+type Kept = (Cache, Vec<Arc<PodInfo>>, LabelSets);
+
 /// Resident bytes per pod for the pending and the placed forms of `pods` pods.
-fn pods_cost(nodes: usize, pods: usize, labelled: bool) -> (f64, f64) {
+fn pods_cost(nodes: usize, pods: usize, labelled: bool) -> (f64, f64, Kept) {
     let pending_docs: Vec<Vec<u8>> = (0..pods).map(|i| pod_json(i, None, labelled)).collect();
     let bound_docs: Vec<Vec<u8>> = (0..pods)
         .map(|i| pod_json(i, Some(&format!("node-{}", i % nodes)), labelled))
@@ -117,7 +120,7 @@ fn pods_cost(nodes: usize, pods: usize, labelled: bool) -> (f64, f64) {
     let per_placed = per_item(before, pods);
     assert_eq!(cache.pod_count(), pods);
     assert_eq!(pending.len(), pods);
-    (per_pending, per_placed)
+    (per_pending, per_placed, (cache, pending, sets))
 }
 
 fn per_item(from_mib: f64, n: usize) -> f64 {
@@ -140,8 +143,8 @@ fn main() {
     }
     let per_node = per_item(start, nodes);
     drop(node_docs);
-    let (pending, placed) = pods_cost(nodes, pods, false);
-    let (pending_labelled, placed_labelled) = pods_cost(nodes, pods, true);
+    let (pending, placed, kept) = pods_cost(nodes, pods, false);
+    let (pending_labelled, placed_labelled, kept_labelled) = pods_cost(nodes, pods, true);
     println!(
         "nodes={nodes} pods={pods} rss_bytes_per_node={per_node:.0} \
 rss_bytes_per_pending_pod={pending:.0} rss_bytes_per_placed_pod={placed:.0} \
@@ -150,4 +153,5 @@ rss_bytes_per_placed_pod={placed_labelled:.0} rss_mib={:.1}",
         rss_mib()
     );
     assert_eq!(cache.nodes().len(), nodes);
+    drop((kept, kept_labelled));
 }

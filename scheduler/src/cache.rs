@@ -168,15 +168,21 @@ impl Cache {
 
     /// Adds or replaces a node, keeping its pods.
     pub fn upsert_node(&mut self, node: Node) {
-        let name = node.metadata.name.clone().unwrap_or_default();
+        self.upsert_node_info(NodeInfo::new(&node));
+    }
+
+    /// Adds or replaces a node given as the fields the cache keeps (pods placed on `info` are
+    /// not taken over: a known node keeps its own).
+    pub fn upsert_node_info(&mut self, info: NodeInfo) {
+        let name = info.name.clone();
         if let Some(i) = self.index.get(&name).copied() {
-            let info = &mut self.nodes[i];
-            count_images(&mut self.image_nodes, info, -1);
-            info.set_node(&node);
-            count_images(&mut self.image_nodes, info, 1);
+            let known = &mut self.nodes[i];
+            count_images(&mut self.image_nodes, known, -1);
+            known.take_node(info);
+            count_images(&mut self.image_nodes, known, 1);
             return;
         }
-        let mut info = NodeInfo::new(&node);
+        let mut info = info;
         count_images(&mut self.image_nodes, &info, 1);
         for pod in self.waiting.remove(&name).into_iter().flatten() {
             self.count_terms(&pod, 1);

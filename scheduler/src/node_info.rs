@@ -68,14 +68,14 @@ impl NodeInfo {
         }
     }
 
-    /// Takes the new version of the Node object, keeping the pods.
-    pub fn set_node(&mut self, node: &Node) {
-        let spec = node.spec.as_ref();
-        self.allocatable = Resource::allocatable(node);
-        self.labels = node.metadata.labels.clone().unwrap_or_default();
-        self.taints = spec.and_then(|s| s.taints.clone()).unwrap_or_default();
-        self.unschedulable = spec.and_then(|s| s.unschedulable).unwrap_or(false);
-        self.images = images_of(node);
+    /// Takes the node's fields from `newer` (a new version of the same node), keeping the
+    /// pods placed here.
+    pub fn take_node(&mut self, newer: NodeInfo) {
+        self.allocatable = newer.allocatable;
+        self.labels = newer.labels;
+        self.taints = newer.taints;
+        self.unschedulable = newer.unschedulable;
+        self.images = newer.images;
     }
 
     /// Accounts a pod on this node.

@@ -9,6 +9,7 @@
 use crate::algorithm::{Algorithm, ScheduleError};
 use crate::cache::Cache;
 use crate::framework::PdbInfo;
+use crate::node_info::NodeInfo;
 use crate::plugins::default_profile;
 use crate::pod_info::{LabelSets, PodInfo};
 use crate::queue::{Entry, Queue};
@@ -56,8 +57,8 @@ pub struct Options {
 enum Update {
     /// A part of a full list of nodes: once the last part arrived, every node not in the
     /// list is gone.
-    NodesListed(Vec<Node>, ListPart),
-    NodeApplied(Box<Node>),
+    NodesListed(Vec<NodeInfo>, ListPart),
+    NodeApplied(Box<NodeInfo>),
     NodeDeleted(String),
     /// A part of a full list of pods.
     PodsListed(Vec<PodEvent>, ListPart),
@@ -255,8 +256,10 @@ fn uuid_like() -> String {
     format!("{:x}{:x}", std::process::id(), nanos)
 }
 
-/// How many objects one page of a list asks for: the whole list is never one response.
-const LIST_PAGE: u32 = 500;
+/// How many objects one page of a list asks for: the whole list is never one response, and a
+/// page's response body stays small enough for the allocator to reuse its memory for the next
+/// page instead of mapping fresh memory for each (which it returns only after a delay).
+const LIST_PAGE: u32 = 200;
 
 /// Which part of a full list a batch of listed objects is.
 #[derive(Clone, Copy, Debug)]
@@ -405,12 +408,12 @@ pub async fn schedule_forever(client: Client, scheduler_name: String) -> anyhow:
     tokio::spawn(reflect(
         Api::<WireNode>::all(client.clone()),
         tx.clone(),
-        Node::from,
+        |n: WireNode| NodeInfo::new(&Node::from(n)),
         Update::NodesListed,
         Batches::Pages,
-        |deleted, n: Node| {
+        |deleted, n: NodeInfo| {
             if deleted {
-                Update::NodeDeleted(n.name_any())
+                Update::NodeDeleted(n.name)
             } else {
                 Update::NodeApplied(Box::new(n))
             }
@@ -702,8 +705,8 @@ impl State {
                     self.listed_nodes.clear();
                 }
                 for n in nodes {
-                    self.listed_nodes.insert(n.name_any());
-                    self.cache.upsert_node(n);
+                    self.listed_nodes.insert(n.name.clone());
+                    self.cache.upsert_node_info(n);
                 }
                 if part.last {
                     let listed = std::mem::take(&mut self.listed_nodes);
@@ -722,7 +725,7 @@ impl State {
                 self.queue.cluster_changed();
             }
             Update::NodeApplied(n) => {
-                self.cache.upsert_node(*n);
+                self.cache.upsert_node_info(*n);
                 self.queue.cluster_changed();
             }
             Update::NodeDeleted(name) => self.cache.remove_node(&name),
@@ -874,8 +877,9 @@ impl State {
                 if self.algo.profile.run_bind(&info, &node).is_none() {
                     tracing::warn!("no bind plugin took the pod");
                 }
-                // The node keeps the pod without what only placing it needed.
-                self.cache.assume(Arc::new(info.placed()), &node);
+                // The assumed pod is the queued one (the binding backlog holds it anyway); the
+                // bound version from the watch replaces it without its wants.
+                self.cache.assume(info.clone(), &node);
                 tracing::debug!(node = %node, "assumed");
                 let job = BindJob { info, node, entry };
                 if let Err(mpsc::error::SendError(job)) = self.binds.send(job) {
