@@ -19,7 +19,7 @@
 //! are created by 32 concurrent requests on one connection.
 
 use anyhow::{bail, ensure, Context, Result};
-use berth_conformance::Cluster;
+use berth_conformance::{bench_shapes, Cluster};
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::{Event, Namespace, Node, Pod};
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams};
@@ -46,43 +46,11 @@ fn status_kib(pid: u32, field: &str) -> u64 {
 }
 
 fn node_object(i: usize) -> Result<Node> {
-    let name = format!("node-{i}");
-    let taints = if i.is_multiple_of(10) {
-        json!([{"key": "dedicated", "value": "infra", "effect": "NoSchedule"}])
-    } else {
-        serde_json::Value::Null
-    };
-    Ok(serde_json::from_value(json!({
-        "apiVersion": "v1", "kind": "Node",
-        "metadata": {"name": name, "labels": {
-            "kubernetes.io/hostname": name,
-            "kubernetes.io/os": "linux",
-            "topology.kubernetes.io/zone": format!("zone-{}", i % 3)}},
-        "spec": {"taints": taints},
-    }))?)
-}
-
-fn node_status() -> serde_json::Value {
-    let resources = json!({"cpu": "32", "memory": "128Gi", "pods": "110",
-        "ephemeral-storage": "100Gi"});
-    json!({"status": {"capacity": resources, "allocatable": resources, "conditions": [
-        {"type": "Ready", "status": "True", "reason": "KubeletReady",
-         "message": "kubelet is posting ready status"}]}})
+    Ok(serde_json::from_value(bench_shapes::node(i))?)
 }
 
 fn pod_object(i: usize) -> Result<Pod> {
-    Ok(serde_json::from_value(json!({
-        "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": format!("pod-{i}"), "namespace": "bench"},
-        "spec": {
-            "containers": [{"name": "c", "image": "registry.invalid/app",
-                "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}}}],
-            "affinity": {"nodeAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
-                {"weight": 10, "preference": {"matchExpressions": [
-                    {"key": "topology.kubernetes.io/zone", "operator": "In",
-                     "values": [format!("zone-{}", i % 3)]}]}}]}},
-        },
-    }))?)
+    Ok(serde_json::from_value(bench_shapes::pod(i))?)
 }
 
 /// Runs `make(i)` for `0..n` with [`CONCURRENCY`] requests in flight; returns the rate.
@@ -195,7 +163,7 @@ async fn main() -> Result<()> {
         .await?;
 
     let nodes: Api<Node> = Api::all(client.clone());
-    let status = node_status();
+    let status = bench_shapes::node_status();
     let nodes_per_s = fill("nodes", node_count, |i| {
         let nodes = nodes.clone();
         let status = status.clone();

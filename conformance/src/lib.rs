@@ -22,6 +22,7 @@
 //! failing test unwinds; a test process killed outright by a signal leaves it running until
 //! the next reboot or a manual kill, since stopping it from the outside would need `unsafe`.
 
+pub mod bench_shapes;
 pub mod fake_node;
 
 use anyhow::{anyhow, bail, ensure, Context, Result};

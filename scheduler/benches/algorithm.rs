@@ -6,11 +6,11 @@
 //! Run: `cargo bench -p berth-scheduler --bench algorithm` (optionally `-- NODES PODS`).
 
 use berth_api_types::k8s::api::core::v1::Node;
+use berth_conformance::bench_shapes;
 use berth_scheduler::algorithm::Algorithm;
 use berth_scheduler::cache::Cache;
 use berth_scheduler::plugins::default_profile;
 use berth_scheduler::pod_info::PodInfo;
-use serde_json::json;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -48,34 +48,13 @@ fn main() {
     let pods = args.get(1).copied().unwrap_or(10_000);
     let mut cache = Cache::new();
     for i in 0..nodes {
-        let node: Node = serde_json::from_value(json!({
-            "metadata": {"name": format!("node-{i}"), "labels": {
-                "kubernetes.io/hostname": format!("node-{i}"),
-                "topology.kubernetes.io/zone": format!("zone-{}", i % 3)}},
-            "spec": if i % 10 == 0 {
-                json!({"taints": [{"key": "dedicated", "value": "infra", "effect": "NoSchedule"}]})
-            } else { json!({}) },
-            "status": {"allocatable": {"cpu": "32", "memory": "128Gi", "pods": "110",
-                "ephemeral-storage": "100Gi"}}
-        }))
-        .expect("node");
+        let node: Node = serde_json::from_value(bench_shapes::node_with_status(i)).expect("node");
         cache.upsert_node(node);
     }
     let nodes_rss_mib = status_kib("VmRSS:") as f64 / 1024.0;
     let pod_infos: Vec<Arc<PodInfo>> = (0..pods)
         .map(|i| {
-            let pod = PodInfo::from_json(json!({
-                "metadata": {"name": format!("pod-{i}"), "namespace": "bench"},
-                "spec": {
-                    "containers": [{"name": "c", "image": "registry.invalid/app",
-                        "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}}}],
-                    "affinity": {"nodeAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
-                        {"weight": 10, "preference": {"matchExpressions": [
-                            {"key": "topology.kubernetes.io/zone", "operator": "In",
-                             "values": [format!("zone-{}", i % 3)]}]}}]}}
-                }
-            }))
-            .expect("pod");
+            let pod = PodInfo::from_json(bench_shapes::pod(i)).expect("pod");
             Arc::new(pod)
         })
         .collect();

@@ -2,13 +2,14 @@
 //! binary uses) added per cached node, per pending pod as the queue holds it and per placed pod
 //! as the cache holds it, for the node and pod shapes of the other scheduler benchmarks,
 //! decoded from JSON the way the running scheduler decodes watch events (label sets shared).
-//! Pods are measured twice: without labels (the benchmark shape) and with the labels and owner
-//! of ReplicaSet replicas. The inputs stay allocated while a stage is measured, so memory
-//! freed by it is not counted against the next one.
+//! Pods carry no labels (the benchmark shape), or with `labelled` the labels and owner of
+//! ReplicaSet replicas. Nothing is freed before the last reading: the allocator returns freed
+//! memory after a delay, which would make a later reading too low.
 //!
-//! Run: `cargo bench -p berth-scheduler --bench memory` (optionally `-- NODES PODS`).
+//! Run: `cargo bench -p berth-scheduler --bench memory` (optionally `-- NODES PODS [labelled]`).
 
 use berth_api_types::k8s::api::core::v1::Node;
+use berth_conformance::bench_shapes;
 use berth_scheduler::cache::Cache;
 use berth_scheduler::pod_info::{LabelSets, PodInfo};
 use berth_scheduler::wire::{WireNode, WirePod};
@@ -31,53 +32,27 @@ fn rss_mib() -> f64 {
 }
 
 fn node_json(i: usize) -> Vec<u8> {
-    let name = format!("node-{i}");
-    let resources = json!({"cpu": "32", "memory": "128Gi", "pods": "110",
-        "ephemeral-storage": "100Gi"});
-    serde_json::to_vec(&json!({
-        "apiVersion": "v1", "kind": "Node",
-        "metadata": {"name": name, "uid": format!("00000000-0000-0000-0000-{i:012}"),
-            "resourceVersion": "1", "creationTimestamp": "2026-01-01T00:00:00Z",
-            "labels": {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux",
-                "topology.kubernetes.io/zone": format!("zone-{}", i % 3)}},
-        "spec": if i.is_multiple_of(10) {
-            json!({"taints": [{"key": "dedicated", "value": "infra", "effect": "NoSchedule"}]})
-        } else { json!({}) },
-        "status": {"capacity": resources, "allocatable": resources, "conditions": [
-            {"type": "Ready", "status": "True", "reason": "KubeletReady",
-             "message": "kubelet is posting ready status"}]}
-    }))
-    .expect("node json")
+    serde_json::to_vec(&bench_shapes::node_with_status(i)).expect("node json")
 }
 
 fn pod_json(i: usize, node: Option<&str>, labelled: bool) -> Vec<u8> {
-    let mut spec = json!({
-        "containers": [{"name": "c", "image": "registry.invalid/app",
-            "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}}}],
-        "schedulerName": "default-scheduler", "priority": 0,
-        "affinity": {"nodeAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
-            {"weight": 10, "preference": {"matchExpressions": [
-                {"key": "topology.kubernetes.io/zone", "operator": "In",
-                 "values": [format!("zone-{}", i % 3)]}]}}]}}
-    });
+    let mut pod = bench_shapes::pod(i);
+    pod["metadata"]["uid"] = json!(format!("10000000-0000-0000-0000-{i:012}"));
+    pod["metadata"]["resourceVersion"] = json!("2");
+    pod["spec"]["schedulerName"] = json!("default-scheduler");
+    pod["status"] = json!({"phase": "Pending"});
     if let Some(node) = node {
-        spec["nodeName"] = json!(node);
+        pod["spec"]["nodeName"] = json!(node);
     }
-    let mut metadata = json!({"name": format!("pod-{i}"), "namespace": "bench",
-        "uid": format!("10000000-0000-0000-0000-{i:012}"), "resourceVersion": "2",
-        "creationTimestamp": "2026-01-01T00:00:00Z"});
     if labelled {
         // As the replicas of one ReplicaSet carry them.
-        metadata["labels"] = json!({"app": "bench", "pod-template-hash": "5d8f7c9b4"});
-        metadata["ownerReferences"] = json!([{"apiVersion": "apps/v1", "kind": "ReplicaSet",
-            "name": "bench-5d8f7c9b4", "uid": "20000000-0000-0000-0000-000000000000",
-            "controller": true, "blockOwnerDeletion": true}]);
+        pod["metadata"]["labels"] = json!({"app": "bench", "pod-template-hash": "5d8f7c9b4"});
+        pod["metadata"]["ownerReferences"] = json!([{"apiVersion": "apps/v1",
+            "kind": "ReplicaSet", "name": "bench-5d8f7c9b4",
+            "uid": "20000000-0000-0000-0000-000000000000", "controller": true,
+            "blockOwnerDeletion": true}]);
     }
-    serde_json::to_vec(&json!({
-        "apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": spec,
-        "status": {"phase": "Pending"}
-    }))
-    .expect("pod json")
+    serde_json::to_vec(&pod).expect("pod json")
 }
 
 fn decode(doc: &[u8]) -> PodInfo {
@@ -134,6 +109,7 @@ fn main() {
         .collect();
     let nodes = args.first().copied().unwrap_or(5000);
     let pods = args.get(1).copied().unwrap_or(10_000);
+    let labelled = std::env::args().any(|a| a == "labelled");
     let node_docs: Vec<Vec<u8>> = (0..nodes).map(node_json).collect();
     let start = rss_mib();
     let mut cache = Cache::new();
@@ -142,16 +118,12 @@ fn main() {
         cache.upsert_node(Node::from(wire));
     }
     let per_node = per_item(start, nodes);
-    drop(node_docs);
-    let (pending, placed, kept) = pods_cost(nodes, pods, false);
-    let (pending_labelled, placed_labelled, kept_labelled) = pods_cost(nodes, pods, true);
+    let (pending, placed, kept) = pods_cost(nodes, pods, labelled);
     println!(
-        "nodes={nodes} pods={pods} rss_bytes_per_node={per_node:.0} \
-rss_bytes_per_pending_pod={pending:.0} rss_bytes_per_placed_pod={placed:.0} \
-with_replica_labels: rss_bytes_per_pending_pod={pending_labelled:.0} \
-rss_bytes_per_placed_pod={placed_labelled:.0} rss_mib={:.1}",
+        "nodes={nodes} pods={pods} replica_labels={labelled} rss_bytes_per_node={per_node:.0} \
+rss_bytes_per_pending_pod={pending:.0} rss_bytes_per_placed_pod={placed:.0} rss_mib={:.1}",
         rss_mib()
     );
     assert_eq!(cache.nodes().len(), nodes);
-    drop((kept, kept_labelled));
+    drop((kept, node_docs));
 }
