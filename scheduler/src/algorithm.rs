@@ -458,7 +458,10 @@ mod tests {
                     "spec": {"containers": [{"name": "c", "image": "i"}],
                         "affinity": {"podAntiAffinity": {
                             "requiredDuringSchedulingIgnoredDuringExecution": [{
-                                "labelSelector": {"matchLabels": {"app": "web"}},
+                                // As stored: the API server merged the key's value in.
+                                "labelSelector": {"matchLabels": {"app": "web"},
+                                    "matchExpressions": [{"key": "pod-template-hash",
+                                        "operator": "In", "values": [hash]}]},
                                 "matchLabelKeys": ["pod-template-hash"],
                                 "topologyKey": "kubernetes.io/hostname"}]}}}}))
                 .unwrap(),

@@ -12,7 +12,7 @@ use berth_api_types::k8s::api::core::v1::{
     WeightedPodAffinityTerm,
 };
 use berth_api_types::k8s::jiff::Timestamp;
-use berth_api_types::labels::{LabelSelector, Operator, Requirement};
+use berth_api_types::labels::LabelSelector;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::{Arc, OnceLock};
 
@@ -35,38 +35,18 @@ pub struct AffinityTerm {
 }
 
 impl AffinityTerm {
-    /// The term of a pod in `owner_namespace` with `owner_labels`. The owner's values of the
-    /// term's `matchLabelKeys` are added to its selector as `key in (value)`, those of its
-    /// `mismatchLabelKeys` as `key notin (value)`; keys the owner has no label for are left
-    /// out, and a term without a label selector still selects nothing. Adding a requirement
-    /// the selector already has changes nothing, so a term merged before (when the pod was
-    /// created) selects the same pods.
-    fn new(
-        owner_namespace: &str,
-        owner_labels: &BTreeMap<String, String>,
-        term: &PodAffinityTerm,
-    ) -> AffinityTerm {
+    /// The term of a pod in `owner_namespace`, as stored: the API server merged the owner's
+    /// `matchLabelKeys`/`mismatchLabelKeys` values into the selector when the pod was created,
+    /// so a later change of the owner's labels does not change what the term selects. A term
+    /// without a label selector selects nothing.
+    fn new(owner_namespace: &str, term: &PodAffinityTerm) -> AffinityTerm {
         let mut namespaces: BTreeSet<String> = term.namespaces.iter().flatten().cloned().collect();
         if namespaces.is_empty() && term.namespace_selector.is_none() {
             namespaces.insert(owner_namespace.to_owned());
         }
         // Selectors the API server accepted always convert; one that does not selects nothing.
-        let mut selector = LabelSelector::from_api_opt(term.label_selector.as_ref())
+        let selector = LabelSelector::from_api_opt(term.label_selector.as_ref())
             .unwrap_or_else(|_| LabelSelector::nothing());
-        let keyed = [
-            (term.match_label_keys.as_deref(), Operator::In),
-            (term.mismatch_label_keys.as_deref(), Operator::NotIn),
-        ];
-        for (keys, operator) in keyed {
-            for key in keys.unwrap_or(&[]) {
-                let Some(value) = owner_labels.get(key) else {
-                    continue;
-                };
-                if let Ok(r) = Requirement::new(key.clone(), operator, vec![value.clone()]) {
-                    selector.add(r);
-                }
-            }
-        }
         AffinityTerm {
             selector,
             namespaces,
@@ -107,11 +87,7 @@ pub struct PodAffinityTerms {
 }
 
 impl PodAffinityTerms {
-    fn of(
-        ns: &str,
-        labels: &BTreeMap<String, String>,
-        affinity: Option<&Affinity>,
-    ) -> PodAffinityTerms {
+    fn of(ns: &str, affinity: Option<&Affinity>) -> PodAffinityTerms {
         let Some(affinity) = affinity else {
             return PodAffinityTerms::default();
         };
@@ -119,7 +95,7 @@ impl PodAffinityTerms {
             terms
                 .into_iter()
                 .flatten()
-                .map(|t| AffinityTerm::new(ns, labels, t))
+                .map(|t| AffinityTerm::new(ns, t))
                 .collect()
         };
         let preferred = |terms: Option<&Vec<WeightedPodAffinityTerm>>| {
@@ -127,7 +103,7 @@ impl PodAffinityTerms {
                 .into_iter()
                 .flatten()
                 .map(|t| WeightedAffinityTerm {
-                    term: AffinityTerm::new(ns, labels, &t.pod_affinity_term),
+                    term: AffinityTerm::new(ns, &t.pod_affinity_term),
                     weight: i64::from(t.weight),
                 })
                 .collect()
@@ -317,7 +293,7 @@ impl PodInfo {
                 }
             }
         }
-        let affinity = PodAffinityTerms::of(&ns, &labels, spec.affinity.as_ref());
+        let affinity = PodAffinityTerms::of(&ns, spec.affinity.as_ref());
         let affinity = if affinity.is_empty() {
             no_terms()
         } else {
@@ -615,9 +591,15 @@ mod tests {
     }
 
     fn owner_with_term(term: serde_json::Value) -> PodInfo {
+        owner_with_term_and_labels(
+            term,
+            json!({"app": "web", "pod-template-hash": "v2", "tenant": "a"}),
+        )
+    }
+
+    fn owner_with_term_and_labels(term: serde_json::Value, labels: serde_json::Value) -> PodInfo {
         PodInfo::from_json(json!({
-            "metadata": {"name": "owner", "namespace": "ns",
-                "labels": {"app": "web", "pod-template-hash": "v2", "tenant": "a"}},
+            "metadata": {"name": "owner", "namespace": "ns", "labels": labels},
             "spec": {"containers": [{"name": "c", "image": "i"}],
                 "affinity": {"podAntiAffinity": {
                     "requiredDuringSchedulingIgnoredDuringExecution": [term]}}}}))
@@ -625,13 +607,16 @@ mod tests {
     }
 
     #[test]
-    fn match_and_mismatch_label_keys_take_the_owners_values() {
-        let owner = owner_with_term(json!({
-            "labelSelector": {"matchLabels": {"app": "web"}},
-            "matchLabelKeys": ["pod-template-hash", "absent"],
+    fn terms_are_read_as_stored_with_the_keys_merged_at_creation() {
+        // As the API server stores it: the owner's values merged into the selector.
+        let merged = owner_with_term(json!({
+            "labelSelector": {"matchLabels": {"app": "web"}, "matchExpressions": [
+                {"key": "pod-template-hash", "operator": "In", "values": ["v2"]},
+                {"key": "tenant", "operator": "NotIn", "values": ["a"]}]},
+            "matchLabelKeys": ["pod-template-hash"],
             "mismatchLabelKeys": ["tenant"],
             "topologyKey": "zone"}));
-        let term = &owner.affinity.required_anti_affinity[0];
+        let term = &merged.affinity.required_anti_affinity[0];
         let check =
             |labels: serde_json::Value| term.matches(&with_labels("other", labels), &NO_LABELS);
         assert!(check(
@@ -645,33 +630,20 @@ mod tests {
         assert!(!check(
             json!({"app": "web", "pod-template-hash": "v2", "tenant": "a"})
         ));
-        assert!(!check(json!({"app": "db", "pod-template-hash": "v2"})));
-        // A key the owner has no label for adds nothing.
-        assert!(check(
-            json!({"app": "web", "pod-template-hash": "v2", "absent": "x"})
-        ));
 
-        // A term already merged when the pod was created selects the same pods.
-        let merged = owner_with_term(json!({
-            "labelSelector": {"matchLabels": {"app": "web"}, "matchExpressions": [
-                {"key": "pod-template-hash", "operator": "In", "values": ["v2"]},
-                {"key": "tenant", "operator": "NotIn", "values": ["a"]}]},
-            "matchLabelKeys": ["pod-template-hash"],
-            "mismatchLabelKeys": ["tenant"],
-            "topologyKey": "zone"}));
-        let merged = &merged.affinity.required_anti_affinity[0];
-        for labels in [
-            json!({"app": "web", "pod-template-hash": "v2", "tenant": "b"}),
-            json!({"app": "web", "pod-template-hash": "v1"}),
-            json!({"app": "web", "pod-template-hash": "v2", "tenant": "a"}),
-        ] {
-            let other = with_labels("other", labels.clone());
-            assert_eq!(
-                merged.matches(&other, &NO_LABELS),
-                term.matches(&other, &NO_LABELS),
-                "{labels}"
-            );
-        }
+        // The owner's labels changed since: the stored selector still decides (the keys are
+        // not merged again with the new values, which would select nothing).
+        let relabelled = owner_with_term_and_labels(
+            json!({
+                "labelSelector": {"matchLabels": {"app": "web"}, "matchExpressions": [
+                    {"key": "pod-template-hash", "operator": "In", "values": ["v2"]}]},
+                "matchLabelKeys": ["pod-template-hash"],
+                "topologyKey": "zone"}),
+            json!({"app": "web", "pod-template-hash": "v3"}),
+        );
+        let term = &relabelled.affinity.required_anti_affinity[0];
+        let v2 = with_labels("other", json!({"app": "web", "pod-template-hash": "v2"}));
+        assert!(term.matches(&v2, &NO_LABELS));
     }
 
     #[test]
