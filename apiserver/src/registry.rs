@@ -491,10 +491,10 @@ impl Registry {
 
     fn admit_update(r: &ResourceRequest, obj: &mut Value, old: &Value) -> ApiResult<()> {
         let res = r.resource;
-        defaults::apply_defaults(res.group, res.kind, obj)
+        // One typed decode both defaults and validates the new version.
+        let mut errors = defaults::apply_defaults_and_validate(res.group, res.kind, obj)
             .map_err(|e| ApiError::bad_request(e.to_string()))?;
         let name = meta_str(obj, "name").unwrap_or_default().to_owned();
-        let mut errors = validation::validate(res.group, res.kind, obj);
         if strategy::checks_update_rules(r.subresource.as_deref()) {
             errors.extend(validation::validate_update(res.group, res.kind, obj, old));
         }
