@@ -77,31 +77,32 @@ pub fn phase(phase: Phase, since: Instant) -> Instant {
     now
 }
 
+/// A metric family of the create phases: name, help text, and the value of phase `i`.
+type PhaseFamily = (&'static str, &'static str, fn(usize) -> f64);
+
 fn render_phases(out: &mut String) {
-    out.push_str(
-        "# HELP berth_apiserver_create_phase_seconds_total Time spent in each step of creates.\n",
-    );
-    out.push_str("# TYPE berth_apiserver_create_phase_seconds_total counter\n");
-    for p in Phase::ALL {
-        let nanos = PHASES[p as usize].0.load(Ordering::Relaxed);
-        let _ = writeln!(
-            out,
-            "berth_apiserver_create_phase_seconds_total{{phase=\"{}\"}} {}",
-            p.name(),
-            nanos as f64 / 1e9
-        );
-    }
-    out.push_str(
-        "# HELP berth_apiserver_create_phase_count Creates that went through each step.\n",
-    );
-    out.push_str("# TYPE berth_apiserver_create_phase_count counter\n");
-    for p in Phase::ALL {
-        let count = PHASES[p as usize].1.load(Ordering::Relaxed);
-        let _ = writeln!(
-            out,
-            "berth_apiserver_create_phase_count{{phase=\"{}\"}} {count}",
-            p.name()
-        );
+    let families: [PhaseFamily; 2] = [
+        (
+            "berth_apiserver_create_phase_seconds_total",
+            "Time spent in each step of creates.",
+            |i| PHASES[i].0.load(Ordering::Relaxed) as f64 / 1e9,
+        ),
+        (
+            "berth_apiserver_create_phase_count",
+            "Creates that went through each step.",
+            |i| PHASES[i].1.load(Ordering::Relaxed) as f64,
+        ),
+    ];
+    for (name, help, value) in families {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+        for p in Phase::ALL {
+            let _ = writeln!(
+                out,
+                "{name}{{phase=\"{}\"}} {}",
+                p.name(),
+                value(p as usize)
+            );
+        }
     }
 }
 
