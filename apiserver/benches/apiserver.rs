@@ -4,7 +4,9 @@
 //! (embedded SQLite store, then a local etcd) and measures: start to `/readyz`; idle RSS;
 //! creates/s with 1 and 32 concurrent clients; LIST of 10 000 pods as JSON and as a Table; RSS
 //! with 10 000 pods; watch delivery latency to 1 000 watchers. It prints a Markdown table for
-//! docs/BENCHMARKS.md. `BERTH_BENCH_QUICK=1` shrinks the workload.
+//! docs/BENCHMARKS.md. `BERTH_BENCH_QUICK=1` shrinks the workload; `BERTH_BENCH_PERF=creates` (or
+//! `lists`) records a `perf` profile of the server during the 32-client creates (or the JSON
+//! LISTs), which makes that phase's figures slower.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -223,6 +225,39 @@ async fn watch_latency(server: &Server, sizes: &Sizes) -> (f64, f64) {
 }
 
 /// User plus system CPU time of a process, in seconds.
+/// `perf record` attached to the server while one phase runs, when BERTH_BENCH_PERF names the
+/// phase (`creates` or `lists`): the profile goes to /tmp/berth-bench-PHASE.perf.data.
+struct Profile(Option<std::process::Child>);
+
+impl Profile {
+    async fn start(phase: &str, pid: u32) -> Profile {
+        if std::env::var("BERTH_BENCH_PERF").ok().as_deref() != Some(phase) {
+            return Profile(None);
+        }
+        let child = std::process::Command::new("perf")
+            .args(["record", "-F", "1999", "-g", "-p", &pid.to_string(), "-o"])
+            .arg(format!("/tmp/berth-bench-{phase}.perf.data"))
+            .stdout(std::process::Stdio::null())
+            .spawn();
+        if let Err(e) = &child {
+            eprintln!("perf could not start: {e}");
+        }
+        // perf needs a moment to attach to every thread.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        Profile(child.ok())
+    }
+
+    fn stop(self) {
+        if let Some(mut child) = self.0 {
+            // SIGINT makes perf write its file and exit.
+            let _ = std::process::Command::new("kill")
+                .args(["-INT", &child.id().to_string()])
+                .status();
+            let _ = child.wait();
+        }
+    }
+}
+
 fn cpu_seconds(pid: u32) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     // Fields after the command name (which may hold spaces) start at the third field.
@@ -309,7 +344,9 @@ async fn run(extra: Vec<String>, sizes: &Sizes) -> Results {
     let cpu_before = cpu_seconds(server.pid());
     let own_cpu_before = cpu_seconds(std::process::id());
     let phases_before = create_phases(&client).await;
+    let profile = Profile::start("creates", server.pid()).await;
     r.creates_32 = create_many(&clients, "conc", sizes.pods - sizes.sequential, 32).await;
+    profile.stop();
     let creates = (sizes.pods - sizes.sequential) as f64;
     let cpu = cpu_seconds(server.pid()) - cpu_before;
     let own_cpu = cpu_seconds(std::process::id()) - own_cpu_before;
@@ -341,7 +378,9 @@ async fn run(extra: Vec<String>, sizes: &Sizes) -> Results {
     let list_metric = "apiserver_request_duration_seconds_sum{verb=\"list\",resource=\"pods\"} ";
     let cpu_before = cpu_seconds(server.pid());
     let handler_before = metric(&client, list_metric).await;
+    let profile = Profile::start("lists", server.pid()).await;
     r.list_json_ms = list_ms(&client, false).await;
+    profile.stop();
     let cpu_json = cpu_seconds(server.pid()) - cpu_before;
     let handler_json = metric(&client, list_metric).await - handler_before;
     r.list_table_ms = list_ms(&client, true).await;
