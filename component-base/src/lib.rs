@@ -1,8 +1,10 @@
 //! What two or more Berth binaries share: the cluster PKI (certificates signed by the cluster
-//! CA), kubeconfig files, leader election on Leases, Go-style duration flags, tracing setup,
-//! the shutdown signal and fast memory copies on AMD machines.
+//! CA), kubeconfig files, leader election on Leases, Go-style duration flags, shared copies
+//! of repeating values, tracing setup, the shutdown signal and fast memory copies on AMD
+//! machines.
 
 pub mod duration;
+pub mod intern;
 pub mod kubeconfig;
 pub mod leader_election;
 pub mod memcpy;

@@ -861,7 +861,7 @@ impl State {
             self.remove_pod(&key);
             return;
         }
-        self.labels.share(&mut info);
+        info.share_labels(&mut self.labels);
         match node {
             Some(node) => {
                 self.queue.remove(&key);
