@@ -75,8 +75,13 @@ enum Update {
     OwnersListed(&'static str, Vec<Owner>),
     OwnerApplied(&'static str, Owner),
     OwnerDeleted(&'static str, Owner),
-    /// A binding failed; the pod's assumption must be forgotten and the pod retried.
-    BindFailed(String, Entry<Arc<PodInfo>>),
+    /// A binding failed; the pod's assumption must be forgotten and the pod retried, unless
+    /// the API answered that the pod no longer exists (`gone`).
+    BindFailed {
+        key: String,
+        entry: Entry<Arc<PodInfo>>,
+        gone: bool,
+    },
 }
 
 /// A pod as a list or watch reports it, already turned into its scheduling facts by the
@@ -667,7 +672,11 @@ fn start_binders(
                             "FailedScheduling",
                             format!("Binding rejected: {e}"),
                         );
-                        let failed = Update::BindFailed(info.key.clone(), entry);
+                        let failed = Update::BindFailed {
+                            key: info.key.clone(),
+                            entry,
+                            gone: matches!(&e, kube::Error::Api(s) if s.code == 404),
+                        };
                         if updates.send(failed).await.is_err() {
                             return;
                         }
@@ -806,9 +815,13 @@ impl State {
             }
             Update::OwnerApplied(kind, o) => self.set_owner(kind, o, false),
             Update::OwnerDeleted(kind, o) => self.set_owner(kind, o, true),
-            Update::BindFailed(key, entry) => {
+            Update::BindFailed { key, entry, gone } => {
                 self.cache.forget(&key);
-                self.queue.requeue_backoff(&key, entry, now);
+                // A pod deleted while its binding was on its way: its delete event may have
+                // been applied already, so queueing it again would keep it forever.
+                if !gone {
+                    self.queue.requeue_backoff(&key, entry, now);
+                }
             }
         }
     }
@@ -1199,6 +1212,30 @@ mod tests {
             "deleted pending pods are not queued"
         );
         assert!(!s.cache.is_nominated("default/nominated"));
+    }
+
+    #[tokio::test]
+    async fn a_pod_deleted_while_its_binding_was_on_its_way_is_not_queued_again() {
+        let (mut s, _rx) = state();
+        s.apply(Update::NodesListed(vec![node("a")], part(true, true)));
+        let pending = |name| pod(name, json!({}), json!({"phase": "Pending"}));
+        s.apply(Update::PodsListed(
+            vec![pending("gone"), pending("kept")],
+            part(true, true),
+        ));
+        let mut bound = Vec::new();
+        while let Some((key, entry)) = s.queue.pop(Instant::now()) {
+            s.cache.assume(entry.item.clone(), "a");
+            bound.push((key, entry));
+        }
+        assert_eq!(bound.len(), 2);
+        s.apply(Update::PodDeleted("default/gone".into()));
+        for (key, entry) in bound {
+            let gone = key == "default/gone";
+            s.apply(Update::BindFailed { key, entry, gone });
+        }
+        assert_eq!(queued(&s), ["default/kept"]);
+        assert_eq!(s.cache.pod_count(), 0);
     }
 
     #[tokio::test]
