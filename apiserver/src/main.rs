@@ -15,13 +15,5 @@ struct Cli {
 }
 
 fn main() -> anyhow::Result<()> {
-    berth_component_base::memcpy::prefer_vector_copies();
-    run()
-}
-
-#[tokio::main]
-async fn run() -> anyhow::Result<()> {
-    berth_component_base::init_tracing();
-    let cli = Cli::parse();
-    berth_apiserver::run(cli.options).await
+    berth_component_base::run_component(|cli: Cli| berth_apiserver::run(cli.options))
 }

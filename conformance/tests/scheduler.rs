@@ -1,7 +1,8 @@
 //! The scheduler against a live API server, with fake nodes: pods land on nodes that fit
 //! (node selector, taints and tolerations, resource requests), a pod that fits nowhere gets
 //! the `PodScheduled=False` condition and a `FailedScheduling` event counting the reasons, and
-//! is placed once a node that fits appears.
+//! is placed once a node that fits appears. Inter-pod terms with `matchLabelKeys` are stored
+//! with the pod's own label values merged in and scheduled by them.
 //!
 //! Needs `cargo build -p berth-apiserver -p berth-scheduler` first (see the crate docs).
 
@@ -534,6 +535,106 @@ value: 1000
             out.stdout.trim() == format!("Normal Preempted by pod {high_uid} on node full"),
             "Preempted event: {out}"
         );
+        Ok(())
+    }
+    .await;
+    report(&cluster, &scheduler, result);
+}
+
+/// A pod labelled `app: web` and `version: {version}` requesting `cpu`, with `spec_extra`
+/// merged into its spec.
+fn web_pod(name: &str, version: &str, cpu: &str, spec_extra: serde_json::Value) -> Result<Pod> {
+    let mut pod = serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "labels": {"app": "web", "version": version}},
+        "spec": {"containers": [{"name": "c", "image": "busybox",
+            "resources": {"requests": {"cpu": cpu}}}]},
+    });
+    if let (Some(spec), Some(extra)) = (pod["spec"].as_object_mut(), spec_extra.as_object()) {
+        spec.extend(extra.clone());
+    }
+    Ok(serde_json::from_value(pod)?)
+}
+
+/// One required inter-pod term of `kind` (`podAffinity` or `podAntiAffinity`) over the
+/// `app: web` pods of the node, narrowed by `matchLabelKeys: [version]`.
+fn web_term(kind: &str) -> serde_json::Value {
+    serde_json::json!({"affinity": {kind: {"requiredDuringSchedulingIgnoredDuringExecution": [{
+        "labelSelector": {"matchLabels": {"app": "web"}},
+        "matchLabelKeys": ["version"],
+        "topologyKey": "kubernetes.io/hostname",
+    }]}}})
+}
+
+/// The stored required term of `kind` of pod `name`, as a GET shows it.
+async fn stored_term(pods: &Api<Pod>, name: &str, kind: &str) -> Result<serde_json::Value> {
+    let pod = serde_json::to_value(pods.get(name).await?)?;
+    let pointer = format!("/spec/affinity/{kind}/requiredDuringSchedulingIgnoredDuringExecution/0");
+    pod.pointer(&pointer)
+        .cloned()
+        .ok_or_else(|| anyhow::anyhow!("pod {name} has no {kind} term: {pod}"))
+}
+
+/// `matchLabelKeys` of podAffinity and podAntiAffinity terms is merged into the term's
+/// selector as the pod is created (a GET shows `version In (<the pod's own version>)` beside
+/// the written selector, and the key list kept), and the scheduler places the pod by the
+/// merged selector: a pod of the new version keeps off the node of its own version only, and
+/// a pod of the old version follows the pods of its own version only. With the selectors as
+/// written (`app: web` alone, on both nodes) the first would fit nowhere and the second
+/// would go to the emptier node.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn match_label_keys_are_merged_at_creation_and_scheduled_by() {
+    let cluster = Cluster::start().unwrap_or_else(|err| panic!("{err:#}"));
+    let scheduler = cluster
+        .start_scheduler(&[])
+        .unwrap_or_else(|err| panic!("{err:#}"));
+    let result = async {
+        let client = cluster.client().await?;
+        let _nodes =
+            FakeNodes::start(client.clone(), &[NodeSpec::new("n1"), NodeSpec::new("n2")]).await?;
+        let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+        let post = kube::api::PostParams::default();
+        let on = |node: &str| serde_json::json!({"nodeSelector": {"kubernetes.io/hostname": node}});
+
+        // Version v1 on n1 (the busier node), v2 on n2.
+        pods.create(&post, &web_pod("web-v1", "v1", "2", on("n1"))?)
+            .await?;
+        pods.create(&post, &web_pod("web-v2", "v2", "100m", on("n2"))?)
+            .await?;
+        ensure!(node_of(&pods, "web-v1").await? == "n1");
+        ensure!(node_of(&pods, "web-v2").await? == "n2");
+
+        // A v2 pod away from the web pods of its version.
+        let apart = web_pod("apart-v2", "v2", "100m", web_term("podAntiAffinity"))?;
+        pods.create(&post, &apart).await?;
+        let term = stored_term(&pods, "apart-v2", "podAntiAffinity").await?;
+        let want = serde_json::json!({
+            "labelSelector": {
+                "matchLabels": {"app": "web"},
+                "matchExpressions": [{"key": "version", "operator": "In", "values": ["v2"]}],
+            },
+            "matchLabelKeys": ["version"],
+            "topologyKey": "kubernetes.io/hostname",
+        });
+        ensure!(term == want, "stored anti-affinity term: {term}");
+        ensure!(node_of(&pods, "apart-v2").await? == "n1");
+
+        // A v1 pod with the web pods of its version (and not kept off n1 by apart-v2, whose
+        // stored selector names v2 only).
+        let near = web_pod("near-v1", "v1", "100m", web_term("podAffinity"))?;
+        pods.create(&post, &near).await?;
+        let term = stored_term(&pods, "near-v1", "podAffinity").await?;
+        let want = serde_json::json!({
+            "labelSelector": {
+                "matchLabels": {"app": "web"},
+                "matchExpressions": [{"key": "version", "operator": "In", "values": ["v1"]}],
+            },
+            "matchLabelKeys": ["version"],
+            "topologyKey": "kubernetes.io/hostname",
+        });
+        ensure!(term == want, "stored affinity term: {term}");
+        ensure!(node_of(&pods, "near-v1").await? == "n1");
         Ok(())
     }
     .await;

@@ -5,15 +5,18 @@
 //! listing over, then watches from the listed version and hands over each change; it lists
 //! again every resync period and after any watch failure (an error event, a dropped stream, a
 //! refused watch), so nothing missed while disconnected stays missed. Events are only hints
-//! to [`feed`]: each listing queues every object's key, which is the periodic full resync.
+//! to [`feed`]: each listing queues every object's key, which is the periodic full resync,
+//! and the key of every object that vanished since the previous listing (a delete missed
+//! while disconnected), whose sync then finds it gone.
 
 use crate::informer::list_in_pages;
 use crate::queue::WorkQueue;
 use futures::StreamExt;
 use kube::api::{Api, ListParams, WatchEvent, WatchParams};
 use kube::Resource;
+use std::collections::HashSet;
 use std::fmt::Debug;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 /// How long to wait before listing again after a failed list or watch.
@@ -117,9 +120,34 @@ pub async fn list_then_watch<K, T>(
     }
 }
 
+/// The keys a feed has seen since its last listing, so that the next listing can queue the
+/// keys of objects deleted while no watch ran: a listing only shows what exists.
+#[derive(Default)]
+struct SeenKeys(HashSet<String>);
+
+impl SeenKeys {
+    /// Takes a listing's keys and returns the keys to queue: every listed one, then every
+    /// one seen before that the listing lacks.
+    fn listed(&mut self, keys: Vec<String>) -> Vec<String> {
+        let listed: HashSet<String> = keys.into_iter().collect();
+        let before = std::mem::replace(&mut self.0, listed);
+        let mut queue: Vec<String> = self.0.iter().cloned().collect();
+        queue.extend(before.into_iter().filter(|k| !self.0.contains(k)));
+        queue
+    }
+
+    /// Notes a key a watch event reported. A deleted object's key stays: another object
+    /// may share it (a namespace key), and one more sync of a key is harmless.
+    fn seen(&mut self, key: &str) {
+        if !self.0.contains(key) {
+            self.0.insert(key.to_owned());
+        }
+    }
+}
+
 /// Lists and watches `api` (optionally restricted by a field selector) forever, adding
 /// `key_of(object)` to `queue` for every listed object and every event; lists again every
-/// `resync`.
+/// `resync`. A listing also queues the keys of objects gone since the previous one.
 pub async fn feed<K, F>(
     what: &'static str,
     api: Api<K>,
@@ -131,6 +159,8 @@ pub async fn feed<K, F>(
     K: Resource + Clone + serde::de::DeserializeOwned + Debug + Send + 'static,
     F: Fn(&K) -> Option<String>,
 {
+    let seen = Mutex::new(SeenKeys::default());
+    let seen = || seen.lock().unwrap_or_else(PoisonError::into_inner);
     list_then_watch(
         what,
         &api,
@@ -138,12 +168,15 @@ pub async fn feed<K, F>(
         resync,
         |obj| key_of(&obj),
         |keys| {
-            for key in keys {
+            for key in seen().listed(keys) {
                 queue.add(&key);
             }
         },
         |change| match change {
-            Change::Applied(key) | Change::Deleted(key) => queue.add(&key),
+            Change::Applied(key) | Change::Deleted(key) => {
+                seen().seen(&key);
+                queue.add(&key);
+            }
         },
     )
     .await;
@@ -162,4 +195,36 @@ pub fn name_of<K: Resource>(obj: &K) -> Option<String> {
 /// Whether a `kube` error is the API's answer with HTTP `code`.
 pub fn is_status(err: &kube::Error, code: u16) -> bool {
     matches!(err, kube::Error::Api(s) if s.code == code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(list: &[&str]) -> Vec<String> {
+        list.iter().map(|k| k.to_string()).collect()
+    }
+
+    fn sorted(mut keys: Vec<String>) -> Vec<String> {
+        keys.sort();
+        keys
+    }
+
+    #[test]
+    fn a_listing_queues_the_keys_of_objects_gone_since_the_last() {
+        let mut seen = SeenKeys::default();
+        assert_eq!(sorted(seen.listed(keys(&["a/x", "a/y"]))), ["a/x", "a/y"]);
+        // Watched: z appeared, y was deleted.
+        seen.seen("a/z");
+        seen.seen("a/y");
+        // Disconnected meanwhile: x and z were deleted, w created.
+        assert_eq!(
+            sorted(seen.listed(keys(&["a/w"]))),
+            ["a/w", "a/x", "a/y", "a/z"]
+        );
+        // Queued once: the next listing only knows what the last one and the watch showed.
+        assert_eq!(sorted(seen.listed(keys(&["a/w"]))), ["a/w"]);
+        assert_eq!(sorted(seen.listed(Vec::new())), ["a/w"]);
+        assert!(seen.listed(Vec::new()).is_empty());
+    }
 }

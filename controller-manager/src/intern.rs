@@ -3,94 +3,14 @@
 //! Every pod of a ReplicaSet carries the same namespace, labels and owner references, and most
 //! pods share a node name and a phase. The pod copy ([`crate::informer`]) and the garbage
 //! collector's graph keep one reference-counted copy of each distinct value instead of one per
-//! object. An [`Interner`] hands out that copy; values nobody holds any more are dropped from
-//! it whenever it has doubled in size since the last sweep, so it never outgrows twice the
-//! number of distinct values in use.
+//! object, from one process-wide [`Interner`] per kind of value (component-base's, which
+//! also sweeps the values nobody holds any more).
 
+use berth_component_base::intern::Interner;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
-use std::sync::{Arc, LazyLock, Mutex, PoisonError};
-
-/// Sizes below which no sweep happens.
-const SWEEP_FLOOR: usize = 256;
-
-/// A set of shared values.
-pub struct Interner<T: ?Sized> {
-    inner: Mutex<Set<T>>,
-}
-
-struct Set<T: ?Sized> {
-    values: HashSet<Arc<T>>,
-    /// Size after the last sweep.
-    kept: usize,
-}
-
-impl<T: ?Sized + Hash + Eq> Default for Interner<T> {
-    fn default() -> Self {
-        Interner {
-            inner: Mutex::new(Set {
-                values: HashSet::new(),
-                kept: 0,
-            }),
-        }
-    }
-}
-
-impl<T: ?Sized> Set<T> {
-    /// Drops the values nobody else holds once the set has doubled since the last sweep.
-    fn sweep_if_grown(&mut self) {
-        if self.values.len() >= SWEEP_FLOOR.max(self.kept * 2) {
-            self.values.retain(|v| Arc::strong_count(v) > 1);
-            self.kept = self.values.len();
-        }
-    }
-}
-
-impl<T: ?Sized + Hash + Eq> Interner<T> {
-    fn set(&self) -> std::sync::MutexGuard<'_, Set<T>> {
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// The shared copy of `value`.
-    pub fn shared(&self, value: &T) -> Arc<T>
-    where
-        for<'a> Arc<T>: From<&'a T>,
-    {
-        let mut set = self.set();
-        if let Some(found) = set.values.get(value) {
-            return Arc::clone(found);
-        }
-        set.sweep_if_grown();
-        let made: Arc<T> = Arc::from(value);
-        set.values.insert(Arc::clone(&made));
-        made
-    }
-
-    /// How many values are held (in use, or unused and not swept yet).
-    pub fn len(&self) -> usize {
-        self.set().values.len()
-    }
-
-    /// Whether no value is held.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
-impl<T: Hash + Eq> Interner<T> {
-    /// The shared copy of `value` (dropped when an equal copy exists).
-    pub fn owned(&self, value: T) -> Arc<T> {
-        let mut set = self.set();
-        if let Some(found) = set.values.get(&value) {
-            return Arc::clone(found);
-        }
-        set.sweep_if_grown();
-        let made = Arc::new(value);
-        set.values.insert(Arc::clone(&made));
-        made
-    }
-}
+use std::sync::{Arc, LazyLock};
 
 /// A label map.
 pub type Labels = BTreeMap<String, String>;
@@ -143,28 +63,6 @@ pub fn strings(list: &[String]) -> Arc<[String]> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn equal_values_share_one_copy_and_unused_ones_are_swept() {
-        let interner: Interner<str> = Interner::default();
-        let a = interner.shared("default");
-        let b = interner.shared("default");
-        assert!(Arc::ptr_eq(&a, &b));
-        assert!(!Arc::ptr_eq(&a, &interner.shared("kube-system")));
-        // Many values nobody keeps: the set is swept as it grows, and what is in use stays.
-        for i in 0..10 * SWEEP_FLOOR {
-            drop(interner.shared(&format!("node-{i}")));
-        }
-        assert!(interner.len() <= 2 * SWEEP_FLOOR, "{}", interner.len());
-        assert!(Arc::ptr_eq(&a, &interner.shared("default")));
-
-        let labels: Interner<Labels> = Interner::default();
-        let l1 = labels.owned(Labels::from([("app".into(), "web".into())]));
-        let l2 = labels.owned(Labels::from([("app".into(), "web".into())]));
-        assert!(Arc::ptr_eq(&l1, &l2));
-        let l3 = labels.owned(Labels::from([("app".into(), "db".into())]));
-        assert!(!Arc::ptr_eq(&l1, &l3));
-    }
 
     #[test]
     fn owner_lists_differ_in_any_field() {

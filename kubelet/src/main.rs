@@ -14,13 +14,5 @@ struct Cli {
 }
 
 fn main() -> anyhow::Result<()> {
-    berth_component_base::memcpy::prefer_vector_copies();
-    run()
-}
-
-#[tokio::main]
-async fn run() -> anyhow::Result<()> {
-    berth_component_base::init_tracing();
-    let cli = Cli::parse();
-    berth_kubelet::run::run(cli.options).await
+    berth_component_base::run_component(|cli: Cli| berth_kubelet::run::run(cli.options))
 }

@@ -80,7 +80,7 @@ fn pods_cost(nodes: usize, pods: usize, labelled: bool) -> (f64, f64, Kept) {
         .iter()
         .map(|doc| {
             let mut info = decode(doc);
-            sets.share(&mut info);
+            info.share_labels(&mut sets);
             Arc::new(info)
         })
         .collect();
@@ -89,7 +89,7 @@ fn pods_cost(nodes: usize, pods: usize, labelled: bool) -> (f64, f64, Kept) {
     let before = rss_mib();
     for (i, doc) in bound_docs.iter().enumerate() {
         let mut info = decode(doc).into_placed();
-        sets.share(&mut info);
+        info.share_labels(&mut sets);
         cache.set_bound_pod(Arc::new(info), &format!("node-{}", i % nodes));
     }
     let per_placed = per_item(before, pods);

@@ -293,6 +293,15 @@ impl Cache {
     pub fn pod_count(&self) -> usize {
         self.pods.len()
     }
+
+    /// The keys of every pod the cache holds: accounted on a node (assumed or bound) or
+    /// nominated to one.
+    pub fn pod_keys(&self) -> impl Iterator<Item = &str> {
+        self.pods
+            .keys()
+            .chain(self.nominated_node.keys())
+            .map(String::as_str)
+    }
 }
 
 #[cfg(test)]

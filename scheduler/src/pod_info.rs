@@ -13,7 +13,8 @@ use berth_api_types::k8s::api::core::v1::{
 };
 use berth_api_types::k8s::jiff::Timestamp;
 use berth_api_types::labels::LabelSelector;
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use berth_component_base::intern::InternSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, OnceLock};
 
 /// A pod's labels, shared between pods that carry the same set (see [`LabelSets`]).
@@ -424,36 +425,14 @@ impl PodInfo {
 }
 
 /// Label sets shared between pods: the replicas of one controller carry identical labels, so
-/// each distinct set is held once instead of once per pod. Sets no pod uses any more are
-/// dropped whenever the table has doubled since it was last swept.
-#[derive(Debug, Default)]
-pub struct LabelSets {
-    sets: HashSet<Labels>,
-    sweep_at: usize,
-}
+/// each distinct set is held once instead of once per pod (sets no pod uses any more are
+/// swept as the table grows).
+pub type LabelSets = InternSet<BTreeMap<String, String>>;
 
-impl LabelSets {
-    /// Points `pod` at the shared copy of its labels (recording them if they are new).
-    pub fn share(&mut self, pod: &mut PodInfo) {
-        if let Some(shared) = self.sets.get(&*pod.labels) {
-            pod.labels = shared.clone();
-            return;
-        }
-        self.sets.insert(pod.labels.clone());
-        if self.sets.len() >= self.sweep_at {
-            self.sets.retain(|s| Arc::strong_count(s) > 1);
-            self.sweep_at = (self.sets.len() * 2).max(1024);
-        }
-    }
-
-    /// How many distinct sets are held.
-    pub fn len(&self) -> usize {
-        self.sets.len()
-    }
-
-    /// Whether no set is held.
-    pub fn is_empty(&self) -> bool {
-        self.sets.is_empty()
+impl PodInfo {
+    /// Points the pod at the shared copy of its labels (recording them if they are new).
+    pub fn share_labels(&mut self, sets: &mut LabelSets) {
+        sets.share(&mut self.labels);
     }
 }
 
@@ -571,17 +550,11 @@ mod tests {
         let mut b = labelled("b", "web");
         let mut c = labelled("c", "db");
         for p in [&mut a, &mut b, &mut c] {
-            sets.share(p);
+            p.share_labels(&mut sets);
         }
         assert!(Arc::ptr_eq(&a.labels, &b.labels));
         assert!(!Arc::ptr_eq(&a.labels, &c.labels));
         assert_eq!(sets.len(), 2);
-        // Sets nobody holds are dropped at the next sweep.
-        drop((a, b, c));
-        sets.sweep_at = 0;
-        let mut d = labelled("d", "other");
-        sets.share(&mut d);
-        assert_eq!(sets.len(), 1);
     }
 
     fn with_labels(name: &str, labels: serde_json::Value) -> PodInfo {

@@ -188,6 +188,11 @@ impl<T> Queue<T> {
         !self.active.is_empty()
     }
 
+    /// The keys of every queued pod, in any state.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.entries.keys().map(String::as_str)
+    }
+
     /// How many pods are queued in any state.
     pub fn len(&self) -> usize {
         self.entries.len()

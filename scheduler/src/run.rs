@@ -29,7 +29,7 @@ use futures::{StreamExt, TryStreamExt};
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Resource, ResourceExt};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -60,7 +60,8 @@ enum Update {
     NodesListed(Vec<NodeInfo>, ListPart),
     NodeApplied(Box<NodeInfo>),
     NodeDeleted(String),
-    /// A part of a full list of pods.
+    /// A part of a full list of pods: once the last part arrived, every pod not in the list
+    /// is gone.
     PodsListed(Vec<PodEvent>, ListPart),
     PodApplied(Box<PodEvent>),
     PodDeleted(String),
@@ -74,8 +75,13 @@ enum Update {
     OwnersListed(&'static str, Vec<Owner>),
     OwnerApplied(&'static str, Owner),
     OwnerDeleted(&'static str, Owner),
-    /// A binding failed; the pod's assumption must be forgotten and the pod retried.
-    BindFailed(String, Entry<Arc<PodInfo>>),
+    /// A binding failed; the pod's assumption must be forgotten and the pod retried, unless
+    /// the API answered that the pod no longer exists (`gone`).
+    BindFailed {
+        key: String,
+        entry: Entry<Arc<PodInfo>>,
+        gone: bool,
+    },
 }
 
 /// A pod as a list or watch reports it, already turned into its scheduling facts by the
@@ -391,20 +397,7 @@ pub async fn schedule_forever(client: Client, scheduler_name: String) -> anyhow:
         .map(|d| d.as_nanos() as u64)
         .unwrap_or(1);
     let (tx, mut rx) = mpsc::channel::<Update>(4096);
-    let recorder = Recorder::start(&client, &scheduler_name);
-    let mut state = State {
-        algo: Algorithm::new(profile, seed),
-        cache: Cache::new(),
-        queue: Queue::new(),
-        client: client.clone(),
-        name: scheduler_name,
-        binds: start_binders(&client, &recorder, &tx),
-        recorder,
-        labels: LabelSets::default(),
-        listed_nodes: std::collections::HashSet::new(),
-        nodes_synced: false,
-        pods_synced: false,
-    };
+    let mut state = State::new(Algorithm::new(profile, seed), &client, scheduler_name, &tx);
     tokio::spawn(reflect(
         Api::<WireNode>::all(client.clone()),
         tx.clone(),
@@ -526,7 +519,9 @@ struct State {
     /// Label sets shared between the pods that carry them.
     labels: LabelSets,
     /// The names in the node list being received.
-    listed_nodes: std::collections::HashSet<String>,
+    listed_nodes: HashSet<String>,
+    /// The keys in the pod list being received.
+    listed_pods: HashSet<String>,
     /// Whether a full list of nodes, and of pods, has been applied: no pod is scheduled
     /// before, so the first decisions see every node and every placed pod.
     nodes_synced: bool,
@@ -677,7 +672,11 @@ fn start_binders(
                             "FailedScheduling",
                             format!("Binding rejected: {e}"),
                         );
-                        let failed = Update::BindFailed(info.key.clone(), entry);
+                        let failed = Update::BindFailed {
+                            key: info.key.clone(),
+                            entry,
+                            gone: matches!(&e, kube::Error::Api(s) if s.code == 404),
+                        };
                         if updates.send(failed).await.is_err() {
                             return;
                         }
@@ -690,6 +689,31 @@ fn start_binders(
 }
 
 impl State {
+    /// A scheduler with nothing known yet, whose bindings and events go out through
+    /// `client` and whose failed bindings come back through `updates`.
+    fn new(
+        algo: Algorithm,
+        client: &Client,
+        name: String,
+        updates: &mpsc::Sender<Update>,
+    ) -> State {
+        let recorder = Recorder::start(client, &name);
+        State {
+            algo,
+            cache: Cache::new(),
+            queue: Queue::new(),
+            client: client.clone(),
+            name,
+            binds: start_binders(client, &recorder, updates),
+            recorder,
+            labels: LabelSets::default(),
+            listed_nodes: HashSet::new(),
+            listed_pods: HashSet::new(),
+            nodes_synced: false,
+            pods_synced: false,
+        }
+    }
+
     fn ours(&self, pod: &PodEvent) -> bool {
         pod.scheduler_name
             .as_deref()
@@ -730,18 +754,31 @@ impl State {
             }
             Update::NodeDeleted(name) => self.cache.remove_node(&name),
             Update::PodsListed(pods, part) => {
+                if part.first {
+                    self.listed_pods.clear();
+                }
                 for p in pods {
+                    self.listed_pods.insert(p.info.key.clone());
                     self.apply_pod(p, now);
                 }
-                self.pods_synced |= part.last;
+                if part.last {
+                    // A pod deleted while no watch ran is only seen missing from the list.
+                    let listed = std::mem::take(&mut self.listed_pods);
+                    let gone: HashSet<String> = self
+                        .cache
+                        .pod_keys()
+                        .chain(self.queue.keys())
+                        .filter(|k| !listed.contains(*k))
+                        .map(str::to_owned)
+                        .collect();
+                    for key in gone {
+                        self.remove_pod(&key);
+                    }
+                    self.pods_synced = true;
+                }
             }
             Update::PodApplied(p) => self.apply_pod(*p, now),
-            Update::PodDeleted(key) => {
-                self.cache.remove_pod(&key);
-                self.cache.unnominate(&key);
-                self.queue.remove(&key);
-                self.queue.cluster_changed();
-            }
+            Update::PodDeleted(key) => self.remove_pod(&key),
             Update::NamespacesListed(list) => {
                 let names = list.iter().map(|n| n.name_any()).collect();
                 self.cache.retain_namespaces(&names);
@@ -778,11 +815,24 @@ impl State {
             }
             Update::OwnerApplied(kind, o) => self.set_owner(kind, o, false),
             Update::OwnerDeleted(kind, o) => self.set_owner(kind, o, true),
-            Update::BindFailed(key, entry) => {
+            Update::BindFailed { key, entry, gone } => {
                 self.cache.forget(&key);
-                self.queue.requeue_backoff(&key, entry, now);
+                // A pod deleted while its binding was on its way: its delete event may have
+                // been applied already, so queueing it again would keep it forever.
+                if !gone {
+                    self.queue.requeue_backoff(&key, entry, now);
+                }
             }
         }
+    }
+
+    /// Forgets a pod that is gone: its place on a node, its nomination and its queue entry.
+    /// Its room may let another pod fit.
+    fn remove_pod(&mut self, key: &str) {
+        self.cache.remove_pod(key);
+        self.cache.unnominate(key);
+        self.queue.remove(key);
+        self.queue.cluster_changed();
     }
 
     fn set_owner(&mut self, kind: &'static str, o: Owner, deleted: bool) {
@@ -821,13 +871,10 @@ impl State {
         let key = info.key.clone();
         if terminal {
             // Finished pods hold no resources.
-            self.cache.remove_pod(&key);
-            self.cache.unnominate(&key);
-            self.queue.remove(&key);
-            self.queue.cluster_changed();
+            self.remove_pod(&key);
             return;
         }
-        self.labels.share(&mut info);
+        info.share_labels(&mut self.labels);
         match node {
             Some(node) => {
                 self.queue.remove(&key);
@@ -1068,5 +1115,157 @@ async fn post_event(
     if let Err(e) = api.create(&PostParams::default(), &event).await {
         tracing::warn!(namespace = %subject.namespace, name = %subject.name, reason, error = %e,
             "cannot post the event");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A scheduler state whose client points nowhere: applying updates sends nothing.
+    fn state() -> (State, mpsc::Receiver<Update>) {
+        let config = kube::Config::new("http://127.0.0.1:9".parse().unwrap());
+        let client = Client::try_from(config).unwrap();
+        let (tx, rx) = mpsc::channel(16);
+        let algo = Algorithm::new(default_profile(DEFAULT_SCHEDULER_NAME).unwrap(), 1);
+        let state = State::new(algo, &client, DEFAULT_SCHEDULER_NAME.to_owned(), &tx);
+        (state, rx)
+    }
+
+    fn node(name: &str) -> NodeInfo {
+        NodeInfo::new(
+            &serde_json::from_value(json!({"metadata": {"name": name}, "status": {"allocatable":
+                {"cpu": "4", "memory": "8Gi", "pods": "110"}}}))
+            .unwrap(),
+        )
+    }
+
+    fn pod(name: &str, spec: serde_json::Value, status: serde_json::Value) -> PodEvent {
+        let mut spec = spec;
+        spec["containers"] = json!([{"name": "c", "image": "i",
+            "resources": {"requests": {"cpu": "1"}}}]);
+        pod_event(
+            serde_json::from_value(json!({
+                "metadata": {"name": name, "namespace": "default", "uid": name},
+                "spec": spec, "status": status}))
+            .unwrap(),
+        )
+    }
+
+    fn part(first: bool, last: bool) -> ListPart {
+        ListPart { first, last }
+    }
+
+    fn queued(state: &State) -> Vec<String> {
+        let mut keys: Vec<String> = state.queue.keys().map(str::to_owned).collect();
+        keys.sort();
+        keys
+    }
+
+    #[tokio::test]
+    async fn a_relist_forgets_pods_missing_from_it() {
+        let (mut s, _rx) = state();
+        s.apply(Update::NodesListed(vec![node("a")], part(true, true)));
+        s.apply(Update::PodsListed(
+            vec![
+                pod(
+                    "bound",
+                    json!({"nodeName": "a"}),
+                    json!({"phase": "Running"}),
+                ),
+                pod("pending", json!({}), json!({"phase": "Pending"})),
+                pod(
+                    "nominated",
+                    json!({}),
+                    json!({"phase": "Pending", "nominatedNodeName": "a"}),
+                ),
+            ],
+            part(true, true),
+        ));
+        assert_eq!(s.cache.pod_count(), 1);
+        assert_eq!(s.cache.node("a").unwrap().requested.milli_cpu, 1000);
+        assert_eq!(queued(&s), ["default/nominated", "default/pending"]);
+        assert!(s.cache.is_nominated("default/nominated"));
+
+        // The watch broke and every one of those pods was deleted meanwhile; a new one came.
+        // The relist arrives in two pages: nothing is dropped before the last.
+        s.apply(Update::PodsListed(
+            vec![pod("new", json!({}), json!({"phase": "Pending"}))],
+            part(true, false),
+        ));
+        assert_eq!(s.cache.pod_count(), 1, "not dropped before the list ends");
+        assert_eq!(
+            queued(&s),
+            ["default/new", "default/nominated", "default/pending"]
+        );
+        s.apply(Update::PodsListed(Vec::new(), part(false, true)));
+        assert_eq!(
+            s.cache.pod_count(),
+            0,
+            "the deleted bound pod is not counted"
+        );
+        assert_eq!(s.cache.node("a").unwrap().requested.milli_cpu, 0);
+        assert_eq!(
+            queued(&s),
+            ["default/new"],
+            "deleted pending pods are not queued"
+        );
+        assert!(!s.cache.is_nominated("default/nominated"));
+    }
+
+    #[tokio::test]
+    async fn a_pod_deleted_while_its_binding_was_on_its_way_is_not_queued_again() {
+        let (mut s, _rx) = state();
+        s.apply(Update::NodesListed(vec![node("a")], part(true, true)));
+        let pending = |name| pod(name, json!({}), json!({"phase": "Pending"}));
+        s.apply(Update::PodsListed(
+            vec![pending("gone"), pending("kept")],
+            part(true, true),
+        ));
+        let mut bound = Vec::new();
+        while let Some((key, entry)) = s.queue.pop(Instant::now()) {
+            s.cache.assume(entry.item.clone(), "a");
+            bound.push((key, entry));
+        }
+        assert_eq!(bound.len(), 2);
+        s.apply(Update::PodDeleted("default/gone".into()));
+        for (key, entry) in bound {
+            let gone = key == "default/gone";
+            s.apply(Update::BindFailed { key, entry, gone });
+        }
+        assert_eq!(queued(&s), ["default/kept"]);
+        assert_eq!(s.cache.pod_count(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_relist_keeps_pods_listed_on_any_page() {
+        let (mut s, _rx) = state();
+        s.apply(Update::NodesListed(vec![node("a")], part(true, true)));
+        let bound = || {
+            pod(
+                "bound",
+                json!({"nodeName": "a"}),
+                json!({"phase": "Running"}),
+            )
+        };
+        let pending = || pod("pending", json!({}), json!({"phase": "Pending"}));
+        s.apply(Update::PodsListed(
+            vec![bound(), pending()],
+            part(true, true),
+        ));
+        s.apply(Update::PodsListed(vec![pending()], part(true, false)));
+        s.apply(Update::PodsListed(vec![bound()], part(false, true)));
+        assert_eq!(s.cache.pod_count(), 1);
+        assert_eq!(s.cache.node("a").unwrap().requested.milli_cpu, 1000);
+        assert_eq!(queued(&s), ["default/pending"]);
+        // Keys seen in an earlier, unfinished list do not count in the next one.
+        s.apply(Update::PodsListed(
+            vec![bound(), pending()],
+            part(true, false),
+        ));
+        s.apply(Update::PodsListed(vec![pending()], part(true, true)));
+        assert_eq!(s.cache.pod_count(), 0);
+        assert_eq!(queued(&s), ["default/pending"]);
     }
 }
