@@ -45,34 +45,17 @@ struct Class {
 
 impl Class {
     /// Reads a class from a decoded object; missing or odd fields take their defaults.
-    fn of(c: &Value) -> Class {
-        Class {
-            name: meta_str(c, "name").map(str::to_owned),
-            value: c.get("value").and_then(Value::as_i64).unwrap_or(0),
-            global_default: c.get("globalDefault").and_then(Value::as_bool) == Some(true),
-            preemption_policy: c
-                .get("preemptionPolicy")
-                .and_then(Value::as_str)
-                .unwrap_or("PreemptLowerPriority")
-                .to_owned(),
-        }
+    fn of(c: &Value) -> ApiResult<Class> {
+        Self::from_stored(serde::Deserialize::deserialize(c))
     }
 
     /// Reads a class from its stored JSON, decoding only the fields admission reads.
     fn read(bytes: &[u8]) -> ApiResult<Class> {
-        #[derive(serde::Deserialize)]
-        struct Meta {
-            name: Option<Value>,
-        }
-        #[derive(serde::Deserialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Stored {
-            metadata: Option<Meta>,
-            value: Option<Value>,
-            global_default: Option<Value>,
-            preemption_policy: Option<Value>,
-        }
-        let c: Stored = serde_json::from_slice(bytes)
+        Self::from_stored(serde_json::from_slice(bytes))
+    }
+
+    fn from_stored(stored: Result<StoredClass, serde_json::Error>) -> ApiResult<Class> {
+        let c = stored
             .map_err(|e| ApiError::internal(format!("stored PriorityClass is not valid: {e}")))?;
         Ok(Class {
             name: c
@@ -87,6 +70,21 @@ impl Class {
                 .unwrap_or_else(|| "PreemptLowerPriority".to_owned()),
         })
     }
+}
+
+/// The fields of a PriorityClass that admission reads, each as found (odd types included).
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StoredClass {
+    metadata: Option<StoredClassMeta>,
+    value: Option<Value>,
+    global_default: Option<Value>,
+    preemption_policy: Option<Value>,
+}
+
+#[derive(serde::Deserialize)]
+struct StoredClassMeta {
+    name: Option<Value>,
 }
 
 /// Admission of a new object of the request's resource.
@@ -154,7 +152,7 @@ pub async fn admit_pod_priority(registry: &Registry, obj: &mut Value) -> ApiResu
                     .items
                     .iter()
                     .map(Class::of)
-                    .collect()
+                    .collect::<ApiResult<Vec<Class>>>()?
             }
         };
         // With several global defaults, the lowest value wins.
@@ -167,7 +165,7 @@ pub async fn admit_pod_priority(registry: &Registry, obj: &mut Value) -> ApiResu
         match registry.store().get(&key).await? {
             (Some(kv), _) => Some(Class::read(&kv.value)?),
             (None, _) => match system_priority_class(&class_name) {
-                Some(c) => Some(Class::of(&c)),
+                Some(c) => Some(Class::of(&c)?),
                 None => {
                     return Err(forbidden(format!(
                         "no PriorityClass with name {class_name} was found"
