@@ -91,80 +91,60 @@ fn metadata_range(bytes: &[u8]) -> Option<std::ops::Range<usize>> {
 fn index_view_at(bytes: &[u8]) -> Option<(Value, Option<std::ops::Range<usize>>)> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let mut metadata = None;
-    let top = TopLevel {
-        base: bytes.as_ptr() as usize,
-        metadata: &mut metadata,
+    let top = Sparse {
+        parent: None,
+        metadata: Some(MetadataPlace {
+            base: bytes.as_ptr() as usize,
+            range: &mut metadata,
+        }),
     };
     let value = serde::de::DeserializeSeed::deserialize(top, &mut de).ok()?;
     de.end().ok()?;
     value.is_object().then_some((value, metadata))
 }
 
-/// The top level of [`index_view_at`]: as [`Sparse`], and `metadata` taken whole (borrowed)
-/// to note its place before its own members are read.
-struct TopLevel<'m> {
-    base: usize,
-    metadata: &'m mut Option<std::ops::Range<usize>>,
-}
-
-impl<'de> serde::de::DeserializeSeed<'de> for TopLevel<'_> {
-    type Value = Value;
-
-    fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<Value, D::Error> {
-        de.deserialize_map(self)
-    }
-}
-
-impl<'de> serde::de::Visitor<'de> for TopLevel<'_> {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a JSON object")
-    }
-
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        use serde::de::Error;
-        let mut out = serde_json::Map::new();
-        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
-            if key == "metadata" {
-                let raw: &'de serde_json::value::RawValue = map.next_value()?;
-                let text = raw.get();
-                let value = if text.starts_with('{') {
-                    let start = (text.as_ptr() as usize).wrapping_sub(self.base);
-                    *self.metadata = Some(start..start + text.len());
-                    let mut de = serde_json::Deserializer::from_str(text);
-                    let seed = Sparse {
-                        parent: Some("metadata"),
-                    };
-                    serde::de::DeserializeSeed::deserialize(seed, &mut de)
-                        .map_err(A::Error::custom)?
-                } else {
-                    *self.metadata = None;
-                    match serde_json::from_str::<Value>(text).map_err(A::Error::custom)? {
-                        Value::Array(_) | Value::Object(_) => continue,
-                        scalar => scalar,
-                    }
-                };
-                out.insert(key.into_owned(), value);
-                continue;
-            }
-            match map.next_value_seed(Member {
-                parent: None,
-                key: &key,
-            })? {
-                Some(v) => {
-                    out.insert(key.into_owned(), v);
-                }
-                None => continue,
-            }
-        }
-        Ok(Value::Object(out))
-    }
-}
-
-/// One level of [`index_view`]: `parent` is `None` at the top, else the member's name.
+/// One level of [`index_view_at`]: `parent` is `None` at the top, else the member's name.
+/// At the top, `metadata` (when given) receives where the `metadata` member sits: it is taken
+/// whole (borrowed) to note its place before its own members are read.
 struct Sparse<'p> {
     parent: Option<&'p str>,
+    metadata: Option<MetadataPlace<'p>>,
+}
+
+/// Where [`Sparse`] notes the place of the top-level `metadata` in the bytes starting at `base`.
+struct MetadataPlace<'m> {
+    base: usize,
+    range: &'m mut Option<std::ops::Range<usize>>,
+}
+
+impl MetadataPlace<'_> {
+    /// Reads the `metadata` member's value: an object is noted and read sparsely, a scalar
+    /// kept, anything else skipped (`None`).
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        map: &mut A,
+    ) -> Result<Option<Value>, A::Error> {
+        use serde::de::Error;
+        let raw: &'de serde_json::value::RawValue = map.next_value()?;
+        let text = raw.get();
+        if !text.starts_with('{') {
+            *self.range = None;
+            return match serde_json::from_str::<Value>(text).map_err(A::Error::custom)? {
+                Value::Array(_) | Value::Object(_) => Ok(None),
+                scalar => Ok(Some(scalar)),
+            };
+        }
+        let start = (text.as_ptr() as usize).wrapping_sub(self.base);
+        *self.range = Some(start..start + text.len());
+        let mut de = serde_json::Deserializer::from_str(text);
+        let seed = Sparse {
+            parent: Some("metadata"),
+            metadata: None,
+        };
+        serde::de::DeserializeSeed::deserialize(seed, &mut de)
+            .map(Some)
+            .map_err(A::Error::custom)
+    }
 }
 
 impl<'de> serde::de::DeserializeSeed<'de> for Sparse<'_> {
@@ -182,25 +162,22 @@ impl<'de> serde::de::Visitor<'de> for Sparse<'_> {
         f.write_str("a JSON object")
     }
 
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+    fn visit_map<A: serde::de::MapAccess<'de>>(mut self, mut map: A) -> Result<Value, A::Error> {
         let mut out = serde_json::Map::new();
         while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
-            let whole = matches!(
-                (self.parent, key.as_ref()),
-                (Some("metadata"), "labels") | (Some("status"), "podIPs")
-            );
-            let value = if whole {
-                map.next_value::<Value>()?
-            } else {
-                match map.next_value_seed(Member {
+            let value = match (self.parent, key.as_ref(), self.metadata.as_mut()) {
+                (None, "metadata", Some(place)) => place.read(&mut map)?,
+                (Some("metadata"), "labels", _) | (Some("status"), "podIPs", _) => {
+                    Some(map.next_value::<Value>()?)
+                }
+                _ => map.next_value_seed(Member {
                     parent: self.parent,
                     key: &key,
-                })? {
-                    Some(v) => v,
-                    None => continue,
-                }
+                })?,
             };
-            out.insert(key.into_owned(), value);
+            if let Some(value) = value {
+                out.insert(key.into_owned(), value);
+            }
         }
         Ok(Value::Object(out))
     }
@@ -291,6 +268,7 @@ impl<'de> serde::de::Visitor<'de> for Member<'_> {
         }
         Sparse {
             parent: Some(self.key),
+            metadata: None,
         }
         .visit_map(map)
         .map(Some)
