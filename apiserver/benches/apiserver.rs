@@ -11,7 +11,7 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use common::{rss_kib, Client, Events, Server};
+use common::{bench_pod as pod, rss_kib, Client, Server};
 use http::{Method, StatusCode};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -34,19 +34,6 @@ struct Results {
     rss_pods_mb: f64,
     watch_p50_ms: f64,
     watch_p99_ms: f64,
-}
-
-fn pod(name: &str) -> Value {
-    json!({
-        "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": name, "labels": {"app": "bench", "tier": "web"}, "annotations": {"note": "x".repeat(200)}},
-        "spec": {"containers": [{
-            "name": "app", "image": "registry.local/bench/app:1.0",
-            "command": ["/bin/app", "--serve"], "ports": [{"containerPort": 8080, "name": "http"}],
-            "env": [{"name": "MODE", "value": "bench"}, {"name": "LEVEL", "value": "info"}],
-            "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}, "limits": {"cpu": "200m", "memory": "128Mi"}},
-        }]},
-    })
 }
 
 /// One line of the report: name, how to read it, the target, and whether a value meets it.
@@ -168,15 +155,14 @@ async fn watch_latency(server: &Server, sizes: &Sizes) -> (f64, f64) {
         if i % per_conn == 0 {
             client = server.client().await.expect("client");
         }
-        let body = client
-            .stream(&format!(
+        let mut events = client
+            .watch(&format!(
                 "/api/v1/namespaces/default/configmaps?watch=true&resourceVersion={rv}"
             ))
             .await
             .expect("watch");
         let writes = sizes.watch_writes;
         watchers.push(tokio::spawn(async move {
-            let mut events = Events::new(body);
             let mut samples = Vec::new();
             while samples.len() < writes {
                 let Ok(Some(event)) =

@@ -8,6 +8,9 @@
 //! (from `/proc/thread-self/schedstat`), so other processes on the machine slow the figures
 //! less than they slow wall-clock times; the minimum of several rounds is reported.
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use berth_api_types::{catalog, defaults, validation};
 use berth_apiserver::cache::WatchCache;
 use berth_apiserver::field_validation::{decode_object, FieldValidation};
@@ -21,17 +24,7 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 fn body(name: &str) -> Vec<u8> {
-    serde_json::to_vec(&json!({
-        "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": name, "labels": {"app": "bench", "tier": "web"}, "annotations": {"note": "x".repeat(200)}},
-        "spec": {"containers": [{
-            "name": "app", "image": "registry.local/bench/app:1.0",
-            "command": ["/bin/app", "--serve"], "ports": [{"containerPort": 8080, "name": "http"}],
-            "env": [{"name": "MODE", "value": "bench"}, {"name": "LEVEL", "value": "info"}],
-            "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}, "limits": {"cpu": "200m", "memory": "128Mi"}},
-        }]},
-    }))
-    .expect("encode")
+    serde_json::to_vec(&common::bench_pod(name)).expect("encode")
 }
 
 /// This thread's CPU time in nanoseconds.

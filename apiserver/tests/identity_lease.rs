@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Client, Events, Server};
+use common::{Client, Server};
 use http::{Method, StatusCode};
 use serde_json::Value;
 use std::time::Duration;
@@ -45,10 +45,9 @@ async fn replay(
     version: &str,
     done: impl Fn(&Value) -> bool,
 ) -> anyhow::Result<Vec<Value>> {
-    let body = client
-        .stream(&format!("{path}?watch=true&resourceVersion={version}"))
+    let mut events = client
+        .watch(&format!("{path}?watch=true&resourceVersion={version}"))
         .await?;
-    let mut events = Events::new(body);
     let mut seen = Vec::new();
     let read = async {
         while let Some(event) = events.next().await {

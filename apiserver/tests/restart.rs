@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Client, Events, Server};
+use common::{Client, Server};
 use http::{Method, StatusCode};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -15,15 +15,14 @@ async fn run(extra: Vec<String>) {
     let mut server = Server::start(dir.path(), &extra).await.unwrap();
     let client = server.client().await.unwrap();
     // A watch that records what it saw and the newest resourceVersion.
-    let body = client
-        .stream("/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=1")
+    let mut events = client
+        .watch("/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=1")
         .await
         .unwrap();
     let seen = Arc::new(Mutex::new((BTreeSet::<String>::new(), 0i64)));
     let watcher = {
         let seen = seen.clone();
         tokio::spawn(async move {
-            let mut events = Events::new(body);
             while let Some(event) = events.next().await {
                 let name = event
                     .pointer("/object/metadata/name")
@@ -108,13 +107,12 @@ async fn run(extra: Vec<String>) {
         .unwrap()
         .parse()
         .unwrap();
-    let body = client
-        .stream(&format!(
+    let mut events = client
+        .watch(&format!(
             "/api/v1/namespaces/default/configmaps?watch=true&resourceVersion={last_rv}"
         ))
         .await
         .unwrap();
-    let mut events = Events::new(body);
     let mut resumed = BTreeSet::new();
     let expected_after = stored.difference(&seen_before).count();
     while resumed.len() < expected_after {

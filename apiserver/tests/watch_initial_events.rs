@@ -46,13 +46,10 @@ async fn send_initial_events_true_false_and_refused() {
     create(&client, "before").await;
 
     // true: the existing object, then the bookmark that ends the initial events.
-    let body = client
-        .stream(&format!(
+    let mut events = client.watch(&format!(
             "{CMS}?watch=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true"
-        ))
-        .await
+        )).await
         .unwrap();
-    let mut events = Events::new(body);
     let first = next_event(&mut events).await;
     assert_eq!(
         (first["type"].as_str(), name(&first)),
@@ -66,13 +63,10 @@ async fn send_initial_events_true_false_and_refused() {
     );
 
     // false without a resourceVersion: nothing that exists, only what comes next.
-    let body = client
-        .stream(&format!(
+    let mut later = client.watch(&format!(
             "{CMS}?watch=true&sendInitialEvents=false&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true"
-        ))
-        .await
+        )).await
         .unwrap();
-    let mut later = Events::new(body);
     create(&client, "after").await;
     let event = next_event(&mut later).await;
     assert_eq!(

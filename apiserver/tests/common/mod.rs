@@ -15,6 +15,21 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// The pod the benchmarks create: about 1 KB of JSON with labels, an annotation, one container
+/// with a command, a port, environment variables and resources.
+pub fn bench_pod(name: &str) -> Value {
+    serde_json::json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "labels": {"app": "bench", "tier": "web"}, "annotations": {"note": "x".repeat(200)}},
+        "spec": {"containers": [{
+            "name": "app", "image": "registry.local/bench/app:1.0",
+            "command": ["/bin/app", "--serve"], "ports": [{"containerPort": 8080, "name": "http"}],
+            "env": [{"name": "MODE", "value": "bench"}, {"name": "LEVEL", "value": "info"}],
+            "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}, "limits": {"cpu": "200m", "memory": "128Mi"}},
+        }]},
+    })
+}
+
 /// An HTTP/2 connection to the API server.
 #[derive(Clone)]
 pub struct Client {
@@ -147,8 +162,8 @@ impl Client {
         Ok((status, body))
     }
 
-    /// Starts a streaming request (a watch) and returns the response body.
-    pub async fn stream(&self, path: &str) -> anyhow::Result<hyper::body::Incoming> {
+    /// Opens a watch (`path` carries `watch=true` and its options) and returns its events.
+    pub async fn watch(&self, path: &str) -> anyhow::Result<Events> {
         let mut sender = self.sender.clone();
         sender.ready().await?;
         let req = Request::builder()
@@ -162,7 +177,7 @@ impl Client {
             "watch answered {}",
             resp.status()
         );
-        Ok(resp.into_body())
+        Ok(Events::new(resp.into_body()))
     }
 }
 
