@@ -63,7 +63,9 @@ struct RowMemo {
     metadata: std::ops::Range<usize>,
 }
 
-/// Where the top-level `metadata` object sits in `bytes`.
+/// Where the top-level `metadata` object sits in `bytes` (the tests' reference for the
+/// places the views note while they decode).
+#[cfg(test)]
 fn metadata_range(bytes: &[u8]) -> Option<std::ops::Range<usize>> {
     #[derive(serde::Deserialize)]
     struct Top<'a> {
@@ -178,6 +180,72 @@ impl<'de> serde::de::Visitor<'de> for Sparse<'_> {
             if let Some(value) = value {
                 out.insert(key.into_owned(), value);
             }
+        }
+        Ok(Value::Object(out))
+    }
+}
+
+/// The object as the Table printers read it: everything but `metadata.managedFields`, which
+/// no column shows and which is a large part of a typical object's bytes. Also returns where
+/// the top-level `metadata` sits in `bytes` (braces included).
+fn printable_view(bytes: &[u8]) -> Option<(Value, std::ops::Range<usize>)> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let mut metadata = None;
+    let seed = Printable::Top {
+        base: bytes.as_ptr() as usize,
+        metadata: &mut metadata,
+    };
+    let value = serde::de::DeserializeSeed::deserialize(seed, &mut de).ok()?;
+    de.end().ok()?;
+    Some((value, metadata?))
+}
+
+/// A level of [`printable_view`]: the top (noting where `metadata` sits) or `metadata`
+/// itself (leaving out `managedFields`).
+enum Printable<'m> {
+    Top {
+        base: usize,
+        metadata: &'m mut Option<std::ops::Range<usize>>,
+    },
+    Metadata,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Printable<'_> {
+    type Value = Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<Value, D::Error> {
+        de.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Printable<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(mut self, mut map: A) -> Result<Value, A::Error> {
+        use serde::de::Error;
+        let mut out = serde_json::Map::new();
+        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+            let value = match (&mut self, key.as_ref()) {
+                (Printable::Top { base, metadata }, "metadata") => {
+                    let raw: &'de serde_json::value::RawValue = map.next_value()?;
+                    let text = raw.get();
+                    let start = (text.as_ptr() as usize).wrapping_sub(*base);
+                    **metadata = Some(start..start + text.len());
+                    let mut de = serde_json::Deserializer::from_str(text);
+                    serde::de::DeserializeSeed::deserialize(Printable::Metadata, &mut de)
+                        .map_err(A::Error::custom)?
+                }
+                (Printable::Metadata, "managedFields") => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                    continue;
+                }
+                _ => map.next_value::<Value>()?,
+            };
+            out.insert(key.into_owned(), value);
         }
         Ok(Value::Object(out))
     }
@@ -370,7 +438,7 @@ impl Entry {
     /// makes the row unmemoizable (`None`).
     fn memo(&self, resource: &ResourceInfo) -> Option<RowMemo> {
         const CENTURY: i64 = 100 * 365 * 86_400;
-        let obj = self.decode().ok()?;
+        let (obj, metadata) = printable_view(&self.bytes)?;
         let now = crate::table::now_seconds();
         let row = tables::table_row(
             resource.group,
@@ -416,7 +484,6 @@ impl Entry {
             after.extend_from_slice(b",\"conditions\":");
             after.extend_from_slice(&cell(conditions));
         }
-        let metadata = metadata_range(&self.bytes)?;
         Some(RowMemo {
             before,
             age_from: age_at.and(created),
@@ -993,6 +1060,30 @@ mod tests {
     }
 
     #[test]
+    fn the_printable_view_leaves_out_managed_fields_only() {
+        let obj = json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "p", "namespace": "default", "labels": {"app": "a"},
+                "managedFields": [{"manager": "m", "operation": "Update", "fieldsV1": {"f:spec": {}}}],
+                "annotations": {"a": "b"}},
+            "spec": {"containers": [{"name": "c", "image": "i", "managedFields": "kept"}]},
+            "status": {"phase": "Running"},
+        });
+        let bytes = serde_json::to_vec(&obj).unwrap();
+        let (view, place) = printable_view(&bytes).unwrap();
+        let mut expected = obj.clone();
+        expected["metadata"]
+            .as_object_mut()
+            .unwrap()
+            .remove("managedFields");
+        assert_eq!(view, expected);
+        assert_eq!(Some(place), metadata_range(&bytes));
+        // Not an object, or metadata that is not one: no view (the row is printed in full).
+        assert!(printable_view(b"[1]").is_none());
+        assert!(printable_view(br#"{"metadata": 3}"#).is_none());
+    }
+
+    #[test]
     fn the_index_view_selects_like_the_whole_object() {
         let objects = [
             (
@@ -1082,6 +1173,16 @@ mod tests {
             let bytes = serde_json::to_vec(&obj).unwrap();
             let (view, at) = index_view_at(&bytes).expect("an object");
             assert_eq!(at, metadata_range(&bytes), "{kind}");
+            let (printable, place) = printable_view(&bytes).expect("an object");
+            assert_eq!(Some(place), metadata_range(&bytes), "{kind}");
+            let mut expected = obj.clone();
+            if let Some(meta) = expected["metadata"].as_object_mut() {
+                meta.remove("managedFields");
+            }
+            assert_eq!(
+                printable, expected,
+                "{kind}: nothing but managedFields is left out"
+            );
             assert_eq!(
                 field_set(group, kind, &view),
                 field_set(group, kind, &obj),
