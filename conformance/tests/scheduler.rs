@@ -576,6 +576,22 @@ async fn stored_term(pods: &Api<Pod>, name: &str, kind: &str) -> Result<serde_js
         .ok_or_else(|| anyhow::anyhow!("pod {name} has no {kind} term: {pod}"))
 }
 
+/// Checks that pod `name`'s first required `kind` term was stored with `version In
+/// (<version>)` merged into its `app: web` selector and its `matchLabelKeys` kept.
+async fn expect_merged_term(pods: &Api<Pod>, name: &str, kind: &str, version: &str) -> Result<()> {
+    let term = stored_term(pods, name, kind).await?;
+    let want = serde_json::json!({
+        "labelSelector": {
+            "matchLabels": {"app": "web"},
+            "matchExpressions": [{"key": "version", "operator": "In", "values": [version]}],
+        },
+        "matchLabelKeys": ["version"],
+        "topologyKey": "kubernetes.io/hostname",
+    });
+    ensure!(term == want, "stored {kind} term of {name}: {term}");
+    Ok(())
+}
+
 /// `matchLabelKeys` of podAffinity and podAntiAffinity terms is merged into the term's
 /// selector as the pod is created (a GET shows `version In (<the pod's own version>)` beside
 /// the written selector, and the key list kept), and the scheduler places the pod by the
@@ -608,32 +624,14 @@ async fn match_label_keys_are_merged_at_creation_and_scheduled_by() {
         // A v2 pod away from the web pods of its version.
         let apart = web_pod("apart-v2", "v2", "100m", web_term("podAntiAffinity"))?;
         pods.create(&post, &apart).await?;
-        let term = stored_term(&pods, "apart-v2", "podAntiAffinity").await?;
-        let want = serde_json::json!({
-            "labelSelector": {
-                "matchLabels": {"app": "web"},
-                "matchExpressions": [{"key": "version", "operator": "In", "values": ["v2"]}],
-            },
-            "matchLabelKeys": ["version"],
-            "topologyKey": "kubernetes.io/hostname",
-        });
-        ensure!(term == want, "stored anti-affinity term: {term}");
+        expect_merged_term(&pods, "apart-v2", "podAntiAffinity", "v2").await?;
         ensure!(node_of(&pods, "apart-v2").await? == "n1");
 
         // A v1 pod with the web pods of its version (and not kept off n1 by apart-v2, whose
         // stored selector names v2 only).
         let near = web_pod("near-v1", "v1", "100m", web_term("podAffinity"))?;
         pods.create(&post, &near).await?;
-        let term = stored_term(&pods, "near-v1", "podAffinity").await?;
-        let want = serde_json::json!({
-            "labelSelector": {
-                "matchLabels": {"app": "web"},
-                "matchExpressions": [{"key": "version", "operator": "In", "values": ["v1"]}],
-            },
-            "matchLabelKeys": ["version"],
-            "topologyKey": "kubernetes.io/hostname",
-        });
-        ensure!(term == want, "stored affinity term: {term}");
+        expect_merged_term(&pods, "near-v1", "podAffinity", "v1").await?;
         ensure!(node_of(&pods, "near-v1").await? == "n1");
         Ok(())
     }
