@@ -262,6 +262,11 @@ impl Cache {
         }
     }
 
+    /// Whether the API showed `key` bound to a node (not merely assumed).
+    pub fn is_bound(&self, key: &str) -> bool {
+        self.pods.get(key).is_some_and(|p| !p.assumed)
+    }
+
     /// Whether `key` is assumed but not yet seen bound.
     pub fn is_assumed(&self, key: &str) -> bool {
         self.pods.get(key).is_some_and(|p| p.assumed)

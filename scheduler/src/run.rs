@@ -76,7 +76,8 @@ enum Update {
     OwnerApplied(&'static str, Owner),
     OwnerDeleted(&'static str, Owner),
     /// A binding failed; the pod's assumption must be forgotten and the pod retried, unless
-    /// the API answered that the pod no longer exists (`gone`).
+    /// the API answered that the pod no longer exists (`gone`) or the pod was deleted
+    /// meanwhile.
     BindFailed {
         key: String,
         entry: Entry<Arc<PodInfo>>,
@@ -665,17 +666,20 @@ fn start_binders(
                         recorder.record(&info, "Normal", "Scheduled", msg);
                     }
                     Err(e) => {
+                        let gone = binding_gone(&e);
                         tracing::warn!(object = %info.key, node = %node, error = %e, "binding failed");
-                        recorder.record(
-                            &info,
-                            "Warning",
-                            "FailedScheduling",
-                            format!("Binding rejected: {e}"),
-                        );
+                        if !gone {
+                            recorder.record(
+                                &info,
+                                "Warning",
+                                "FailedScheduling",
+                                format!("Binding rejected: {e}"),
+                            );
+                        }
                         let failed = Update::BindFailed {
                             key: info.key.clone(),
                             entry,
-                            gone: matches!(&e, kube::Error::Api(s) if s.code == 404),
+                            gone,
                         };
                         if updates.send(failed).await.is_err() {
                             return;
@@ -686,6 +690,11 @@ fn start_binders(
         });
     }
     tx
+}
+
+/// Whether a refused binding says the pod no longer exists (404).
+fn binding_gone(e: &kube::Error) -> bool {
+    matches!(e, kube::Error::Api(s) if s.code == 404)
 }
 
 impl State {
@@ -772,8 +781,9 @@ impl State {
                         .map(str::to_owned)
                         .collect();
                     for key in gone {
-                        self.remove_pod(&key);
+                        self.forget_pod(&key);
                     }
+                    self.queue.cluster_changed();
                     self.pods_synced = true;
                 }
             }
@@ -816,10 +826,12 @@ impl State {
             Update::OwnerApplied(kind, o) => self.set_owner(kind, o, false),
             Update::OwnerDeleted(kind, o) => self.set_owner(kind, o, true),
             Update::BindFailed { key, entry, gone } => {
+                // A pod whose assumption is no longer held was deleted (or seen bound) while its
+                // binding was on its way: queueing it again would keep a deleted pod forever,
+                // whatever the API answered (404, or 409 for a pod being deleted).
+                let assumed = self.cache.is_assumed(&key);
                 self.cache.forget(&key);
-                // A pod deleted while its binding was on its way: its delete event may have
-                // been applied already, so queueing it again would keep it forever.
-                if !gone {
+                if assumed && !gone {
                     self.queue.requeue_backoff(&key, entry, now);
                 }
             }
@@ -829,10 +841,15 @@ impl State {
     /// Forgets a pod that is gone: its place on a node, its nomination and its queue entry.
     /// Its room may let another pod fit.
     fn remove_pod(&mut self, key: &str) {
+        self.forget_pod(key);
+        self.queue.cluster_changed();
+    }
+
+    /// [`Self::remove_pod`] without telling the queue, for removing many pods at once.
+    fn forget_pod(&mut self, key: &str) {
         self.cache.remove_pod(key);
         self.cache.unnominate(key);
         self.queue.remove(key);
-        self.queue.cluster_changed();
     }
 
     fn set_owner(&mut self, kind: &'static str, o: Owner, deleted: bool) {
@@ -875,6 +892,11 @@ impl State {
             return;
         }
         info.share_labels(&mut self.labels);
+        if node.is_none() && self.cache.is_bound(&key) {
+            // A pod never goes from bound back to unbound: this is a new pod under the name of
+            // one deleted while no watch ran. The old one's place on its node is freed.
+            self.remove_pod(&key);
+        }
         match node {
             Some(node) => {
                 self.queue.remove(&key);
@@ -1216,26 +1238,58 @@ mod tests {
 
     #[tokio::test]
     async fn a_pod_deleted_while_its_binding_was_on_its_way_is_not_queued_again() {
+        // Whatever the API answered for the deleted pod: 404, or 409 for a pod being deleted.
+        for answered_404 in [true, false] {
+            let (mut s, _rx) = state();
+            s.apply(Update::NodesListed(vec![node("a")], part(true, true)));
+            let pending = |name| pod(name, json!({}), json!({"phase": "Pending"}));
+            s.apply(Update::PodsListed(
+                vec![pending("gone"), pending("kept")],
+                part(true, true),
+            ));
+            let mut bound = Vec::new();
+            while let Some((key, entry)) = s.queue.pop(Instant::now()) {
+                s.cache.assume(entry.item.clone(), "a");
+                bound.push((key, entry));
+            }
+            assert_eq!(bound.len(), 2);
+            s.apply(Update::PodDeleted("default/gone".into()));
+            for (key, entry) in bound {
+                let gone = answered_404 && key == "default/gone";
+                s.apply(Update::BindFailed { key, entry, gone });
+            }
+            assert_eq!(queued(&s), ["default/kept"], "404: {answered_404}");
+            assert_eq!(s.cache.pod_count(), 0);
+        }
+    }
+
+    #[test]
+    fn only_a_404_says_the_pod_is_gone() {
+        let api = |code| {
+            kube::Error::Api(
+                kube::core::Status::failure("refused", "Conflict")
+                    .with_code(code)
+                    .boxed(),
+            )
+        };
+        assert!(binding_gone(&api(404)));
+        assert!(!binding_gone(&api(409)));
+        assert!(!binding_gone(&api(500)));
+    }
+
+    #[tokio::test]
+    async fn a_pod_recreated_unbound_under_a_bound_name_frees_the_old_place() {
         let (mut s, _rx) = state();
         s.apply(Update::NodesListed(vec![node("a")], part(true, true)));
-        let pending = |name| pod(name, json!({}), json!({"phase": "Pending"}));
-        s.apply(Update::PodsListed(
-            vec![pending("gone"), pending("kept")],
-            part(true, true),
-        ));
-        let mut bound = Vec::new();
-        while let Some((key, entry)) = s.queue.pop(Instant::now()) {
-            s.cache.assume(entry.item.clone(), "a");
-            bound.push((key, entry));
-        }
-        assert_eq!(bound.len(), 2);
-        s.apply(Update::PodDeleted("default/gone".into()));
-        for (key, entry) in bound {
-            let gone = key == "default/gone";
-            s.apply(Update::BindFailed { key, entry, gone });
-        }
-        assert_eq!(queued(&s), ["default/kept"]);
+        let bound = pod("p", json!({"nodeName": "a"}), json!({"phase": "Running"}));
+        s.apply(Update::PodsListed(vec![bound], part(true, true)));
+        assert_eq!(s.cache.node("a").unwrap().requested.milli_cpu, 1000);
+        // The pod was deleted and created again while no watch ran: the relist shows it new.
+        let new = pod("p", json!({}), json!({"phase": "Pending"}));
+        s.apply(Update::PodsListed(vec![new], part(true, true)));
         assert_eq!(s.cache.pod_count(), 0);
+        assert_eq!(s.cache.node("a").unwrap().requested.milli_cpu, 0);
+        assert_eq!(queued(&s), ["default/p"]);
     }
 
     #[tokio::test]
