@@ -7,7 +7,8 @@ use crate::status::{ApiError, ApiResult};
 use berth_api_types::labels::LabelSelector;
 use serde_json::{json, Value};
 
-/// Assigns the pod to the node the Binding names; a pod already assigned is a conflict.
+/// Assigns the pod to the node the Binding names; a pod already assigned, being deleted, or
+/// with another uid than the Binding's `metadata.uid` is a conflict.
 pub async fn bind(
     registry: &Registry,
     r: &ResourceRequest,
@@ -41,8 +42,27 @@ pub async fn bind(
         );
         return Err(ApiError::invalid("", "Binding", name, &[err]));
     }
+    // A Binding that names the pod's uid binds only that pod, not a new one of the same name.
+    let uid = binding
+        .pointer("/metadata/uid")
+        .and_then(Value::as_str)
+        .filter(|u| !u.is_empty())
+        .map(str::to_owned);
     registry
         .modify(r, name, dry_run, |pod| {
+            if let Some(uid) = &uid {
+                let current = meta(pod).get("uid").and_then(Value::as_str).unwrap_or("");
+                if current != uid {
+                    return Err(ApiError::conflict(
+                        "",
+                        "pods",
+                        name,
+                        &format!(
+                            "Precondition failed: UID in precondition: {uid}, UID in object meta: {current}"
+                        ),
+                    ));
+                }
+            }
             if meta(pod)
                 .get("deletionTimestamp")
                 .is_some_and(|v| !v.is_null())

@@ -55,6 +55,25 @@ async fn binding_assigns_once_and_eviction_honours_budgets() {
         "{}",
         String::from_utf8_lossy(&body)
     );
+    // A Binding naming another uid (the pod it was meant for was deleted and created again)
+    // binds nothing.
+    let stale = json!({"kind": "Binding", "metadata": {"name": "b", "uid": "not-the-pods-uid"}, "target": {"kind": "Node", "name": "node-1"}});
+    let (status, body) = c
+        .send(Method::POST, &format!("{base}/b/binding"), Some(&stale))
+        .await
+        .unwrap();
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(
+        String::from_utf8_lossy(&body).contains("UID in precondition: not-the-pods-uid"),
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    let (_, body) = c
+        .send(Method::GET, &format!("{base}/b"), None)
+        .await
+        .unwrap();
+    let b: Value = serde_json::from_slice(&body).unwrap();
+    assert!(b["spec"].get("nodeName").is_none(), "{b}");
     let no_target = json!({"kind": "Binding", "metadata": {"name": "b"}, "target": {}});
     let (status, _) = c
         .send(Method::POST, &format!("{base}/b/binding"), Some(&no_target))
