@@ -120,12 +120,13 @@ struct MetadataPlace<'m> {
 }
 
 impl MetadataPlace<'_> {
-    /// Reads the `metadata` member's value: an object is noted and read sparsely, a scalar
+    /// Reads the `metadata` member's value: an object is noted and read with `seed`, a scalar
     /// kept, anything else skipped (`None`).
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        map: &mut A,
-    ) -> Result<Option<Value>, A::Error> {
+    fn read<'de, A, S>(&mut self, map: &mut A, seed: S) -> Result<Option<Value>, A::Error>
+    where
+        A: serde::de::MapAccess<'de>,
+        S: serde::de::DeserializeSeed<'de, Value = Value>,
+    {
         use serde::de::Error;
         let raw: &'de serde_json::value::RawValue = map.next_value()?;
         let text = raw.get();
@@ -139,11 +140,7 @@ impl MetadataPlace<'_> {
         let start = (text.as_ptr() as usize).wrapping_sub(self.base);
         *self.range = Some(start..start + text.len());
         let mut de = serde_json::Deserializer::from_str(text);
-        let seed = Sparse {
-            parent: Some("metadata"),
-            metadata: None,
-        };
-        serde::de::DeserializeSeed::deserialize(seed, &mut de)
+        seed.deserialize(&mut de)
             .map(Some)
             .map_err(A::Error::custom)
     }
@@ -168,7 +165,13 @@ impl<'de> serde::de::Visitor<'de> for Sparse<'_> {
         let mut out = serde_json::Map::new();
         while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
             let value = match (self.parent, key.as_ref(), self.metadata.as_mut()) {
-                (None, "metadata", Some(place)) => place.read(&mut map)?,
+                (None, "metadata", Some(place)) => {
+                    let seed = Sparse {
+                        parent: Some("metadata"),
+                        metadata: None,
+                    };
+                    place.read(&mut map, seed)?
+                }
                 (Some("metadata"), "labels", _) | (Some("status"), "podIPs", _) => {
                     Some(map.next_value::<Value>()?)
                 }
@@ -191,10 +194,10 @@ impl<'de> serde::de::Visitor<'de> for Sparse<'_> {
 fn printable_view(bytes: &[u8]) -> Option<(Value, std::ops::Range<usize>)> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let mut metadata = None;
-    let seed = Printable::Top {
+    let seed = Printable::Top(MetadataPlace {
         base: bytes.as_ptr() as usize,
-        metadata: &mut metadata,
-    };
+        range: &mut metadata,
+    });
     let value = serde::de::DeserializeSeed::deserialize(seed, &mut de).ok()?;
     de.end().ok()?;
     Some((value, metadata?))
@@ -203,10 +206,7 @@ fn printable_view(bytes: &[u8]) -> Option<(Value, std::ops::Range<usize>)> {
 /// A level of [`printable_view`]: the top (noting where `metadata` sits) or `metadata`
 /// itself (leaving out `managedFields`).
 enum Printable<'m> {
-    Top {
-        base: usize,
-        metadata: &'m mut Option<std::ops::Range<usize>>,
-    },
+    Top(MetadataPlace<'m>),
     Metadata,
 }
 
@@ -226,18 +226,14 @@ impl<'de> serde::de::Visitor<'de> for Printable<'_> {
     }
 
     fn visit_map<A: serde::de::MapAccess<'de>>(mut self, mut map: A) -> Result<Value, A::Error> {
-        use serde::de::Error;
         let mut out = serde_json::Map::new();
         while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
             let value = match (&mut self, key.as_ref()) {
-                (Printable::Top { base, metadata }, "metadata") => {
-                    let raw: &'de serde_json::value::RawValue = map.next_value()?;
-                    let text = raw.get();
-                    let start = (text.as_ptr() as usize).wrapping_sub(*base);
-                    **metadata = Some(start..start + text.len());
-                    let mut de = serde_json::Deserializer::from_str(text);
-                    serde::de::DeserializeSeed::deserialize(Printable::Metadata, &mut de)
-                        .map_err(A::Error::custom)?
+                (Printable::Top(place), "metadata") => {
+                    match place.read(&mut map, Printable::Metadata)? {
+                        Some(value) => value,
+                        None => continue,
+                    }
                 }
                 (Printable::Metadata, "managedFields") => {
                     map.next_value::<serde::de::IgnoredAny>()?;
