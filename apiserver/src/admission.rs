@@ -44,7 +44,8 @@ struct Class {
 }
 
 impl Class {
-    /// Reads a class from a decoded object; missing or odd fields take their defaults.
+    /// Reads a class from a decoded object; missing fields and fields of another type take
+    /// their defaults (a class or metadata that is not a JSON object is refused).
     fn of(c: &Value) -> ApiResult<Class> {
         Self::from_stored(serde::Deserialize::deserialize(c))
     }
@@ -56,7 +57,7 @@ impl Class {
 
     fn from_stored(stored: Result<StoredClass, serde_json::Error>) -> ApiResult<Class> {
         let c = stored
-            .map_err(|e| ApiError::internal(format!("stored PriorityClass is not valid: {e}")))?;
+            .map_err(|e| ApiError::internal(format!("a PriorityClass is not valid: {e}")))?;
         Ok(Class {
             name: c
                 .metadata
