@@ -210,7 +210,6 @@ async fn watch_latency(server: &Server, sizes: &Sizes) -> (f64, f64) {
     (percentile(&all, 0.5), percentile(&all, 0.99))
 }
 
-/// User plus system CPU time of a process, in seconds.
 /// `perf record` attached to the server while one phase runs, when BERTH_BENCH_PERF names the
 /// phase (`creates` or `lists`): the profile goes to /tmp/berth-bench-PHASE.perf.data.
 struct Profile(Option<std::process::Child>);
@@ -255,6 +254,7 @@ fn stat_field(pid: u32, i: usize) -> f64 {
         .unwrap_or(0.0)
 }
 
+/// User plus system CPU time of a process, in seconds.
 fn cpu_seconds(pid: u32) -> f64 {
     // utime and stime are the 14th and 15th fields of the line: 11 and 12 after the name.
     (stat_field(pid, 11) + stat_field(pid, 12)) / 100.0

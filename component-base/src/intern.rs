@@ -4,8 +4,9 @@
 //! most pods share a node name and a phase. The controller manager's pod copy and the
 //! scheduler's queue and cache keep one reference-counted copy of each distinct value instead
 //! of one per object. A set hands out that copy; values nobody holds any more are dropped
-//! from it whenever it has doubled in size since the last sweep, so it never outgrows twice
-//! the number of distinct values in use (or [`SWEEP_FLOOR`]).
+//! from it when an insertion finds it doubled in size since the last sweep, so it holds at
+//! most twice the number of values in use at that sweep (or [`SWEEP_FLOOR`]); after many
+//! values fall out of use, they stay until the set has doubled again.
 //!
 //! [`InternSet`] is for one owner (the scheduler's single scheduling task: no lock);
 //! [`Interner`] is the same set behind a mutex, for values shared across tasks.
