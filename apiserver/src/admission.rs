@@ -56,8 +56,8 @@ impl Class {
     }
 
     fn from_stored(stored: Result<StoredClass, serde_json::Error>) -> ApiResult<Class> {
-        let c = stored
-            .map_err(|e| ApiError::internal(format!("a PriorityClass is not valid: {e}")))?;
+        let c =
+            stored.map_err(|e| ApiError::internal(format!("a PriorityClass is not valid: {e}")))?;
         Ok(Class {
             name: c
                 .metadata
