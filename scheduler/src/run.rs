@@ -76,7 +76,7 @@ enum Update {
     OwnerApplied(&'static str, Owner),
     OwnerDeleted(&'static str, Owner),
     /// A binding failed; the pod's assumption must be forgotten and the pod retried, unless
-    /// the API answered that the pod no longer exists (`gone`) or the pod was deleted
+    /// the API answered that the pod no longer exists (`gone`) or its deletion was seen
     /// meanwhile.
     BindFailed {
         key: String,
@@ -523,6 +523,9 @@ struct State {
     listed_nodes: HashSet<String>,
     /// The keys in the pod list being received.
     listed_pods: HashSet<String>,
+    /// Pods deleted while assumed (their binding on its way): their failed binding must not
+    /// queue them again, whatever the API answered (404, or 409 for a pod being deleted).
+    deleted_while_binding: HashSet<String>,
     /// Whether a full list of nodes, and of pods, has been applied: no pod is scheduled
     /// before, so the first decisions see every node and every placed pod.
     nodes_synced: bool,
@@ -718,6 +721,7 @@ impl State {
             labels: LabelSets::default(),
             listed_nodes: HashSet::new(),
             listed_pods: HashSet::new(),
+            deleted_while_binding: HashSet::new(),
             nodes_synced: false,
             pods_synced: false,
         }
@@ -826,12 +830,10 @@ impl State {
             Update::OwnerApplied(kind, o) => self.set_owner(kind, o, false),
             Update::OwnerDeleted(kind, o) => self.set_owner(kind, o, true),
             Update::BindFailed { key, entry, gone } => {
-                // A pod whose assumption is no longer held was deleted (or seen bound) while its
-                // binding was on its way: queueing it again would keep a deleted pod forever,
-                // whatever the API answered (404, or 409 for a pod being deleted).
-                let assumed = self.cache.is_assumed(&key);
+                // Queueing a pod deleted while its binding was on its way would keep it forever.
+                let deleted = self.deleted_while_binding.remove(&key);
                 self.cache.forget(&key);
-                if assumed && !gone {
+                if !gone && !deleted {
                     self.queue.requeue_backoff(&key, entry, now);
                 }
             }
@@ -847,6 +849,9 @@ impl State {
 
     /// [`Self::remove_pod`] without telling the queue, for removing many pods at once.
     fn forget_pod(&mut self, key: &str) {
+        if self.cache.is_assumed(key) {
+            self.deleted_while_binding.insert(key.to_owned());
+        }
         self.cache.remove_pod(key);
         self.cache.unnominate(key);
         self.queue.remove(key);
@@ -1260,7 +1265,27 @@ mod tests {
             }
             assert_eq!(queued(&s), ["default/kept"], "404: {answered_404}");
             assert_eq!(s.cache.pod_count(), 0);
+            assert!(s.deleted_while_binding.is_empty());
         }
+    }
+
+    #[tokio::test]
+    async fn a_pod_whose_node_went_away_while_binding_is_queued_again() {
+        let (mut s, _rx) = state();
+        s.apply(Update::NodesListed(vec![node("a")], part(true, true)));
+        let pending = pod("p", json!({}), json!({"phase": "Pending"}));
+        s.apply(Update::PodsListed(vec![pending], part(true, true)));
+        let (key, entry) = s.queue.pop(Instant::now()).unwrap();
+        s.cache.assume(entry.item.clone(), "a");
+        // The node's removal drops the assumption; the pod itself still exists.
+        s.apply(Update::NodeDeleted("a".into()));
+        assert!(!s.cache.is_assumed(&key));
+        s.apply(Update::BindFailed {
+            key,
+            entry,
+            gone: false,
+        });
+        assert_eq!(queued(&s), ["default/p"]);
     }
 
     #[test]
