@@ -409,7 +409,7 @@ mod tests {
         cache.assume(preemptor.clone(), "a");
         assert!(!cache.is_nominated(&preemptor.key));
         assert!(cache.snapshot().nominated_on("a").is_empty());
-        cache.forget(&preemptor.key);
+        cache.forget(&preemptor.key, &preemptor.uid);
         assert_eq!(algo.schedule_in(&lower, &cache.snapshot()).unwrap(), "a");
         cache.nominate(preemptor.clone(), Some("a"));
         cache.nominate(preemptor.clone(), None);

@@ -255,9 +255,18 @@ impl Cache {
         self.place(pod, node);
     }
 
-    /// Drops an assumption whose binding failed; a confirmed pod is left alone.
-    pub fn forget(&mut self, key: &str) {
-        if self.pods.get(key).is_some_and(|p| p.assumed) {
+    /// Drops the assumption of pod `uid` whose binding failed; a confirmed pod, and a newer pod
+    /// of the same name assumed meanwhile, are left alone.
+    pub fn forget(&mut self, key: &str, uid: &str) {
+        let Some(placement) = self.pods.get(key).filter(|p| p.assumed) else {
+            return;
+        };
+        let same = self
+            .index
+            .get(&placement.node)
+            .and_then(|&i| self.nodes[i].pods.iter().find(|p| p.key == key))
+            .is_none_or(|p| p.uid == uid);
+        if same {
             self.remove_pod(key);
         }
     }
@@ -339,14 +348,18 @@ mod tests {
             1000,
             "counted once"
         );
-        c.forget("default/x");
+        c.forget("default/x", &p("x", "1").uid);
         assert_eq!(
             c.node("a").unwrap().requested.milli_cpu,
             1000,
             "bound pods are not forgotten"
         );
-        c.assume(p("y", "500m"), "a");
-        c.forget("default/y");
+        let y = p("y", "500m");
+        c.assume(y.clone(), "a");
+        // The failed binding of an earlier pod of the same name leaves this one assumed.
+        c.forget("default/y", "an-earlier-uid");
+        assert!(c.is_assumed("default/y"));
+        c.forget("default/y", &y.uid);
         assert_eq!(c.node("a").unwrap().requested.milli_cpu, 1000);
         c.remove_pod("default/x");
         assert_eq!(c.node("a").unwrap().requested.milli_cpu, 0);

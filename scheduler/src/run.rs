@@ -832,7 +832,7 @@ impl State {
             Update::BindFailed { key, entry, gone } => {
                 // Queueing a pod deleted while its binding was on its way would keep it forever.
                 let deleted = self.deleted_while_binding.remove(&key);
-                self.cache.forget(&key);
+                self.cache.forget(&key, &entry.item.uid);
                 if !gone && !deleted {
                     self.queue.requeue_backoff(&key, entry, now);
                 }
@@ -958,7 +958,7 @@ impl State {
                 let job = BindJob { info, node, entry };
                 if let Err(mpsc::error::SendError(job)) = self.binds.send(job) {
                     // The binding tasks are gone (shutting down): give the pod back.
-                    self.cache.forget(&job.info.key);
+                    self.cache.forget(&job.info.key, &job.info.uid);
                 }
             }
             Err(err) => {
