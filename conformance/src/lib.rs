@@ -730,17 +730,15 @@ impl Kubectl {
     fn run_with(&self, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Result<Output> {
         let command = self.describe(args);
         let mut cmd = self.command(args);
-        cmd.envs(env.iter().copied());
-        let mut child = cmd
+        cmd.envs(env.iter().copied())
             .stdin(if stdin.is_some() {
                 Stdio::piped()
             } else {
                 Stdio::null()
             })
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .with_context(|| format!("starting {command}"))?;
+            .stderr(Stdio::piped());
+        let mut child = spawn(&mut cmd).with_context(|| format!("starting {command}"))?;
         // Pipes are drained on their own threads so a chatty command never blocks on a full pipe.
         let stdout = drain(child.stdout.take());
         let stderr = drain(child.stderr.take());
@@ -779,13 +777,11 @@ impl Kubectl {
     /// Starts a long-running kubectl (such as `get -w`) whose stdout is read line by line.
     pub fn stream(&self, args: &[&str]) -> Result<LineStream> {
         let command = self.describe(args);
-        let mut child = self
-            .command(args)
-            .stdin(Stdio::null())
+        let mut cmd = self.command(args);
+        cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .with_context(|| format!("starting {command}"))?;
+            .stderr(Stdio::piped());
+        let mut child = spawn(&mut cmd).with_context(|| format!("starting {command}"))?;
         let (tx, lines) = mpsc::channel();
         let out = child.stdout.take().context("no stdout pipe")?;
         std::thread::spawn(move || {
@@ -804,6 +800,26 @@ impl Kubectl {
             seen: Vec::new(),
             stderr: Some(stderr),
         })
+    }
+}
+
+/// Starts `cmd`, trying again for a while when the program is "Text file busy" (ETXTBSY).
+///
+/// A test that has just written an executable script (a fake kubectl, an `EDITOR`) may find
+/// it busy: another test thread that forked while the script's file was open for writing
+/// holds a copy of that descriptor until its child calls exec. The copy goes away within
+/// moments, so the start is retried instead of failing the test.
+fn spawn(cmd: &mut Command) -> std::io::Result<Child> {
+    const ETXTBSY: i32 = 26;
+    let mut tries = 0;
+    loop {
+        match cmd.spawn() {
+            Err(e) if e.raw_os_error() == Some(ETXTBSY) && tries < 100 => {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => return other,
+        }
     }
 }
 
@@ -1053,6 +1069,25 @@ mod tests {
         let k = fake(dir.path(), 30, "cat");
         let out = k.run_with_stdin(&[], Some("kind: ConfigMap\n")).unwrap();
         assert_eq!(out.stdout, "kind: ConfigMap\n");
+    }
+
+    #[test]
+    fn run_waits_out_a_busy_script() {
+        let dir = tempfile::tempdir().unwrap();
+        let k = fake(dir.path(), 30, "echo started");
+        // A descriptor open for writing makes exec fail with "Text file busy", as a copy
+        // held by another thread's child between fork and exec does.
+        let writer = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&k.binary)
+            .unwrap();
+        let closer = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(200));
+            drop(writer);
+        });
+        let out = k.run(&[]).unwrap();
+        closer.join().unwrap();
+        assert_eq!(out.stdout, "started\n");
     }
 
     #[test]
