@@ -93,10 +93,19 @@ fn kubectl_checks(k: &Kubectl, dir: &std::path::Path) {
             .unwrap()
     };
 
-    // Logs, whole and tailed.
-    let out = run(&["logs", POD]).ok().unwrap();
+    // Logs, whole and tailed. The runtime copies stdout and stderr separately, so "oops" may
+    // land after the first ticks; once "tick 2" is in the log the last line is a tick.
+    let mut out = run(&["logs", POD]).ok().unwrap();
+    for _ in 0..100 {
+        if out.stdout.lines().any(|l| l == "tick 2") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        out = run(&["logs", POD]).ok().unwrap();
+    }
     assert!(out.stdout.lines().any(|l| l == "hello"), "{v}: {out}");
     assert!(out.stdout.lines().any(|l| l == "oops"), "{v}: {out}");
+    assert!(out.stdout.lines().any(|l| l == "tick 2"), "{v}: {out}");
     let out = run(&["logs", POD, "--tail=1"]).ok().unwrap();
     assert_eq!(out.stdout.lines().count(), 1, "{v}: {out}");
     assert!(out.stdout.starts_with("tick "), "{v}: {out}");
