@@ -84,6 +84,31 @@ impl Client {
         self.send_full(method, path, body, "application/json").await
     }
 
+    /// Sends one request and checks that the answer has status `want`; returns the answer's
+    /// body as JSON (`Value::Null` when it is empty). A failed request, another status or a
+    /// body that is not JSON panics with the request and the answer's text, so a failing
+    /// test shows what the server said.
+    pub async fn send_expecting(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        want: StatusCode,
+    ) -> Value {
+        let request = format!("{method} {path}");
+        let (status, bytes) = self
+            .send(method, path, body)
+            .await
+            .unwrap_or_else(|err| panic!("{request}: {err:#}"));
+        let text = String::from_utf8_lossy(&bytes);
+        assert_eq!(status, want, "{request}: {text}");
+        if bytes.is_empty() {
+            return Value::Null;
+        }
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|err| panic!("{request}: the answer is not JSON ({err}): {text}"))
+    }
+
     /// Sends a bodiless request with the given Accept header.
     pub async fn send_with_accept(
         &self,
