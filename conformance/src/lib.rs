@@ -46,6 +46,9 @@ pub const KUBECTL_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a fresh server may take to answer `/readyz`.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How much of the server log a failed test shows ([`Cluster::report`]).
+pub const REPORT_SERVER_LOG_LINES: usize = 300;
+
 /// How often waiting code looks again; short, so waits end soon after the state arrives.
 const POLL_INTERVAL: Duration = Duration::from_millis(20);
 
@@ -401,6 +404,28 @@ impl Cluster {
     pub fn server_log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("apiserver.log"))
             .unwrap_or_else(|e| format!("(no log: {e})"))
+    }
+
+    /// Fails the test when `result` is an error: panics with the error, the last
+    /// [`REPORT_SERVER_LOG_LINES`] lines of the server log and the whole log of each of
+    /// `components`, so every test's failure carries the same evidence.
+    #[track_caller]
+    pub fn report(&self, components: &[&ControllerManager], result: Result<()>) {
+        let Err(err) = result else { return };
+        let log = self.server_log();
+        let lines: Vec<&str> = log.lines().collect();
+        let mut message = format!(
+            "{err:#}\n\n--- server log (last {REPORT_SERVER_LOG_LINES} lines)\n{}",
+            lines[lines.len().saturating_sub(REPORT_SERVER_LOG_LINES)..].join("\n")
+        );
+        for component in components {
+            message.push_str(&format!(
+                "\n--- {} log\n{}",
+                component.name,
+                component.log()
+            ));
+        }
+        panic!("{message}");
     }
 
     /// Writes a manifest into this cluster's scratch directory and returns its path.

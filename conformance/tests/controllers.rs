@@ -29,21 +29,6 @@ fn cluster_with_controllers() -> (Cluster, ControllerManager) {
     (cluster, cm)
 }
 
-/// Fails a test with both logs attached.
-fn report(cluster: &Cluster, cms: &[&ControllerManager], result: Result<()>) {
-    if let Err(err) = result {
-        let logs: Vec<String> = cms
-            .iter()
-            .map(|cm| format!("--- controller-manager log\n{}", cm.log()))
-            .collect();
-        panic!(
-            "{err:#}\n\n--- server log\n{}\n{}",
-            cluster.server_log(),
-            logs.join("\n")
-        );
-    }
-}
-
 /// Polls `probe` until it yields a value, failing after [`STEP`].
 async fn eventually<T, F, Fut>(what: &str, probe: F) -> Result<T>
 where
@@ -106,7 +91,7 @@ fn a_new_namespace_gets_a_default_serviceaccount_and_the_root_ca() {
             Ok(())
         })
     })();
-    report(&cluster, &[&cm], result);
+    cluster.report(&[&cm], result);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -162,7 +147,7 @@ async fn deleted_serviceaccounts_and_edited_root_ca_maps_are_restored() {
         Ok(())
     }
     .await;
-    report(&cluster, &[&cm], result);
+    cluster.report(&[&cm], result);
 }
 
 #[test]
@@ -207,7 +192,7 @@ fn deleting_a_namespace_removes_its_content_and_then_the_namespace() {
             Ok(())
         })
     })();
-    report(&cluster, &[&cm], result);
+    cluster.report(&[&cm], result);
 }
 
 fn find<'a>(conditions: &'a [NamespaceCondition], kind: &str) -> Option<&'a NamespaceCondition> {
@@ -291,7 +276,7 @@ async fn a_namespace_held_by_a_finalizer_reports_it_and_goes_when_released() {
         Ok(())
     }
     .await;
-    report(&cluster, &[&cm], result);
+    cluster.report(&[&cm], result);
 }
 
 /// The Lease's current holder, if any.
@@ -388,7 +373,7 @@ async fn of_two_controller_managers_one_leads_and_the_other_takes_over() {
     .await;
     let mut cms = vec![&first];
     cms.extend(second.as_ref());
-    report(&cluster, &cms, result);
+    cluster.report(&cms, result);
 }
 
 const REPLICASET: &str = "apiVersion: apps/v1
@@ -547,5 +532,5 @@ async fn a_replicaset_keeps_its_pod_count_adopts_and_releases() {
         Ok(())
     }
     .await;
-    report(&cluster, &[&cm], result);
+    cluster.report(&[&cm], result);
 }

@@ -61,22 +61,7 @@ impl Env {
     }
 
     fn report(&self, result: Result<()>) {
-        if let Err(err) = result {
-            let log = self.cluster.server_log();
-            let lines: Vec<&str> = log.lines().collect();
-            panic!(
-                "{err:#}\n\n--- server log (tail)\n{}\n--- controller-manager log\n{}\n--- scheduler log (tail)\n{}",
-                lines[lines.len().saturating_sub(100)..].join("\n"),
-                self.cm.log(),
-                self.scheduler
-                    .log()
-                    .lines()
-                    .rev()
-                    .take(30)
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            );
-        }
+        self.cluster.report(&[&self.cm, &self.scheduler], result);
     }
 }
 
@@ -855,13 +840,7 @@ async fn pods_of_a_silent_node_are_replaced_on_the_others() {
         Ok(())
     }
     .await;
-    if let Err(err) = result {
-        panic!(
-            "{err:#}\n--- controller-manager log\n{}\n--- scheduler log\n{}",
-            cm.log(),
-            scheduler.log()
-        );
-    }
+    cluster.report(&[&cm, &scheduler], result);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -28,18 +28,6 @@ fn cluster_with_controllers() -> (Cluster, ControllerManager) {
     (cluster, cm)
 }
 
-fn report(cluster: &Cluster, cm: &ControllerManager, result: Result<()>) {
-    if let Err(err) = result {
-        let log = cluster.server_log();
-        let lines: Vec<&str> = log.lines().collect();
-        panic!(
-            "{err:#}\n\n--- server log (tail)\n{}\n--- controller-manager log\n{}",
-            lines[lines.len().saturating_sub(150)..].join("\n"),
-            cm.log()
-        );
-    }
-}
-
 async fn eventually<T, F, Fut>(what: &str, probe: F) -> Result<T>
 where
     F: FnMut() -> Fut,
@@ -167,7 +155,7 @@ fn kubectl_delete_cascades_as_asked() {
             Ok(())
         })
     })();
-    report(&cluster, &cm, result);
+    cluster.report(&[&cm], result);
 }
 
 fn owned_by(name: &str, uid: &str, kind: &str, api_version: &str) -> OwnerReference {
@@ -247,7 +235,7 @@ async fn foreground_deletion_waits_for_blocking_dependents() {
         Ok(())
     }
     .await;
-    report(&cluster, &cm, result);
+    cluster.report(&[&cm], result);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -324,5 +312,5 @@ async fn dependents_of_missing_or_replaced_owners_are_collected() {
         Ok(())
     }
     .await;
-    report(&cluster, &cm, result);
+    cluster.report(&[&cm], result);
 }

@@ -46,16 +46,6 @@ fn cluster_with_node_controllers() -> (Cluster, ControllerManager) {
     (cluster, cm)
 }
 
-fn report(cluster: &Cluster, cm: &ControllerManager, result: Result<()>) {
-    if let Err(err) = result {
-        panic!(
-            "{err:#}\n\n--- server log\n{}\n--- controller-manager log\n{}",
-            cluster.server_log(),
-            cm.log()
-        );
-    }
-}
-
 /// Registers node `name` as a kubelet would: the Node, then a Ready heartbeat.
 async fn register(nodes: &Api<Node>, name: &str) -> Result<()> {
     let node: Node = serde_json::from_value(json!({
@@ -164,7 +154,7 @@ fn new_nodes_get_distinct_pod_cidrs() {
         ensure!(seen[0] != seen[1], "both nodes got {}", seen[0]);
         Ok(())
     });
-    report(&cluster, &cm, result);
+    cluster.report(&[&cm], result);
 }
 
 #[test]
@@ -284,5 +274,5 @@ fn a_silent_node_turns_unknown_its_pods_leave_and_it_recovers() {
         .await?;
         Ok(())
     });
-    report(&cluster, &cm, result);
+    cluster.report(&[&cm], result);
 }

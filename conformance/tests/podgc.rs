@@ -8,7 +8,7 @@
 
 use anyhow::{ensure, Result};
 use berth_conformance::kubectl_ok as ok;
-use berth_conformance::{Cluster, ControllerManager, Kubectl, KUBECTL_MINORS};
+use berth_conformance::{Cluster, Kubectl, KUBECTL_MINORS};
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use serde_json::json;
@@ -26,16 +26,6 @@ where
     Fut: Future<Output = Result<Option<T>>>,
 {
     berth_conformance::eventually_within(what, STEP, POLL, probe).await
-}
-
-fn report(cluster: &Cluster, cm: &ControllerManager, result: Result<()>) {
-    if let Err(err) = result {
-        panic!(
-            "{err:#}\n\n--- server log\n{}\n--- controller-manager log\n{}",
-            cluster.server_log(),
-            cm.log()
-        );
-    }
 }
 
 fn pod(name: &str, node: Option<&str>, finalizer: bool) -> Result<Pod> {
@@ -182,5 +172,5 @@ async fn terminated_orphaned_and_unscheduled_terminating_pods_are_collected() {
         Ok(())
     }
     .await;
-    report(&cluster, &cm, result);
+    cluster.report(&[&cm], result);
 }

@@ -10,7 +10,7 @@
 use anyhow::{ensure, Context, Result};
 use berth_conformance::fake_node::{FakeNodes, NodeSpec};
 use berth_conformance::kubectl_ok as ok;
-use berth_conformance::{Cluster, ControllerManager, Kubectl, KUBECTL_MINORS};
+use berth_conformance::{Cluster, Kubectl, KUBECTL_MINORS};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
 use serde_json::Value;
@@ -34,16 +34,6 @@ async fn get_json(k: &Kubectl, kind: &str, name: &str) -> Result<Value> {
     Ok(serde_json::from_str(
         &ok(k, &["get", kind, name, "-o", "json"]).await?,
     )?)
-}
-
-fn report(cluster: &Cluster, cm: &ControllerManager, result: Result<()>) {
-    if let Err(err) = result {
-        panic!(
-            "{err:#}\n\n--- server log\n{}\n--- controller-manager log\n{}",
-            cluster.server_log(),
-            cm.log()
-        );
-    }
 }
 
 fn rc_manifest(name: &str, replicas: u32, image: &str, node: &str) -> String {
@@ -280,7 +270,7 @@ async fn a_replicationcontroller_is_listed_scaled_and_keeps_its_pods() {
         Ok(())
     }
     .await;
-    report(&cluster, &cm, result);
+    cluster.report(&[&cm], result);
 }
 
 /// The `ReplicaFailure` condition of `kind/name`, if set.
@@ -356,5 +346,5 @@ async fn refused_pod_creates_set_replica_failure_until_the_template_is_fixed() {
         Ok(())
     }
     .await;
-    report(&cluster, &cm, result);
+    cluster.report(&[&cm], result);
 }

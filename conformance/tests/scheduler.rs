@@ -71,22 +71,9 @@ async fn with_scheduler(
         test(&env).await
     }
     .await;
-    if let Err(err) = result {
-        let controllers_log = controller_manager
-            .as_ref()
-            .map(|cm| format!("\n--- controller-manager log\n{}", cm.log()))
-            .unwrap_or_default();
-        panic!(
-            "{err:#}\n\n--- server log (tail)\n{}\n--- scheduler log\n{}{controllers_log}",
-            tail(&cluster.server_log(), 200),
-            scheduler.log(),
-        );
-    }
-}
-
-fn tail(text: &str, lines: usize) -> String {
-    let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
+    let mut components = vec![&scheduler];
+    components.extend(controller_manager.as_ref());
+    cluster.report(&components, result);
 }
 
 async fn eventually<T, F, Fut>(what: &str, probe: F) -> Result<T>
