@@ -741,6 +741,30 @@ impl Kubectl {
         self.run_with_stdin(args, None)
     }
 
+    /// Runs kubectl with `args` every [`POLL_INTERVAL`] until it succeeds and `done` accepts
+    /// its stdout, which it returns; fails after `within` with the last attempt's output.
+    pub fn run_until(
+        &self,
+        args: &[&str],
+        within: Duration,
+        done: impl Fn(&str) -> bool,
+    ) -> Result<String> {
+        let deadline = Instant::now() + within;
+        loop {
+            let out = self.run(args)?;
+            if out.success() && done(&out.stdout) {
+                return Ok(out.stdout);
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "`{}` did not get there within {within:?}; last: {out}",
+                    self.describe(args)
+                );
+            }
+            std::thread::sleep(POLL_INTERVAL);
+        }
+    }
+
     /// Like [`Kubectl::run`], feeding `stdin` to the command.
     pub fn run_with_stdin(&self, args: &[&str], stdin: Option<&str>) -> Result<Output> {
         self.run_with(args, stdin, &[])

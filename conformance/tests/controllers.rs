@@ -6,14 +6,14 @@
 //! docs).
 
 use anyhow::{bail, ensure, Context, Result};
-use berth_conformance::{across_kubectls, Cluster, ControllerManager, Kubectl, KUBECTL_MINORS};
+use berth_conformance::{across_kubectls, Cluster, ControllerManager, KUBECTL_MINORS};
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, NamespaceCondition, Pod, ServiceAccount};
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How long any awaited state may take before the test fails instead of hanging.
 const STEP: Duration = Duration::from_secs(30);
@@ -38,24 +38,6 @@ where
     berth_conformance::eventually_within(what, STEP, POLL, probe).await
 }
 
-/// Runs `args` with kubectl until it succeeds and `done` accepts its stdout.
-fn kubectl_until(k: &Kubectl, args: &[&str], done: impl Fn(&str) -> bool) -> Result<String> {
-    let deadline = Instant::now() + STEP;
-    loop {
-        let out = k.run(args)?;
-        if out.success() && done(&out.stdout) {
-            return Ok(out.stdout);
-        }
-        if Instant::now() > deadline {
-            bail!(
-                "`kubectl {}` did not succeed within {STEP:?}; last: {out}",
-                args.join(" ")
-            );
-        }
-        std::thread::sleep(POLL);
-    }
-}
-
 fn cluster_ca(cluster: &Cluster) -> Result<String> {
     let path = cluster.data_dir().join("pki").join("ca.crt");
     std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))
@@ -70,13 +52,12 @@ fn a_new_namespace_gets_a_default_serviceaccount_and_the_root_ca() {
         across_kubectls(&kubectls, |k| {
             let ns = k.name("sa");
             k.run(&["create", "namespace", &ns])?.ok()?;
-            kubectl_until(
-                k,
+            k.run_until(
                 &["get", "serviceaccount", "default", "-n", &ns, "-o", "name"],
+                STEP,
                 |out| out.trim() == "serviceaccount/default",
             )?;
-            kubectl_until(
-                k,
+            k.run_until(
                 &[
                     "get",
                     "configmap",
@@ -86,6 +67,7 @@ fn a_new_namespace_gets_a_default_serviceaccount_and_the_root_ca() {
                     "-o",
                     "jsonpath={.data.ca\\.crt}",
                 ],
+                STEP,
                 |out| out == ca,
             )?;
             Ok(())

@@ -6,14 +6,14 @@
 //! Needs `cargo build -p berth-apiserver -p berth-controller-manager` first (see the crate
 //! docs).
 
-use anyhow::{bail, ensure, Context, Result};
+use anyhow::{ensure, Context, Result};
 use berth_conformance::{across_kubectls, Cluster, ControllerManager, Kubectl, KUBECTL_MINORS};
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::core::v1::{ConfigMap, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How long any awaited state may take before the test fails instead of hanging.
 const STEP: Duration = Duration::from_secs(30);
@@ -34,24 +34,6 @@ where
     Fut: Future<Output = Result<Option<T>>>,
 {
     berth_conformance::eventually_within(what, STEP, POLL, probe).await
-}
-
-/// Polls kubectl until `done` accepts the stdout of a successful `args`.
-fn kubectl_until(k: &Kubectl, args: &[&str], done: impl Fn(&str) -> bool) -> Result<String> {
-    let deadline = Instant::now() + STEP;
-    loop {
-        let out = k.run(args)?;
-        if out.success() && done(&out.stdout) {
-            return Ok(out.stdout);
-        }
-        if Instant::now() > deadline {
-            bail!(
-                "`kubectl {}` did not get there within {STEP:?}; last: {out}",
-                args.join(" ")
-            );
-        }
-        std::thread::sleep(POLL);
-    }
 }
 
 fn replicaset(name: &str, replicas: u32) -> String {
@@ -111,9 +93,9 @@ fn kubectl_delete_cascades_as_asked() {
                     cluster.write_manifest(&format!("{name}.yaml"), &replicaset(&name, 2))?;
                 k.run(&["apply", "-f", &manifest.display().to_string()])?
                     .ok()?;
-                kubectl_until(
-                    k,
+                k.run_until(
                     &["get", "pods", "-l", &format!("app={name}"), "-o", "name"],
+                    STEP,
                     |out| out.lines().count() == 2,
                 )?;
                 k.run(&[
@@ -129,9 +111,9 @@ fn kubectl_delete_cascades_as_asked() {
                     .stderr_has("NotFound")?;
                 match cascade {
                     "background" => {
-                        kubectl_until(
-                            k,
+                        k.run_until(
                             &["get", "pods", "-l", &format!("app={name}"), "-o", "name"],
+                            STEP,
                             |out| out.trim().is_empty(),
                         )?;
                     }
