@@ -8,7 +8,7 @@
 
 use anyhow::{ensure, Result};
 use berth_conformance::fake_node::{FakeNodes, NodeSpec};
-use berth_conformance::{Cluster, Kubectl, KUBECTL_MINORS};
+use berth_conformance::{Cluster, Kubectl, Output, KUBECTL_MINORS};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::Api;
 use std::future::Future;
@@ -29,6 +29,21 @@ struct Env<'a> {
 }
 
 impl Env<'_> {
+    /// `kubectl get events` of the object named `object` with reason `reason`, printed
+    /// with `-o output`.
+    fn events(&self, object: &str, reason: &str, output: &str) -> Result<Output> {
+        self.k
+            .run(&[
+                "get",
+                "events",
+                "--field-selector",
+                &format!("involvedObject.name={object},reason={reason}"),
+                "-o",
+                output,
+            ])?
+            .ok()
+    }
+
     /// Writes `manifest` to `<name>.yaml` and `kubectl apply`s it.
     fn apply(&self, name: &str, manifest: &str) -> Result<()> {
         let path = self
@@ -155,16 +170,7 @@ async fn pods_go_to_fitting_nodes_and_unfit_pods_are_explained() {
             "--timeout=30s",
         ])?
         .ok()?;
-        let out = k
-            .run(&[
-                "get",
-                "events",
-                "--field-selector",
-                "involvedObject.name=hungry,reason=Scheduled",
-                "-o",
-                "jsonpath={.items[*].message}",
-            ])?
-            .ok()?;
+        let out = env.events("hungry", "Scheduled", "jsonpath={.items[*].message}")?;
         ensure!(
             out.stdout.trim() == "Successfully assigned default/hungry to big",
             "Scheduled event: {out}"
@@ -190,16 +196,11 @@ async fn pods_go_to_fitting_nodes_and_unfit_pods_are_explained() {
                 && condition.message.as_deref() == Some(want),
             "{condition:?}"
         );
-        let out = k
-            .run(&[
-                "get",
-                "events",
-                "--field-selector",
-                "involvedObject.name=huge,reason=FailedScheduling",
-                "-o",
-                "jsonpath={.items[0].type} {.items[0].message}",
-            ])?
-            .ok()?;
+        let out = env.events(
+            "huge",
+            "FailedScheduling",
+            "jsonpath={.items[0].type} {.items[0].message}",
+        )?;
         ensure!(
             out.stdout.trim() == format!("Warning {want}"),
             "FailedScheduling event: {out}"
@@ -207,16 +208,7 @@ async fn pods_go_to_fitting_nodes_and_unfit_pods_are_explained() {
         // Nothing changed in the cluster, so the pod is not tried again (its own condition,
         // written by the scheduler, is no reason to).
         tokio::time::sleep(Duration::from_secs(3)).await;
-        let out = k
-            .run(&[
-                "get",
-                "events",
-                "--field-selector",
-                "involvedObject.name=huge,reason=FailedScheduling",
-                "-o",
-                "name",
-            ])?
-            .ok()?;
+        let out = env.events("huge", "FailedScheduling", "name")?;
         ensure!(
             out.stdout.lines().count() == 1,
             "attempts without a cluster change: {out}"
@@ -377,16 +369,7 @@ spec:
         })
         .await?;
         let name = pending.metadata.name.clone().unwrap_or_default();
-        let out = k
-            .run(&[
-                "get",
-                "events",
-                "--field-selector",
-                &format!("involvedObject.name={name},reason=FailedScheduling"),
-                "-o",
-                "jsonpath={.items[0].message}",
-            ])?
-            .ok()?;
+        let out = env.events(&name, "FailedScheduling", "jsonpath={.items[0].message}")?;
         out.stdout_has("didn't match pod anti-affinity rules")?;
         k.run(&[
             "delete",
@@ -503,16 +486,11 @@ value: 1000
                 .then_some(()))
         })
         .await?;
-        let out = k
-            .run(&[
-                "get",
-                "events",
-                "--field-selector",
-                "involvedObject.name=low,reason=Preempted",
-                "-o",
-                "jsonpath={.items[0].type} {.items[0].message}",
-            ])?
-            .ok()?;
+        let out = env.events(
+            "low",
+            "Preempted",
+            "jsonpath={.items[0].type} {.items[0].message}",
+        )?;
         ensure!(
             out.stdout.trim() == format!("Normal Preempted by pod {high_uid} on node full"),
             "Preempted event: {out}"
