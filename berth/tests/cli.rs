@@ -1,5 +1,6 @@
 //! The `berth` binary as a user runs it.
 
+use berth_kubelet::testenv::free_port;
 use std::process::Command;
 
 fn berth(args: &[&str]) -> std::process::Output {
@@ -106,14 +107,6 @@ impl Drop for Running {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[test]
 fn up_serves_kubectl_get_ns() {
     let kubectl_bin = "/usr/lib/google-cloud-sdk/bin/kubectl.1.33";
@@ -122,7 +115,7 @@ fn up_serves_kubectl_get_ns() {
         "{kubectl_bin} is needed for this test"
     );
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
+    let port = free_port().unwrap();
     let child = Command::new(env!("CARGO_BIN_EXE_berth"))
         .args([
             "up",
@@ -218,7 +211,7 @@ fn up_names_each_missing_node_prerequisite_and_starts_nothing() {
     let out = Command::new(env!("CARGO_BIN_EXE_berth"))
         .args(["up", "--data-dir"])
         .arg(dir.path().join("data"))
-        .args(["--port", &free_port().to_string()])
+        .args(["--port", &free_port().unwrap().to_string()])
         .env("PATH", &empty_path)
         .output()
         .unwrap();
