@@ -437,6 +437,28 @@ impl Cluster {
         Ok(path)
     }
 
+    /// Writes `manifest` as `<name>.yaml` and runs `kubectl apply -f` on it off the async
+    /// workers (see [`kubectl_ok`]); returns kubectl's stdout, failing unless it succeeds.
+    pub async fn apply(&self, k: &Kubectl, name: &str, manifest: &str) -> Result<String> {
+        self.on_manifest(k, "apply", name, manifest).await
+    }
+
+    /// Like [`Cluster::apply`] with `kubectl create -f`.
+    pub async fn create(&self, k: &Kubectl, name: &str, manifest: &str) -> Result<String> {
+        self.on_manifest(k, "create", name, manifest).await
+    }
+
+    async fn on_manifest(
+        &self,
+        k: &Kubectl,
+        verb: &str,
+        name: &str,
+        manifest: &str,
+    ) -> Result<String> {
+        let path = self.write_manifest(&format!("{name}.yaml"), manifest)?;
+        kubectl_ok(k, &[verb, "-f", &path.display().to_string()]).await
+    }
+
     /// kubectl 1.`minor` pointed at this cluster, with a discovery cache of its own.
     pub fn kubectl(&self, minor: u32) -> Result<Kubectl> {
         let binary = kubectl_dir().join(format!("kubectl.1.{minor}"));

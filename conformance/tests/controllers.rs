@@ -398,9 +398,7 @@ async fn a_replicaset_keeps_its_pod_count_adopts_and_releases() {
     let (cluster, cm) = cluster_with_controllers();
     let result = async {
         let k = cluster.kubectl(*KUBECTL_MINORS.end())?;
-        let manifest = cluster.write_manifest("rs.yaml", REPLICASET)?;
-        k.run(&["apply", "-f", &manifest.display().to_string()])?
-            .ok()?;
+        cluster.apply(&k, "rs", REPLICASET).await?;
         let client = cluster.client().await?;
         let sets: Api<ReplicaSet> = Api::namespaced(client.clone(), "default");
         let pods: Api<Pod> = Api::namespaced(client.clone(), "default");

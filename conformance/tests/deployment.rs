@@ -78,13 +78,6 @@ async fn with_env(test: impl AsyncFnOnce(&Env) -> Result<()>) {
     env.report(result);
 }
 
-/// Writes `manifest` to `<name>.yaml` in the cluster's directory and `kubectl apply`s it.
-async fn apply(cluster: &Cluster, k: &Kubectl, name: &str, manifest: &str) -> Result<()> {
-    let path = cluster.write_manifest(&format!("{name}.yaml"), manifest)?;
-    kubectl_ok(k, &["apply", "-f", &path.display().to_string()]).await?;
-    Ok(())
-}
-
 /// Waits (up to a minute) for the rollout of Deployment `name` to finish; returns what
 /// `kubectl rollout status` printed.
 async fn rolled_out(k: &Kubectl, name: &str) -> Result<String> {
@@ -420,7 +413,7 @@ async fn a_rolling_update_stays_within_its_surge_and_unavailability() {
     with_env(async |env| {
         let client = env.cluster.client().await?;
         let k = env.cluster.kubectl(*KUBECTL_MINORS.end())?;
-        apply(&env.cluster, &k, "surge", SURGE).await?;
+        env.cluster.apply(&k, "surge", SURGE).await?;
         rolled_out(&k, "surge").await?;
         kubectl_ok(&k, &["set", "image", "deployment/surge", "c=busybox:2"]).await?;
         let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
@@ -500,7 +493,7 @@ async fn recreate_stops_every_old_pod_before_starting_new_ones() {
     with_env(async |env| {
         let client = env.cluster.client().await?;
         let k = env.cluster.kubectl(*KUBECTL_MINORS.end())?;
-        apply(&env.cluster, &k, "recreate", RECREATE).await?;
+        env.cluster.apply(&k, "recreate", RECREATE).await?;
         rolled_out(&k, "recreate").await?;
         kubectl_ok(&k, &["set", "image", "deployment/recreate", "c=busybox:2"]).await?;
         let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
@@ -568,7 +561,7 @@ async fn a_stuck_rollout_exceeds_its_progress_deadline() {
     with_env(async |env| {
         let client = env.cluster.client().await?;
         let k = env.cluster.kubectl(*KUBECTL_MINORS.end())?;
-        apply(&env.cluster, &k, "stuck", STUCK).await?;
+        env.cluster.apply(&k, "stuck", STUCK).await?;
         let deployments: Api<Deployment> = Api::namespaced(client.clone(), "default");
         let c = eventually("ProgressDeadlineExceeded", || async {
             let s = deployments.get("stuck").await?.status.unwrap_or_default();
@@ -780,7 +773,7 @@ async fn pods_of_a_silent_node_are_replaced_on_the_others() {
             FakeNodes::start_renewing_every(client.clone(), &specs, Duration::from_millis(500))
                 .await?;
         let k = cluster.kubectl(*KUBECTL_MINORS.end())?;
-        apply(&cluster, &k, "healing", HEALING).await?;
+        cluster.apply(&k, "healing", HEALING).await?;
         rolled_out(&k, "healing").await?;
         let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
         let node_of = |p: &Pod| {

@@ -125,8 +125,7 @@ async fn endpoints_and_slices_follow_pods() {
         )
         .await?;
         let k = cluster.kubectl(*KUBECTL_MINORS.end())?;
-        let manifest = cluster.write_manifest("app.yaml", APP)?;
-        ok(&k, &["apply", "-f", &manifest.display().to_string()]).await?;
+        cluster.apply(&k, "app", APP).await?;
         ok(&k, &["rollout", "status", "deployment/web", "--timeout=60s"]).await?;
         let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
         let endpoints: Api<Endpoints> = Api::namespaced(client.clone(), "default");

@@ -125,9 +125,9 @@ async fn a_replicationcontroller_is_listed_scaled_and_keeps_its_pods() {
         let client = cluster.client().await?;
         let _nodes = FakeNodes::start(client.clone(), &[NodeSpec::new("rc-node")]).await?;
         let k = cluster.kubectl(*KUBECTL_MINORS.end())?;
-        let manifest =
-            cluster.write_manifest("rc.yaml", &rc_manifest("web", 2, "busybox", "rc-node"))?;
-        ok(&k, &["create", "-f", &manifest.display().to_string()]).await?;
+        cluster
+            .create(&k, "rc", &rc_manifest("web", 2, "busybox", "rc-node"))
+            .await?;
         let rc = ready_rc(&k, "web", 2).await?;
         let uid = rc["metadata"]["uid"].as_str().context("no uid")?.to_owned();
         let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
@@ -301,8 +301,7 @@ async fn refused_pod_creates_set_replica_failure_until_the_template_is_fixed() {
         ];
         for (kind, manifest) in &kinds {
             let name = if *kind == "replicaset" { "bad-rs" } else { "bad-rc" };
-            let path = cluster.write_manifest(&format!("{name}.yaml"), manifest)?;
-            ok(&k, &["create", "-f", &path.display().to_string()]).await?;
+            cluster.create(&k, name, manifest).await?;
             let condition = eventually(&format!("ReplicaFailure on {kind}"), || {
                 replica_failure(&k, kind, name)
             })

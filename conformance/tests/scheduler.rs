@@ -44,15 +44,9 @@ impl Env<'_> {
             .ok()
     }
 
-    /// Writes `manifest` to `<name>.yaml` and `kubectl apply`s it.
-    fn apply(&self, name: &str, manifest: &str) -> Result<()> {
-        let path = self
-            .cluster
-            .write_manifest(&format!("{name}.yaml"), manifest)?;
-        self.k
-            .run(&["apply", "-f", &path.display().to_string()])?
-            .ok()?;
-        Ok(())
+    /// `kubectl apply`s `manifest`, written to `<name>.yaml`.
+    async fn apply(&self, name: &str, manifest: &str) -> Result<String> {
+        self.cluster.apply(&self.k, name, manifest).await
     }
 }
 
@@ -136,17 +130,21 @@ async fn pods_go_to_fitting_nodes_and_unfit_pods_are_explained() {
             .taint("dedicated", "infra", "NoSchedule"),
     ];
     with_scheduler(false, &nodes, async |env| {
-        let Env { client, k, pods, .. } = env;
+        let Env {
+            client, k, pods, ..
+        } = env;
 
         // The node selector leaves one node.
         env.apply(
             "selected",
             &pod_manifest("selected", "100m", "  nodeSelector:\n    disk: ssd\n"),
-        )?;
+        )
+        .await?;
         ensure!(node_of(pods, "selected").await? == "big");
 
         // Two CPUs fit only on the big node: the small one is too small, the other tainted.
-        env.apply("hungry", &pod_manifest("hungry", "2", ""))?;
+        env.apply("hungry", &pod_manifest("hungry", "2", ""))
+            .await?;
         ensure!(node_of(pods, "hungry").await? == "big");
 
         // A toleration opens the tainted node; the selector picks it.
@@ -155,9 +153,14 @@ async fn pods_go_to_fitting_nodes_and_unfit_pods_are_explained() {
             &pod_manifest(
                 "tolerant",
                 "100m",
-                "  nodeSelector:\n    kubernetes.io/hostname: infra\n  tolerations:\n  - key: dedicated\n    operator: Equal\n    value: infra\n    effect: NoSchedule\n",
+                concat!(
+                    "  nodeSelector:\n    kubernetes.io/hostname: infra\n",
+                    "  tolerations:\n  - key: dedicated\n    operator: Equal\n",
+                    "    value: infra\n    effect: NoSchedule\n",
+                ),
             ),
-        )?;
+        )
+        .await?;
         ensure!(node_of(pods, "tolerant").await? == "infra");
 
         // The fake nodes run what was bound to them, so kubectl sees the pods ready.
@@ -177,7 +180,7 @@ async fn pods_go_to_fitting_nodes_and_unfit_pods_are_explained() {
         );
 
         // Nothing has eight CPUs: the pod stays pending and says why, counting per node.
-        env.apply("huge", &pod_manifest("huge", "8", ""))?;
+        env.apply("huge", &pod_manifest("huge", "8", "")).await?;
         let want = "0/3 nodes are available: 1 node(s) had untolerated taint {dedicated: infra}, \
                     2 Insufficient cpu. preemption: 0/3 nodes are available: 1 Preemption is not \
                     helpful for scheduling, 2 No preemption victims found for incoming pod..";
@@ -248,7 +251,7 @@ async fn a_burst_of_pods_never_overcommits_a_node() {
             all.push_str(&pod_manifest(&format!("p{i}"), "1", ""));
             all.push_str("---\n");
         }
-        env.apply("burst", &all)?;
+        env.apply("burst", &all).await?;
         let (bound, pending) = eventually("six pods bound, two refused", || async {
             let list = pods.list(&Default::default()).await?.items;
             let bound: Vec<String> = list
@@ -341,7 +344,7 @@ spec:
       - name: c
         image: busybox
 ";
-        env.apply("lonely", deployment)?;
+        env.apply("lonely", deployment).await?;
         let mut placed = bound_nodes(pods, "app=lonely", 3).await?;
         placed.sort();
         ensure!(placed == ["n1", "n2", "n3"], "replicas on {placed:?}");
@@ -411,7 +414,7 @@ spec:
       - name: c
         image: busybox
 ";
-        env.apply("spread", spread)?;
+        env.apply("spread", spread).await?;
         let placed = bound_nodes(pods, "app=spread", 4).await?;
         let z2 = placed.iter().filter(|n| zone_of(&zones, n) == "z2").count();
         ensure!(z2 == 2, "zones unbalanced: {placed:?}");
@@ -436,11 +439,12 @@ metadata:
   name: high
 value: 1000
 ";
-        env.apply("classes", classes)?;
+        env.apply("classes", classes).await?;
         env.apply(
             "low",
             &pod_manifest("low", "800m", "  priorityClassName: low\n"),
-        )?;
+        )
+        .await?;
         ensure!(node_of(pods, "low").await? == "full");
         let low_uid = pods.get("low").await?.metadata.uid.unwrap_or_default();
 
@@ -448,7 +452,8 @@ value: 1000
         env.apply(
             "peer",
             &pod_manifest("peer", "800m", "  priorityClassName: low\n"),
-        )?;
+        )
+        .await?;
         eventually("the peer refused", || async {
             let p = pods.get("peer").await?;
             Ok(p.status
@@ -469,7 +474,8 @@ value: 1000
         env.apply(
             "high",
             &pod_manifest("high", "800m", "  priorityClassName: high\n"),
-        )?;
+        )
+        .await?;
         let high = pods.get("high").await?;
         ensure!(
             high.spec.as_ref().and_then(|s| s.priority) == Some(1000),
