@@ -1040,6 +1040,18 @@ where
     )
 }
 
+/// Starts a cluster and a `berth-controller-manager` against it without leader election,
+/// with `extra` flags; fails the test (panics with the reason) when either does not start.
+pub fn cluster_with_controllers(extra: &[&str]) -> (Cluster, ControllerManager) {
+    let cluster = Cluster::start().unwrap_or_else(|err| panic!("{err:#}"));
+    let mut args = vec!["--leader-elect=false"];
+    args.extend_from_slice(extra);
+    let cm = cluster
+        .start_controller_manager(&args)
+        .unwrap_or_else(|err| panic!("{err:#}"));
+    (cluster, cm)
+}
+
 /// Runs kubectl off the async workers and returns its stdout; fails unless it succeeds.
 pub async fn kubectl_ok(k: &Kubectl, args: &[&str]) -> Result<String> {
     let k = k.clone();

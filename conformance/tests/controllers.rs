@@ -6,7 +6,9 @@
 //! docs).
 
 use anyhow::{bail, ensure, Context, Result};
-use berth_conformance::{across_kubectls, Cluster, ControllerManager, KUBECTL_MINORS};
+use berth_conformance::{
+    across_kubectls, cluster_with_controllers, Cluster, ControllerManager, KUBECTL_MINORS,
+};
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, NamespaceCondition, Pod, ServiceAccount};
@@ -19,15 +21,6 @@ use std::time::Duration;
 const STEP: Duration = Duration::from_secs(30);
 /// How often a wait looks again.
 const POLL: Duration = Duration::from_millis(50);
-
-/// A cluster with one controller manager (no leader election).
-fn cluster_with_controllers() -> (Cluster, ControllerManager) {
-    let cluster = Cluster::start().unwrap_or_else(|err| panic!("{err:#}"));
-    let cm = cluster
-        .start_controller_manager(&["--leader-elect=false"])
-        .unwrap_or_else(|err| panic!("{err:#}"));
-    (cluster, cm)
-}
 
 /// Polls `probe` until it yields a value, failing after [`STEP`].
 async fn eventually<T, F, Fut>(what: &str, probe: F) -> Result<T>
@@ -45,7 +38,7 @@ fn cluster_ca(cluster: &Cluster) -> Result<String> {
 
 #[test]
 fn a_new_namespace_gets_a_default_serviceaccount_and_the_root_ca() {
-    let (cluster, cm) = cluster_with_controllers();
+    let (cluster, cm) = cluster_with_controllers(&[]);
     let result = (|| -> Result<()> {
         let ca = cluster_ca(&cluster)?;
         let kubectls = cluster.kubectls(KUBECTL_MINORS)?;
@@ -78,7 +71,7 @@ fn a_new_namespace_gets_a_default_serviceaccount_and_the_root_ca() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn deleted_serviceaccounts_and_edited_root_ca_maps_are_restored() {
-    let (cluster, cm) = cluster_with_controllers();
+    let (cluster, cm) = cluster_with_controllers(&[]);
     let result = async {
         let client = cluster.client().await?;
         let ca = cluster_ca(&cluster)?;
@@ -134,7 +127,7 @@ async fn deleted_serviceaccounts_and_edited_root_ca_maps_are_restored() {
 
 #[test]
 fn deleting_a_namespace_removes_its_content_and_then_the_namespace() {
-    let (cluster, cm) = cluster_with_controllers();
+    let (cluster, cm) = cluster_with_controllers(&[]);
     let result = (|| -> Result<()> {
         let kubectls = cluster.kubectls(KUBECTL_MINORS)?;
         across_kubectls(&kubectls, |k| {
@@ -183,7 +176,7 @@ fn find<'a>(conditions: &'a [NamespaceCondition], kind: &str) -> Option<&'a Name
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_namespace_held_by_a_finalizer_reports_it_and_goes_when_released() {
-    let (cluster, cm) = cluster_with_controllers();
+    let (cluster, cm) = cluster_with_controllers(&[]);
     let result = async {
         let client = cluster.client().await?;
         let namespaces: Api<Namespace> = Api::all(client.clone());
@@ -395,7 +388,7 @@ async fn owned_pods(pods: &Api<Pod>, owner_uid: &str) -> Result<Vec<Pod>> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_replicaset_keeps_its_pod_count_adopts_and_releases() {
-    let (cluster, cm) = cluster_with_controllers();
+    let (cluster, cm) = cluster_with_controllers(&[]);
     let result = async {
         let k = cluster.kubectl(*KUBECTL_MINORS.end())?;
         cluster.apply(&k, "rs", REPLICASET).await?;

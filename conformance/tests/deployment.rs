@@ -9,7 +9,8 @@
 use anyhow::{ensure, Context, Result};
 use berth_conformance::fake_node::{FakeNodes, NodeSpec};
 use berth_conformance::{
-    across_kubectls, kubectl_ok, Cluster, ControllerManager, Kubectl, KUBECTL_MINORS,
+    across_kubectls, cluster_with_controllers, kubectl_ok, Cluster, ControllerManager, Kubectl,
+    KUBECTL_MINORS,
 };
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::Pod;
@@ -35,10 +36,7 @@ struct Env {
 
 impl Env {
     async fn start() -> Env {
-        let cluster = Cluster::start().unwrap_or_else(|err| panic!("{err:#}"));
-        let cm = cluster
-            .start_controller_manager(&["--leader-elect=false"])
-            .unwrap_or_else(|err| panic!("{err:#}"));
+        let (cluster, cm) = cluster_with_controllers(&[]);
         let scheduler = cluster
             .start_scheduler(&[])
             .unwrap_or_else(|err| panic!("{err:#}"));
@@ -755,14 +753,10 @@ spec:
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn pods_of_a_silent_node_are_replaced_on_the_others() {
-    let cluster = Cluster::start().unwrap_or_else(|err| panic!("{err:#}"));
-    let cm = cluster
-        .start_controller_manager(&[
-            "--leader-elect=false",
-            "--node-monitor-period=500ms",
-            "--node-monitor-grace-period=4s",
-        ])
-        .unwrap_or_else(|err| panic!("{err:#}"));
+    let (cluster, cm) = cluster_with_controllers(&[
+        "--node-monitor-period=500ms",
+        "--node-monitor-grace-period=4s",
+    ]);
     let scheduler = cluster
         .start_scheduler(&[])
         .unwrap_or_else(|err| panic!("{err:#}"));

@@ -7,7 +7,7 @@
 //! docs).
 
 use anyhow::{ensure, Context, Result};
-use berth_conformance::{across_kubectls, Cluster, ControllerManager, Kubectl, KUBECTL_MINORS};
+use berth_conformance::{across_kubectls, cluster_with_controllers, Kubectl, KUBECTL_MINORS};
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::core::v1::{ConfigMap, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
@@ -19,14 +19,6 @@ use std::time::Duration;
 const STEP: Duration = Duration::from_secs(30);
 /// How often a wait looks again.
 const POLL: Duration = Duration::from_millis(50);
-
-fn cluster_with_controllers() -> (Cluster, ControllerManager) {
-    let cluster = Cluster::start().unwrap_or_else(|err| panic!("{err:#}"));
-    let cm = cluster
-        .start_controller_manager(&["--leader-elect=false"])
-        .unwrap_or_else(|err| panic!("{err:#}"));
-    (cluster, cm)
-}
 
 async fn eventually<T, F, Fut>(what: &str, probe: F) -> Result<T>
 where
@@ -83,7 +75,7 @@ fn pods_of(k: &Kubectl, app: &str) -> Result<Vec<(String, String)>> {
 
 #[test]
 fn kubectl_delete_cascades_as_asked() {
-    let (cluster, cm) = cluster_with_controllers();
+    let (cluster, cm) = cluster_with_controllers(&[]);
     let result = (|| -> Result<()> {
         let kubectls = cluster.kubectls(KUBECTL_MINORS)?;
         across_kubectls(&kubectls, |k| {
@@ -153,7 +145,7 @@ fn owned_by(name: &str, uid: &str, kind: &str, api_version: &str) -> OwnerRefere
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn foreground_deletion_waits_for_blocking_dependents() {
-    let (cluster, cm) = cluster_with_controllers();
+    let (cluster, cm) = cluster_with_controllers(&[]);
     let result = async {
         let client = cluster.client().await?;
         let k = cluster.kubectl(*KUBECTL_MINORS.end())?;
@@ -222,7 +214,7 @@ async fn foreground_deletion_waits_for_blocking_dependents() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn dependents_of_missing_or_replaced_owners_are_collected() {
-    let (cluster, cm) = cluster_with_controllers();
+    let (cluster, cm) = cluster_with_controllers(&[]);
     let result = async {
         let client = cluster.client().await?;
         let maps: Api<ConfigMap> = Api::namespaced(client.clone(), "default");

@@ -7,7 +7,7 @@
 //! `cargo build -p berth-apiserver -p berth-controller-manager` first.
 
 use anyhow::{ensure, Context, Result};
-use berth_conformance::{Cluster, ControllerManager, KUBECTL_MINORS};
+use berth_conformance::{cluster_with_controllers, Cluster, ControllerManager, KUBECTL_MINORS};
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::api::core::v1::{Node, Pod, Taint};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, Time};
@@ -32,18 +32,13 @@ where
 }
 
 fn cluster_with_node_controllers() -> (Cluster, ControllerManager) {
-    let cluster = Cluster::start().unwrap_or_else(|err| panic!("{err:#}"));
-    let cm = cluster
-        .start_controller_manager(&[
-            "--leader-elect=false",
-            "--node-monitor-period=200ms",
-            "--node-monitor-grace-period=2s",
-            "--node-startup-grace-period=2s",
-            "--allocate-node-cidrs",
-            "--cluster-cidr=10.244.0.0/16",
-        ])
-        .unwrap_or_else(|err| panic!("{err:#}"));
-    (cluster, cm)
+    cluster_with_controllers(&[
+        "--node-monitor-period=200ms",
+        "--node-monitor-grace-period=2s",
+        "--node-startup-grace-period=2s",
+        "--allocate-node-cidrs",
+        "--cluster-cidr=10.244.0.0/16",
+    ])
 }
 
 /// Registers node `name` as a kubelet would: the Node, then a Ready heartbeat.

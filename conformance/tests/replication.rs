@@ -10,7 +10,7 @@
 use anyhow::{ensure, Context, Result};
 use berth_conformance::fake_node::{FakeNodes, NodeSpec};
 use berth_conformance::kubectl_ok as ok;
-use berth_conformance::{Cluster, Kubectl, KUBECTL_MINORS};
+use berth_conformance::{cluster_with_controllers, Kubectl, KUBECTL_MINORS};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
 use serde_json::Value;
@@ -117,10 +117,7 @@ async fn ready_rc(k: &Kubectl, name: &str, n: i64) -> Result<Value> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_replicationcontroller_is_listed_scaled_and_keeps_its_pods() {
-    let cluster = Cluster::start().unwrap_or_else(|err| panic!("{err:#}"));
-    let cm = cluster
-        .start_controller_manager(&["--leader-elect=false"])
-        .unwrap_or_else(|err| panic!("{err:#}"));
+    let (cluster, cm) = cluster_with_controllers(&[]);
     let result = async {
         let client = cluster.client().await?;
         let _nodes = FakeNodes::start(client.clone(), &[NodeSpec::new("rc-node")]).await?;
@@ -286,10 +283,7 @@ async fn replica_failure(k: &Kubectl, kind: &str, name: &str) -> Result<Option<V
 
 #[tokio::test(flavor = "multi_thread")]
 async fn refused_pod_creates_set_replica_failure_until_the_template_is_fixed() {
-    let cluster = Cluster::start().unwrap_or_else(|err| panic!("{err:#}"));
-    let cm = cluster
-        .start_controller_manager(&["--leader-elect=false"])
-        .unwrap_or_else(|err| panic!("{err:#}"));
+    let (cluster, cm) = cluster_with_controllers(&[]);
     let result = async {
         let client = cluster.client().await?;
         let _nodes = FakeNodes::start(client.clone(), &[NodeSpec::new("rf-node")]).await?;
