@@ -1063,6 +1063,27 @@ pub async fn kubectl_ok(k: &Kubectl, args: &[&str]) -> Result<String> {
     .await?
 }
 
+/// The live pods (no deletion timestamp) whose controller is the object with `owner_uid`.
+pub async fn owned_pods(
+    pods: &kube::Api<k8s_openapi::api::core::v1::Pod>,
+    owner_uid: &str,
+) -> Result<Vec<k8s_openapi::api::core::v1::Pod>> {
+    Ok(pods
+        .list(&kube::api::ListParams::default())
+        .await?
+        .items
+        .into_iter()
+        .filter(|p| {
+            p.metadata.deletion_timestamp.is_none()
+                && p.metadata
+                    .owner_references
+                    .iter()
+                    .flatten()
+                    .any(|o| o.uid == owner_uid && o.controller == Some(true))
+        })
+        .collect())
+}
+
 /// Polls `probe` every `poll` until it yields a value; fails after `step` instead of hanging.
 pub async fn eventually_within<T, F, Fut>(
     what: &str,

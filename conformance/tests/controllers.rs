@@ -7,7 +7,8 @@
 
 use anyhow::{bail, ensure, Context, Result};
 use berth_conformance::{
-    across_kubectls, cluster_with_controllers, Cluster, ControllerManager, KUBECTL_MINORS,
+    across_kubectls, cluster_with_controllers, owned_pods, Cluster, ControllerManager,
+    KUBECTL_MINORS,
 };
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::coordination::v1::Lease;
@@ -369,22 +370,6 @@ spec:
       - name: c
         image: busybox
 ";
-
-/// The pods of `ns` that `owner_uid` controls.
-async fn owned_pods(pods: &Api<Pod>, owner_uid: &str) -> Result<Vec<Pod>> {
-    Ok(pods
-        .list(&ListParams::default())
-        .await?
-        .items
-        .into_iter()
-        .filter(|p| {
-            p.metadata.deletion_timestamp.is_none()
-                && p.metadata.owner_references.iter().flatten().any(|o| {
-                    o.uid == owner_uid && o.controller == Some(true) && o.kind == "ReplicaSet"
-                })
-        })
-        .collect())
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_replicaset_keeps_its_pod_count_adopts_and_releases() {

@@ -10,7 +10,7 @@
 use anyhow::{ensure, Context, Result};
 use berth_conformance::fake_node::{FakeNodes, NodeSpec};
 use berth_conformance::kubectl_ok as ok;
-use berth_conformance::{cluster_with_controllers, Kubectl, KUBECTL_MINORS};
+use berth_conformance::{cluster_with_controllers, owned_pods, Kubectl, KUBECTL_MINORS};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
 use serde_json::Value;
@@ -81,24 +81,6 @@ spec:
         image: {image:?}
 "
     )
-}
-
-/// Live pods `owner_uid` controls.
-async fn owned_pods(pods: &Api<Pod>, owner_uid: &str) -> Result<Vec<Pod>> {
-    Ok(pods
-        .list(&ListParams::default())
-        .await?
-        .items
-        .into_iter()
-        .filter(|p| {
-            p.metadata.deletion_timestamp.is_none()
-                && p.metadata
-                    .owner_references
-                    .iter()
-                    .flatten()
-                    .any(|o| o.uid == owner_uid && o.controller == Some(true))
-        })
-        .collect())
 }
 
 /// Waits until the ReplicationController reports `n` ready replicas at its generation.
