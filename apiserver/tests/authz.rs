@@ -8,7 +8,7 @@ use berth_apiserver::authn::UserInfo;
 use berth_apiserver::authz::{Attributes, Authorizer, Decision, RuleSet, Target};
 use clap::Parser;
 use http::{Method, StatusCode};
-use serde_json::{json, Value};
+use serde_json::json;
 use std::sync::Arc;
 
 /// Refuses secrets in namespace `locked`, the `/metrics` path and access reviews; allows the
@@ -73,10 +73,15 @@ async fn refused_requests_get_forbidden_and_others_pass() -> anyhow::Result<()> 
     let client = common::Client::connect(&prepared.address.to_string(), dir.path()).await?;
 
     let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "locked"}});
-    let (code, _) = client
-        .send(Method::POST, "/api/v1/namespaces", Some(&ns))
-        .await?;
-    assert_eq!(code, StatusCode::CREATED, "namespaces are not fenced");
+    // Namespaces are not fenced.
+    client
+        .send_expecting(
+            Method::POST,
+            "/api/v1/namespaces",
+            Some(&ns),
+            StatusCode::CREATED,
+        )
+        .await;
 
     let cases = [
         (
@@ -108,9 +113,9 @@ async fn refused_requests_get_forbidden_and_others_pass() -> anyhow::Result<()> 
         ),
     ];
     for (method, path, body, want) in cases {
-        let (code, bytes) = client.send(method, path, body.as_ref()).await?;
-        assert_eq!(code, StatusCode::FORBIDDEN, "{path}");
-        let status: Value = serde_json::from_slice(&bytes)?;
+        let status = client
+            .send_expecting(method, path, body.as_ref(), StatusCode::FORBIDDEN)
+            .await;
         assert_eq!(status["kind"], "Status", "{path}");
         assert_eq!(status["reason"], "Forbidden", "{path}");
         assert_eq!(status["code"], 403, "{path}");
@@ -118,19 +123,23 @@ async fn refused_requests_get_forbidden_and_others_pass() -> anyhow::Result<()> 
     }
 
     // The same user still reads what is not fenced; writes into the fenced place are refused.
-    let (code, _) = client
-        .send(Method::GET, "/api/v1/namespaces/default/secrets", None)
-        .await?;
-    assert_eq!(code, StatusCode::OK);
+    client
+        .send_expecting(
+            Method::GET,
+            "/api/v1/namespaces/default/secrets",
+            None,
+            StatusCode::OK,
+        )
+        .await;
     let secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}});
-    let (code, _) = client
-        .send(
+    client
+        .send_expecting(
             Method::POST,
             "/api/v1/namespaces/locked/secrets",
             Some(&secret),
+            StatusCode::FORBIDDEN,
         )
-        .await?;
-    assert_eq!(code, StatusCode::FORBIDDEN);
+        .await;
     let _ = stop.send(());
     server.await??;
     Ok(())

@@ -6,74 +6,8 @@ mod common;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use common::Server;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn kubectl_bin(version: &str) -> String {
-    format!("/usr/lib/google-cloud-sdk/bin/kubectl.{version}")
-}
-
-/// Runs one kubectl version with one kubeconfig and a private discovery cache.
-struct Kubectl {
-    bin: String,
-    kubeconfig: PathBuf,
-    cache: PathBuf,
-}
-
-impl Kubectl {
-    fn new(version: &str, kubeconfig: &Path, cache_root: &Path) -> Self {
-        let bin = kubectl_bin(version);
-        assert!(Path::new(&bin).exists(), "{bin} is needed for this test");
-        let name = kubeconfig
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("kubeconfig");
-        Kubectl {
-            bin,
-            kubeconfig: kubeconfig.to_owned(),
-            cache: cache_root.join(format!("{version}-{name}")),
-        }
-    }
-
-    fn output(&self, args: &[&str]) -> Output {
-        Command::new(&self.bin)
-            .arg("--kubeconfig")
-            .arg(&self.kubeconfig)
-            .arg("--cache-dir")
-            .arg(&self.cache)
-            .arg("--request-timeout=20s")
-            .args(args)
-            .output()
-            .unwrap_or_else(|e| panic!("running {}: {e}", self.bin))
-    }
-
-    /// Runs a command that must succeed and returns its standard output.
-    fn run(&self, args: &[&str]) -> String {
-        let out = self.output(args);
-        assert!(
-            out.status.success(),
-            "{} {} failed:\n{}",
-            self.bin,
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// Runs a command that must fail and returns its standard error.
-    fn fail(&self, args: &[&str]) -> String {
-        let out = self.output(args);
-        assert!(
-            !out.status.success(),
-            "{} {} should have failed but printed:\n{}",
-            self.bin,
-            args.join(" "),
-            String::from_utf8_lossy(&out.stdout)
-        );
-        String::from_utf8_lossy(&out.stderr).into_owned()
-    }
-}
+use common::{Kubectl, Server};
+use std::path::Path;
 
 /// A kubeconfig that trusts the cluster CA and authenticates with `token` only.
 fn token_kubeconfig(path: &Path, server: &Server, token: &str) {

@@ -48,10 +48,8 @@ async fn runs_with_vector_copies_on_amd() {
     }
     // The re-executed process is the one that serves.
     let client = server.client().await.unwrap();
-    let (status, _) = client
-        .send(http::Method::GET, "/version", None)
-        .await
-        .unwrap();
-    assert_eq!(status, http::StatusCode::OK);
+    client
+        .send_expecting(http::Method::GET, "/version", None, http::StatusCode::OK)
+        .await;
     server.kill();
 }

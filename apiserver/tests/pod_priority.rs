@@ -34,29 +34,22 @@ async fn priority_classes_resolve_into_pod_priority() {
     let pods = "/api/v1/namespaces/default/pods";
     let classes = "/apis/scheduling.k8s.io/v1/priorityclasses";
 
-    let (status, body) = c
-        .send(
+    let sys = c
+        .send_expecting(
             Method::GET,
             &format!("{classes}/system-cluster-critical"),
             None,
+            StatusCode::OK,
         )
-        .await
-        .unwrap();
-    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
-    let sys: Value = serde_json::from_slice(&body).unwrap();
+        .await;
     assert_eq!(sys["value"], 2_000_000_000);
 
     for c_body in [
         class("high", 1000, json!({})),
         class("polite", 500, json!({"preemptionPolicy": "Never"})),
     ] {
-        let (status, body) = c.send(Method::POST, classes, Some(&c_body)).await.unwrap();
-        assert_eq!(
-            status,
-            StatusCode::CREATED,
-            "{}",
-            String::from_utf8_lossy(&body)
-        );
+        c.send_expecting(Method::POST, classes, Some(&c_body), StatusCode::CREATED)
+            .await;
     }
 
     // (pod, spec additions, expected priority, expected preemption policy)
@@ -88,17 +81,14 @@ async fn priority_classes_resolve_into_pod_priority() {
         ),
     ];
     for (name, extra, priority, policy) in cases {
-        let (status, body) = c
-            .send(Method::POST, pods, Some(&pod(name, extra)))
-            .await
-            .unwrap();
-        assert_eq!(
-            status,
-            StatusCode::CREATED,
-            "{name}: {}",
-            String::from_utf8_lossy(&body)
-        );
-        let p: Value = serde_json::from_slice(&body).unwrap();
+        let p = c
+            .send_expecting(
+                Method::POST,
+                pods,
+                Some(&pod(name, extra)),
+                StatusCode::CREATED,
+            )
+            .await;
         assert_eq!(p["spec"]["priority"], priority, "{name}");
         assert_eq!(p["spec"]["preemptionPolicy"], policy, "{name}");
     }
@@ -116,12 +106,14 @@ async fn priority_classes_resolve_into_pod_priority() {
         ),
     ];
     for (name, extra, message) in refused {
-        let (status, body) = c
-            .send(Method::POST, pods, Some(&pod(name, extra)))
-            .await
-            .unwrap();
-        assert_eq!(status, StatusCode::FORBIDDEN, "{name}");
-        let s: Value = serde_json::from_slice(&body).unwrap();
+        let s = c
+            .send_expecting(
+                Method::POST,
+                pods,
+                Some(&pod(name, extra)),
+                StatusCode::FORBIDDEN,
+            )
+            .await;
         assert_eq!(s["reason"], "Forbidden", "{name}");
         assert!(
             s["message"].as_str().unwrap().contains(message),
@@ -130,29 +122,25 @@ async fn priority_classes_resolve_into_pod_priority() {
     }
 
     // A global default applies to pods without a class.
-    let (status, _) = c
-        .send(
-            Method::POST,
-            classes,
-            Some(&class("everyone", 10, json!({"globalDefault": true}))),
-        )
-        .await
-        .unwrap();
-    assert_eq!(status, StatusCode::CREATED);
+    c.send_expecting(
+        Method::POST,
+        classes,
+        Some(&class("everyone", 10, json!({"globalDefault": true}))),
+        StatusCode::CREATED,
+    )
+    .await;
     // Admission reads the classes from the watch cache, which follows the store within
     // moments: dry-run creates show when the new default is seen.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
-        let (status, body) = c
-            .send(
+        let p = c
+            .send_expecting(
                 Method::POST,
                 &format!("{pods}?dryRun=All"),
                 Some(&pod("probe", json!({}))),
+                StatusCode::CREATED,
             )
-            .await
-            .unwrap();
-        assert_eq!(status, StatusCode::CREATED);
-        let p: Value = serde_json::from_slice(&body).unwrap();
+            .await;
         if p["spec"]["priority"] == 10 {
             break;
         }
@@ -162,12 +150,14 @@ async fn priority_classes_resolve_into_pod_priority() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    let (status, body) = c
-        .send(Method::POST, pods, Some(&pod("defaulted", json!({}))))
-        .await
-        .unwrap();
-    assert_eq!(status, StatusCode::CREATED);
-    let p: Value = serde_json::from_slice(&body).unwrap();
+    let p = c
+        .send_expecting(
+            Method::POST,
+            pods,
+            Some(&pod("defaulted", json!({}))),
+            StatusCode::CREATED,
+        )
+        .await;
     assert_eq!(p["spec"]["priority"], 10);
     assert_eq!(p["spec"]["priorityClassName"], "everyone");
     assert_eq!(p["spec"]["preemptionPolicy"], "PreemptLowerPriority");

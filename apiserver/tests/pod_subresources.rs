@@ -11,6 +11,11 @@ fn pod(name: &str) -> Value {
         "spec": {"containers": [{"name": "c", "image": "busybox:1.36"}]}})
 }
 
+/// The `message` of a `Status` answer.
+fn message(status: &Value) -> &str {
+    status["message"].as_str().unwrap_or_default()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn binding_assigns_once_and_eviction_honours_budgets() {
     let dir = tempfile::tempdir().unwrap();
@@ -18,25 +23,20 @@ async fn binding_assigns_once_and_eviction_honours_budgets() {
     let c = server.client().await.unwrap();
     let base = "/api/v1/namespaces/default/pods";
     for name in ["a", "b"] {
-        let (status, _) = c.send(Method::POST, base, Some(&pod(name))).await.unwrap();
-        assert_eq!(status, StatusCode::CREATED);
+        c.send_expecting(Method::POST, base, Some(&pod(name)), StatusCode::CREATED)
+            .await;
     }
     let binding = json!({"apiVersion": "v1", "kind": "Binding", "metadata": {"name": "a"}, "target": {"kind": "Node", "name": "node-1"}});
-    let (status, body) = c
-        .send(Method::POST, &format!("{base}/a/binding"), Some(&binding))
-        .await
-        .unwrap();
-    assert_eq!(
-        status,
+    c.send_expecting(
+        Method::POST,
+        &format!("{base}/a/binding"),
+        Some(&binding),
         StatusCode::CREATED,
-        "{}",
-        String::from_utf8_lossy(&body)
-    );
-    let (_, body) = c
-        .send(Method::GET, &format!("{base}/a"), None)
-        .await
-        .unwrap();
-    let a: Value = serde_json::from_slice(&body).unwrap();
+    )
+    .await;
+    let a = c
+        .send_expecting(Method::GET, &format!("{base}/a"), None, StatusCode::OK)
+        .await;
     assert_eq!(a["spec"]["nodeName"], "node-1");
     let scheduled = a["status"]["conditions"]
         .as_array()
@@ -45,98 +45,82 @@ async fn binding_assigns_once_and_eviction_honours_budgets() {
         .any(|c| c["type"] == "PodScheduled" && c["status"] == "True");
     assert!(scheduled, "{a}");
     let again = json!({"kind": "Binding", "metadata": {"name": "a"}, "target": {"kind": "Node", "name": "node-2"}});
-    let (status, body) = c
-        .send(Method::POST, &format!("{base}/a/binding"), Some(&again))
-        .await
-        .unwrap();
-    assert_eq!(status, StatusCode::CONFLICT);
+    let refused = c
+        .send_expecting(
+            Method::POST,
+            &format!("{base}/a/binding"),
+            Some(&again),
+            StatusCode::CONFLICT,
+        )
+        .await;
     assert!(
-        String::from_utf8_lossy(&body).contains("already assigned to node \\\"node-1\\\""),
-        "{}",
-        String::from_utf8_lossy(&body)
+        message(&refused).contains("already assigned to node \"node-1\""),
+        "{refused}"
     );
     // A Binding naming another uid (the pod it was meant for was deleted and created again)
     // binds nothing.
     let stale = json!({"kind": "Binding", "metadata": {"name": "b", "uid": "not-the-pods-uid"}, "target": {"kind": "Node", "name": "node-1"}});
-    let (status, body) = c
-        .send(Method::POST, &format!("{base}/b/binding"), Some(&stale))
-        .await
-        .unwrap();
-    assert_eq!(status, StatusCode::CONFLICT);
+    let refused = c
+        .send_expecting(
+            Method::POST,
+            &format!("{base}/b/binding"),
+            Some(&stale),
+            StatusCode::CONFLICT,
+        )
+        .await;
     assert!(
-        String::from_utf8_lossy(&body).contains("UID in precondition: not-the-pods-uid"),
-        "{}",
-        String::from_utf8_lossy(&body)
+        message(&refused).contains("UID in precondition: not-the-pods-uid"),
+        "{refused}"
     );
-    let (_, body) = c
-        .send(Method::GET, &format!("{base}/b"), None)
-        .await
-        .unwrap();
-    let b: Value = serde_json::from_slice(&body).unwrap();
+    let b = c
+        .send_expecting(Method::GET, &format!("{base}/b"), None, StatusCode::OK)
+        .await;
     assert!(b["spec"].get("nodeName").is_none(), "{b}");
     let no_target = json!({"kind": "Binding", "metadata": {"name": "b"}, "target": {}});
-    let (status, _) = c
-        .send(Method::POST, &format!("{base}/b/binding"), Some(&no_target))
-        .await
-        .unwrap();
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    c.send_expecting(
+        Method::POST,
+        &format!("{base}/b/binding"),
+        Some(&no_target),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
 
     // A budget that allows no disruption blocks the eviction with 429.
+    let budgets = "/apis/policy/v1/namespaces/default/poddisruptionbudgets";
     let pdb = json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "keep"},
         "spec": {"minAvailable": 2, "selector": {"matchLabels": {"app": "web"}}}});
-    let (status, body) = c
-        .send(
-            Method::POST,
-            "/apis/policy/v1/namespaces/default/poddisruptionbudgets",
-            Some(&pdb),
-        )
-        .await
-        .unwrap();
-    assert_eq!(
-        status,
-        StatusCode::CREATED,
-        "{}",
-        String::from_utf8_lossy(&body)
-    );
+    c.send_expecting(Method::POST, budgets, Some(&pdb), StatusCode::CREATED)
+        .await;
     let eviction =
         json!({"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": "b"}});
-    let (status, body) = c
-        .send(Method::POST, &format!("{base}/b/eviction"), Some(&eviction))
-        .await
-        .unwrap();
-    assert_eq!(
-        status,
+    c.send_expecting(
+        Method::POST,
+        &format!("{base}/b/eviction"),
+        Some(&eviction),
         StatusCode::TOO_MANY_REQUESTS,
-        "{}",
-        String::from_utf8_lossy(&body)
-    );
-    let (status, _) = c
-        .send(Method::GET, &format!("{base}/b"), None)
-        .await
-        .unwrap();
-    assert_eq!(status, StatusCode::OK);
-    let (status, _) = c
-        .send(
-            Method::DELETE,
-            "/apis/policy/v1/namespaces/default/poddisruptionbudgets/keep",
-            None,
-        )
-        .await
-        .unwrap();
-    assert_eq!(status, StatusCode::OK);
-    let (status, body) = c
-        .send(Method::POST, &format!("{base}/b/eviction"), Some(&eviction))
-        .await
-        .unwrap();
-    assert_eq!(
-        status,
+    )
+    .await;
+    c.send_expecting(Method::GET, &format!("{base}/b"), None, StatusCode::OK)
+        .await;
+    c.send_expecting(
+        Method::DELETE,
+        &format!("{budgets}/keep"),
+        None,
+        StatusCode::OK,
+    )
+    .await;
+    c.send_expecting(
+        Method::POST,
+        &format!("{base}/b/eviction"),
+        Some(&eviction),
         StatusCode::CREATED,
-        "{}",
-        String::from_utf8_lossy(&body)
-    );
-    let (status, _) = c
-        .send(Method::GET, &format!("{base}/b"), None)
-        .await
-        .unwrap();
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    )
+    .await;
+    c.send_expecting(
+        Method::GET,
+        &format!("{base}/b"),
+        None,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
 }

@@ -4,68 +4,16 @@
 
 mod common;
 
-use common::Server;
+use common::{Kubectl, Server};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-const KUBECTL: &str = "/usr/lib/google-cloud-sdk/bin/kubectl.1.33";
-
-/// Runs kubectl against one server with a private discovery cache.
-struct Kubectl {
-    kubeconfig: PathBuf,
-    cache: PathBuf,
-}
-
-impl Kubectl {
-    fn output(&self, args: &[&str]) -> std::process::Output {
-        Command::new(KUBECTL)
-            .arg("--kubeconfig")
-            .arg(&self.kubeconfig)
-            .arg("--cache-dir")
-            .arg(&self.cache)
-            .arg("--request-timeout=20s")
-            .args(args)
-            .output()
-            .unwrap_or_else(|e| panic!("running {KUBECTL}: {e}"))
-    }
-
-    /// Runs a command that must succeed and returns its standard output.
-    fn run(&self, args: &[&str]) -> String {
-        let out = self.output(args);
-        assert!(
-            out.status.success(),
-            "kubectl {} failed:\n{}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// `get <what> -o json`.
-    fn get(&self, what: &[&str]) -> Value {
-        let mut args = vec!["get"];
-        args.extend(what);
-        args.extend(["-o", "json"]);
-        let text = self.run(&args);
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("kubectl get {what:?}: {e}: {text}"))
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_create_generators_work_over_protobuf() {
-    assert!(
-        Path::new(KUBECTL).exists(),
-        "{KUBECTL} is needed for this test"
-    );
     let data = tempfile::tempdir().unwrap();
     let cache = tempfile::tempdir().unwrap();
+    let kubectl = Kubectl::new("1.33", &data.path().join("admin.kubeconfig"), cache.path());
     // The guard kills the server when the test ends, whether it passes or panics.
     let _server = Server::start(data.path(), &[]).await.unwrap();
-    let kubectl = Kubectl {
-        kubeconfig: data.path().join("admin.kubeconfig"),
-        cache: cache.path().to_owned(),
-    };
 
     let created = [
         (

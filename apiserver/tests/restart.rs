@@ -78,12 +78,14 @@ async fn run(extra: Vec<String>) {
 
     let server = Server::start(dir.path(), &extra).await.unwrap();
     let client: Client = server.client().await.unwrap();
-    let (status, body) = client
-        .send(Method::GET, "/api/v1/namespaces/default/configmaps", None)
-        .await
-        .unwrap();
-    assert_eq!(status, StatusCode::OK);
-    let list: Value = serde_json::from_slice(&body).unwrap();
+    let list = client
+        .send_expecting(
+            Method::GET,
+            "/api/v1/namespaces/default/configmaps",
+            None,
+            StatusCode::OK,
+        )
+        .await;
     let stored: BTreeSet<String> = list["items"]
         .as_array()
         .unwrap()

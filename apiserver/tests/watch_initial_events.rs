@@ -13,8 +13,9 @@ const CMS: &str = "/api/v1/namespaces/default/configmaps";
 
 async fn create(client: &Client, name: &str) {
     let body = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}});
-    let (status, _) = client.send(Method::POST, CMS, Some(&body)).await.unwrap();
-    assert_eq!(status, StatusCode::CREATED);
+    client
+        .send_expecting(Method::POST, CMS, Some(&body), StatusCode::CREATED)
+        .await;
 }
 
 /// The next event that is not a periodic bookmark, within ten seconds.
@@ -79,15 +80,13 @@ async fn send_initial_events_true_false_and_refused() {
     assert_eq!(name(&event), "after");
 
     // Without resourceVersionMatch=NotOlderThan the request is invalid.
-    let (status, body) = client
-        .send(
+    let status = client
+        .send_expecting(
             Method::GET,
             &format!("{CMS}?watch=true&sendInitialEvents=true"),
             None,
+            StatusCode::UNPROCESSABLE_ENTITY,
         )
-        .await
-        .unwrap();
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    let status: Value = serde_json::from_slice(&body).unwrap();
+        .await;
     assert_eq!(status["reason"], "Invalid", "{status}");
 }

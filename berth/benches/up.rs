@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use berth_kubelet::testenv::claim_subnet;
+use berth_kubelet::testenv::{claim_subnet, free_port};
 
 struct Cluster {
     dir: PathBuf,
@@ -60,14 +60,6 @@ fn check(what: &str, out: &Output) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// The steps `berth up` printed: ` - <step> ... ok (<secs> s, at <secs> s)`.
@@ -123,7 +115,7 @@ fn main() {
         "--data-dir",
         &dir.join("data").display().to_string(),
         "--port",
-        &free_port().to_string(),
+        &free_port().unwrap().to_string(),
         "--runtime-dir",
         &dir.join("run").display().to_string(),
         "--pod-cidr",
@@ -135,7 +127,7 @@ fn main() {
         "--route-metric",
         &(4_300_000 + n).to_string(),
         "--kubelet-port",
-        &free_port().to_string(),
+        &free_port().unwrap().to_string(),
     ]
     .map(String::from)
     .to_vec();

@@ -1,5 +1,6 @@
 //! The `berth` binary as a user runs it.
 
+use berth_kubelet::testenv::free_port;
 use std::process::Command;
 
 fn berth(args: &[&str]) -> std::process::Output {
@@ -106,23 +107,15 @@ impl Drop for Running {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[test]
 fn up_serves_kubectl_get_ns() {
-    let kubectl = "/usr/lib/google-cloud-sdk/bin/kubectl.1.33";
+    let kubectl_bin = "/usr/lib/google-cloud-sdk/bin/kubectl.1.33";
     assert!(
-        std::path::Path::new(kubectl).exists(),
-        "{kubectl} is needed for this test"
+        std::path::Path::new(kubectl_bin).exists(),
+        "{kubectl_bin} is needed for this test"
     );
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
+    let port = free_port().unwrap();
     let child = Command::new(env!("CARGO_BIN_EXE_berth"))
         .args([
             "up",
@@ -146,16 +139,19 @@ fn up_serves_kubectl_get_ns() {
     let kubeconfig = dir.path().join("admin.kubeconfig");
     assert!(second.contains(kubeconfig.to_str().unwrap()), "{second}");
     let cache = dir.path().join("kubectl-cache");
-    let out = Command::new(kubectl)
-        .args([
-            "--kubeconfig",
-            kubeconfig.to_str().unwrap(),
-            "--cache-dir",
-            cache.to_str().unwrap(),
-        ])
-        .args(["get", "ns", "-o", "name", "--request-timeout=20s"])
-        .output()
-        .unwrap();
+    let kubectl = |args: &[&str]| {
+        Command::new(kubectl_bin)
+            .args([
+                "--kubeconfig",
+                kubeconfig.to_str().unwrap(),
+                "--cache-dir",
+                cache.to_str().unwrap(),
+            ])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = kubectl(&["get", "ns", "-o", "name", "--request-timeout=20s"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -168,16 +164,7 @@ fn up_serves_kubectl_get_ns() {
     // The controllers run too: the default namespace gets its default ServiceAccount.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     loop {
-        let out = Command::new(kubectl)
-            .args([
-                "--kubeconfig",
-                kubeconfig.to_str().unwrap(),
-                "--cache-dir",
-                cache.to_str().unwrap(),
-            ])
-            .args(["get", "serviceaccount", "default", "-o", "name"])
-            .output()
-            .unwrap();
+        let out = kubectl(&["get", "serviceaccount", "default", "-o", "name"]);
         if out.status.success() {
             break;
         }
@@ -189,38 +176,20 @@ fn up_serves_kubectl_get_ns() {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     // The scheduler runs too: with no node registered, a new pod is reported unschedulable.
-    let run = Command::new(kubectl)
-        .args([
-            "--kubeconfig",
-            kubeconfig.to_str().unwrap(),
-            "--cache-dir",
-            cache.to_str().unwrap(),
-        ])
-        .args(["run", "lonely", "--image=busybox"])
-        .output()
-        .unwrap();
+    let run = kubectl(&["run", "lonely", "--image=busybox"]);
     assert!(
         run.status.success(),
         "{}",
         String::from_utf8_lossy(&run.stderr)
     );
     loop {
-        let out = Command::new(kubectl)
-            .args([
-                "--kubeconfig",
-                kubeconfig.to_str().unwrap(),
-                "--cache-dir",
-                cache.to_str().unwrap(),
-            ])
-            .args([
-                "get",
-                "pod",
-                "lonely",
-                "-o",
-                "jsonpath={.status.conditions[?(@.type==\"PodScheduled\")].message}",
-            ])
-            .output()
-            .unwrap();
+        let out = kubectl(&[
+            "get",
+            "pod",
+            "lonely",
+            "-o",
+            "jsonpath={.status.conditions[?(@.type==\"PodScheduled\")].message}",
+        ]);
         let text = String::from_utf8_lossy(&out.stdout);
         if text.contains("no nodes available to schedule pods") {
             break;
@@ -242,7 +211,7 @@ fn up_names_each_missing_node_prerequisite_and_starts_nothing() {
     let out = Command::new(env!("CARGO_BIN_EXE_berth"))
         .args(["up", "--data-dir"])
         .arg(dir.path().join("data"))
-        .args(["--port", &free_port().to_string()])
+        .args(["--port", &free_port().unwrap().to_string()])
         .env("PATH", &empty_path)
         .output()
         .unwrap();

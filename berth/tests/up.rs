@@ -15,7 +15,7 @@ use std::process::{Command, Output};
 
 use berth_kubelet::images::busybox;
 use berth_kubelet::runtime::routes::has_unreachable_route;
-use berth_kubelet::testenv::claim_subnet;
+use berth_kubelet::testenv::{claim_subnet, free_port};
 
 const KUBECTL: &str = "/usr/lib/google-cloud-sdk/bin/kubectl.1.33";
 
@@ -138,14 +138,6 @@ fn text(out: &Output) -> String {
     )
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Processes whose command line mentions `needle`.
 fn processes_mentioning(needle: &str) -> Vec<String> {
     let mut found = Vec::new();
@@ -230,8 +222,8 @@ fn up_returns_ready_runs_a_deployment_and_down_leaves_nothing_behind() {
         kubeconfig: dir.join("kube/config"),
         dir: dir.clone(),
         n,
-        port: free_port(),
-        kubelet_port: free_port(),
+        port: free_port().unwrap(),
+        kubelet_port: free_port().unwrap(),
     };
     let mut guard = DownGuard(Some(&cluster));
 

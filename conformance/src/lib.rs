@@ -46,6 +46,9 @@ pub const KUBECTL_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a fresh server may take to answer `/readyz`.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How much of the server log a failed test shows ([`Cluster::report`]).
+pub const REPORT_SERVER_LOG_LINES: usize = 300;
+
 /// How often waiting code looks again; short, so waits end soon after the state arrives.
 const POLL_INTERVAL: Duration = Duration::from_millis(20);
 
@@ -403,6 +406,28 @@ impl Cluster {
             .unwrap_or_else(|e| format!("(no log: {e})"))
     }
 
+    /// Fails the test when `result` is an error: panics with the error, the last
+    /// [`REPORT_SERVER_LOG_LINES`] lines of the server log and the whole log of each of
+    /// `components`, so every test's failure carries the same evidence.
+    #[track_caller]
+    pub fn report(&self, components: &[&ControllerManager], result: Result<()>) {
+        let Err(err) = result else { return };
+        let log = self.server_log();
+        let lines: Vec<&str> = log.lines().collect();
+        let mut message = format!(
+            "{err:#}\n\n--- server log (last {REPORT_SERVER_LOG_LINES} lines)\n{}",
+            lines[lines.len().saturating_sub(REPORT_SERVER_LOG_LINES)..].join("\n")
+        );
+        for component in components {
+            message.push_str(&format!(
+                "\n--- {} log\n{}",
+                component.name,
+                component.log()
+            ));
+        }
+        panic!("{message}");
+    }
+
     /// Writes a manifest into this cluster's scratch directory and returns its path.
     pub fn write_manifest(&self, file_name: &str, contents: &str) -> Result<PathBuf> {
         let dir = self.dir.path().join("manifests");
@@ -410,6 +435,28 @@ impl Cluster {
         let path = dir.join(file_name);
         std::fs::write(&path, contents).with_context(|| format!("writing {}", path.display()))?;
         Ok(path)
+    }
+
+    /// Writes `manifest` as `<name>.yaml` and runs `kubectl apply -f` on it off the async
+    /// workers (see [`kubectl_ok`]); returns kubectl's stdout, failing unless it succeeds.
+    pub async fn apply(&self, k: &Kubectl, name: &str, manifest: &str) -> Result<String> {
+        self.on_manifest(k, "apply", name, manifest).await
+    }
+
+    /// Like [`Cluster::apply`] with `kubectl create -f`.
+    pub async fn create(&self, k: &Kubectl, name: &str, manifest: &str) -> Result<String> {
+        self.on_manifest(k, "create", name, manifest).await
+    }
+
+    async fn on_manifest(
+        &self,
+        k: &Kubectl,
+        verb: &str,
+        name: &str,
+        manifest: &str,
+    ) -> Result<String> {
+        let path = self.write_manifest(&format!("{name}.yaml"), manifest)?;
+        kubectl_ok(k, &[verb, "-f", &path.display().to_string()]).await
     }
 
     /// kubectl 1.`minor` pointed at this cluster, with a discovery cache of its own.
@@ -716,6 +763,30 @@ impl Kubectl {
         self.run_with_stdin(args, None)
     }
 
+    /// Runs kubectl with `args` every [`POLL_INTERVAL`] until it succeeds and `done` accepts
+    /// its stdout, which it returns; fails after `within` with the last attempt's output.
+    pub fn run_until(
+        &self,
+        args: &[&str],
+        within: Duration,
+        done: impl Fn(&str) -> bool,
+    ) -> Result<String> {
+        let deadline = Instant::now() + within;
+        loop {
+            let out = self.run(args)?;
+            if out.success() && done(&out.stdout) {
+                return Ok(out.stdout);
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "`{}` did not get there within {within:?}; last: {out}",
+                    self.describe(args)
+                );
+            }
+            std::thread::sleep(POLL_INTERVAL);
+        }
+    }
+
     /// Like [`Kubectl::run`], feeding `stdin` to the command.
     pub fn run_with_stdin(&self, args: &[&str], stdin: Option<&str>) -> Result<Output> {
         self.run_with(args, stdin, &[])
@@ -969,6 +1040,18 @@ where
     )
 }
 
+/// Starts a cluster and a `berth-controller-manager` against it without leader election,
+/// with `extra` flags; fails the test (panics with the reason) when either does not start.
+pub fn cluster_with_controllers(extra: &[&str]) -> (Cluster, ControllerManager) {
+    let cluster = Cluster::start().unwrap_or_else(|err| panic!("{err:#}"));
+    let mut args = vec!["--leader-elect=false"];
+    args.extend_from_slice(extra);
+    let cm = cluster
+        .start_controller_manager(&args)
+        .unwrap_or_else(|err| panic!("{err:#}"));
+    (cluster, cm)
+}
+
 /// Runs kubectl off the async workers and returns its stdout; fails unless it succeeds.
 pub async fn kubectl_ok(k: &Kubectl, args: &[&str]) -> Result<String> {
     let k = k.clone();
@@ -978,6 +1061,27 @@ pub async fn kubectl_ok(k: &Kubectl, args: &[&str]) -> Result<String> {
         Ok(k.run(&args)?.ok()?.stdout)
     })
     .await?
+}
+
+/// The live pods (no deletion timestamp) whose controller is the object with `owner_uid`.
+pub async fn owned_pods(
+    pods: &kube::Api<k8s_openapi::api::core::v1::Pod>,
+    owner_uid: &str,
+) -> Result<Vec<k8s_openapi::api::core::v1::Pod>> {
+    Ok(pods
+        .list(&kube::api::ListParams::default())
+        .await?
+        .items
+        .into_iter()
+        .filter(|p| {
+            p.metadata.deletion_timestamp.is_none()
+                && p.metadata
+                    .owner_references
+                    .iter()
+                    .flatten()
+                    .any(|o| o.uid == owner_uid && o.controller == Some(true))
+        })
+        .collect())
 }
 
 /// Polls `probe` every `poll` until it yields a value; fails after `step` instead of hanging.

@@ -6,43 +6,22 @@
 //! docs).
 
 use anyhow::{bail, ensure, Context, Result};
-use berth_conformance::{across_kubectls, Cluster, ControllerManager, Kubectl, KUBECTL_MINORS};
+use berth_conformance::{
+    across_kubectls, cluster_with_controllers, owned_pods, Cluster, ControllerManager,
+    KUBECTL_MINORS,
+};
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, NamespaceCondition, Pod, ServiceAccount};
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How long any awaited state may take before the test fails instead of hanging.
 const STEP: Duration = Duration::from_secs(30);
 /// How often a wait looks again.
 const POLL: Duration = Duration::from_millis(50);
-
-/// A cluster with one controller manager (no leader election).
-fn cluster_with_controllers() -> (Cluster, ControllerManager) {
-    let cluster = Cluster::start().unwrap_or_else(|err| panic!("{err:#}"));
-    let cm = cluster
-        .start_controller_manager(&["--leader-elect=false"])
-        .unwrap_or_else(|err| panic!("{err:#}"));
-    (cluster, cm)
-}
-
-/// Fails a test with both logs attached.
-fn report(cluster: &Cluster, cms: &[&ControllerManager], result: Result<()>) {
-    if let Err(err) = result {
-        let logs: Vec<String> = cms
-            .iter()
-            .map(|cm| format!("--- controller-manager log\n{}", cm.log()))
-            .collect();
-        panic!(
-            "{err:#}\n\n--- server log\n{}\n{}",
-            cluster.server_log(),
-            logs.join("\n")
-        );
-    }
-}
 
 /// Polls `probe` until it yields a value, failing after [`STEP`].
 async fn eventually<T, F, Fut>(what: &str, probe: F) -> Result<T>
@@ -53,24 +32,6 @@ where
     berth_conformance::eventually_within(what, STEP, POLL, probe).await
 }
 
-/// Runs `args` with kubectl until it succeeds and `done` accepts its stdout.
-fn kubectl_until(k: &Kubectl, args: &[&str], done: impl Fn(&str) -> bool) -> Result<String> {
-    let deadline = Instant::now() + STEP;
-    loop {
-        let out = k.run(args)?;
-        if out.success() && done(&out.stdout) {
-            return Ok(out.stdout);
-        }
-        if Instant::now() > deadline {
-            bail!(
-                "`kubectl {}` did not succeed within {STEP:?}; last: {out}",
-                args.join(" ")
-            );
-        }
-        std::thread::sleep(POLL);
-    }
-}
-
 fn cluster_ca(cluster: &Cluster) -> Result<String> {
     let path = cluster.data_dir().join("pki").join("ca.crt");
     std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))
@@ -78,20 +39,19 @@ fn cluster_ca(cluster: &Cluster) -> Result<String> {
 
 #[test]
 fn a_new_namespace_gets_a_default_serviceaccount_and_the_root_ca() {
-    let (cluster, cm) = cluster_with_controllers();
+    let (cluster, cm) = cluster_with_controllers(&[]);
     let result = (|| -> Result<()> {
         let ca = cluster_ca(&cluster)?;
         let kubectls = cluster.kubectls(KUBECTL_MINORS)?;
         across_kubectls(&kubectls, |k| {
             let ns = k.name("sa");
             k.run(&["create", "namespace", &ns])?.ok()?;
-            kubectl_until(
-                k,
+            k.run_until(
                 &["get", "serviceaccount", "default", "-n", &ns, "-o", "name"],
+                STEP,
                 |out| out.trim() == "serviceaccount/default",
             )?;
-            kubectl_until(
-                k,
+            k.run_until(
                 &[
                     "get",
                     "configmap",
@@ -101,17 +61,18 @@ fn a_new_namespace_gets_a_default_serviceaccount_and_the_root_ca() {
                     "-o",
                     "jsonpath={.data.ca\\.crt}",
                 ],
+                STEP,
                 |out| out == ca,
             )?;
             Ok(())
         })
     })();
-    report(&cluster, &[&cm], result);
+    cluster.report(&[&cm], result);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn deleted_serviceaccounts_and_edited_root_ca_maps_are_restored() {
-    let (cluster, cm) = cluster_with_controllers();
+    let (cluster, cm) = cluster_with_controllers(&[]);
     let result = async {
         let client = cluster.client().await?;
         let ca = cluster_ca(&cluster)?;
@@ -162,12 +123,12 @@ async fn deleted_serviceaccounts_and_edited_root_ca_maps_are_restored() {
         Ok(())
     }
     .await;
-    report(&cluster, &[&cm], result);
+    cluster.report(&[&cm], result);
 }
 
 #[test]
 fn deleting_a_namespace_removes_its_content_and_then_the_namespace() {
-    let (cluster, cm) = cluster_with_controllers();
+    let (cluster, cm) = cluster_with_controllers(&[]);
     let result = (|| -> Result<()> {
         let kubectls = cluster.kubectls(KUBECTL_MINORS)?;
         across_kubectls(&kubectls, |k| {
@@ -207,7 +168,7 @@ fn deleting_a_namespace_removes_its_content_and_then_the_namespace() {
             Ok(())
         })
     })();
-    report(&cluster, &[&cm], result);
+    cluster.report(&[&cm], result);
 }
 
 fn find<'a>(conditions: &'a [NamespaceCondition], kind: &str) -> Option<&'a NamespaceCondition> {
@@ -216,7 +177,7 @@ fn find<'a>(conditions: &'a [NamespaceCondition], kind: &str) -> Option<&'a Name
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_namespace_held_by_a_finalizer_reports_it_and_goes_when_released() {
-    let (cluster, cm) = cluster_with_controllers();
+    let (cluster, cm) = cluster_with_controllers(&[]);
     let result = async {
         let client = cluster.client().await?;
         let namespaces: Api<Namespace> = Api::all(client.clone());
@@ -291,7 +252,7 @@ async fn a_namespace_held_by_a_finalizer_reports_it_and_goes_when_released() {
         Ok(())
     }
     .await;
-    report(&cluster, &[&cm], result);
+    cluster.report(&[&cm], result);
 }
 
 /// The Lease's current holder, if any.
@@ -388,7 +349,7 @@ async fn of_two_controller_managers_one_leads_and_the_other_takes_over() {
     .await;
     let mut cms = vec![&first];
     cms.extend(second.as_ref());
-    report(&cluster, &cms, result);
+    cluster.report(&cms, result);
 }
 
 const REPLICASET: &str = "apiVersion: apps/v1
@@ -410,30 +371,12 @@ spec:
         image: busybox
 ";
 
-/// The pods of `ns` that `owner_uid` controls.
-async fn owned_pods(pods: &Api<Pod>, owner_uid: &str) -> Result<Vec<Pod>> {
-    Ok(pods
-        .list(&ListParams::default())
-        .await?
-        .items
-        .into_iter()
-        .filter(|p| {
-            p.metadata.deletion_timestamp.is_none()
-                && p.metadata.owner_references.iter().flatten().any(|o| {
-                    o.uid == owner_uid && o.controller == Some(true) && o.kind == "ReplicaSet"
-                })
-        })
-        .collect())
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_replicaset_keeps_its_pod_count_adopts_and_releases() {
-    let (cluster, cm) = cluster_with_controllers();
+    let (cluster, cm) = cluster_with_controllers(&[]);
     let result = async {
         let k = cluster.kubectl(*KUBECTL_MINORS.end())?;
-        let manifest = cluster.write_manifest("rs.yaml", REPLICASET)?;
-        k.run(&["apply", "-f", &manifest.display().to_string()])?
-            .ok()?;
+        cluster.apply(&k, "rs", REPLICASET).await?;
         let client = cluster.client().await?;
         let sets: Api<ReplicaSet> = Api::namespaced(client.clone(), "default");
         let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
@@ -547,5 +490,5 @@ async fn a_replicaset_keeps_its_pod_count_adopts_and_releases() {
         Ok(())
     }
     .await;
-    report(&cluster, &[&cm], result);
+    cluster.report(&[&cm], result);
 }

@@ -9,7 +9,8 @@
 use anyhow::{ensure, Context, Result};
 use berth_conformance::fake_node::{FakeNodes, NodeSpec};
 use berth_conformance::{
-    across_kubectls, kubectl_ok, Cluster, ControllerManager, Kubectl, KUBECTL_MINORS,
+    across_kubectls, cluster_with_controllers, kubectl_ok, Cluster, ControllerManager, Kubectl,
+    KUBECTL_MINORS,
 };
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::Pod;
@@ -35,10 +36,7 @@ struct Env {
 
 impl Env {
     async fn start() -> Env {
-        let cluster = Cluster::start().unwrap_or_else(|err| panic!("{err:#}"));
-        let cm = cluster
-            .start_controller_manager(&["--leader-elect=false"])
-            .unwrap_or_else(|err| panic!("{err:#}"));
+        let (cluster, cm) = cluster_with_controllers(&[]);
         let scheduler = cluster
             .start_scheduler(&[])
             .unwrap_or_else(|err| panic!("{err:#}"));
@@ -61,22 +59,7 @@ impl Env {
     }
 
     fn report(&self, result: Result<()>) {
-        if let Err(err) = result {
-            let log = self.cluster.server_log();
-            let lines: Vec<&str> = log.lines().collect();
-            panic!(
-                "{err:#}\n\n--- server log (tail)\n{}\n--- controller-manager log\n{}\n--- scheduler log (tail)\n{}",
-                lines[lines.len().saturating_sub(100)..].join("\n"),
-                self.cm.log(),
-                self.scheduler
-                    .log()
-                    .lines()
-                    .rev()
-                    .take(30)
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            );
-        }
+        self.cluster.report(&[&self.cm, &self.scheduler], result);
     }
 }
 
@@ -84,6 +67,28 @@ impl Drop for Env {
     fn drop(&mut self) {
         self.nodes.take();
     }
+}
+
+/// Starts an [`Env`], runs `test` in it and fails with the logs if the test fails.
+async fn with_env(test: impl AsyncFnOnce(&Env) -> Result<()>) {
+    let env = Env::start().await;
+    let result = test(&env).await;
+    env.report(result);
+}
+
+/// Waits (up to a minute) for the rollout of Deployment `name` to finish; returns what
+/// `kubectl rollout status` printed.
+async fn rolled_out(k: &Kubectl, name: &str) -> Result<String> {
+    kubectl_ok(
+        k,
+        &[
+            "rollout",
+            "status",
+            &format!("deployment/{name}"),
+            "--timeout=60s",
+        ],
+    )
+    .await
 }
 
 async fn eventually<T, F, Fut>(what: &str, probe: F) -> Result<T>
@@ -159,8 +164,7 @@ fn annotation(rs: &ReplicaSet, key: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn kubectl_drives_a_deployment_through_its_life() {
-    let env = Env::start().await;
-    let result = async {
+    with_env(async |env| {
         let client = env.cluster.client().await?;
         let k = env.cluster.kubectl(*KUBECTL_MINORS.end())?;
         let deployments: Api<Deployment> = Api::namespaced(client.clone(), "default");
@@ -177,11 +181,7 @@ async fn kubectl_drives_a_deployment_through_its_life() {
             ],
         )
         .await?;
-        let out = kubectl_ok(
-            &k,
-            &["rollout", "status", "deployment/web", "--timeout=60s"],
-        )
-        .await?;
+        let out = rolled_out(&k, "web").await?;
         ensure!(
             out.contains("deployment \"web\" successfully rolled out"),
             "{out}"
@@ -246,11 +246,7 @@ async fn kubectl_drives_a_deployment_through_its_life() {
 
         // A new image: a second ReplicaSet takes over.
         kubectl_ok(&k, &["set", "image", "deployment/web", "busybox=busybox:2"]).await?;
-        kubectl_ok(
-            &k,
-            &["rollout", "status", "deployment/web", "--timeout=60s"],
-        )
-        .await?;
+        rolled_out(&k, "web").await?;
         let d = deployments.get("web").await?;
         let rss = replicasets(&sets, &d).await?;
         ensure!(rss.len() == 2, "{} replicasets", rss.len());
@@ -271,11 +267,7 @@ async fn kubectl_drives_a_deployment_through_its_life() {
 
         // Undo: the first template comes back as revision 3 on its old ReplicaSet.
         kubectl_ok(&k, &["rollout", "undo", "deployment/web"]).await?;
-        kubectl_ok(
-            &k,
-            &["rollout", "status", "deployment/web", "--timeout=60s"],
-        )
-        .await?;
+        rolled_out(&k, "web").await?;
         let d = deployments.get("web").await?;
         let rss = replicasets(&sets, &d).await?;
         ensure!(rss.len() == 2, "{} replicasets after undo", rss.len());
@@ -308,11 +300,7 @@ async fn kubectl_drives_a_deployment_through_its_life() {
 
         // Scale through the scale subresource.
         kubectl_ok(&k, &["scale", "deployment/web", "--replicas=5"]).await?;
-        kubectl_ok(
-            &k,
-            &["rollout", "status", "deployment/web", "--timeout=60s"],
-        )
-        .await?;
+        rolled_out(&k, "web").await?;
         eventually("five available replicas", || async {
             let s = deployments.get("web").await?.status.unwrap_or_default();
             Ok((s.replicas == Some(5) && s.available_replicas == Some(5)).then_some(()))
@@ -342,11 +330,7 @@ async fn kubectl_drives_a_deployment_through_its_life() {
             .failed()?;
         out.stderr_has("resume it first")?;
         kubectl_ok(&k, &["rollout", "resume", "deployment/web"]).await?;
-        kubectl_ok(
-            &k,
-            &["rollout", "status", "deployment/web", "--timeout=60s"],
-        )
-        .await?;
+        rolled_out(&k, "web").await?;
         let d = deployments.get("web").await?;
         let rss = replicasets(&sets, &d).await?;
         let newest = rss.last().context("none")?;
@@ -360,11 +344,7 @@ async fn kubectl_drives_a_deployment_through_its_life() {
 
         // A restart is a rollout of the same image.
         kubectl_ok(&k, &["rollout", "restart", "deployment/web"]).await?;
-        kubectl_ok(
-            &k,
-            &["rollout", "status", "deployment/web", "--timeout=60s"],
-        )
-        .await?;
+        rolled_out(&k, "web").await?;
         let d = deployments.get("web").await?;
         let rss = replicasets(&sets, &d).await?;
         ensure!(
@@ -392,9 +372,8 @@ async fn kubectl_drives_a_deployment_through_its_life() {
             "events:\n{out}"
         );
         Ok(())
-    }
+    })
     .await;
-    env.report(result);
 }
 
 const SURGE: &str = "apiVersion: apps/v1
@@ -429,17 +408,11 @@ fn ready(p: &Pod) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_rolling_update_stays_within_its_surge_and_unavailability() {
-    let env = Env::start().await;
-    let result = async {
+    with_env(async |env| {
         let client = env.cluster.client().await?;
         let k = env.cluster.kubectl(*KUBECTL_MINORS.end())?;
-        let manifest = env.cluster.write_manifest("surge.yaml", SURGE)?;
-        kubectl_ok(&k, &["apply", "-f", &manifest.display().to_string()]).await?;
-        kubectl_ok(
-            &k,
-            &["rollout", "status", "deployment/surge", "--timeout=60s"],
-        )
-        .await?;
+        env.cluster.apply(&k, "surge", SURGE).await?;
+        rolled_out(&k, "surge").await?;
         kubectl_ok(&k, &["set", "image", "deployment/surge", "c=busybox:2"]).await?;
         let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
         let deployments: Api<Deployment> = Api::namespaced(client.clone(), "default");
@@ -488,9 +461,8 @@ async fn a_rolling_update_stays_within_its_surge_and_unavailability() {
             "only {fewest_ready} ready with no unavailability allowed"
         );
         Ok(())
-    }
+    })
     .await;
-    env.report(result);
 }
 
 const RECREATE: &str = "apiVersion: apps/v1
@@ -516,17 +488,11 @@ spec:
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn recreate_stops_every_old_pod_before_starting_new_ones() {
-    let env = Env::start().await;
-    let result = async {
+    with_env(async |env| {
         let client = env.cluster.client().await?;
         let k = env.cluster.kubectl(*KUBECTL_MINORS.end())?;
-        let manifest = env.cluster.write_manifest("recreate.yaml", RECREATE)?;
-        kubectl_ok(&k, &["apply", "-f", &manifest.display().to_string()]).await?;
-        kubectl_ok(
-            &k,
-            &["rollout", "status", "deployment/recreate", "--timeout=60s"],
-        )
-        .await?;
+        env.cluster.apply(&k, "recreate", RECREATE).await?;
+        rolled_out(&k, "recreate").await?;
         kubectl_ok(&k, &["set", "image", "deployment/recreate", "c=busybox:2"]).await?;
         let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
         let deadline = Instant::now() + STEP;
@@ -560,15 +526,10 @@ async fn recreate_stops_every_old_pod_before_starting_new_ones() {
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        kubectl_ok(
-            &k,
-            &["rollout", "status", "deployment/recreate", "--timeout=60s"],
-        )
-        .await?;
+        rolled_out(&k, "recreate").await?;
         Ok(())
-    }
+    })
     .await;
-    env.report(result);
 }
 
 const STUCK: &str = "apiVersion: apps/v1
@@ -595,12 +556,10 @@ spec:
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_stuck_rollout_exceeds_its_progress_deadline() {
-    let env = Env::start().await;
-    let result = async {
+    with_env(async |env| {
         let client = env.cluster.client().await?;
         let k = env.cluster.kubectl(*KUBECTL_MINORS.end())?;
-        let manifest = env.cluster.write_manifest("stuck.yaml", STUCK)?;
-        kubectl_ok(&k, &["apply", "-f", &manifest.display().to_string()]).await?;
+        env.cluster.apply(&k, "stuck", STUCK).await?;
         let deployments: Api<Deployment> = Api::namespaced(client.clone(), "default");
         let c = eventually("ProgressDeadlineExceeded", || async {
             let s = deployments.get("stuck").await?.status.unwrap_or_default();
@@ -633,15 +592,13 @@ async fn a_stuck_rollout_exceeds_its_progress_deadline() {
         .failed()?;
         out.stderr_has("exceeded its progress deadline")?;
         Ok(())
-    }
+    })
     .await;
-    env.report(result);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn old_replicasets_beyond_the_history_limit_go() {
-    let env = Env::start().await;
-    let result = async {
+    with_env(async |env| {
         let client = env.cluster.client().await?;
         let k = env.cluster.kubectl(*KUBECTL_MINORS.end())?;
         kubectl_ok(
@@ -677,11 +634,7 @@ async fn old_replicasets_beyond_the_history_limit_go() {
                 ],
             )
             .await?;
-            kubectl_ok(
-                &k,
-                &["rollout", "status", "deployment/short", "--timeout=60s"],
-            )
-            .await?;
+            rolled_out(&k, "short").await?;
         }
         let deployments: Api<Deployment> = Api::namespaced(client.clone(), "default");
         let sets: Api<ReplicaSet> = Api::namespaced(client.clone(), "default");
@@ -694,15 +647,13 @@ async fn old_replicasets_beyond_the_history_limit_go() {
         let revisions: Vec<i64> = rss.iter().map(revision).collect();
         ensure!(revisions == [3, 4], "kept revisions {revisions:?}");
         Ok(())
-    }
+    })
     .await;
-    env.report(result);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn deleting_a_deployment_cascades_as_asked() {
-    let env = Env::start().await;
-    let result = async {
+    with_env(async |env| {
         let kubectls = env
             .cluster
             .kubectls(KUBECTL_MINORS.end() - 1..=*KUBECTL_MINORS.end())?;
@@ -772,9 +723,8 @@ async fn deleting_a_deployment_cascades_as_asked() {
             })
         })
         .await?
-    }
+    })
     .await;
-    env.report(result);
 }
 
 const HEALING: &str = "apiVersion: apps/v1
@@ -803,14 +753,10 @@ spec:
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn pods_of_a_silent_node_are_replaced_on_the_others() {
-    let cluster = Cluster::start().unwrap_or_else(|err| panic!("{err:#}"));
-    let cm = cluster
-        .start_controller_manager(&[
-            "--leader-elect=false",
-            "--node-monitor-period=500ms",
-            "--node-monitor-grace-period=4s",
-        ])
-        .unwrap_or_else(|err| panic!("{err:#}"));
+    let (cluster, cm) = cluster_with_controllers(&[
+        "--node-monitor-period=500ms",
+        "--node-monitor-grace-period=4s",
+    ]);
     let scheduler = cluster
         .start_scheduler(&[])
         .unwrap_or_else(|err| panic!("{err:#}"));
@@ -821,13 +767,8 @@ async fn pods_of_a_silent_node_are_replaced_on_the_others() {
             FakeNodes::start_renewing_every(client.clone(), &specs, Duration::from_millis(500))
                 .await?;
         let k = cluster.kubectl(*KUBECTL_MINORS.end())?;
-        let manifest = cluster.write_manifest("healing.yaml", HEALING)?;
-        kubectl_ok(&k, &["apply", "-f", &manifest.display().to_string()]).await?;
-        kubectl_ok(
-            &k,
-            &["rollout", "status", "deployment/healing", "--timeout=60s"],
-        )
-        .await?;
+        cluster.apply(&k, "healing", HEALING).await?;
+        rolled_out(&k, "healing").await?;
         let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
         let node_of = |p: &Pod| {
             p.spec
@@ -886,19 +827,12 @@ async fn pods_of_a_silent_node_are_replaced_on_the_others() {
         Ok(())
     }
     .await;
-    if let Err(err) = result {
-        panic!(
-            "{err:#}\n--- controller-manager log\n{}\n--- scheduler log\n{}",
-            cm.log(),
-            scheduler.log()
-        );
-    }
+    cluster.report(&[&cm, &scheduler], result);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_kubectl_rolls_out_and_back() {
-    let env = Env::start().await;
-    let result = async {
+    with_env(async |env| {
         let kubectls: Vec<Kubectl> = env
             .cluster
             .kubectls(KUBECTL_MINORS)?
@@ -945,15 +879,13 @@ async fn every_kubectl_rolls_out_and_back() {
             })
         })
         .await?
-    }
+    })
     .await;
-    env.report(result);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_repeated_event_is_counted_not_duplicated() {
-    let env = Env::start().await;
-    let result = async {
+    with_env(async |env| {
         let k = env.cluster.kubectl(*KUBECTL_MINORS.end())?;
         kubectl_ok(
             &k,
@@ -966,11 +898,7 @@ async fn a_repeated_event_is_counted_not_duplicated() {
             ],
         )
         .await?;
-        kubectl_ok(
-            &k,
-            &["rollout", "status", "deployment/twice", "--timeout=60s"],
-        )
-        .await?;
+        rolled_out(&k, "twice").await?;
         for replicas in ["2", "1", "2"] {
             kubectl_ok(
                 &k,
@@ -981,11 +909,7 @@ async fn a_repeated_event_is_counted_not_duplicated() {
                 ],
             )
             .await?;
-            kubectl_ok(
-                &k,
-                &["rollout", "status", "deployment/twice", "--timeout=60s"],
-            )
-            .await?;
+            rolled_out(&k, "twice").await?;
         }
         let client = env.cluster.client().await?;
         let events: Api<k8s_openapi::api::core::v1::Event> =
@@ -1011,7 +935,6 @@ async fn a_repeated_event_is_counted_not_duplicated() {
         .await?;
         ensure!(ups.len() == 1 && ups[0].count == Some(2), "{ups:?}");
         Ok(())
-    }
+    })
     .await;
-    env.report(result);
 }

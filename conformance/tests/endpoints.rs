@@ -9,7 +9,7 @@
 use anyhow::{ensure, Result};
 use berth_conformance::fake_node::{FakeNodes, NodeSpec};
 use berth_conformance::kubectl_ok as ok;
-use berth_conformance::{Cluster, ControllerManager, KUBECTL_MINORS};
+use berth_conformance::{cluster_with_controllers, KUBECTL_MINORS};
 use k8s_openapi::api::core::v1::{Endpoints, Pod};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::api::{Api, ListParams, Patch, PatchParams};
@@ -107,10 +107,7 @@ fn pod_ips(pods: &[Pod]) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn endpoints_and_slices_follow_pods() {
-    let cluster = Cluster::start().unwrap_or_else(|err| panic!("{err:#}"));
-    let cm: ControllerManager = cluster
-        .start_controller_manager(&["--leader-elect=false"])
-        .unwrap_or_else(|err| panic!("{err:#}"));
+    let (cluster, cm) = cluster_with_controllers(&[]);
     let scheduler = cluster
         .start_scheduler(&[])
         .unwrap_or_else(|err| panic!("{err:#}"));
@@ -125,8 +122,7 @@ async fn endpoints_and_slices_follow_pods() {
         )
         .await?;
         let k = cluster.kubectl(*KUBECTL_MINORS.end())?;
-        let manifest = cluster.write_manifest("app.yaml", APP)?;
-        ok(&k, &["apply", "-f", &manifest.display().to_string()]).await?;
+        cluster.apply(&k, "app", APP).await?;
         ok(&k, &["rollout", "status", "deployment/web", "--timeout=60s"]).await?;
         let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
         let endpoints: Api<Endpoints> = Api::namespaced(client.clone(), "default");

@@ -91,8 +91,7 @@ async fn events_expire_after_the_ttl_unless_observed_again() {
     let cluster = Cluster::start_with_args(&[&ttl_flag]).unwrap_or_else(|err| panic!("{err:#}"));
     let result = async {
         let k = cluster.kubectl(*KUBECTL_MINORS.end())?;
-        let path = cluster.write_manifest("events.yaml", &manifests())?;
-        ok(&k, &["create", "-f", &path.display().to_string()]).await?;
+        cluster.create(&k, "events", &manifests()).await?;
         let events: Api<Event> = Api::namespaced(cluster.client().await?, "default");
 
         // Keep observing one Event while waiting for the other two to go.

@@ -6,39 +6,19 @@
 //! Needs `cargo build -p berth-apiserver -p berth-controller-manager` first (see the crate
 //! docs).
 
-use anyhow::{bail, ensure, Context, Result};
-use berth_conformance::{across_kubectls, Cluster, ControllerManager, Kubectl, KUBECTL_MINORS};
+use anyhow::{ensure, Context, Result};
+use berth_conformance::{across_kubectls, cluster_with_controllers, Kubectl, KUBECTL_MINORS};
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::core::v1::{ConfigMap, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How long any awaited state may take before the test fails instead of hanging.
 const STEP: Duration = Duration::from_secs(30);
 /// How often a wait looks again.
 const POLL: Duration = Duration::from_millis(50);
-
-fn cluster_with_controllers() -> (Cluster, ControllerManager) {
-    let cluster = Cluster::start().unwrap_or_else(|err| panic!("{err:#}"));
-    let cm = cluster
-        .start_controller_manager(&["--leader-elect=false"])
-        .unwrap_or_else(|err| panic!("{err:#}"));
-    (cluster, cm)
-}
-
-fn report(cluster: &Cluster, cm: &ControllerManager, result: Result<()>) {
-    if let Err(err) = result {
-        let log = cluster.server_log();
-        let lines: Vec<&str> = log.lines().collect();
-        panic!(
-            "{err:#}\n\n--- server log (tail)\n{}\n--- controller-manager log\n{}",
-            lines[lines.len().saturating_sub(150)..].join("\n"),
-            cm.log()
-        );
-    }
-}
 
 async fn eventually<T, F, Fut>(what: &str, probe: F) -> Result<T>
 where
@@ -46,24 +26,6 @@ where
     Fut: Future<Output = Result<Option<T>>>,
 {
     berth_conformance::eventually_within(what, STEP, POLL, probe).await
-}
-
-/// Polls kubectl until `done` accepts the stdout of a successful `args`.
-fn kubectl_until(k: &Kubectl, args: &[&str], done: impl Fn(&str) -> bool) -> Result<String> {
-    let deadline = Instant::now() + STEP;
-    loop {
-        let out = k.run(args)?;
-        if out.success() && done(&out.stdout) {
-            return Ok(out.stdout);
-        }
-        if Instant::now() > deadline {
-            bail!(
-                "`kubectl {}` did not get there within {STEP:?}; last: {out}",
-                args.join(" ")
-            );
-        }
-        std::thread::sleep(POLL);
-    }
 }
 
 fn replicaset(name: &str, replicas: u32) -> String {
@@ -113,7 +75,7 @@ fn pods_of(k: &Kubectl, app: &str) -> Result<Vec<(String, String)>> {
 
 #[test]
 fn kubectl_delete_cascades_as_asked() {
-    let (cluster, cm) = cluster_with_controllers();
+    let (cluster, cm) = cluster_with_controllers(&[]);
     let result = (|| -> Result<()> {
         let kubectls = cluster.kubectls(KUBECTL_MINORS)?;
         across_kubectls(&kubectls, |k| {
@@ -123,9 +85,9 @@ fn kubectl_delete_cascades_as_asked() {
                     cluster.write_manifest(&format!("{name}.yaml"), &replicaset(&name, 2))?;
                 k.run(&["apply", "-f", &manifest.display().to_string()])?
                     .ok()?;
-                kubectl_until(
-                    k,
+                k.run_until(
                     &["get", "pods", "-l", &format!("app={name}"), "-o", "name"],
+                    STEP,
                     |out| out.lines().count() == 2,
                 )?;
                 k.run(&[
@@ -141,9 +103,9 @@ fn kubectl_delete_cascades_as_asked() {
                     .stderr_has("NotFound")?;
                 match cascade {
                     "background" => {
-                        kubectl_until(
-                            k,
+                        k.run_until(
                             &["get", "pods", "-l", &format!("app={name}"), "-o", "name"],
+                            STEP,
                             |out| out.trim().is_empty(),
                         )?;
                     }
@@ -167,7 +129,7 @@ fn kubectl_delete_cascades_as_asked() {
             Ok(())
         })
     })();
-    report(&cluster, &cm, result);
+    cluster.report(&[&cm], result);
 }
 
 fn owned_by(name: &str, uid: &str, kind: &str, api_version: &str) -> OwnerReference {
@@ -183,7 +145,7 @@ fn owned_by(name: &str, uid: &str, kind: &str, api_version: &str) -> OwnerRefere
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn foreground_deletion_waits_for_blocking_dependents() {
-    let (cluster, cm) = cluster_with_controllers();
+    let (cluster, cm) = cluster_with_controllers(&[]);
     let result = async {
         let client = cluster.client().await?;
         let k = cluster.kubectl(*KUBECTL_MINORS.end())?;
@@ -247,12 +209,12 @@ async fn foreground_deletion_waits_for_blocking_dependents() {
         Ok(())
     }
     .await;
-    report(&cluster, &cm, result);
+    cluster.report(&[&cm], result);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn dependents_of_missing_or_replaced_owners_are_collected() {
-    let (cluster, cm) = cluster_with_controllers();
+    let (cluster, cm) = cluster_with_controllers(&[]);
     let result = async {
         let client = cluster.client().await?;
         let maps: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
@@ -324,5 +286,5 @@ async fn dependents_of_missing_or_replaced_owners_are_collected() {
         Ok(())
     }
     .await;
-    report(&cluster, &cm, result);
+    cluster.report(&[&cm], result);
 }

@@ -29,13 +29,6 @@ async fn connect() -> (Cluster, kube::Client) {
     (cluster, client)
 }
 
-/// Runs a test body and, when it fails, adds the server log to the failure.
-fn report(cluster: &Cluster, result: Result<()>) {
-    if let Err(err) = result {
-        panic!("{err:#}\n\n--- server log\n{}", cluster.server_log());
-    }
-}
-
 fn configmap(name: &str, labels: &[(&str, &str)], data: &[(&str, &str)]) -> ConfigMap {
     let map = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
         pairs
@@ -83,8 +76,8 @@ fn names(list: &kube::core::ObjectList<ConfigMap>) -> Vec<String> {
 #[tokio::test]
 async fn configmap_create_get_list_patch_delete() {
     let (cluster, client) = connect().await;
-    report(
-        &cluster,
+    cluster.report(
+        &[],
         async {
             let api: Api<ConfigMap> = Api::namespaced(client, "default");
             let created = api
@@ -173,8 +166,8 @@ where
 #[tokio::test]
 async fn configmap_watch_sees_added_modified_deleted() {
     let (cluster, client) = connect().await;
-    report(
-        &cluster,
+    cluster.report(
+        &[],
         async {
             let api: Api<ConfigMap> = Api::namespaced(client, "default");
             api.create(&PostParams::default(), &configmap("unwatched", &[], &[]))
@@ -233,8 +226,8 @@ async fn configmap_watch_sees_added_modified_deleted() {
 #[tokio::test]
 async fn list_with_label_selectors() {
     let (cluster, client) = connect().await;
-    report(
-        &cluster,
+    cluster.report(
+        &[],
         async {
             let api: Api<ConfigMap> = Api::namespaced(client, "default");
             for (name, labels) in [
@@ -277,8 +270,8 @@ async fn list_with_label_selectors() {
 #[tokio::test]
 async fn errors_are_statuses_with_reasons() {
     let (cluster, client) = connect().await;
-    report(
-        &cluster,
+    cluster.report(
+        &[],
         async {
             let api: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
             api.create(&PostParams::default(), &configmap("twice", &[], &[]))
@@ -324,8 +317,8 @@ async fn errors_are_statuses_with_reasons() {
 #[tokio::test]
 async fn namespaces_deployments_and_dry_run() {
     let (cluster, client) = connect().await;
-    report(
-        &cluster,
+    cluster.report(
+        &[],
         async {
             let namespaces: Api<Namespace> = Api::all(client.clone());
             let listed: Vec<String> = namespaces

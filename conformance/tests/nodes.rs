@@ -7,7 +7,7 @@
 //! `cargo build -p berth-apiserver -p berth-controller-manager` first.
 
 use anyhow::{ensure, Context, Result};
-use berth_conformance::{Cluster, ControllerManager, KUBECTL_MINORS};
+use berth_conformance::{cluster_with_controllers, Cluster, ControllerManager, KUBECTL_MINORS};
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::api::core::v1::{Node, Pod, Taint};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, Time};
@@ -32,28 +32,13 @@ where
 }
 
 fn cluster_with_node_controllers() -> (Cluster, ControllerManager) {
-    let cluster = Cluster::start().unwrap_or_else(|err| panic!("{err:#}"));
-    let cm = cluster
-        .start_controller_manager(&[
-            "--leader-elect=false",
-            "--node-monitor-period=200ms",
-            "--node-monitor-grace-period=2s",
-            "--node-startup-grace-period=2s",
-            "--allocate-node-cidrs",
-            "--cluster-cidr=10.244.0.0/16",
-        ])
-        .unwrap_or_else(|err| panic!("{err:#}"));
-    (cluster, cm)
-}
-
-fn report(cluster: &Cluster, cm: &ControllerManager, result: Result<()>) {
-    if let Err(err) = result {
-        panic!(
-            "{err:#}\n\n--- server log\n{}\n--- controller-manager log\n{}",
-            cluster.server_log(),
-            cm.log()
-        );
-    }
+    cluster_with_controllers(&[
+        "--node-monitor-period=200ms",
+        "--node-monitor-grace-period=2s",
+        "--node-startup-grace-period=2s",
+        "--allocate-node-cidrs",
+        "--cluster-cidr=10.244.0.0/16",
+    ])
 }
 
 /// Registers node `name` as a kubelet would: the Node, then a Ready heartbeat.
@@ -164,7 +149,7 @@ fn new_nodes_get_distinct_pod_cidrs() {
         ensure!(seen[0] != seen[1], "both nodes got {}", seen[0]);
         Ok(())
     });
-    report(&cluster, &cm, result);
+    cluster.report(&[&cm], result);
 }
 
 #[test]
@@ -284,5 +269,5 @@ fn a_silent_node_turns_unknown_its_pods_leave_and_it_recovers() {
         .await?;
         Ok(())
     });
-    report(&cluster, &cm, result);
+    cluster.report(&[&cm], result);
 }

@@ -8,7 +8,7 @@
 
 use anyhow::{ensure, Result};
 use berth_conformance::kubectl_ok as ok;
-use berth_conformance::{Cluster, ControllerManager, Kubectl, KUBECTL_MINORS};
+use berth_conformance::{cluster_with_controllers, Kubectl, KUBECTL_MINORS};
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use serde_json::json;
@@ -26,16 +26,6 @@ where
     Fut: Future<Output = Result<Option<T>>>,
 {
     berth_conformance::eventually_within(what, STEP, POLL, probe).await
-}
-
-fn report(cluster: &Cluster, cm: &ControllerManager, result: Result<()>) {
-    if let Err(err) = result {
-        panic!(
-            "{err:#}\n\n--- server log\n{}\n--- controller-manager log\n{}",
-            cluster.server_log(),
-            cm.log()
-        );
-    }
 }
 
 fn pod(name: &str, node: Option<&str>, finalizer: bool) -> Result<Pod> {
@@ -63,16 +53,12 @@ async fn listed(k: &Kubectl) -> Result<Vec<String>> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn terminated_orphaned_and_unscheduled_terminating_pods_are_collected() {
-    let cluster = Cluster::start().unwrap_or_else(|err| panic!("{err:#}"));
-    let cm = cluster
-        .start_controller_manager(&[
-            "--leader-elect=false",
-            "--controllers=podgc",
-            "--terminated-pod-gc-threshold=2",
-            "--pod-gc-check-period=200ms",
-            "--pod-gc-quarantine=1s",
-        ])
-        .unwrap_or_else(|err| panic!("{err:#}"));
+    let (cluster, cm) = cluster_with_controllers(&[
+        "--controllers=podgc",
+        "--terminated-pod-gc-threshold=2",
+        "--pod-gc-check-period=200ms",
+        "--pod-gc-quarantine=1s",
+    ]);
     let result = async {
         let client = cluster.client().await?;
         let k = cluster.kubectl(*KUBECTL_MINORS.end())?;
@@ -182,5 +168,5 @@ async fn terminated_orphaned_and_unscheduled_terminating_pods_are_collected() {
         Ok(())
     }
     .await;
-    report(&cluster, &cm, result);
+    cluster.report(&[&cm], result);
 }

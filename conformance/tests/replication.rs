@@ -10,7 +10,7 @@
 use anyhow::{ensure, Context, Result};
 use berth_conformance::fake_node::{FakeNodes, NodeSpec};
 use berth_conformance::kubectl_ok as ok;
-use berth_conformance::{Cluster, ControllerManager, Kubectl, KUBECTL_MINORS};
+use berth_conformance::{cluster_with_controllers, owned_pods, Kubectl, KUBECTL_MINORS};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
 use serde_json::Value;
@@ -34,16 +34,6 @@ async fn get_json(k: &Kubectl, kind: &str, name: &str) -> Result<Value> {
     Ok(serde_json::from_str(
         &ok(k, &["get", kind, name, "-o", "json"]).await?,
     )?)
-}
-
-fn report(cluster: &Cluster, cm: &ControllerManager, result: Result<()>) {
-    if let Err(err) = result {
-        panic!(
-            "{err:#}\n\n--- server log\n{}\n--- controller-manager log\n{}",
-            cluster.server_log(),
-            cm.log()
-        );
-    }
 }
 
 fn rc_manifest(name: &str, replicas: u32, image: &str, node: &str) -> String {
@@ -93,24 +83,6 @@ spec:
     )
 }
 
-/// Live pods `owner_uid` controls.
-async fn owned_pods(pods: &Api<Pod>, owner_uid: &str) -> Result<Vec<Pod>> {
-    Ok(pods
-        .list(&ListParams::default())
-        .await?
-        .items
-        .into_iter()
-        .filter(|p| {
-            p.metadata.deletion_timestamp.is_none()
-                && p.metadata
-                    .owner_references
-                    .iter()
-                    .flatten()
-                    .any(|o| o.uid == owner_uid && o.controller == Some(true))
-        })
-        .collect())
-}
-
 /// Waits until the ReplicationController reports `n` ready replicas at its generation.
 async fn ready_rc(k: &Kubectl, name: &str, n: i64) -> Result<Value> {
     eventually(&format!("{name} with {n} ready replicas"), || async {
@@ -127,17 +99,14 @@ async fn ready_rc(k: &Kubectl, name: &str, n: i64) -> Result<Value> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_replicationcontroller_is_listed_scaled_and_keeps_its_pods() {
-    let cluster = Cluster::start().unwrap_or_else(|err| panic!("{err:#}"));
-    let cm = cluster
-        .start_controller_manager(&["--leader-elect=false"])
-        .unwrap_or_else(|err| panic!("{err:#}"));
+    let (cluster, cm) = cluster_with_controllers(&[]);
     let result = async {
         let client = cluster.client().await?;
         let _nodes = FakeNodes::start(client.clone(), &[NodeSpec::new("rc-node")]).await?;
         let k = cluster.kubectl(*KUBECTL_MINORS.end())?;
-        let manifest =
-            cluster.write_manifest("rc.yaml", &rc_manifest("web", 2, "busybox", "rc-node"))?;
-        ok(&k, &["create", "-f", &manifest.display().to_string()]).await?;
+        cluster
+            .create(&k, "rc", &rc_manifest("web", 2, "busybox", "rc-node"))
+            .await?;
         let rc = ready_rc(&k, "web", 2).await?;
         let uid = rc["metadata"]["uid"].as_str().context("no uid")?.to_owned();
         let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
@@ -280,7 +249,7 @@ async fn a_replicationcontroller_is_listed_scaled_and_keeps_its_pods() {
         Ok(())
     }
     .await;
-    report(&cluster, &cm, result);
+    cluster.report(&[&cm], result);
 }
 
 /// The `ReplicaFailure` condition of `kind/name`, if set.
@@ -296,10 +265,7 @@ async fn replica_failure(k: &Kubectl, kind: &str, name: &str) -> Result<Option<V
 
 #[tokio::test(flavor = "multi_thread")]
 async fn refused_pod_creates_set_replica_failure_until_the_template_is_fixed() {
-    let cluster = Cluster::start().unwrap_or_else(|err| panic!("{err:#}"));
-    let cm = cluster
-        .start_controller_manager(&["--leader-elect=false"])
-        .unwrap_or_else(|err| panic!("{err:#}"));
+    let (cluster, cm) = cluster_with_controllers(&[]);
     let result = async {
         let client = cluster.client().await?;
         let _nodes = FakeNodes::start(client.clone(), &[NodeSpec::new("rf-node")]).await?;
@@ -311,8 +277,7 @@ async fn refused_pod_creates_set_replica_failure_until_the_template_is_fixed() {
         ];
         for (kind, manifest) in &kinds {
             let name = if *kind == "replicaset" { "bad-rs" } else { "bad-rc" };
-            let path = cluster.write_manifest(&format!("{name}.yaml"), manifest)?;
-            ok(&k, &["create", "-f", &path.display().to_string()]).await?;
+            cluster.create(&k, name, manifest).await?;
             let condition = eventually(&format!("ReplicaFailure on {kind}"), || {
                 replica_failure(&k, kind, name)
             })
@@ -356,5 +321,5 @@ async fn refused_pod_creates_set_replica_failure_until_the_template_is_fixed() {
         Ok(())
     }
     .await;
-    report(&cluster, &cm, result);
+    cluster.report(&[&cm], result);
 }

@@ -8,7 +8,7 @@
 
 use anyhow::{ensure, Result};
 use berth_conformance::fake_node::{FakeNodes, NodeSpec};
-use berth_conformance::{Cluster, Kubectl, Scheduler, KUBECTL_MINORS};
+use berth_conformance::{Cluster, Kubectl, Output, KUBECTL_MINORS};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::Api;
 use std::future::Future;
@@ -19,19 +19,70 @@ const STEP: Duration = Duration::from_secs(30);
 /// How often a wait looks again.
 const POLL: Duration = Duration::from_millis(50);
 
-fn report(cluster: &Cluster, scheduler: &Scheduler, result: Result<()>) {
-    if let Err(err) = result {
-        panic!(
-            "{err:#}\n\n--- server log (tail)\n{}\n--- scheduler log\n{}",
-            tail(&cluster.server_log(), 200),
-            scheduler.log()
-        );
+/// What a test runs against: the cluster, an API client of it, the newest kubectl and the
+/// default namespace's pods.
+struct Env<'a> {
+    cluster: &'a Cluster,
+    client: kube::Client,
+    k: Kubectl,
+    pods: Api<Pod>,
+}
+
+impl Env<'_> {
+    /// `kubectl get events` of the object named `object` with reason `reason`, printed
+    /// with `-o output`.
+    fn events(&self, object: &str, reason: &str, output: &str) -> Result<Output> {
+        self.k
+            .run(&[
+                "get",
+                "events",
+                "--field-selector",
+                &format!("involvedObject.name={object},reason={reason}"),
+                "-o",
+                output,
+            ])?
+            .ok()
+    }
+
+    /// `kubectl apply`s `manifest`, written to `<name>.yaml`.
+    async fn apply(&self, name: &str, manifest: &str) -> Result<String> {
+        self.cluster.apply(&self.k, name, manifest).await
     }
 }
 
-fn tail(text: &str, lines: usize) -> String {
-    let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
+/// Starts a cluster with a scheduler (and a controller manager when `controllers`) and the
+/// fake `nodes`, then runs `test`. A failure at any step panics with the error, the end of
+/// the server log and the log of each component started.
+async fn with_scheduler(
+    controllers: bool,
+    nodes: &[NodeSpec],
+    test: impl AsyncFnOnce(&Env<'_>) -> Result<()>,
+) {
+    let cluster = Cluster::start().unwrap_or_else(|err| panic!("{err:#}"));
+    let controller_manager = controllers.then(|| {
+        cluster
+            .start_controller_manager(&["--leader-elect=false"])
+            .unwrap_or_else(|err| panic!("{err:#}"))
+    });
+    let scheduler = cluster
+        .start_scheduler(&[])
+        .unwrap_or_else(|err| panic!("{err:#}"));
+    let result = async {
+        let client = cluster.client().await?;
+        // Dropped as the test ends, so the node tasks stop before the components do.
+        let _nodes = FakeNodes::start(client.clone(), nodes).await?;
+        let env = Env {
+            cluster: &cluster,
+            k: cluster.kubectl(*KUBECTL_MINORS.end())?,
+            pods: Api::namespaced(client.clone(), "default"),
+            client,
+        };
+        test(&env).await
+    }
+    .await;
+    let mut components = vec![&scheduler];
+    components.extend(controller_manager.as_ref());
+    cluster.report(&components, result);
 }
 
 async fn eventually<T, F, Fut>(what: &str, probe: F) -> Result<T>
@@ -61,12 +112,6 @@ spec:
     )
 }
 
-fn apply(cluster: &Cluster, k: &Kubectl, name: &str, manifest: &str) -> Result<()> {
-    let path = cluster.write_manifest(&format!("{name}.yaml"), manifest)?;
-    k.run(&["apply", "-f", &path.display().to_string()])?.ok()?;
-    Ok(())
-}
-
 async fn node_of(pods: &Api<Pod>, name: &str) -> Result<String> {
     eventually(&format!("pod {name} bound"), || async {
         let pod = pods.get(name).await?;
@@ -77,51 +122,46 @@ async fn node_of(pods: &Api<Pod>, name: &str) -> Result<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn pods_go_to_fitting_nodes_and_unfit_pods_are_explained() {
-    let cluster = Cluster::start().unwrap_or_else(|err| panic!("{err:#}"));
-    let scheduler = cluster
-        .start_scheduler(&[])
-        .unwrap_or_else(|err| panic!("{err:#}"));
-    let result = async {
-        let client = cluster.client().await?;
-        let nodes = FakeNodes::start(
-            client.clone(),
-            &[
-                NodeSpec::new("small").cpu("1"),
-                NodeSpec::new("big").cpu("4").label("disk", "ssd"),
-                NodeSpec::new("infra")
-                    .cpu("4")
-                    .taint("dedicated", "infra", "NoSchedule"),
-            ],
-        )
-        .await?;
-        let k = cluster.kubectl(*KUBECTL_MINORS.end())?;
-        let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+    let nodes = [
+        NodeSpec::new("small").cpu("1"),
+        NodeSpec::new("big").cpu("4").label("disk", "ssd"),
+        NodeSpec::new("infra")
+            .cpu("4")
+            .taint("dedicated", "infra", "NoSchedule"),
+    ];
+    with_scheduler(false, &nodes, async |env| {
+        let Env {
+            client, k, pods, ..
+        } = env;
 
         // The node selector leaves one node.
-        apply(
-            &cluster,
-            &k,
+        env.apply(
             "selected",
             &pod_manifest("selected", "100m", "  nodeSelector:\n    disk: ssd\n"),
-        )?;
-        ensure!(node_of(&pods, "selected").await? == "big");
+        )
+        .await?;
+        ensure!(node_of(pods, "selected").await? == "big");
 
         // Two CPUs fit only on the big node: the small one is too small, the other tainted.
-        apply(&cluster, &k, "hungry", &pod_manifest("hungry", "2", ""))?;
-        ensure!(node_of(&pods, "hungry").await? == "big");
+        env.apply("hungry", &pod_manifest("hungry", "2", ""))
+            .await?;
+        ensure!(node_of(pods, "hungry").await? == "big");
 
         // A toleration opens the tainted node; the selector picks it.
-        apply(
-            &cluster,
-            &k,
+        env.apply(
             "tolerant",
             &pod_manifest(
                 "tolerant",
                 "100m",
-                "  nodeSelector:\n    kubernetes.io/hostname: infra\n  tolerations:\n  - key: dedicated\n    operator: Equal\n    value: infra\n    effect: NoSchedule\n",
+                concat!(
+                    "  nodeSelector:\n    kubernetes.io/hostname: infra\n",
+                    "  tolerations:\n  - key: dedicated\n    operator: Equal\n",
+                    "    value: infra\n    effect: NoSchedule\n",
+                ),
             ),
-        )?;
-        ensure!(node_of(&pods, "tolerant").await? == "infra");
+        )
+        .await?;
+        ensure!(node_of(pods, "tolerant").await? == "infra");
 
         // The fake nodes run what was bound to them, so kubectl sees the pods ready.
         k.run(&[
@@ -133,23 +173,14 @@ async fn pods_go_to_fitting_nodes_and_unfit_pods_are_explained() {
             "--timeout=30s",
         ])?
         .ok()?;
-        let out = k
-            .run(&[
-                "get",
-                "events",
-                "--field-selector",
-                "involvedObject.name=hungry,reason=Scheduled",
-                "-o",
-                "jsonpath={.items[*].message}",
-            ])?
-            .ok()?;
+        let out = env.events("hungry", "Scheduled", "jsonpath={.items[*].message}")?;
         ensure!(
             out.stdout.trim() == "Successfully assigned default/hungry to big",
             "Scheduled event: {out}"
         );
 
         // Nothing has eight CPUs: the pod stays pending and says why, counting per node.
-        apply(&cluster, &k, "huge", &pod_manifest("huge", "8", ""))?;
+        env.apply("huge", &pod_manifest("huge", "8", "")).await?;
         let want = "0/3 nodes are available: 1 node(s) had untolerated taint {dedicated: infra}, \
                     2 Insufficient cpu. preemption: 0/3 nodes are available: 1 Preemption is not \
                     helpful for scheduling, 2 No preemption victims found for incoming pod..";
@@ -168,16 +199,11 @@ async fn pods_go_to_fitting_nodes_and_unfit_pods_are_explained() {
                 && condition.message.as_deref() == Some(want),
             "{condition:?}"
         );
-        let out = k
-            .run(&[
-                "get",
-                "events",
-                "--field-selector",
-                "involvedObject.name=huge,reason=FailedScheduling",
-                "-o",
-                "jsonpath={.items[0].type} {.items[0].message}",
-            ])?
-            .ok()?;
+        let out = env.events(
+            "huge",
+            "FailedScheduling",
+            "jsonpath={.items[0].type} {.items[0].message}",
+        )?;
         ensure!(
             out.stdout.trim() == format!("Warning {want}"),
             "FailedScheduling event: {out}"
@@ -185,16 +211,7 @@ async fn pods_go_to_fitting_nodes_and_unfit_pods_are_explained() {
         // Nothing changed in the cluster, so the pod is not tried again (its own condition,
         // written by the scheduler, is no reason to).
         tokio::time::sleep(Duration::from_secs(3)).await;
-        let out = k
-            .run(&[
-                "get",
-                "events",
-                "--field-selector",
-                "involvedObject.name=huge,reason=FailedScheduling",
-                "-o",
-                "name",
-            ])?
-            .ok()?;
+        let out = env.events("huge", "FailedScheduling", "name")?;
         ensure!(
             out.stdout.lines().count() == 1,
             "attempts without a cluster change: {out}"
@@ -213,40 +230,28 @@ async fn pods_go_to_fitting_nodes_and_unfit_pods_are_explained() {
 
         // A node that fits appears: the waiting pod is placed without being touched.
         let more = FakeNodes::start(client.clone(), &[NodeSpec::new("giant").cpu("16")]).await?;
-        ensure!(node_of(&pods, "huge").await? == "giant");
+        ensure!(node_of(pods, "huge").await? == "giant");
         drop(more);
-        drop(nodes);
         Ok(())
-    }
+    })
     .await;
-    report(&cluster, &scheduler, result);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_burst_of_pods_never_overcommits_a_node() {
-    let cluster = Cluster::start().unwrap_or_else(|err| panic!("{err:#}"));
-    let scheduler = cluster
-        .start_scheduler(&[])
-        .unwrap_or_else(|err| panic!("{err:#}"));
-    let result = async {
-        let client = cluster.client().await?;
-        // Two nodes with room for three 1-CPU pods each (and a little left over).
-        let _nodes = FakeNodes::start(
-            client.clone(),
-            &[
-                NodeSpec::new("a").cpu("3500m"),
-                NodeSpec::new("b").cpu("3500m"),
-            ],
-        )
-        .await?;
-        let k = cluster.kubectl(*KUBECTL_MINORS.end())?;
+    // Two nodes with room for three 1-CPU pods each (and a little left over).
+    let nodes = [
+        NodeSpec::new("a").cpu("3500m"),
+        NodeSpec::new("b").cpu("3500m"),
+    ];
+    with_scheduler(false, &nodes, async |env| {
+        let Env { pods, .. } = env;
         let mut all = String::new();
         for i in 0..8 {
             all.push_str(&pod_manifest(&format!("p{i}"), "1", ""));
             all.push_str("---\n");
         }
-        apply(&cluster, &k, "burst", &all)?;
-        let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+        env.apply("burst", &all).await?;
         let (bound, pending) = eventually("six pods bound, two refused", || async {
             let list = pods.list(&Default::default()).await?.items;
             let bound: Vec<String> = list
@@ -274,9 +279,8 @@ async fn a_burst_of_pods_never_overcommits_a_node() {
         }
         ensure!(pending == 2);
         Ok(())
-    }
+    })
     .await;
-    report(&cluster, &scheduler, result);
 }
 
 /// The zone label a node carries, from the fake node list.
@@ -306,23 +310,13 @@ async fn bound_nodes(pods: &Api<Pod>, selector: &str, want: usize) -> Result<Vec
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn anti_affinity_spreads_a_deployment_and_topology_spread_balances_zones() {
-    let cluster = Cluster::start().unwrap_or_else(|err| panic!("{err:#}"));
-    let controllers = cluster
-        .start_controller_manager(&["--leader-elect=false"])
-        .unwrap_or_else(|err| panic!("{err:#}"));
-    let scheduler = cluster
-        .start_scheduler(&[])
-        .unwrap_or_else(|err| panic!("{err:#}"));
-    let result = async {
-        let client = cluster.client().await?;
-        let zones = [("n1", "z1"), ("n2", "z1"), ("n3", "z2")];
-        let specs: Vec<NodeSpec> = zones
-            .iter()
-            .map(|(n, z)| NodeSpec::new(n).label("topology.kubernetes.io/zone", z))
-            .collect();
-        let _nodes = FakeNodes::start(client.clone(), &specs).await?;
-        let k = cluster.kubectl(*KUBECTL_MINORS.end())?;
-        let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+    let zones = [("n1", "z1"), ("n2", "z1"), ("n3", "z2")];
+    let specs: Vec<NodeSpec> = zones
+        .iter()
+        .map(|(n, z)| NodeSpec::new(n).label("topology.kubernetes.io/zone", z))
+        .collect();
+    with_scheduler(true, &specs, async |env| {
+        let Env { k, pods, .. } = env;
 
         // Required anti-affinity on the host name: one replica per node.
         let deployment = "apiVersion: apps/v1
@@ -350,8 +344,8 @@ spec:
       - name: c
         image: busybox
 ";
-        apply(&cluster, &k, "lonely", deployment)?;
-        let mut placed = bound_nodes(&pods, "app=lonely", 3).await?;
+        env.apply("lonely", deployment).await?;
+        let mut placed = bound_nodes(pods, "app=lonely", 3).await?;
         placed.sort();
         ensure!(placed == ["n1", "n2", "n3"], "replicas on {placed:?}");
 
@@ -378,16 +372,7 @@ spec:
         })
         .await?;
         let name = pending.metadata.name.clone().unwrap_or_default();
-        let out = k
-            .run(&[
-                "get",
-                "events",
-                "--field-selector",
-                &format!("involvedObject.name={name},reason=FailedScheduling"),
-                "-o",
-                "jsonpath={.items[0].message}",
-            ])?
-            .ok()?;
+        let out = env.events(&name, "FailedScheduling", "jsonpath={.items[0].message}")?;
         out.stdout_has("didn't match pod anti-affinity rules")?;
         k.run(&[
             "delete",
@@ -429,30 +414,19 @@ spec:
       - name: c
         image: busybox
 ";
-        apply(&cluster, &k, "spread", spread)?;
-        let placed = bound_nodes(&pods, "app=spread", 4).await?;
+        env.apply("spread", spread).await?;
+        let placed = bound_nodes(pods, "app=spread", 4).await?;
         let z2 = placed.iter().filter(|n| zone_of(&zones, n) == "z2").count();
         ensure!(z2 == 2, "zones unbalanced: {placed:?}");
         Ok(())
-    }
+    })
     .await;
-    if result.is_err() {
-        eprintln!("--- controller-manager log\n{}", controllers.log());
-    }
-    report(&cluster, &scheduler, result);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_high_priority_pod_preempts_a_low_priority_one() {
-    let cluster = Cluster::start().unwrap_or_else(|err| panic!("{err:#}"));
-    let scheduler = cluster
-        .start_scheduler(&[])
-        .unwrap_or_else(|err| panic!("{err:#}"));
-    let result = async {
-        let client = cluster.client().await?;
-        let _nodes = FakeNodes::start(client.clone(), &[NodeSpec::new("full").cpu("1")]).await?;
-        let k = cluster.kubectl(*KUBECTL_MINORS.end())?;
-        let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+    with_scheduler(false, &[NodeSpec::new("full").cpu("1")], async |env| {
+        let Env { k, pods, .. } = env;
         let classes = "apiVersion: scheduling.k8s.io/v1
 kind: PriorityClass
 metadata:
@@ -465,23 +439,21 @@ metadata:
   name: high
 value: 1000
 ";
-        apply(&cluster, &k, "classes", classes)?;
-        apply(
-            &cluster,
-            &k,
+        env.apply("classes", classes).await?;
+        env.apply(
             "low",
             &pod_manifest("low", "800m", "  priorityClassName: low\n"),
-        )?;
-        ensure!(node_of(&pods, "low").await? == "full");
+        )
+        .await?;
+        ensure!(node_of(pods, "low").await? == "full");
         let low_uid = pods.get("low").await?.metadata.uid.unwrap_or_default();
 
         // A pod of equal priority cannot preempt: it waits.
-        apply(
-            &cluster,
-            &k,
+        env.apply(
             "peer",
             &pod_manifest("peer", "800m", "  priorityClassName: low\n"),
-        )?;
+        )
+        .await?;
         eventually("the peer refused", || async {
             let p = pods.get("peer").await?;
             Ok(p.status
@@ -499,12 +471,11 @@ value: 1000
         .await?;
         k.run(&["delete", "pod", "peer", "--wait=true"])?.ok()?;
 
-        apply(
-            &cluster,
-            &k,
+        env.apply(
             "high",
             &pod_manifest("high", "800m", "  priorityClassName: high\n"),
-        )?;
+        )
+        .await?;
         let high = pods.get("high").await?;
         ensure!(
             high.spec.as_ref().and_then(|s| s.priority) == Some(1000),
@@ -512,7 +483,7 @@ value: 1000
             high.spec.as_ref().and_then(|s| s.priority)
         );
         let high_uid = high.metadata.uid.unwrap_or_default();
-        ensure!(node_of(&pods, "high").await? == "full");
+        ensure!(node_of(pods, "high").await? == "full");
         eventually("the low pod gone", || async {
             Ok(pods
                 .get_opt("low")
@@ -521,24 +492,18 @@ value: 1000
                 .then_some(()))
         })
         .await?;
-        let out = k
-            .run(&[
-                "get",
-                "events",
-                "--field-selector",
-                "involvedObject.name=low,reason=Preempted",
-                "-o",
-                "jsonpath={.items[0].type} {.items[0].message}",
-            ])?
-            .ok()?;
+        let out = env.events(
+            "low",
+            "Preempted",
+            "jsonpath={.items[0].type} {.items[0].message}",
+        )?;
         ensure!(
             out.stdout.trim() == format!("Normal Preempted by pod {high_uid} on node full"),
             "Preempted event: {out}"
         );
         Ok(())
-    }
+    })
     .await;
-    report(&cluster, &scheduler, result);
 }
 
 /// A pod labelled `app: web` and `version: {version}` requesting `cpu`, with `spec_extra`
@@ -601,15 +566,9 @@ async fn expect_merged_term(pods: &Api<Pod>, name: &str, kind: &str, version: &s
 /// would go to the emptier node.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn match_label_keys_are_merged_at_creation_and_scheduled_by() {
-    let cluster = Cluster::start().unwrap_or_else(|err| panic!("{err:#}"));
-    let scheduler = cluster
-        .start_scheduler(&[])
-        .unwrap_or_else(|err| panic!("{err:#}"));
-    let result = async {
-        let client = cluster.client().await?;
-        let _nodes =
-            FakeNodes::start(client.clone(), &[NodeSpec::new("n1"), NodeSpec::new("n2")]).await?;
-        let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+    let nodes = [NodeSpec::new("n1"), NodeSpec::new("n2")];
+    with_scheduler(false, &nodes, async |env| {
+        let Env { pods, .. } = env;
         let post = kube::api::PostParams::default();
         let on = |node: &str| serde_json::json!({"nodeSelector": {"kubernetes.io/hostname": node}});
 
@@ -618,23 +577,22 @@ async fn match_label_keys_are_merged_at_creation_and_scheduled_by() {
             .await?;
         pods.create(&post, &web_pod("web-v2", "v2", "100m", on("n2"))?)
             .await?;
-        ensure!(node_of(&pods, "web-v1").await? == "n1");
-        ensure!(node_of(&pods, "web-v2").await? == "n2");
+        ensure!(node_of(pods, "web-v1").await? == "n1");
+        ensure!(node_of(pods, "web-v2").await? == "n2");
 
         // A v2 pod away from the web pods of its version.
         let apart = web_pod("apart-v2", "v2", "100m", web_term("podAntiAffinity"))?;
         pods.create(&post, &apart).await?;
-        expect_merged_term(&pods, "apart-v2", "podAntiAffinity", "v2").await?;
-        ensure!(node_of(&pods, "apart-v2").await? == "n1");
+        expect_merged_term(pods, "apart-v2", "podAntiAffinity", "v2").await?;
+        ensure!(node_of(pods, "apart-v2").await? == "n1");
 
         // A v1 pod with the web pods of its version (and not kept off n1 by apart-v2, whose
         // stored selector names v2 only).
         let near = web_pod("near-v1", "v1", "100m", web_term("podAffinity"))?;
         pods.create(&post, &near).await?;
-        expect_merged_term(&pods, "near-v1", "podAffinity", "v1").await?;
-        ensure!(node_of(&pods, "near-v1").await? == "n1");
+        expect_merged_term(pods, "near-v1", "podAffinity", "v1").await?;
+        ensure!(node_of(pods, "near-v1").await? == "n1");
         Ok(())
-    }
+    })
     .await;
-    report(&cluster, &scheduler, result);
 }

@@ -353,7 +353,8 @@ fn subnet_in_use(n: u32) -> bool {
         .unwrap_or(true)
 }
 
-fn free_port() -> Result<u16, TestEnvError> {
+/// A loopback TCP port no one listens on right now, for a server a test or benchmark starts.
+pub fn free_port() -> Result<u16, TestEnvError> {
     let listener =
         TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).map_err(io_err("finding a free port"))?;
     Ok(listener

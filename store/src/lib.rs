@@ -17,6 +17,7 @@
 //! (`tests/suite.rs`) runs against all three.
 
 mod commit_log;
+pub mod crash_writer;
 pub mod error;
 pub mod etcd;
 pub mod etcd_server;

@@ -2,6 +2,7 @@
 //! foreign or damaged files, one process per file, space returned after compaction, and slow
 //! watchers cut off without slowing anyone else.
 
+use berth_store::crash_writer;
 use berth_store::sqlite::SqliteStore;
 use berth_store::{RangeRequest, Store, StoreError};
 use std::collections::BTreeMap;
@@ -10,23 +11,13 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-fn crash_value(writer: usize, seq: u64) -> Vec<u8> {
-    let head = format!("{writer}:{seq}:");
-    let mut out = head.clone().into_bytes();
-    while out.len() < 1536 {
-        out.extend_from_slice(head.as_bytes());
-    }
-    out.truncate(1536);
-    out
-}
-
 /// Reads a value written by the crash writer back into (writer, seq), if it is whole.
 fn parse_value(value: &[u8]) -> Option<(usize, u64)> {
     let text = std::str::from_utf8(value).ok()?;
     let mut parts = text.splitn(3, ':');
     let writer = parts.next()?.parse().ok()?;
     let seq = parts.next()?.parse().ok()?;
-    (crash_value(writer, seq) == value).then_some((writer, seq))
+    (crash_writer::value(writer, seq) == value).then_some((writer, seq))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -86,7 +77,7 @@ async fn sigkill_under_32_writers_loses_no_acknowledged_write() {
                 let kv = stored
                     .get(&key)
                     .unwrap_or_else(|| panic!("acknowledged {key} was lost"));
-                assert_eq!(kv.value, crash_value(writer, seq), "{key}");
+                assert_eq!(kv.value, crash_writer::value(writer, seq), "{key}");
                 assert_eq!(kv.create_revision, rev, "{key}");
             }
             "update" => {

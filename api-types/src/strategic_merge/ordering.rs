@@ -321,18 +321,7 @@ fn swap_range<T>(data: &mut [T], a: usize, b: usize, n: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A small deterministic generator (xorshift), so the property tests need no dependency.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-    }
+    use crate::strategic_merge::tests::Rng;
 
     #[test]
     fn go_stable_sort_is_a_stable_sort_for_consistent_orders() {

@@ -9,6 +9,31 @@ mod kinds;
 mod properties;
 mod upstream;
 
+/// A small deterministic generator (xorshift), so the property tests here and in `ordering`
+/// need no dependency and every run checks the same inputs.
+pub(super) struct Rng(pub(super) u64);
+
+impl Rng {
+    pub(super) fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+
+    fn chance(&mut self, percent: u64) -> bool {
+        self.next() % 100 < percent
+    }
+
+    fn pick<'a>(&mut self, items: &'a [&'a str]) -> &'a str {
+        items.get(self.below(items.len())).copied().unwrap_or("x")
+    }
+}
+
 /// Parses a YAML fixture (the notation Kubernetes' own patch fixtures use).
 fn yaml(text: &str) -> Value {
     match serde_saphyr::from_str::<Value>(text) {

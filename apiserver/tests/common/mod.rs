@@ -1,5 +1,6 @@
-//! A small HTTPS client and a server-process guard for the API server's black-box tests and
-//! benchmarks: HTTP/2 over TLS with the admin client certificate, as kubectl connects.
+//! A small HTTPS client, a server-process guard and a stock-kubectl runner for the API
+//! server's black-box tests and benchmarks: HTTP/2 over TLS with the admin client
+//! certificate, as kubectl connects.
 
 #![allow(dead_code)]
 
@@ -11,7 +12,7 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -82,6 +83,31 @@ impl Client {
         body: Option<&Value>,
     ) -> anyhow::Result<(StatusCode, Bytes)> {
         self.send_full(method, path, body, "application/json").await
+    }
+
+    /// Sends one request and checks that the answer has status `want`; returns the answer's
+    /// body as JSON (`Value::Null` when it is empty). A failed request, another status or a
+    /// body that is not JSON panics with the request and the answer's text, so a failing
+    /// test shows what the server said.
+    pub async fn send_expecting(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        want: StatusCode,
+    ) -> Value {
+        let request = format!("{method} {path}");
+        let (status, bytes) = self
+            .send(method, path, body)
+            .await
+            .unwrap_or_else(|err| panic!("{request}: {err:#}"));
+        let text = String::from_utf8_lossy(&bytes);
+        assert_eq!(status, want, "{request}: {text}");
+        if bytes.is_empty() {
+            return Value::Null;
+        }
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|err| panic!("{request}: the answer is not JSON ({err}): {text}"))
     }
 
     /// Sends a bodiless request with the given Accept header.
@@ -315,4 +341,77 @@ pub fn rss_kib(pid: u32) -> Option<u64> {
         .find(|l| l.starts_with("VmRSS:"))
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|v| v.parse().ok())
+}
+
+/// Stock kubectl 1.`version` with one kubeconfig and a private discovery cache.
+pub struct Kubectl {
+    bin: String,
+    kubeconfig: PathBuf,
+    cache: PathBuf,
+}
+
+impl Kubectl {
+    /// kubectl `version` (such as `1.33`) with `kubeconfig`, its cache under `cache_root`;
+    /// fails the test when that release is not installed.
+    pub fn new(version: &str, kubeconfig: &Path, cache_root: &Path) -> Self {
+        let bin = format!("/usr/lib/google-cloud-sdk/bin/kubectl.{version}");
+        assert!(Path::new(&bin).exists(), "{bin} is needed for this test");
+        let name = kubeconfig
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("kubeconfig");
+        Kubectl {
+            bin,
+            kubeconfig: kubeconfig.to_owned(),
+            cache: cache_root.join(format!("{version}-{name}")),
+        }
+    }
+
+    /// Runs a command, whatever its outcome, with a 20 s request timeout.
+    pub fn output(&self, args: &[&str]) -> Output {
+        Command::new(&self.bin)
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .arg("--cache-dir")
+            .arg(&self.cache)
+            .arg("--request-timeout=20s")
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("running {}: {e}", self.bin))
+    }
+
+    /// Runs a command that must succeed and returns its standard output.
+    pub fn run(&self, args: &[&str]) -> String {
+        let out = self.output(args);
+        assert!(
+            out.status.success(),
+            "{} {} failed:\n{}",
+            self.bin,
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Runs a command that must fail and returns its standard error.
+    pub fn fail(&self, args: &[&str]) -> String {
+        let out = self.output(args);
+        assert!(
+            !out.status.success(),
+            "{} {} should have failed but printed:\n{}",
+            self.bin,
+            args.join(" "),
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+
+    /// `get <what> -o json`, decoded.
+    pub fn get(&self, what: &[&str]) -> Value {
+        let mut args = vec!["get"];
+        args.extend(what);
+        args.extend(["-o", "json"]);
+        let text = self.run(&args);
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("kubectl get {what:?}: {e}: {text}"))
+    }
 }

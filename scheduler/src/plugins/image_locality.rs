@@ -123,7 +123,7 @@ pub fn image_node_counts(nodes: &[NodeInfo]) -> HashMap<String, usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plugins::testing::{node, pod};
+    use crate::plugins::testing::{self, node, pod};
     use serde_json::{json, Value};
 
     fn with_images(name: &str, images: Value) -> NodeInfo {
@@ -140,15 +140,7 @@ mod tests {
             image_nodes: &counts,
             ..Snapshot::of_nodes(nodes)
         };
-        let refs: Vec<&NodeInfo> = nodes.iter().collect();
-        let mut state = CycleState::default();
-        if ImageLocality.pre_score(&mut state, p, &refs, &snap).code == Code::Skip {
-            return vec![0; nodes.len()];
-        }
-        nodes
-            .iter()
-            .map(|n| ImageLocality.score(&state, p, n))
-            .collect()
+        testing::scores(&ImageLocality, p, nodes, &snap).unwrap_or_else(|| vec![0; nodes.len()])
     }
 
     #[test]

@@ -377,21 +377,14 @@ impl ScorePlugin for InterPodAffinity {
 mod tests {
     use super::*;
     use crate::framework::NamespaceLabels;
-    use crate::plugins::testing::{node, pod_json};
+    use crate::plugins::testing::{self, labelled, node};
     use serde_json::{json, Value};
-    use std::sync::Arc;
 
     fn zone_node(name: &str, zone: &str) -> NodeInfo {
         node(
             name,
             json!({"metadata": {"labels": {"zone": zone, "kubernetes.io/hostname": name}}}),
         )
-    }
-
-    fn labelled(name: &str, labels: Value, spec: Value) -> Arc<PodInfo> {
-        let mut v = pod_json(name, spec);
-        v["metadata"]["labels"] = labels;
-        Arc::new(PodInfo::from_json(v).unwrap())
     }
 
     fn term(app: &str, key: &str) -> Value {
@@ -582,19 +575,7 @@ mod tests {
     }
 
     fn scores(p: &PodInfo, nodes: &[NodeInfo]) -> Option<Vec<i64>> {
-        let snap = Snapshot::of_nodes(nodes);
-        let mut state = CycleState::default();
-        let refs: Vec<&NodeInfo> = nodes.iter().collect();
-        let pre = InterPodAffinity.pre_score(&mut state, p, &refs, &snap);
-        if pre.code == Code::Skip {
-            return None;
-        }
-        let mut s: Vec<i64> = nodes
-            .iter()
-            .map(|n| InterPodAffinity.score(&state, p, n))
-            .collect();
-        InterPodAffinity.normalize(&mut s);
-        Some(s)
+        testing::scores(&InterPodAffinity, p, nodes, &Snapshot::of_nodes(nodes))
     }
 
     #[test]

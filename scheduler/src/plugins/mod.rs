@@ -75,10 +75,13 @@ pub fn default_profile(scheduler_name: &str) -> Result<Profile, ProfileError> {
 
 #[cfg(test)]
 pub(crate) mod testing {
+    use crate::framework::{CycleState, PreScorePlugin, ScorePlugin, Snapshot};
     use crate::node_info::NodeInfo;
     use crate::pod_info::PodInfo;
+    use crate::status::Code;
     use berth_api_types::k8s::api::core::v1::Node;
     use serde_json::{json, Value};
+    use std::sync::Arc;
 
     /// A node named `name` with `extra` merged into its JSON (labels, taints, allocatable).
     pub fn node(name: &str, extra: Value) -> NodeInfo {
@@ -100,6 +103,31 @@ pub(crate) mod testing {
             "spec": {"containers": [{"name": "c", "image": "i"}]}});
         merge(&mut v, json!({ "spec": spec }));
         v
+    }
+
+    /// A pod like [`pod`] carrying `labels`, shared as the plugins that select pods hold it.
+    pub fn labelled(name: &str, labels: Value, spec: Value) -> Arc<PodInfo> {
+        let mut v = pod_json(name, spec);
+        v["metadata"]["labels"] = labels;
+        Arc::new(PodInfo::from_json(v).unwrap())
+    }
+
+    /// The scores `plugin` gives `pod` on each of `nodes` after its pre-score over `snap`,
+    /// normalized as a profile does; `None` when the pre-score skips the pod.
+    pub fn scores<P: PreScorePlugin + ScorePlugin>(
+        plugin: &P,
+        pod: &PodInfo,
+        nodes: &[NodeInfo],
+        snap: &Snapshot,
+    ) -> Option<Vec<i64>> {
+        let refs: Vec<&NodeInfo> = nodes.iter().collect();
+        let mut state = CycleState::default();
+        if plugin.pre_score(&mut state, pod, &refs, snap).code == Code::Skip {
+            return None;
+        }
+        let mut scores: Vec<i64> = nodes.iter().map(|n| plugin.score(&state, pod, n)).collect();
+        plugin.normalize(&mut scores);
+        Some(scores)
     }
 
     /// A pod with one container requesting `requests`.

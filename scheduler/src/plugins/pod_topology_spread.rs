@@ -434,7 +434,7 @@ impl ScorePlugin for PodTopologySpread {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plugins::testing::{node, pod_json};
+    use crate::plugins::testing::{self, labelled, node, pod_json};
     use serde_json::{json, Value};
     use std::sync::Arc;
 
@@ -443,12 +443,6 @@ mod tests {
             name,
             json!({"metadata": {"labels": {ZONE_KEY: zone, HOSTNAME_KEY: name}}}),
         )
-    }
-
-    fn labelled(name: &str, labels: Value, spec: Value) -> Arc<PodInfo> {
-        let mut v = pod_json(name, spec);
-        v["metadata"]["labels"] = labels;
-        Arc::new(PodInfo::from_json(v).unwrap())
     }
 
     fn web(name: &str) -> Arc<PodInfo> {
@@ -625,21 +619,7 @@ mod tests {
             owners,
             ..Snapshot::of_nodes(nodes)
         };
-        let refs: Vec<&NodeInfo> = nodes.iter().collect();
-        let mut state = CycleState::default();
-        if PodTopologySpread
-            .pre_score(&mut state, p, &refs, &snap)
-            .code
-            == Code::Skip
-        {
-            return None;
-        }
-        let mut s: Vec<i64> = nodes
-            .iter()
-            .map(|n| PodTopologySpread.score(&state, p, n))
-            .collect();
-        PodTopologySpread.normalize(&mut s);
-        Some(s)
+        testing::scores(&PodTopologySpread, p, nodes, &snap)
     }
 
     #[test]

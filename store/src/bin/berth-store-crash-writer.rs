@@ -7,22 +7,11 @@
 //! `/crash/counter/WRITER` set to SEQ. Values are derived from the key and sequence number,
 //! so a reader can tell a complete value from a torn one.
 
+use berth_store::crash_writer::value;
 use berth_store::sqlite::SqliteStore;
 use berth_store::Store;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
-
-/// The value written for `writer`'s sequence number `seq`: 1.5 KB of a repeated header, so
-/// the crash test can rebuild it and compare.
-fn value(writer: usize, seq: u64) -> Vec<u8> {
-    let head = format!("{writer}:{seq}:");
-    let mut out = head.clone().into_bytes();
-    while out.len() < 1536 {
-        out.extend_from_slice(head.as_bytes());
-    }
-    out.truncate(1536);
-    out
-}
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {

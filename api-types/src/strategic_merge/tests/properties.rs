@@ -3,31 +3,6 @@
 
 use super::*;
 
-/// A small deterministic generator (xorshift), so the properties need no dependency and
-/// every run checks the same documents.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
-
-    fn pick<'a>(&mut self, items: &'a [&'a str]) -> &'a str {
-        items.get(self.below(items.len())).copied().unwrap_or("x")
-    }
-}
-
 /// Field names of the served kinds, so generated documents reach described lists and maps.
 const KEYS: &[&str] = &[
     "metadata",
