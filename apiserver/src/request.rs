@@ -60,9 +60,13 @@ impl Query {
         self.0.get(key).map(String::as_str)
     }
 
-    /// A boolean parameter (`true`/`1`).
+    /// A boolean parameter: false when absent, `0` or `false` in any case; any other value,
+    /// the empty one included, is true (clients send `true`, `True` or `1`).
     pub fn flag(&self, key: &str) -> bool {
-        matches!(self.get(key), Some("true" | "1"))
+        match self.get(key) {
+            None => false,
+            Some(v) => v != "0" && !v.eq_ignore_ascii_case("false"),
+        }
     }
 
     /// A non-negative integer parameter; a malformed one is a 400.
@@ -195,6 +199,30 @@ mod tests {
 
     fn req(method: Method, path: &str, query: &str) -> ApiResult<Target> {
         parse(&method, path, &Query::parse(Some(query)))
+    }
+
+    #[test]
+    fn boolean_parameters_are_false_only_when_absent_zero_or_false() {
+        for (query, want) in [
+            ("", false),
+            ("watch=false", false),
+            ("watch=False", false),
+            ("watch=FALSE", false),
+            ("watch=0", false),
+            ("watch=true", true),
+            ("watch=True", true),
+            ("watch=1", true),
+            ("watch=", true),
+            ("watch", true),
+        ] {
+            assert_eq!(Query::parse(Some(query)).flag("watch"), want, "{query:?}");
+            match req(Method::GET, "/api/v1/namespaces/default/pods", query) {
+                Ok(Target::Resource(r)) => {
+                    assert_eq!(r.verb, if want { "watch" } else { "list" }, "{query:?}")
+                }
+                other => panic!("{query:?}: {other:?}"),
+            }
+        }
     }
 
     #[test]
