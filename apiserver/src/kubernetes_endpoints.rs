@@ -181,7 +181,8 @@ fn request(group: &str, plural: &str, ns: &str, verb: &'static str) -> Option<Re
     })
 }
 
-/// Writes `desired` (named `name`) unless the stored object already has the same `fields`.
+/// Writes `desired` (named `name`), creating it if missing; with `compared`, not when the
+/// stored object already has the same values of those fields.
 async fn put(
     registry: &Registry,
     group: &str,
@@ -189,15 +190,17 @@ async fn put(
     ns: &str,
     name: &str,
     mut desired: Value,
-    fields: &[&str],
+    compared: Option<&[&str]>,
 ) -> ApiResult<()> {
     let Some(r) = request(group, plural, ns, "update") else {
         return Ok(());
     };
     match registry.get(&r, name).await {
         Ok(current) => {
-            if fields.iter().all(|f| current.get(*f) == desired.get(*f)) {
-                return Ok(());
+            if let Some(fields) = compared {
+                if fields.iter().all(|f| current.get(*f) == desired.get(*f)) {
+                    return Ok(());
+                }
             }
             desired["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"].clone();
             registry.update(&r, name, desired, false).await.map(|_| ())
@@ -277,7 +280,7 @@ impl Reconciler {
             NAMESPACE,
             &id,
             lease,
-            &[],
+            None,
         )
         .await?;
         let ours = self.identity_leases().await?;
@@ -309,7 +312,7 @@ impl Reconciler {
             "default",
             SERVICE,
             endpoints(ips, port),
-            &["subsets"],
+            Some(&["subsets"]),
         )
         .await?;
         put(
@@ -319,7 +322,7 @@ impl Reconciler {
             "default",
             SERVICE,
             endpoint_slice(ips, port),
-            &["addressType", "endpoints", "ports"],
+            Some(&["addressType", "endpoints", "ports"]),
         )
         .await
     }
@@ -357,6 +360,39 @@ impl Reconciler {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn every_round_renews_the_identity_lease() {
+        let store: berth_store::DynStore =
+            std::sync::Arc::new(berth_store::memory::MemoryStore::new());
+        let reconciler = Reconciler {
+            registry: Registry::new(store),
+            hostname: "master-1".into(),
+            endpoint: "192.0.2.10:6443".parse().unwrap(),
+        };
+        let renewed = || async {
+            let leases = reconciler.identity_leases().await.unwrap();
+            assert_eq!(leases.len(), 1, "{leases:?}");
+            leases[0]["spec"]["renewTime"].as_str().unwrap().to_owned()
+        };
+        let mut namespaces = request("", "namespaces", "", "create").unwrap();
+        namespaces.namespace = None;
+        for name in [NAMESPACE, "default"] {
+            let namespace =
+                json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
+            reconciler
+                .registry
+                .create(&namespaces, namespace, false)
+                .await
+                .unwrap();
+        }
+        reconciler.once("holder").await.unwrap();
+        let first = renewed().await;
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        reconciler.once("holder").await.unwrap();
+        let second = renewed().await;
+        assert!(second > first, "{first} then {second}");
+    }
 
     #[test]
     fn identities_are_named_from_the_host_name() {
