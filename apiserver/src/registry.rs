@@ -317,9 +317,18 @@ fn decode_continue(token: &str) -> ApiResult<(Revision, String)> {
     Ok((rv, start.trim_end_matches('\u{0}').to_owned()))
 }
 
-/// Where a list starts: the revision to read at (0 for the newest) and the key to continue
-/// after, from the continue token or the resourceVersion parameter.
-fn start_point(prefix: &str, opts: &ListOptions) -> ApiResult<(Revision, Option<String>)> {
+/// Where a list reads: the revision to read at (0 for the newest), the key to continue after,
+/// and the oldest revision the newest data may be (0 for any).
+struct ListAt {
+    revision: Revision,
+    start_after: Option<String>,
+    not_older_than: Revision,
+}
+
+/// Where a list starts, from the continue token or the resourceVersion parameter: "0" and
+/// unset mean the newest data; a version is exact with `resourceVersionMatch=Exact`, or with
+/// no match and a limit (paging from a version); otherwise the newest data must not be older.
+fn start_point(prefix: &str, opts: &ListOptions) -> ApiResult<ListAt> {
     if let Some(token) = &opts.continue_token {
         let (rv, start) = decode_continue(token)?;
         if !start.starts_with(prefix) && !start.is_empty() {
@@ -327,16 +336,33 @@ fn start_point(prefix: &str, opts: &ListOptions) -> ApiResult<(Revision, Option<
                 "continue key is not valid for this request",
             ));
         }
-        return Ok((rv, Some(start)));
+        return Ok(ListAt {
+            revision: rv,
+            start_after: Some(start),
+            not_older_than: 0,
+        });
     }
-    // "0" and unset both mean the newest data; an exact version is served as is when paging.
-    match opts.resource_version.as_deref() {
-        Some(rv) => {
-            let rv = parse_rv(rv)?;
-            Ok((if rv > 0 && opts.limit > 0 { rv } else { 0 }, None))
+    let rv = match opts.resource_version.as_deref() {
+        Some(rv) => parse_rv(rv)?,
+        None => 0,
+    };
+    let exact = match opts.resource_version_match.as_deref() {
+        Some(m) => m == "Exact",
+        None => opts.limit > 0,
+    };
+    Ok(if rv > 0 && exact {
+        ListAt {
+            revision: rv,
+            start_after: None,
+            not_older_than: 0,
         }
-        None => Ok((0, None)),
-    }
+    } else {
+        ListAt {
+            revision: 0,
+            start_after: None,
+            not_older_than: rv,
+        }
+    })
 }
 
 impl Registry {
@@ -377,9 +403,9 @@ impl Registry {
         let mut at = None;
         let mut start_after = None;
         if opts.continue_token.is_some() {
-            let (rv, start) = start_point(&prefix, opts)?;
-            at = Some(rv);
-            start_after = start;
+            let point = start_point(&prefix, opts)?;
+            at = Some(point.revision);
+            start_after = point.start_after;
         } else {
             let exact = opts.resource_version_match.as_deref() == Some("Exact");
             match opts.resource_version.as_deref() {
@@ -403,6 +429,14 @@ impl Registry {
                         {
                             return Ok(None);
                         }
+                        if rv > current {
+                            // A version the store has not reached: wait for it a while, as
+                            // for any version the cache has not seen yet.
+                            if !cache.wait_for(rv, crate::cache::CONSISTENT_WAIT).await {
+                                let current = self.store.current_revision().await?;
+                                return Err(ApiError::resource_version_too_large(rv, current));
+                            }
+                        }
                     }
                 }
             }
@@ -420,6 +454,17 @@ impl Registry {
             items: page.items,
             resource_version: page.revision,
         }))
+    }
+
+    /// Fails with 504 (`ResourceVersionTooLarge`) when the store has not reached `revision`.
+    async fn reached(&self, revision: Revision) -> ApiResult<()> {
+        if revision > 0 {
+            let current = self.store.current_revision().await?;
+            if revision > current {
+                return Err(ApiError::resource_version_too_large(revision, current));
+            }
+        }
+        Ok(())
     }
 
     /// Hands out Service addresses and ports from `allocator`.
@@ -731,7 +776,12 @@ impl Registry {
     /// Lists objects, with selectors and paging.
     pub async fn list(&self, r: &ResourceRequest, opts: &ListOptions) -> ApiResult<ListPage> {
         let prefix = keys::collection_prefix(r.resource, r.namespace.as_deref());
-        let (mut revision, mut start_after) = start_point(&prefix, opts)?;
+        let ListAt {
+            mut revision,
+            mut start_after,
+            not_older_than,
+        } = start_point(&prefix, opts)?;
+        self.reached(not_older_than).await?;
         let filtering = opts.labels.as_ref().is_some_and(|l| !l.is_empty())
             || opts.fields.as_ref().is_some_and(|f| !f.is_empty());
         let mut items = Vec::new();
@@ -803,7 +853,12 @@ impl Registry {
         opts: &ListOptions,
     ) -> ApiResult<(Vec<u8>, ListPage)> {
         let prefix = keys::collection_prefix(r.resource, r.namespace.as_deref());
-        let (revision, start_after) = start_point(&prefix, opts)?;
+        let ListAt {
+            revision,
+            start_after,
+            not_older_than,
+        } = start_point(&prefix, opts)?;
+        self.reached(not_older_than).await?;
         let mut req = RangeRequest::prefix(prefix).at_revision(revision);
         if let Some(after) = start_after {
             req = req.start_after(after);
@@ -1302,6 +1357,100 @@ mod tests {
                 .await
                 .unwrap_err();
             assert_eq!(err.code, 404, "{err:?}");
+        }
+    }
+
+    /// Lists configmaps in `default` as the handler does: from the cache when it may answer,
+    /// else from the store (both the JSON and the raw path); the names and the list's version.
+    async fn list_names(registry: &Registry, opts: &ListOptions) -> ApiResult<(Vec<String>, i64)> {
+        let r = request("configmaps", Some("default"));
+        if let Some(page) = registry.list_cached(&r, opts).await? {
+            let names = page.items.iter().map(|e| e.name().to_owned()).collect();
+            return Ok((names, page.resource_version));
+        }
+        let page = registry.list(&r, opts).await?;
+        let (_, raw) = registry.list_raw(&r, opts).await?;
+        assert_eq!(raw.resource_version, page.resource_version);
+        let names = page
+            .items
+            .iter()
+            .map(|o| o["metadata"]["name"].as_str().unwrap().to_owned())
+            .collect();
+        Ok((names, page.resource_version))
+    }
+
+    #[tokio::test]
+    async fn list_versions_are_exact_not_older_than_or_too_large() {
+        let store: DynStore = Arc::new(berth_store::memory::MemoryStore::new());
+        let cache = WatchCache::start(store.clone());
+        let uncached = Registry::new(store.clone());
+        let cached = Registry::new(store.clone()).with_cache(cache.clone());
+        let mut revisions = Vec::new();
+        for name in ["a", "b", "c"] {
+            let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": "default"}});
+            let key = keys::object_key(request("configmaps", None).resource, Some("default"), name);
+            revisions.push(
+                store
+                    .create(&key, serde_json::to_vec(&cm).unwrap())
+                    .await
+                    .unwrap()
+                    .mod_revision,
+            );
+        }
+        assert!(cache.sync().await, "the cache catches up");
+        let current = revisions[2];
+        let opts = |rv: i64, matching: Option<&str>, limit: usize| ListOptions {
+            resource_version: Some(rv.to_string()),
+            resource_version_match: matching.map(str::to_owned),
+            limit,
+            ..ListOptions::default()
+        };
+        for registry in [&uncached, &cached] {
+            // Exact, with or without a limit; a version and a limit without a match is exact too.
+            for o in [
+                opts(revisions[0], Some("Exact"), 0),
+                opts(revisions[0], Some("Exact"), 10),
+                opts(revisions[0], None, 10),
+            ] {
+                let (names, rv) = list_names(registry, &o).await.unwrap();
+                assert_eq!(
+                    (names, rv),
+                    (vec!["a".to_owned()], revisions[0]),
+                    "{:?}",
+                    o.resource_version_match
+                );
+            }
+            // Not older than: the newest data.
+            for o in [
+                opts(revisions[0], Some("NotOlderThan"), 0),
+                opts(revisions[0], None, 0),
+            ] {
+                let (names, rv) = list_names(registry, &o).await.unwrap();
+                assert_eq!((names.len(), rv), (3, current));
+            }
+            // A version the store has not reached, whichever the semantics.
+            for o in [
+                opts(current + 5, Some("NotOlderThan"), 0),
+                opts(current + 5, None, 0),
+                opts(current + 5, Some("Exact"), 0),
+                opts(current + 5, None, 2),
+            ] {
+                let err = list_names(registry, &o).await.unwrap_err();
+                assert_eq!((err.code, err.reason), (504, "Timeout"), "{err:?}");
+                let details = err.details.as_ref().unwrap();
+                assert_eq!(
+                    details["causes"][0]["reason"], "ResourceVersionTooLarge",
+                    "{err:?}"
+                );
+                assert_eq!(details["retryAfterSeconds"], 1, "{err:?}");
+                assert!(
+                    err.message.contains(&format!(
+                        "Too large resource version: {}, current: {current}",
+                        current + 5
+                    )),
+                    "{err:?}"
+                );
+            }
         }
     }
 

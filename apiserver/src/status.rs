@@ -215,6 +215,20 @@ impl ApiError {
         Self::new(504, "Timeout", message)
     }
 
+    /// 504 for a read that asks for a resourceVersion newer than the store's: the cause
+    /// `ResourceVersionTooLarge` tells informers to list again from the newest data, and
+    /// `retryAfterSeconds` when to try the same version again.
+    pub fn resource_version_too_large(requested: i64, current: i64) -> Self {
+        let mut e = Self::timeout(format!(
+            "Timeout: Too large resource version: {requested}, current: {current}"
+        ));
+        e.details = Some(json!({
+            "causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}],
+            "retryAfterSeconds": 1,
+        }));
+        e
+    }
+
     /// The `metav1.Status` object.
     pub fn to_status(&self) -> Value {
         let mut status = json!({
@@ -261,9 +275,9 @@ impl From<berth_store::StoreError> for ApiError {
             } => ApiError::gone(format!(
                 "too old resource version: {requested} ({compacted})"
             )),
-            E::FutureRevision { requested, current } => ApiError::timeout(format!(
-                "Too large resource version: {requested}, current: {current}"
-            )),
+            E::FutureRevision { requested, current } => {
+                ApiError::resource_version_too_large(requested, current)
+            }
             other => ApiError::internal(other.to_string()),
         }
     }
