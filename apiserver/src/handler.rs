@@ -856,7 +856,90 @@ pub fn version() -> Value {
     })
 }
 
+/// Checks how a list, watch or deletecollection combines `resourceVersion`,
+/// `resourceVersionMatch`, `continue` and `sendInitialEvents`: a 422 naming every conflict
+/// (as an invalid `ListOptions.meta.k8s.io`), or a 400 for a version with a continue token.
+fn validate_list_query(query: &Query, watch: bool) -> ApiResult<()> {
+    use berth_api_types::validation::{FieldError, Path};
+    let present = |key: &str| query.get(key).filter(|v| !v.is_empty());
+    let version = present("resourceVersion");
+    let continued = present("continue").is_some();
+    let matching = present("resourceVersionMatch");
+    let initial = query.get("sendInitialEvents").is_some();
+    let at = Path::new("resourceVersionMatch");
+    let mut errors = Vec::new();
+    if watch {
+        if initial && matching != Some("NotOlderThan") {
+            errors.push(FieldError::forbidden(
+                &at,
+                "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
+            ));
+        }
+        if let Some(m) = matching {
+            if !initial {
+                errors.push(FieldError::forbidden(
+                    &at,
+                    "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided",
+                ));
+            }
+            if m != "NotOlderThan" {
+                errors.push(FieldError::not_supported(&at, m, &["NotOlderThan"]));
+            }
+            if continued {
+                errors.push(FieldError::forbidden(
+                    &at,
+                    "resourceVersionMatch is forbidden when continue is provided",
+                ));
+            }
+        }
+    } else {
+        if let Some(m) = matching {
+            if version.is_none() {
+                errors.push(FieldError::forbidden(
+                    &at,
+                    "resourceVersionMatch is forbidden unless resourceVersion is provided",
+                ));
+            }
+            if continued {
+                errors.push(FieldError::forbidden(
+                    &at,
+                    "resourceVersionMatch is forbidden when continue is provided",
+                ));
+            }
+            if m != "Exact" && m != "NotOlderThan" {
+                errors.push(FieldError::not_supported(
+                    &at,
+                    m,
+                    &["Exact", "NotOlderThan", ""],
+                ));
+            }
+            if m == "Exact" && version == Some("0") {
+                errors.push(FieldError::forbidden(
+                    &at,
+                    "resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\"",
+                ));
+            }
+        }
+        if initial {
+            errors.push(FieldError::forbidden(
+                &Path::new("sendInitialEvents"),
+                "sendInitialEvents is forbidden for list",
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::invalid("meta.k8s.io", "ListOptions", "", &errors));
+    }
+    if continued && version.is_some_and(|v| v != "0") {
+        return Err(ApiError::bad_request(
+            "specifying resource version is not allowed when using continue",
+        ));
+    }
+    Ok(())
+}
+
 fn list_options(r: &ResourceRequest, query: &Query) -> ApiResult<ListOptions> {
+    validate_list_query(query, r.verb == "watch")?;
     let labels = match query.get("labelSelector") {
         Some(s) if !s.is_empty() => {
             Some(LabelSelector::parse(s).map_err(|e| ApiError::bad_request(e.to_string()))?)
@@ -1101,5 +1184,48 @@ mod tests {
             decode_object("application/cbor", b"\xa0").unwrap_err().code,
             415
         );
+    }
+
+    #[test]
+    fn list_options_combinations_are_checked_as_for_any_list() {
+        let check = |query: &str, watch: bool| {
+            validate_list_query(&Query::parse(Some(query)), watch).map_err(|e| (e.code, e.message))
+        };
+        for ok in [
+            "",
+            "resourceVersion=5&resourceVersionMatch=Exact",
+            "resourceVersion=0&resourceVersionMatch=NotOlderThan",
+            "continue=abc",
+            "continue=abc&resourceVersion=0",
+            "limit=5&resourceVersion=7",
+        ] {
+            assert_eq!(check(ok, false), Ok(()), "{ok}");
+        }
+        for ok in [
+            "resourceVersion=5",
+            "sendInitialEvents=true&resourceVersionMatch=NotOlderThan",
+            "sendInitialEvents=false&resourceVersionMatch=NotOlderThan&resourceVersion=3",
+        ] {
+            assert_eq!(check(ok, true), Ok(()), "{ok}");
+        }
+        let invalid = "ListOptions.meta.k8s.io \"\" is invalid: ";
+        for (query, watch, code, message) in [
+            ("resourceVersionMatch=Exact", false, 422, "resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided"),
+            ("resourceVersion=0&resourceVersionMatch=Exact", false, 422, "resourceVersionMatch: Forbidden: resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\""),
+            ("resourceVersion=3&resourceVersionMatch=Bogus", false, 422, "resourceVersionMatch: Unsupported value: \"Bogus\": supported values: \"Exact\", \"NotOlderThan\", \"\""),
+            ("continue=abc&resourceVersion=3&resourceVersionMatch=Exact", false, 422, "resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden when continue is provided"),
+            ("sendInitialEvents=true", false, 422, "sendInitialEvents: Forbidden: sendInitialEvents is forbidden for list"),
+            ("sendInitialEvents=true", true, 422, "resourceVersionMatch: Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"),
+            ("resourceVersion=3&resourceVersionMatch=NotOlderThan", true, 422, "resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided"),
+            ("sendInitialEvents=true&resourceVersionMatch=Exact", true, 422, "Unsupported value: \"Exact\": supported values: \"NotOlderThan\""),
+            ("continue=abc&resourceVersion=3", false, 400, "specifying resource version is not allowed when using continue"),
+        ] {
+            let (got_code, got) = check(query, watch).unwrap_err();
+            assert_eq!(got_code, code, "{query}: {got}");
+            if code == 422 {
+                assert!(got.starts_with(invalid), "{query}: {got}");
+            }
+            assert!(got.contains(message), "{query}: {got}");
+        }
     }
 }

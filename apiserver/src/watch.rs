@@ -45,21 +45,11 @@ impl WatchParams {
             None | Some("") | Some("0") => None,
             Some(rv) => Some(registry::parse_rv(rv)?),
         };
-        let send_initial = match query.get("sendInitialEvents") {
-            None | Some("") => None,
-            Some("true") => Some(true),
-            Some("false") => Some(false),
-            Some(other) => {
-                return Err(ApiError::bad_request(format!(
-                    "invalid sendInitialEvents value {other:?}"
-                )))
-            }
-        };
-        if send_initial.is_some() && query.get("resourceVersionMatch") != Some("NotOlderThan") {
-            return Err(ApiError::invalid_message(
-                "resourceVersionMatch: Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
-            ));
-        }
+        // How the parameter combines with resourceVersionMatch is checked with the other
+        // list options.
+        let send_initial = query
+            .get("sendInitialEvents")
+            .map(|_| query.flag("sendInitialEvents"));
         let timeout = match query.int("timeoutSeconds")? {
             Some(s) if s > 0 => Duration::from_secs(s as u64),
             _ => DEFAULT_WATCH_TIMEOUT,
