@@ -367,6 +367,24 @@ impl Entry {
         })
     }
 
+    /// The same object stamped with `revision`: what a watcher is sent as DELETED when the
+    /// change at `revision` took the object out of its selection.
+    pub fn at_revision(&self, revision: Revision) -> Option<Entry> {
+        let mut obj: Value = serde_json::from_slice(&self.bytes).ok()?;
+        obj.get_mut("metadata")?.as_object_mut()?.insert(
+            "resourceVersion".into(),
+            Value::String(revision.to_string()),
+        );
+        Some(Entry {
+            key: self.key.clone(),
+            bytes: serde_json::to_vec(&obj).ok()?,
+            mod_revision: revision,
+            labels: self.labels.clone(),
+            fields: self.fields.clone(),
+            row: OnceLock::new(),
+        })
+    }
+
     /// Whether the object passes a label and a field selector.
     pub fn selected(&self, labels: Option<&LabelSelector>, fields: Option<&FieldSelector>) -> bool {
         labels.is_none_or(|l| l.matches(&self.labels))

@@ -219,23 +219,27 @@ pub async fn serve(
                         }
                     }
                     let now_matches = registry::selected(r.resource, &opts, &current);
-                    let kind = match event.kind {
-                        EventKind::Delete if now_matches => "DELETED",
+                    let (kind, object) = match event.kind {
+                        EventKind::Delete if now_matches => ("DELETED", current),
                         EventKind::Delete => continue,
                         EventKind::Put => {
                             let before = event.prev.as_ref().and_then(|p| registry::decode(p).ok());
                             let was_matching = before.as_ref().map(|b| registry::selected(r.resource, &opts, b));
                             match (was_matching, now_matches) {
-                                (Some(true), true) => "MODIFIED",
-                                (Some(true), false) => "DELETED",
-                                (Some(false), true) => "ADDED",
-                                (None, true) if event.kv.create_revision == event.kv.mod_revision => "ADDED",
-                                (None, true) => "MODIFIED",
+                                (Some(true), true) => ("MODIFIED", current),
+                                // Gone from the selection: the last state the watcher was
+                                // sent, at the version of the change.
+                                (Some(true), false) => match before {
+                                    Some(before) => ("DELETED", left_selection(before, last)),
+                                    None => continue,
+                                },
+                                (Some(false), true) => ("ADDED", current),
+                                (None, true) if event.kv.create_revision == event.kv.mod_revision => ("ADDED", current),
+                                (None, true) => ("MODIFIED", current),
                                 (_, false) => continue,
                             }
                         }
                     };
-                    let object = current;
                     if !stream.send(kind, &object).await {
                         return;
                     }
@@ -244,6 +248,18 @@ pub async fn serve(
         }
     });
     Ok(streaming_response(rx, table))
+}
+
+/// The DELETED object for one that stopped matching a watch's selectors at `revision`: its
+/// previous state, stamped with the revision of the change that took it out.
+fn left_selection(mut before: Value, revision: Revision) -> Value {
+    if let Some(meta) = before.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.insert(
+            "resourceVersion".into(),
+            Value::String(revision.to_string()),
+        );
+    }
+    before
 }
 
 /// The streaming response that carries the lines sent to `rx`.
@@ -358,17 +374,26 @@ fn serve_cached(
                     for event in &events {
                         pos = event.revision();
                         let now = matches(&event.object);
-                        let kind = match event.kind {
-                            EventKind::Delete if now => "DELETED",
+                        let line = match event.kind {
+                            EventKind::Delete if now => render("DELETED", &event.object),
                             EventKind::Delete => continue,
                             EventKind::Put => match (event.prev.as_deref().map(&matches), now) {
-                                (Some(true), true) => "MODIFIED",
-                                (Some(true), false) => "DELETED",
-                                (_, true) => "ADDED",
+                                (Some(true), true) => render("MODIFIED", &event.object),
+                                // Gone from the selection: the last state the watcher was
+                                // sent, at the version of the change.
+                                (Some(true), false) => {
+                                    let Some(left) =
+                                        event.prev.as_ref().and_then(|p| p.at_revision(pos))
+                                    else {
+                                        continue;
+                                    };
+                                    render("DELETED", &Arc::new(left))
+                                }
+                                (_, true) => render("ADDED", &event.object),
                                 (_, false) => continue,
                             },
                         };
-                        if stream.tx.send(render(kind, &event.object)).await.is_err() {
+                        if stream.tx.send(line).await.is_err() {
                             return;
                         }
                     }
