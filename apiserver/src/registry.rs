@@ -1283,8 +1283,12 @@ impl Registry {
                 return Ok((obj, true));
             }
             match self.store.delete(&key, Some(current.mod_revision)).await {
-                Ok(_) => {
+                Ok(kv) => {
                     self.removed(r, &obj).await;
+                    // The answer carries the version of the deletion, as the DELETED event does.
+                    let mut obj = obj;
+                    meta_mut(&mut obj)
+                        .insert("resourceVersion".into(), json!(kv.mod_revision.to_string()));
                     return Ok((obj, true));
                 }
                 Err(StoreError::Conflict { .. }) => continue,
@@ -1452,6 +1456,28 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[tokio::test]
+    async fn an_immediate_delete_answers_with_the_version_of_the_deletion() {
+        let store: DynStore = Arc::new(berth_store::memory::MemoryStore::new());
+        let registry = Registry::new(store.clone());
+        let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "namespace": "default"}});
+        let key = keys::object_key(request("configmaps", None).resource, Some("default"), "a");
+        let created = store
+            .create(&key, serde_json::to_vec(&cm).unwrap())
+            .await
+            .unwrap();
+        let r = request("configmaps", Some("default"));
+        let (deleted, gone) = registry.delete(&r, "a", &json!({}), false).await.unwrap();
+        assert!(gone);
+        let current = store.current_revision().await.unwrap();
+        assert!(current > created.mod_revision);
+        assert_eq!(
+            deleted["metadata"]["resourceVersion"],
+            current.to_string(),
+            "{deleted}"
+        );
     }
 
     #[test]
