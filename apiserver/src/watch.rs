@@ -24,6 +24,38 @@ use tokio::sync::mpsc;
 
 /// How often a quiet watch sends a bookmark, when the client allows them.
 const BOOKMARK_EVERY: Duration = Duration::from_secs(60);
+/// How long before a watch's deadline its last BOOKMARK goes out, so that a client resumes
+/// from a fresh version.
+const BOOKMARK_BEFORE_END: Duration = Duration::from_secs(2);
+
+/// When a watch that allows bookmarks sends the next one: [`BOOKMARK_EVERY`] after the last,
+/// or [`BOOKMARK_BEFORE_END`] before the deadline when that comes first; none once that
+/// moment has passed.
+struct BookmarkClock {
+    deadline: tokio::time::Instant,
+    next: Option<tokio::time::Instant>,
+}
+
+impl BookmarkClock {
+    fn new(now: tokio::time::Instant, deadline: tokio::time::Instant) -> Self {
+        let mut clock = BookmarkClock {
+            deadline,
+            next: None,
+        };
+        clock.sent(now);
+        clock
+    }
+
+    /// A bookmark went out at `now` (or the watch started).
+    fn sent(&mut self, now: tokio::time::Instant) {
+        let heartbeat = now + BOOKMARK_EVERY;
+        let next = match self.deadline.checked_sub(BOOKMARK_BEFORE_END) {
+            Some(before_end) if before_end < heartbeat => before_end,
+            _ => heartbeat,
+        };
+        self.next = (next > now).then_some(next);
+    }
+}
 
 /// The watch-specific query parameters.
 #[derive(Debug, Clone)]
@@ -185,16 +217,16 @@ pub async fn serve(
             return;
         }
         let mut last = start;
-        let mut ticker =
-            tokio::time::interval_at(tokio::time::Instant::now() + BOOKMARK_EVERY, BOOKMARK_EVERY);
+        let mut clock = BookmarkClock::new(tokio::time::Instant::now(), deadline);
         loop {
             tokio::select! {
                 _ = tokio::time::sleep_until(deadline) => return,
                 _ = stream.tx.closed() => return,
-                _ = ticker.tick(), if params.bookmarks => {
+                _ = tokio::time::sleep_until(clock.next.unwrap_or(deadline)), if params.bookmarks && clock.next.is_some() => {
                     if !stream.send("BOOKMARK", &stream.bookmark(last, false)).await {
                         return;
                     }
+                    clock.sent(tokio::time::Instant::now());
                 }
                 event = watch.next() => {
                     let event = match event {
@@ -360,8 +392,7 @@ fn serve_cached(
             return;
         }
         let mut pos = start;
-        let mut ticker =
-            tokio::time::interval_at(tokio::time::Instant::now() + BOOKMARK_EVERY, BOOKMARK_EVERY);
+        let mut clock = BookmarkClock::new(tokio::time::Instant::now(), deadline);
         loop {
             changes.borrow_and_update();
             match cache.events_after(&prefix, pos) {
@@ -403,10 +434,11 @@ fn serve_cached(
             tokio::select! {
                 _ = tokio::time::sleep_until(deadline) => return,
                 _ = stream.tx.closed() => return,
-                _ = ticker.tick(), if params.bookmarks => {
+                _ = tokio::time::sleep_until(clock.next.unwrap_or(deadline)), if params.bookmarks && clock.next.is_some() => {
                     if !stream.send("BOOKMARK", &stream.bookmark(pos, false)).await {
                         return;
                     }
+                    clock.sent(tokio::time::Instant::now());
                 }
                 changed = changes.changed() => {
                     if changed.is_err() {
@@ -417,4 +449,33 @@ fn serve_cached(
         }
     });
     streaming_response(rx, table)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::time::Instant;
+
+    #[test]
+    fn bookmarks_come_every_minute_and_once_just_before_the_deadline() {
+        let start = Instant::now();
+        let secs = |s: u64| Duration::from_secs(s);
+        // A long watch: every minute, then 2 s before its end, then none.
+        let deadline = start + secs(150);
+        let mut clock = BookmarkClock::new(start, deadline);
+        assert_eq!(clock.next, Some(start + secs(60)));
+        clock.sent(start + secs(60));
+        assert_eq!(clock.next, Some(start + secs(120)));
+        clock.sent(start + secs(120));
+        assert_eq!(clock.next, Some(start + secs(148)));
+        clock.sent(start + secs(148));
+        assert_eq!(clock.next, None);
+        // A short watch: only the one before its end.
+        let mut clock = BookmarkClock::new(start, start + secs(10));
+        assert_eq!(clock.next, Some(start + secs(8)));
+        clock.sent(start + secs(8));
+        assert_eq!(clock.next, None);
+        // Shorter than the lead time: none.
+        assert_eq!(BookmarkClock::new(start, start + secs(1)).next, None);
+    }
 }
