@@ -1,0 +1,95 @@
+//! The store's history is compacted every `--etcd-compaction-interval`: afterwards a watch
+//! from a version older than the kept history gets an in-stream ERROR event with a 410
+//! Expired Status, while recent versions keep working.
+
+mod common;
+
+use common::{Client, Events, Server};
+use http::{Method, StatusCode};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+const CMS: &str = "/api/v1/namespaces/default/configmaps";
+
+fn flags() -> Vec<String> {
+    vec!["--etcd-compaction-interval".into(), "1s".into()]
+}
+
+/// Creates a ConfigMap; returns its resourceVersion.
+async fn create(client: &Client, name: &str) -> String {
+    let body = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}});
+    let created = client
+        .send_expecting(Method::POST, CMS, Some(&body), StatusCode::CREATED)
+        .await;
+    created["metadata"]["resourceVersion"]
+        .as_str()
+        .expect("a resourceVersion")
+        .to_owned()
+}
+
+/// The next event that is not a bookmark, within ten seconds.
+async fn next_event(events: &mut Events) -> Value {
+    loop {
+        let event = tokio::time::timeout(Duration::from_secs(10), events.next())
+            .await
+            .expect("an event within 10 s")
+            .expect("the watch stays open");
+        if event["type"] != "BOOKMARK" {
+            return event;
+        }
+    }
+}
+
+/// Polls a watch from `rv` until the server reports it expired, within 30 s; returns the
+/// ERROR event. Every attempt must be answered 200: an expired version is reported in the
+/// stream.
+async fn wait_expired(client: &Client, rv: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut events = client
+            .watch(&format!("{CMS}?watch=true&resourceVersion={rv}"))
+            .await
+            .unwrap_or_else(|err| panic!("watch from {rv}: {err:#}"));
+        let event = next_event(&mut events).await;
+        if event["type"] == "ERROR" {
+            return event;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "a watch from {rv} still works 30 s after a restart with 1 s compaction: {event}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn history_older_than_the_interval_expires() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start(dir.path(), &flags()).await.unwrap();
+    let client = server.client().await.unwrap();
+    let first = create(&client, "first").await;
+    create(&client, "second").await;
+    create(&client, "third").await;
+    // A restart starts the watch cache afresh, so versions from before it are served from the
+    // store's history until compaction removes it.
+    server.terminate(Duration::from_secs(15)).await.unwrap();
+    drop(server);
+    let server = Server::start(dir.path(), &flags()).await.unwrap();
+    let client = server.client().await.unwrap();
+
+    let error = wait_expired(&client, &first).await;
+    assert_eq!(error["object"]["kind"], "Status", "{error}");
+    assert_eq!(error["object"]["code"], 410, "{error}");
+    assert_eq!(error["object"]["reason"], "Expired", "{error}");
+
+    // A version written now keeps working.
+    let fresh = create(&client, "fresh").await;
+    let mut events = client
+        .watch(&format!("{CMS}?watch=true&resourceVersion={fresh}"))
+        .await
+        .unwrap();
+    create(&client, "later").await;
+    let event = next_event(&mut events).await;
+    assert_eq!(event["type"], "ADDED", "{event}");
+    assert_eq!(event["object"]["metadata"]["name"], "later", "{event}");
+}
