@@ -1,6 +1,7 @@
 //! The store's history is compacted every `--etcd-compaction-interval`: afterwards a watch
 //! from a version older than the kept history gets an in-stream ERROR event with a 410
-//! Expired Status, while recent versions keep working.
+//! Expired Status, an expired continue token gets 410 with a token that goes on at the newest
+//! revision, while recent versions keep working.
 
 mod common;
 
@@ -70,6 +71,13 @@ async fn history_older_than_the_interval_expires() {
     let first = create(&client, "first").await;
     create(&client, "second").await;
     create(&client, "third").await;
+    let page = client
+        .send_expecting(Method::GET, &format!("{CMS}?limit=1"), None, StatusCode::OK)
+        .await;
+    let token = page["metadata"]["continue"]
+        .as_str()
+        .expect("a continue token")
+        .to_owned();
     // A restart starts the watch cache afresh, so versions from before it are served from the
     // store's history until compaction removes it.
     server.terminate(Duration::from_secs(15)).await.unwrap();
@@ -81,6 +89,42 @@ async fn history_older_than_the_interval_expires() {
     assert_eq!(error["object"]["kind"], "Status", "{error}");
     assert_eq!(error["object"]["code"], 410, "{error}");
     assert_eq!(error["object"]["reason"], "Expired", "{error}");
+
+    // The continue token's revision is gone too: 410 with a token that goes on at the newest
+    // revision from the same key.
+    let expired = client
+        .send_expecting(
+            Method::GET,
+            &format!("{CMS}?limit=1&continue={token}"),
+            None,
+            StatusCode::GONE,
+        )
+        .await;
+    assert_eq!(expired["reason"], "Expired", "{expired}");
+    assert!(
+        expired["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("The provided continue parameter is too old")),
+        "{expired}"
+    );
+    let fresh = expired["metadata"]["continue"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no fresh continue token: {expired}"));
+    let rest = client
+        .send_expecting(
+            Method::GET,
+            &format!("{CMS}?continue={fresh}"),
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    let names: Vec<&str> = rest["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|o| o["metadata"]["name"].as_str())
+        .collect();
+    assert_eq!(names, ["second", "third"], "{rest}");
 
     // A version written now keeps working.
     let fresh = create(&client, "fresh").await;
