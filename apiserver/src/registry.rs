@@ -327,16 +327,21 @@ fn decode_continue(token: &str) -> ApiResult<(Revision, String)> {
 /// The message of a list whose continue token's revision was compacted.
 const CONTINUE_EXPIRED: &str = "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.";
 
+/// The message of a list at a resourceVersion that was compacted.
+const LIST_EXPIRED: &str = "The resourceVersion for the provided list is too old.";
+
 /// What a list that failed in the store answers. A continue token whose revision was
 /// compacted (`continue_after` is its key) gets 410 Expired carrying a fresh token that goes
 /// on after the same key at the newest revision (-1), so a client may finish its list,
-/// inconsistently, instead of starting over.
+/// inconsistently, instead of starting over; a list at a compacted resourceVersion gets 410
+/// Expired.
 fn list_error(err: StoreError, continue_after: Option<&str>) -> ApiError {
     match (err, continue_after) {
         (StoreError::Compacted { .. }, Some(after)) => ApiError {
             continue_token: Some(encode_continue(-1, after)),
             ..ApiError::gone(CONTINUE_EXPIRED)
         },
+        (StoreError::Compacted { .. }, None) => ApiError::gone(LIST_EXPIRED),
         (other, _) => other.into(),
     }
 }

@@ -1,7 +1,8 @@
 //! The store's history is compacted every `--etcd-compaction-interval`: afterwards a watch
 //! from a version older than the kept history gets an in-stream ERROR event with a 410
 //! Expired Status, an expired continue token gets 410 with a token that goes on at the newest
-//! revision, while recent versions keep working.
+//! revision, an exact list at a compacted version gets 410, while recent versions keep
+//! working.
 
 mod common;
 
@@ -125,6 +126,27 @@ async fn history_older_than_the_interval_expires() {
         .filter_map(|o| o["metadata"]["name"].as_str())
         .collect();
     assert_eq!(names, ["second", "third"], "{rest}");
+
+    // An exact list at the compacted version, through the plain and the selector paths.
+    for query in [
+        format!("resourceVersion={first}&resourceVersionMatch=Exact&limit=1"),
+        format!("resourceVersion={first}&limit=1"),
+        format!("resourceVersion={first}&resourceVersionMatch=Exact&limit=1&labelSelector=a!=b"),
+    ] {
+        let expired = client
+            .send_expecting(
+                Method::GET,
+                &format!("{CMS}?{query}"),
+                None,
+                StatusCode::GONE,
+            )
+            .await;
+        assert_eq!(expired["reason"], "Expired", "{query}: {expired}");
+        assert_eq!(
+            expired["message"], "The resourceVersion for the provided list is too old.",
+            "{query}: {expired}"
+        );
+    }
 
     // A version written now keeps working.
     let fresh = create(&client, "fresh").await;
