@@ -13,10 +13,6 @@ use std::time::{Duration, Instant};
 
 const CMS: &str = "/api/v1/namespaces/default/configmaps";
 
-fn flags() -> Vec<String> {
-    vec!["--etcd-compaction-interval".into(), "1s".into()]
-}
-
 /// Creates a ConfigMap; returns its resourceVersion.
 async fn create(client: &Client, name: &str) -> String {
     let body = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}});
@@ -65,9 +61,25 @@ async fn wait_expired(client: &Client, rv: &str) -> Value {
 }
 
 #[tokio::test]
-async fn history_older_than_the_interval_expires() {
+async fn history_older_than_the_interval_expires_sqlite() {
+    history_older_than_the_interval_expires(Vec::new()).await;
+}
+
+#[tokio::test]
+async fn history_older_than_the_interval_expires_etcd() {
+    let etcd = berth_store::etcd_server::EtcdServer::start()
+        .await
+        .expect("start etcd");
+    history_older_than_the_interval_expires(vec!["--etcd-servers".into(), etcd.endpoint()]).await;
+}
+
+/// Writes, restarts the server on the same store with 1 s compaction, waits for the first
+/// write's version to expire and checks how expired versions are answered.
+async fn history_older_than_the_interval_expires(store_flags: Vec<String>) {
+    let mut flags = store_flags;
+    flags.extend(["--etcd-compaction-interval".into(), "1s".into()]);
     let dir = tempfile::tempdir().unwrap();
-    let mut server = Server::start(dir.path(), &flags()).await.unwrap();
+    let mut server = Server::start(dir.path(), &flags).await.unwrap();
     let client = server.client().await.unwrap();
     let first = create(&client, "first").await;
     create(&client, "second").await;
@@ -83,7 +95,7 @@ async fn history_older_than_the_interval_expires() {
     // store's history until compaction removes it.
     server.terminate(Duration::from_secs(15)).await.unwrap();
     drop(server);
-    let server = Server::start(dir.path(), &flags()).await.unwrap();
+    let server = Server::start(dir.path(), &flags).await.unwrap();
     let client = server.client().await.unwrap();
 
     let error = wait_expired(&client, &first).await;
