@@ -268,8 +268,9 @@ pub async fn serve(
 }
 
 /// The Status of the ERROR event that ends a watch whose position is older than the history
-/// kept (410 Expired); `oldest` is the oldest position still served. Every watch path ends
-/// this way, in the stream after an HTTP 200.
+/// kept (410 Expired); `oldest` is where the kept history begins (the cache's ring floor or
+/// the store's compacted revision). Every watch path ends this way, in the stream after an
+/// HTTP 200.
 fn too_old(requested: Revision, oldest: Revision) -> Value {
     ApiError::gone(format!("too old resource version: {requested} ({oldest})")).to_status()
 }
