@@ -10,6 +10,7 @@ pub mod allocator;
 pub mod authn;
 pub mod authz;
 pub mod cache;
+pub mod compactor;
 pub mod discovery;
 pub mod event_ttl;
 pub mod field_validation;
@@ -71,6 +72,10 @@ pub struct Options {
     /// How long Events are kept after they were last observed.
     #[arg(long, default_value = "1h", value_parser = berth_component_base::duration::parse)]
     pub event_ttl: std::time::Duration,
+    /// How often the store's history is compacted, keeping one interval of it; 0 turns
+    /// compaction off.
+    #[arg(long, default_value = "5m", value_parser = berth_component_base::duration::parse)]
+    pub etcd_compaction_interval: std::time::Duration,
     /// The local node whose kubelet gets `kubelet.kubeconfig` (user `system:node:<name>`);
     /// the host name when not given.
     #[arg(long)]
@@ -95,7 +100,8 @@ pub struct Prepared {
 }
 
 /// Opens the store, creates or loads the PKI, writes the admin kubeconfig, creates the
-/// default namespaces, starts the Event expiry sweep and binds the port.
+/// default namespaces, starts the Event expiry sweep and the store's compaction and binds the
+/// port.
 pub async fn prepare(opts: &Options) -> Result<Prepared> {
     std::fs::create_dir_all(&opts.data_dir)
         .with_context(|| format!("creating {}", opts.data_dir.display()))?;
@@ -230,6 +236,10 @@ pub async fn prepare(opts: &Options) -> Result<Prepared> {
     }
     .start();
     tokio::spawn(event_ttl::run(registry.clone(), opts.event_ttl));
+    tokio::spawn(compactor::run(
+        registry.store().clone(),
+        opts.etcd_compaction_interval,
+    ));
     let state = Arc::new(handler::ApiServer {
         registry,
         tokens,

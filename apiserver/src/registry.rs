@@ -314,7 +314,36 @@ fn decode_continue(token: &str) -> ApiResult<(Revision, String)> {
     let v: Value = serde_json::from_slice(&raw).map_err(|_| bad())?;
     let rv = v.get("rv").and_then(Value::as_i64).ok_or_else(bad)?;
     let start = v.get("start").and_then(Value::as_str).ok_or_else(bad)?;
+    // A negative revision (the -1 that `list_error` hands out) continues at the newest revision,
+    // which lists read as 0; a token never carries 0 itself.
+    let rv = match rv {
+        0 => return Err(bad()),
+        rv if rv < 0 => 0,
+        rv => rv,
+    };
     Ok((rv, start.trim_end_matches('\u{0}').to_owned()))
+}
+
+/// The message of a list whose continue token's revision was compacted.
+const CONTINUE_EXPIRED: &str = "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.";
+
+/// The message of a list at a resourceVersion that was compacted.
+const LIST_EXPIRED: &str = "The resourceVersion for the provided list is too old.";
+
+/// What a list that failed in the store answers. A continue token whose revision was
+/// compacted (`continue_after` is its key) gets 410 Expired carrying a fresh token that goes
+/// on after the same key at the newest revision (-1), so a client may finish its list,
+/// inconsistently, instead of starting over; a list at a compacted resourceVersion gets 410
+/// Expired.
+fn list_error(err: StoreError, continue_after: Option<&str>) -> ApiError {
+    match (err, continue_after) {
+        (StoreError::Compacted { .. }, Some(after)) => ApiError {
+            continue_token: Some(encode_continue(-1, after)),
+            ..ApiError::gone(CONTINUE_EXPIRED)
+        },
+        (StoreError::Compacted { .. }, None) => ApiError::gone(LIST_EXPIRED),
+        (other, _) => other.into(),
+    }
 }
 
 /// Where a list reads: the revision to read at (0 for the newest), the key to continue after,
@@ -782,6 +811,7 @@ impl Registry {
             not_older_than,
         } = start_point(&prefix, opts)?;
         self.reached(not_older_than).await?;
+        let continue_after = opts.continue_token.as_ref().and(start_after.clone());
         let filtering = opts.labels.as_ref().is_some_and(|l| !l.is_empty())
             || opts.fields.as_ref().is_some_and(|f| !f.is_empty());
         let mut items = Vec::new();
@@ -799,12 +829,11 @@ impl Registry {
                     opts.limit
                 });
             }
-            let page = self.store.range(req).await.map_err(|e| match e {
-                StoreError::Compacted { .. } if opts.continue_token.is_some() => ApiError::gone(
-                    "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.",
-                ),
-                other => other.into(),
-            })?;
+            let page = self
+                .store
+                .range(req)
+                .await
+                .map_err(|e| list_error(e, continue_after.as_deref()))?;
             revision = page.revision;
             more = page.more;
             for kv in &page.kvs {
@@ -859,6 +888,7 @@ impl Registry {
             not_older_than,
         } = start_point(&prefix, opts)?;
         self.reached(not_older_than).await?;
+        let continue_after = opts.continue_token.as_ref().and(start_after.clone());
         let mut req = RangeRequest::prefix(prefix).at_revision(revision);
         if let Some(after) = start_after {
             req = req.start_after(after);
@@ -866,7 +896,11 @@ impl Registry {
         if opts.limit > 0 {
             req = req.limit(opts.limit);
         }
-        let page = self.store.range(req).await?;
+        let page = self
+            .store
+            .range(req)
+            .await
+            .map_err(|e| list_error(e, continue_after.as_deref()))?;
         let mut out = Vec::with_capacity(page.kvs.iter().map(|kv| kv.value.len() + 32).sum());
         for (i, kv) in page.kvs.iter().enumerate() {
             if i > 0 {
@@ -1490,6 +1524,77 @@ mod tests {
         for bad in ["", "!!!", "e30="] {
             assert_eq!(decode_continue(bad).unwrap_err().code, 400, "{bad}");
         }
+        // -1 continues at the newest revision (read as 0); 0 is no revision at all.
+        let latest = encode_continue(-1, "/registry/pods/default/web");
+        assert_eq!(
+            decode_continue(&latest).unwrap(),
+            (0, "/registry/pods/default/web".into())
+        );
+        let zero = encode_continue(0, "/registry/pods/default/web");
+        assert_eq!(decode_continue(&zero).unwrap_err().code, 400);
+    }
+
+    #[tokio::test]
+    async fn an_expired_continue_token_is_answered_with_one_at_the_newest_revision() {
+        let store: DynStore = Arc::new(berth_store::memory::MemoryStore::new());
+        let registry = Registry::new(store.clone());
+        let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}});
+        registry
+            .create(&request("namespaces", None), ns, false)
+            .await
+            .unwrap();
+        let cm =
+            |n: &str| json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": n}});
+        let cms = request("configmaps", Some("default"));
+        for name in ["a", "b", "c"] {
+            registry.create(&cms, cm(name), false).await.unwrap();
+        }
+        let first = ListOptions {
+            limit: 1,
+            ..ListOptions::default()
+        };
+        let page = registry.list(&cms, &first).await.unwrap();
+        let token = page.continue_token.expect("more to list");
+        registry.create(&cms, cm("d"), false).await.unwrap();
+        store
+            .compact(store.current_revision().await.unwrap())
+            .await
+            .unwrap();
+        let stale = ListOptions {
+            continue_token: Some(token),
+            ..ListOptions::default()
+        };
+        let Err(by_list) = registry.list(&cms, &stale).await else {
+            panic!("a list with an expired continue token succeeded");
+        };
+        let Err(by_raw) = registry.list_raw(&cms, &stale).await else {
+            panic!("a raw list with an expired continue token succeeded");
+        };
+        for err in [&by_list, &by_raw] {
+            assert_eq!((err.code, err.reason), (410, "Expired"), "{err:?}");
+            assert_eq!(err.message, CONTINUE_EXPIRED);
+        }
+        let status = by_raw.to_status();
+        let fresh = status["metadata"]["continue"]
+            .as_str()
+            .expect("a fresh token");
+        assert_eq!(by_list.continue_token.as_deref(), Some(fresh));
+        // The fresh token goes on after "a" at the newest revision, "d" included.
+        let rest = ListOptions {
+            continue_token: Some(fresh.to_owned()),
+            ..ListOptions::default()
+        };
+        let page = registry.list(&cms, &rest).await.unwrap();
+        let names: Vec<&str> = page
+            .items
+            .iter()
+            .filter_map(|o| o["metadata"]["name"].as_str())
+            .collect();
+        assert_eq!(names, ["b", "c", "d"]);
+        assert_eq!(
+            page.resource_version,
+            store.current_revision().await.unwrap()
+        );
     }
 
     #[test]

@@ -17,6 +17,9 @@ pub struct ApiError {
     pub message: String,
     /// `details` of the Status, if any.
     pub details: Option<Value>,
+    /// `metadata.continue` of the Status: for a list whose continue token expired, a token
+    /// that goes on from the same key at the newest revision.
+    pub continue_token: Option<String>,
 }
 
 /// The result type of request handling.
@@ -47,6 +50,7 @@ impl ApiError {
             reason,
             message: message.into(),
             details: None,
+            continue_token: None,
         }
     }
 
@@ -242,6 +246,9 @@ impl ApiError {
         });
         if let Some(d) = &self.details {
             status["details"] = d.clone();
+        }
+        if let Some(token) = &self.continue_token {
+            status["metadata"]["continue"] = json!(token);
         }
         status
     }

@@ -3,8 +3,8 @@
 //! Semantics clients rely on: a watch from resourceVersion N sends exactly the changes after
 //! N; a watch without one (or with "0") first sends a synthetic ADDED for every existing
 //! object; selectors apply per event, so an object that stops matching arrives as DELETED and
-//! one that starts matching as ADDED; a compacted N ends in 410 Expired; `timeoutSeconds` ends
-//! the stream cleanly.
+//! one that starts matching as ADDED; a watch from a compacted N gets HTTP 200 and then one
+//! ERROR event with a 410 Expired Status; `timeoutSeconds` ends the stream cleanly.
 
 use crate::cache::{Entry, Since, WatchCache};
 use crate::handler::{Body, DEFAULT_WATCH_TIMEOUT};
@@ -173,7 +173,7 @@ pub async fn serve(
         }
     }
     // The starting point and the initial state, resolved before answering so that errors
-    // (410 for a compacted version) are plain responses.
+    // are plain responses (except an expired version, which the stream reports).
     let (start, initial_items) = if initial {
         let page = registry
             .list(
@@ -194,12 +194,24 @@ pub async fn serve(
         let rv = params.resource_version.unwrap_or(0);
         (rv, Vec::new())
     };
-    let mut watch = store.watch(&prefix, start).await.map_err(ApiError::from)?;
     let (tx, rx) = mpsc::channel::<Bytes>(64);
     let stream = Stream {
         tx,
         resource: r.resource,
         table,
+    };
+    let mut watch = match store.watch(&prefix, start).await {
+        Ok(watch) => watch,
+        // Answered in the stream, as a watch from a version older than the cache's ring is:
+        // clients list again on that event, while an HTTP error is a failure to them.
+        Err(StoreError::Compacted {
+            requested,
+            compacted,
+        }) => {
+            let _ = stream.send("ERROR", &too_old(requested, compacted)).await;
+            return Ok(streaming_response(rx, table));
+        }
+        Err(e) => return Err(e.into()),
     };
     let name_filter = r.name.clone();
     tokio::spawn(async move {
@@ -232,8 +244,7 @@ pub async fn serve(
                     let event = match event {
                         Some(Ok(event)) => event,
                         Some(Err(StoreError::Compacted { requested, compacted })) => {
-                            let err = ApiError::gone(format!("too old resource version: {requested} ({compacted})"));
-                            let _ = stream.send("ERROR", &err.to_status()).await;
+                            let _ = stream.send("ERROR", &too_old(requested, compacted)).await;
                             return;
                         }
                         Some(Err(e)) => {
@@ -292,6 +303,14 @@ fn left_selection(mut before: Value, revision: Revision) -> Value {
         );
     }
     before
+}
+
+/// The Status of the ERROR event that ends a watch whose position is older than the history
+/// kept (410 Expired); `oldest` is where the kept history begins (the cache's ring floor or
+/// the store's compacted revision). Every watch path ends this way, in the stream after an
+/// HTTP 200.
+fn too_old(requested: Revision, oldest: Revision) -> Value {
+    ApiError::gone(format!("too old resource version: {requested} ({oldest})")).to_status()
 }
 
 /// The streaming response that carries the lines sent to `rx`.
@@ -397,8 +416,7 @@ fn serve_cached(
             changes.borrow_and_update();
             match cache.events_after(&prefix, pos) {
                 Since::Expired(floor) => {
-                    let err = ApiError::gone(format!("too old resource version: {pos} ({floor})"));
-                    let _ = stream.send("ERROR", &err.to_status()).await;
+                    let _ = stream.send("ERROR", &too_old(pos, floor)).await;
                     return;
                 }
                 Since::Events(events, at) => {
