@@ -983,6 +983,8 @@ async fn delete_options(req: Request<hyper::body::Incoming>, query: &Query) -> A
     if query.flag("orphanDependents") && options.get("propagationPolicy").is_none() {
         options["propagationPolicy"] = json!("Orphan");
     }
+    // Checked before a collection is listed, so bad options delete nothing.
+    registry::check_delete_options(&options)?;
     Ok(options)
 }
 

@@ -127,6 +127,11 @@ pub async fn evict(
             )));
         }
     }
+    let options = eviction
+        .get("deleteOptions")
+        .cloned()
+        .unwrap_or_else(|| json!({}));
+    crate::registry::check_delete_options(&options)?;
     let mut pod_request = r.clone();
     pod_request.subresource = None;
     let pod = registry.get(&pod_request, name).await?;
@@ -174,10 +179,6 @@ pub async fn evict(
             }
         }
     }
-    let options = eviction
-        .get("deleteOptions")
-        .cloned()
-        .unwrap_or_else(|| json!({}));
     registry
         .delete(&pod_request, name, &options, dry_run)
         .await?;

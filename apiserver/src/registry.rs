@@ -14,9 +14,11 @@ use crate::status::{ApiError, ApiResult};
 use crate::strategy;
 use berth_api_types::catalog::ResourceInfo;
 use berth_api_types::fields::FieldSelector;
+use berth_api_types::k8s::apimachinery::pkg::apis::meta::v1::DeleteOptions;
 use berth_api_types::labels::LabelSelector;
 use berth_api_types::{defaults, validation};
 use berth_store::{keys, DynStore, KeyValue, RangeRequest, Revision, StoreError};
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -282,6 +284,41 @@ pub fn splice_at(stored: &[u8], metadata: std::ops::Range<usize>, rv: Revision) 
     }
     out.extend_from_slice(stored.get(at..)?);
     Some(out)
+}
+
+/// Decodes and validates `DeleteOptions` as Kubernetes does before anything is deleted: a
+/// field of the wrong type is a 400, conflicting or unknown propagation a 422 on the
+/// `meta.k8s.io` DeleteOptions.
+pub fn check_delete_options(options: &Value) -> ApiResult<DeleteOptions> {
+    let typed = DeleteOptions::deserialize(options)
+        .map_err(|e| ApiError::bad_request(format!("error decoding DeleteOptions: {e}")))?;
+    let path = validation::Path::new("propagationPolicy");
+    let mut errors = Vec::new();
+    if let (Some(p), Some(_)) = (&typed.propagation_policy, typed.orphan_dependents) {
+        errors.push(validation::FieldError::invalid(
+            &path,
+            json!(p),
+            "orphanDependents and deletionPropagation cannot be both set",
+        ));
+    }
+    if let Some(p) = &typed.propagation_policy {
+        if !matches!(p.as_str(), "Orphan" | "Background" | "Foreground") {
+            errors.push(validation::FieldError::not_supported(
+                &path,
+                json!(p),
+                &["Foreground", "Background", "Orphan", "nil"],
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::invalid(
+            "meta.k8s.io",
+            "DeleteOptions",
+            "",
+            &errors,
+        ));
+    }
+    Ok(typed)
 }
 
 /// Parses a resourceVersion given by a client.
@@ -1131,27 +1168,17 @@ impl Registry {
     ) -> ApiResult<(Value, bool)> {
         let res = r.resource;
         let key = self.key(r, name);
-        let precondition_uid = options
-            .pointer("/preconditions/uid")
-            .and_then(Value::as_str);
-        let precondition_rv = options
-            .pointer("/preconditions/resourceVersion")
-            .and_then(Value::as_str);
-        let propagation = options.get("propagationPolicy").and_then(Value::as_str);
-        if let Some(p) = propagation {
-            if !matches!(p, "Orphan" | "Background" | "Foreground") {
-                return Err(ApiError::invalid(
-                    res.group,
-                    "DeleteOptions",
-                    "",
-                    &[validation::FieldError::not_supported(
-                        &validation::Path::new("propagationPolicy"),
-                        json!(p),
-                        &["Foreground", "Background", "Orphan"],
-                    )],
-                ));
-            }
-        }
+        let options = check_delete_options(options)?;
+        let preconditions = options.preconditions.unwrap_or_default();
+        let precondition_uid = preconditions.uid.as_deref();
+        let precondition_rv = preconditions.resource_version.as_deref();
+        // The deprecated `orphanDependents` says what `propagationPolicy` says today.
+        let propagation = match (&options.propagation_policy, options.orphan_dependents) {
+            (Some(p), _) => Some(p.as_str()),
+            (None, Some(true)) => Some("Orphan"),
+            (None, Some(false)) => Some("Background"),
+            (None, None) => None,
+        };
         for _ in 0..MAX_RETRIES {
             let (current, _) = self.store.get(&key).await?;
             let Some(current) = current else {
@@ -1181,7 +1208,7 @@ impl Registry {
             }
             let mut marked = obj.clone();
             let finalizers = strategy::finalizers_on_delete(res, &mut marked, propagation);
-            let requested_grace = options.get("gracePeriodSeconds").and_then(Value::as_i64);
+            let requested_grace = options.grace_period_seconds;
             let grace = strategy::grace_period(res, &obj, requested_grace);
             let already = meta(&obj)
                 .get("deletionTimestamp")

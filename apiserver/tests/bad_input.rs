@@ -1,0 +1,109 @@
+//! Bad input against the real server: every malformed request gets a `Status` with the code
+//! and reason Kubernetes gives, and leaves the stored objects as they were.
+
+mod common;
+
+use bytes::Bytes;
+use common::{Client, Server};
+use http::{Method, StatusCode};
+use serde_json::{json, Value};
+
+fn status_of(body: &Bytes) -> Value {
+    serde_json::from_slice(body)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(body)))
+}
+
+/// Asserts that an answer is a failure `Status` with `code` and `reason`, and returns it.
+fn assert_status(answer: (StatusCode, Bytes), code: u16, reason: &str) -> Value {
+    let (status, body) = answer;
+    let s = status_of(&body);
+    assert_eq!(status.as_u16(), code, "{s}");
+    assert_eq!(s["kind"], "Status", "{s}");
+    assert_eq!(s["code"], code, "{s}");
+    assert_eq!(s["reason"], reason, "{s}");
+    s
+}
+
+async fn create(c: &Client, path: &str, obj: Value) -> Value {
+    let (status, body) = c.send(Method::POST, path, Some(&obj)).await.unwrap();
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    status_of(&body)
+}
+
+async fn get(c: &Client, path: &str) -> (StatusCode, Value) {
+    let (status, body) = c.send(Method::GET, path, None).await.unwrap();
+    (status, status_of(&body))
+}
+
+fn pod(name: &str) -> Value {
+    json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+        "spec": {"containers": [{"name": "c", "image": "busybox:1.36"}]}})
+}
+
+const CONFIGMAPS: &str = "/api/v1/namespaces/default/configmaps";
+const PODS: &str = "/api/v1/namespaces/default/pods";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_delete_options_delete_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]).await.unwrap();
+    let c = server.client().await.unwrap();
+    create(&c, CONFIGMAPS, json!({"metadata": {"name": "keep"}})).await;
+    create(&c, PODS, pod("keep")).await;
+    // Fields of the wrong type: Kubernetes cannot decode such options and deletes nothing.
+    for options in [
+        json!({"gracePeriodSeconds": "x"}),
+        json!({"preconditions": {"uid": 5}}),
+        json!({"preconditions": "x"}),
+        json!({"propagationPolicy": 5}),
+        json!({"orphanDependents": "yes"}),
+        json!({"dryRun": "All"}),
+    ] {
+        let body = Bytes::from(options.to_string());
+        let answer = c
+            .send_encoded(Method::DELETE, &format!("{CONFIGMAPS}/keep"), body.clone())
+            .await
+            .unwrap();
+        assert_status(answer, 400, "BadRequest");
+        let answer = c
+            .send_encoded(Method::DELETE, CONFIGMAPS, body.clone())
+            .await
+            .unwrap();
+        assert_status(answer, 400, "BadRequest");
+        let eviction = json!({"apiVersion": "policy/v1", "kind": "Eviction",
+            "metadata": {"name": "keep"}, "deleteOptions": options});
+        let answer = c
+            .send(
+                Method::POST,
+                &format!("{PODS}/keep/eviction"),
+                Some(&eviction),
+            )
+            .await
+            .unwrap();
+        assert_status(answer, 400, "BadRequest");
+    }
+    // Both the old and the new way of asking for orphaning: Kubernetes' validation refuses.
+    let both = json!({"orphanDependents": true, "propagationPolicy": "Foreground"});
+    let answer = c
+        .send(Method::DELETE, &format!("{CONFIGMAPS}/keep"), Some(&both))
+        .await
+        .unwrap();
+    let s = assert_status(answer, 422, "Invalid");
+    assert_eq!(s["details"]["kind"], "DeleteOptions", "{s}");
+    assert_eq!(s["details"]["group"], "meta.k8s.io", "{s}");
+    assert_eq!(
+        s["details"]["causes"][0]["field"], "propagationPolicy",
+        "{s}"
+    );
+    let (status, cm) = get(&c, &format!("{CONFIGMAPS}/keep")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(cm["metadata"].get("deletionTimestamp").is_none(), "{cm}");
+    let (status, p) = get(&c, &format!("{PODS}/keep")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(p["metadata"].get("deletionTimestamp").is_none(), "{p}");
+}
