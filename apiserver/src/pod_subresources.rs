@@ -127,6 +127,13 @@ pub async fn evict(
             )));
         }
     }
+    if let Some(n) = eviction.pointer("/metadata/name").and_then(Value::as_str) {
+        if n != name {
+            return Err(ApiError::bad_request(
+                "name in URL does not match name in Eviction object",
+            ));
+        }
+    }
     let options = eviction
         .get("deleteOptions")
         .cloned()

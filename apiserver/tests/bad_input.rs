@@ -107,3 +107,29 @@ async fn malformed_delete_options_delete_nothing() {
     assert_eq!(status, StatusCode::OK);
     assert!(p["metadata"].get("deletionTimestamp").is_none(), "{p}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_eviction_naming_another_pod_evicts_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]).await.unwrap();
+    let c = server.client().await.unwrap();
+    create(&c, PODS, pod("keep")).await;
+    let eviction =
+        json!({"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": "other"}});
+    let answer = c
+        .send(
+            Method::POST,
+            &format!("{PODS}/keep/eviction"),
+            Some(&eviction),
+        )
+        .await
+        .unwrap();
+    let s = assert_status(answer, 400, "BadRequest");
+    assert_eq!(
+        s["message"],
+        "name in URL does not match name in Eviction object"
+    );
+    let (status, p) = get(&c, &format!("{PODS}/keep")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(p["metadata"].get("deletionTimestamp").is_none(), "{p}");
+}
