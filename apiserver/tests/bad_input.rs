@@ -133,3 +133,56 @@ async fn an_eviction_naming_another_pod_evicts_nothing() {
     assert_eq!(status, StatusCode::OK);
     assert!(p["metadata"].get("deletionTimestamp").is_none(), "{p}");
 }
+
+fn deployment(name: &str) -> Value {
+    json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": name}},
+            "template": {"metadata": {"labels": {"app": name}},
+                "spec": {"containers": [{"name": "c", "image": "busybox:1.36"}]}}}})
+}
+
+const DEPLOYMENTS: &str = "/apis/apps/v1/namespaces/default/deployments";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scale_naming_another_object_scales_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]).await.unwrap();
+    let c = server.client().await.unwrap();
+    create(&c, DEPLOYMENTS, deployment("web")).await;
+    let scale_path = format!("{DEPLOYMENTS}/web/scale");
+    let renamed = json!({"apiVersion": "autoscaling/v1", "kind": "Scale",
+        "metadata": {"name": "other", "namespace": "default"}, "spec": {"replicas": 5}});
+    let answer = c
+        .send(Method::PUT, &scale_path, Some(&renamed))
+        .await
+        .unwrap();
+    let s = assert_status(answer, 400, "BadRequest");
+    assert_eq!(
+        s["message"],
+        "the name of the object (other) does not match the name on the URL (web)"
+    );
+    let unnamed = json!({"apiVersion": "autoscaling/v1", "kind": "Scale", "spec": {"replicas": 5}});
+    let answer = c
+        .send(Method::PUT, &scale_path, Some(&unnamed))
+        .await
+        .unwrap();
+    assert_status(answer, 400, "BadRequest");
+    let patch = Bytes::from_static(br#"{"metadata": {"name": "other"}, "spec": {"replicas": 5}}"#);
+    let answer = c
+        .send_patch(&scale_path, "application/merge-patch+json", patch)
+        .await
+        .unwrap();
+    assert_status(answer, 400, "BadRequest");
+    let (_, d) = get(&c, &format!("{DEPLOYMENTS}/web")).await;
+    assert_eq!(d["spec"]["replicas"], 1, "{d}");
+    // A well-formed Scale still scales.
+    let scale = json!({"apiVersion": "autoscaling/v1", "kind": "Scale",
+        "metadata": {"name": "web"}, "spec": {"replicas": 3}});
+    let (status, _) = c
+        .send(Method::PUT, &scale_path, Some(&scale))
+        .await
+        .unwrap();
+    assert_eq!(status, StatusCode::OK);
+    let (_, d) = get(&c, &format!("{DEPLOYMENTS}/web")).await;
+    assert_eq!(d["spec"]["replicas"], 3, "{d}");
+}
