@@ -998,6 +998,19 @@ impl Registry {
         let res = r.resource;
         new["apiVersion"] = json!(res.api_version());
         new["kind"] = json!(res.kind);
+        // A uid the body names must be the stored object's: a body written for an earlier
+        // object of the same name must not overwrite this one. (No uid takes the stored one.)
+        if let Some(uid) = meta(&new).get("uid").filter(|u| !u.is_null() && *u != "") {
+            if Some(uid) != meta(old).get("uid") {
+                let name = meta_str(old, "name").unwrap_or_default().to_owned();
+                let err = validation::FieldError::invalid(
+                    &validation::Path::new("metadata").child("uid"),
+                    uid.clone(),
+                    "field is immutable",
+                );
+                return Err(ApiError::invalid(res.group, res.kind, &name, &[err]));
+            }
+        }
         {
             let old_meta = meta(old).clone();
             let m = meta_mut(&mut new);

@@ -186,3 +186,58 @@ async fn a_scale_naming_another_object_scales_nothing() {
     let (_, d) = get(&c, &format!("{DEPLOYMENTS}/web")).await;
     assert_eq!(d["spec"]["replicas"], 3, "{d}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_naming_another_uid_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]).await.unwrap();
+    let c = server.client().await.unwrap();
+    let cm = create(
+        &c,
+        CONFIGMAPS,
+        json!({"metadata": {"name": "cm"}, "data": {"k": "1"}}),
+    )
+    .await;
+    let uid = cm["metadata"]["uid"].as_str().unwrap().to_owned();
+    let path = format!("{CONFIGMAPS}/cm");
+    // A body meant for an earlier object of the same name (its uid) must not overwrite this
+    // one: the uid is immutable.
+    let stale = json!({"metadata": {"name": "cm", "uid": "0000-gone"}, "data": {"k": "2"}});
+    let answer = c.send(Method::PUT, &path, Some(&stale)).await.unwrap();
+    let s = assert_status(answer, 422, "Invalid");
+    assert_eq!(s["details"]["causes"][0]["field"], "metadata.uid", "{s}");
+    assert_eq!(
+        s["message"],
+        "ConfigMap \"cm\" is invalid: metadata.uid: Invalid value: \"0000-gone\": field is immutable"
+    );
+    for (content_type, patch) in [
+        (
+            "application/merge-patch+json",
+            r#"{"metadata": {"uid": "0000-gone"}, "data": {"k": "3"}}"#,
+        ),
+        (
+            "application/strategic-merge-patch+json",
+            r#"{"metadata": {"uid": "0000-gone"}, "data": {"k": "3"}}"#,
+        ),
+        (
+            "application/json-patch+json",
+            r#"[{"op": "replace", "path": "/metadata/uid", "value": "0000-gone"}, {"op": "replace", "path": "/data/k", "value": "3"}]"#,
+        ),
+    ] {
+        let answer = c
+            .send_patch(&path, content_type, Bytes::from(patch))
+            .await
+            .unwrap();
+        assert_status(answer, 422, "Invalid");
+    }
+    let (_, now) = get(&c, &path).await;
+    assert_eq!(now["data"]["k"], "1", "{now}");
+    assert_eq!(now["metadata"]["uid"], uid.as_str());
+    // The object's own uid, or none, is an ordinary update.
+    let same = json!({"metadata": {"name": "cm", "uid": uid}, "data": {"k": "4"}});
+    let (status, _) = c.send(Method::PUT, &path, Some(&same)).await.unwrap();
+    assert_eq!(status, StatusCode::OK);
+    let none = json!({"metadata": {"name": "cm"}, "data": {"k": "5"}});
+    let (status, _) = c.send(Method::PUT, &path, Some(&none)).await.unwrap();
+    assert_eq!(status, StatusCode::OK);
+}
