@@ -286,6 +286,18 @@ pub fn splice_at(stored: &[u8], metadata: std::ops::Range<usize>, rv: Revision) 
     Some(out)
 }
 
+/// Checks that an update's object names the object of the URL: a body without a name (or
+/// a patch that removes it) is refused as Kubernetes refuses it, not filled in.
+fn check_name(obj: &Value, name: &str) -> ApiResult<()> {
+    let obj_name = meta_str(obj, "name").unwrap_or_default();
+    if obj_name != name {
+        return Err(ApiError::bad_request(format!(
+            "the name of the object ({obj_name}) does not match the name on the URL ({name})"
+        )));
+    }
+    Ok(())
+}
+
 /// Decodes and validates `DeleteOptions` as Kubernetes does before anything is deleted: a
 /// field of the wrong type is a 400, conflicting or unknown propagation a 422 on the
 /// `meta.k8s.io` DeleteOptions.
@@ -907,14 +919,7 @@ impl Registry {
             }
         };
         Self::check_type(r, &obj, expected_kind)?;
-        match meta_str(&obj, "name") {
-            Some(n) if n != name => {
-                return Err(ApiError::bad_request(
-                    "the name of the object does not match the name on the URL",
-                ))
-            }
-            _ => {}
-        }
+        check_name(&obj, name)?;
         if res.namespaced {
             if let Some(ns) = meta_str(&obj, "namespace") {
                 if !ns.is_empty() && Some(ns) != r.namespace.as_deref() {
@@ -1146,11 +1151,7 @@ impl Registry {
                     return Err(ApiError::stale(res.group, res.plural, name));
                 }
             }
-            if meta_str(&patched, "name").is_some_and(|n| n != name) {
-                return Err(ApiError::bad_request(
-                    "the name of the object does not match the name on the URL",
-                ));
-            }
+            check_name(&patched, name)?;
             let mut new = self.prepare_update(r, patched, &old, manager)?;
             if dry_run {
                 // Nothing is stored, so the object keeps the version it has.

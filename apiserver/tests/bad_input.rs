@@ -241,3 +241,63 @@ async fn an_update_naming_another_uid_is_refused() {
     let (status, _) = c.send(Method::PUT, &path, Some(&none)).await.unwrap();
     assert_eq!(status, StatusCode::OK);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_or_patch_that_drops_the_name_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]).await.unwrap();
+    let c = server.client().await.unwrap();
+    create(
+        &c,
+        CONFIGMAPS,
+        json!({"metadata": {"name": "cm", "labels": {"a": "b"}}, "data": {"k": "1"}}),
+    )
+    .await;
+    let path = format!("{CONFIGMAPS}/cm");
+    let unnamed = json!({"metadata": {"labels": {}}, "data": {}});
+    let answer = c.send(Method::PUT, &path, Some(&unnamed)).await.unwrap();
+    let s = assert_status(answer, 400, "BadRequest");
+    assert_eq!(
+        s["message"],
+        "the name of the object () does not match the name on the URL (cm)"
+    );
+    for (content_type, patch) in [
+        (
+            "application/json-patch+json",
+            r#"[{"op": "add", "path": "", "value": {}}]"#,
+        ),
+        (
+            "application/json-patch+json",
+            r#"[{"op": "remove", "path": "/metadata"}]"#,
+        ),
+        ("application/merge-patch+json", r#"{"metadata": null}"#),
+        (
+            "application/merge-patch+json",
+            r#"{"metadata": {"name": null, "labels": null}}"#,
+        ),
+        (
+            "application/strategic-merge-patch+json",
+            r#"{"metadata": {"$patch": "replace"}}"#,
+        ),
+        (
+            "application/merge-patch+json",
+            r#"{"metadata": {"name": "other"}}"#,
+        ),
+    ] {
+        let answer = c
+            .send_patch(&path, content_type, Bytes::from(patch))
+            .await
+            .unwrap();
+        let s = assert_status(answer, 400, "BadRequest");
+        assert!(
+            s["message"]
+                .as_str()
+                .unwrap()
+                .ends_with("does not match the name on the URL (cm)"),
+            "{patch}: {s}"
+        );
+    }
+    let (_, now) = get(&c, &path).await;
+    assert_eq!(now["data"]["k"], "1", "{now}");
+    assert_eq!(now["metadata"]["labels"]["a"], "b", "{now}");
+}
