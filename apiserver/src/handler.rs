@@ -395,6 +395,7 @@ impl ApiServer {
                 Ok(ok_json(&obj))
             }
             "list" => {
+                validate_list_options(&query, false)?;
                 let opts = list_options(&r, &query)?;
                 if let Some(page) = self.registry.list_cached(&r, &opts).await? {
                     return Ok(if table {
@@ -458,6 +459,7 @@ impl ApiServer {
                 })))
             }
             "watch" => {
+                validate_list_options(&query, true)?;
                 let opts = list_options(&r, &query)?;
                 let params = watch::WatchParams::from_query(&query)?;
                 let guard = self.metrics.watch_started();
@@ -893,6 +895,82 @@ fn list_options(r: &ResourceRequest, query: &Query) -> ApiResult<ListOptions> {
             .filter(|v| !v.is_empty())
             .map(str::to_owned),
     })
+}
+
+/// Refuses the resourceVersion options Kubernetes' ListOptions validation refuses, with its
+/// 422 on `ListOptions.meta.k8s.io`, before a list or watch is served.
+fn validate_list_options(query: &Query, watch: bool) -> ApiResult<()> {
+    use berth_api_types::validation::{FieldError, Path};
+    let given = |key: &str| query.get(key).filter(|v| !v.is_empty());
+    let rv_match = given("resourceVersionMatch");
+    let send_initial = given("sendInitialEvents").is_some();
+    let continued = given("continue").is_some();
+    let path = Path::new("resourceVersionMatch");
+    let mut errors = Vec::new();
+    if watch {
+        if send_initial && rv_match != Some("NotOlderThan") {
+            errors.push(FieldError::forbidden(
+                &path,
+                "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
+            ));
+        }
+        if let Some(m) = rv_match {
+            if !send_initial {
+                errors.push(FieldError::forbidden(
+                    &path,
+                    "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided",
+                ));
+            }
+            if m != "NotOlderThan" {
+                errors.push(FieldError::not_supported(&path, m, &["NotOlderThan"]));
+            }
+            if continued {
+                errors.push(FieldError::forbidden(
+                    &path,
+                    "resourceVersionMatch is forbidden when continue is provided",
+                ));
+            }
+        }
+    } else {
+        if let Some(m) = rv_match {
+            if given("resourceVersion").is_none() {
+                errors.push(FieldError::forbidden(
+                    &path,
+                    "resourceVersionMatch is forbidden unless resourceVersion is provided",
+                ));
+            }
+            if continued {
+                errors.push(FieldError::forbidden(
+                    &path,
+                    "resourceVersionMatch is forbidden when continue is provided",
+                ));
+            }
+            if m != "Exact" && m != "NotOlderThan" {
+                errors.push(FieldError::not_supported(
+                    &path,
+                    m,
+                    &["Exact", "NotOlderThan", ""],
+                ));
+            }
+            if m == "Exact" && query.get("resourceVersion") == Some("0") {
+                errors.push(FieldError::forbidden(
+                    &path,
+                    "resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\"",
+                ));
+            }
+        }
+        if send_initial {
+            errors.push(FieldError::forbidden(
+                &Path::new("sendInitialEvents"),
+                "sendInitialEvents is forbidden for list",
+            ));
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::invalid("meta.k8s.io", "ListOptions", "", &errors))
+    }
 }
 
 /// Reads a request body, refusing oversized ones.

@@ -301,3 +301,52 @@ async fn an_update_or_patch_that_drops_the_name_changes_nothing() {
     assert_eq!(now["data"]["k"], "1", "{now}");
     assert_eq!(now["metadata"]["labels"]["a"], "b", "{now}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contradictory_list_options_are_invalid() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]).await.unwrap();
+    let c = server.client().await.unwrap();
+    create(&c, CONFIGMAPS, json!({"metadata": {"name": "cm"}})).await;
+    let cases = [
+        ("resourceVersionMatch=Exact", "resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided"),
+        ("resourceVersionMatch=NotOlderThan", "resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided"),
+        ("resourceVersion=1&resourceVersionMatch=bogus", "resourceVersionMatch: Unsupported value: \"bogus\": supported values: \"Exact\", \"NotOlderThan\", \"\""),
+        ("resourceVersion=0&resourceVersionMatch=Exact", "resourceVersionMatch: Forbidden: resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\""),
+        ("sendInitialEvents=true", "sendInitialEvents: Forbidden: sendInitialEvents is forbidden for list"),
+        ("watch=true&timeoutSeconds=1&resourceVersion=1&resourceVersionMatch=NotOlderThan", "resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided"),
+        ("watch=true&timeoutSeconds=1&sendInitialEvents=true&resourceVersionMatch=Exact", "resourceVersionMatch: Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"),
+    ];
+    for (query, cause) in cases {
+        let answer = c
+            .send(Method::GET, &format!("{CONFIGMAPS}?{query}"), None)
+            .await
+            .unwrap();
+        let s = assert_status(answer, 422, "Invalid");
+        assert_eq!(s["details"]["kind"], "ListOptions", "{query}: {s}");
+        assert_eq!(s["details"]["group"], "meta.k8s.io", "{query}: {s}");
+        let message = s["message"].as_str().unwrap();
+        assert!(
+            message.starts_with("ListOptions.meta.k8s.io \"\" is invalid: ")
+                && message.contains(cause),
+            "{query}: {message}"
+        );
+    }
+    // The combinations Kubernetes allows still list.
+    for query in [
+        "resourceVersion=0",
+        "resourceVersion=1&resourceVersionMatch=NotOlderThan",
+        "resourceVersionMatch=",
+    ] {
+        let (status, body) = c
+            .send(Method::GET, &format!("{CONFIGMAPS}?{query}"), None)
+            .await
+            .unwrap();
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "{query}: {}",
+            String::from_utf8_lossy(&body)
+        );
+    }
+}
