@@ -383,6 +383,9 @@ impl ApiServer {
         match r.verb {
             "get" => {
                 let name = r.name.clone().unwrap_or_default();
+                self.registry
+                    .check_get_version(query.get("resourceVersion"))
+                    .await?;
                 let obj = self.registry.get(&r, &name).await?;
                 if table {
                     let rv = registry::meta(&obj)

@@ -366,9 +366,17 @@ fn decode_continue(token: &str) -> ApiResult<(Revision, String)> {
     Ok((rv, start.trim_end_matches('\u{0}').to_owned()))
 }
 
-/// Where a list starts: the revision to read at (0 for the newest) and the key to continue
-/// after, from the continue token or the resourceVersion parameter.
-fn start_point(prefix: &str, opts: &ListOptions) -> ApiResult<(Revision, Option<String>)> {
+/// Where a list starts, from the continue token or the resourceVersion parameter.
+struct StartPoint {
+    /// The revision to read at (0 for the newest).
+    revision: Revision,
+    /// The key to continue after.
+    after: Option<String>,
+    /// The oldest revision the answer may have (a NotOlderThan version read at the newest).
+    at_least: Revision,
+}
+
+fn start_point(prefix: &str, opts: &ListOptions) -> ApiResult<StartPoint> {
     if let Some(token) = &opts.continue_token {
         let (rv, start) = decode_continue(token)?;
         if !start.starts_with(prefix) && !start.is_empty() {
@@ -376,16 +384,40 @@ fn start_point(prefix: &str, opts: &ListOptions) -> ApiResult<(Revision, Option<
                 "continue key is not valid for this request",
             ));
         }
-        return Ok((rv, Some(start)));
+        return Ok(StartPoint {
+            revision: rv,
+            after: Some(start),
+            at_least: 0,
+        });
     }
-    // "0" and unset both mean the newest data; an exact version is served as is when paging.
-    match opts.resource_version.as_deref() {
-        Some(rv) => {
-            let rv = parse_rv(rv)?;
-            Ok((if rv > 0 && opts.limit > 0 { rv } else { 0 }, None))
+    // "0" and unset both mean the newest data; a version is read exactly when the client
+    // asks for Exact, or pages without saying (Kubernetes' legacy rule), else it is a floor.
+    let rv = match opts.resource_version.as_deref() {
+        Some(rv) => parse_rv(rv)?,
+        None => 0,
+    };
+    let exact = match opts.resource_version_match.as_deref() {
+        Some(m) => m == "Exact",
+        None => opts.limit > 0,
+    };
+    Ok(if rv > 0 && exact {
+        StartPoint {
+            revision: rv,
+            after: None,
+            at_least: 0,
         }
-        None => Ok((0, None)),
-    }
+    } else {
+        StartPoint {
+            revision: 0,
+            after: None,
+            at_least: rv,
+        }
+    })
+}
+
+/// A read newer than anything stored: Kubernetes' 504 "Too large resource version".
+fn too_new(requested: Revision, current: Revision) -> ApiError {
+    StoreError::FutureRevision { requested, current }.into()
 }
 
 impl Registry {
@@ -426,9 +458,9 @@ impl Registry {
         let mut at = None;
         let mut start_after = None;
         if opts.continue_token.is_some() {
-            let (rv, start) = start_point(&prefix, opts)?;
-            at = Some(rv);
-            start_after = start;
+            let start = start_point(&prefix, opts)?;
+            at = Some(start.revision);
+            start_after = start.after;
         } else {
             let exact = opts.resource_version_match.as_deref() == Some("Exact");
             match opts.resource_version.as_deref() {
@@ -446,10 +478,10 @@ impl Registry {
                     }
                     if rv > 0 && cache.revision().is_none_or(|have| have < rv) {
                         let current = self.store.current_revision().await?;
-                        if !cache
-                            .wait_for(rv.min(current), crate::cache::CONSISTENT_WAIT)
-                            .await
-                        {
+                        if rv > current {
+                            return Err(too_new(rv, current));
+                        }
+                        if !cache.wait_for(rv, crate::cache::CONSISTENT_WAIT).await {
                             return Ok(None);
                         }
                     }
@@ -768,6 +800,22 @@ impl Registry {
         Ok(())
     }
 
+    /// Checks the `resourceVersion` of a GET: the stored object is newer than any version the
+    /// store has reached, so only a malformed one (400) or one from the future (504) fails.
+    pub async fn check_get_version(&self, rv: Option<&str>) -> ApiResult<()> {
+        let Some(rv) = rv.filter(|v| !v.is_empty()) else {
+            return Ok(());
+        };
+        let rv = parse_rv(rv)?;
+        if rv > 0 {
+            let current = self.store.current_revision().await?;
+            if rv > current {
+                return Err(too_new(rv, current));
+            }
+        }
+        Ok(())
+    }
+
     /// Reads one object.
     pub async fn get(&self, r: &ResourceRequest, name: &str) -> ApiResult<Value> {
         let (kv, _) = self.store.get(&self.key(r, name)).await?;
@@ -780,7 +828,8 @@ impl Registry {
     /// Lists objects, with selectors and paging.
     pub async fn list(&self, r: &ResourceRequest, opts: &ListOptions) -> ApiResult<ListPage> {
         let prefix = keys::collection_prefix(r.resource, r.namespace.as_deref());
-        let (mut revision, mut start_after) = start_point(&prefix, opts)?;
+        let start = start_point(&prefix, opts)?;
+        let (mut revision, mut start_after) = (start.revision, start.after);
         let filtering = opts.labels.as_ref().is_some_and(|l| !l.is_empty())
             || opts.fields.as_ref().is_some_and(|f| !f.is_empty());
         let mut items = Vec::new();
@@ -804,6 +853,9 @@ impl Registry {
                 ),
                 other => other.into(),
             })?;
+            if page.revision < start.at_least {
+                return Err(too_new(start.at_least, page.revision));
+            }
             revision = page.revision;
             more = page.more;
             for kv in &page.kvs {
@@ -852,15 +904,18 @@ impl Registry {
         opts: &ListOptions,
     ) -> ApiResult<(Vec<u8>, ListPage)> {
         let prefix = keys::collection_prefix(r.resource, r.namespace.as_deref());
-        let (revision, start_after) = start_point(&prefix, opts)?;
-        let mut req = RangeRequest::prefix(prefix).at_revision(revision);
-        if let Some(after) = start_after {
+        let start = start_point(&prefix, opts)?;
+        let mut req = RangeRequest::prefix(prefix).at_revision(start.revision);
+        if let Some(after) = start.after {
             req = req.start_after(after);
         }
         if opts.limit > 0 {
             req = req.limit(opts.limit);
         }
         let page = self.store.range(req).await?;
+        if page.revision < start.at_least {
+            return Err(too_new(start.at_least, page.revision));
+        }
         let mut out = Vec::with_capacity(page.kvs.iter().map(|kv| kv.value.len() + 32).sum());
         for (i, kv) in page.kvs.iter().enumerate() {
             if i > 0 {

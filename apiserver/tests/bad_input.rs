@@ -350,3 +350,85 @@ async fn contradictory_list_options_are_invalid() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_at_a_future_resource_version_time_out_and_exact_reads_are_exact() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]).await.unwrap();
+    let c = server.client().await.unwrap();
+    let first = create(
+        &c,
+        CONFIGMAPS,
+        json!({"metadata": {"name": "cm"}, "data": {"k": "1"}}),
+    )
+    .await;
+    let first_rv: i64 = first["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let patch = Bytes::from_static(br#"{"data": {"k": "2"}}"#);
+    let (status, _) = c
+        .send_patch(
+            &format!("{CONFIGMAPS}/cm"),
+            "application/merge-patch+json",
+            patch,
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, StatusCode::OK);
+    // A version the store has not reached: nothing older may be served as if it were it.
+    let future = first_rv + 1_000_000;
+    for query in [
+        format!("resourceVersion={future}"),
+        format!("resourceVersion={future}&resourceVersionMatch=NotOlderThan"),
+        format!("resourceVersion={future}&resourceVersionMatch=Exact"),
+        format!("resourceVersion={future}&limit=1"),
+        format!("resourceVersion={future}&labelSelector=a%3Db"),
+    ] {
+        let answer = c
+            .send(Method::GET, &format!("{CONFIGMAPS}?{query}"), None)
+            .await
+            .unwrap();
+        let s = assert_status(answer, 504, "Timeout");
+        assert!(
+            s["message"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("Too large resource version: {future}, current: ")),
+            "{query}: {s}"
+        );
+    }
+    let answer = c
+        .send(
+            Method::GET,
+            &format!("{CONFIGMAPS}/cm?resourceVersion={future}"),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_status(answer, 504, "Timeout");
+    let answer = c
+        .send(
+            Method::GET,
+            &format!("{CONFIGMAPS}/cm?resourceVersion=abc"),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_status(answer, 400, "BadRequest");
+    // Exact reads the collection as it was at that version, paged or not.
+    for query in [
+        format!("resourceVersion={first_rv}&resourceVersionMatch=Exact"),
+        format!("resourceVersion={first_rv}&resourceVersionMatch=Exact&limit=10"),
+    ] {
+        let (status, list) = get(&c, &format!("{CONFIGMAPS}?{query}")).await;
+        assert_eq!(status, StatusCode::OK, "{query}: {list}");
+        assert_eq!(
+            list["metadata"]["resourceVersion"],
+            first_rv.to_string(),
+            "{query}: {list}"
+        );
+        assert_eq!(list["items"][0]["data"]["k"], "1", "{query}: {list}");
+    }
+}
