@@ -97,12 +97,87 @@ fn media_type(value: Option<&HeaderValue>) -> String {
         .unwrap_or_default()
 }
 
+/// One entry of an Accept header: the media type (lower-cased) and its `as`, `g` and `v`
+/// parameters, or `None` for an entry the client refuses (`q=0`).
+struct AcceptItem<'a> {
+    media: String,
+    as_kind: Option<&'a str>,
+    group: Option<&'a str>,
+    version: Option<&'a str>,
+}
+
+fn accept_items(accept: &str) -> impl Iterator<Item = AcceptItem<'_>> {
+    accept.split(',').filter_map(|item| {
+        let mut parts = item.split(';');
+        let media = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+        let mut out = AcceptItem {
+            media,
+            as_kind: None,
+            group: None,
+            version: None,
+        };
+        for param in parts {
+            let (key, value) = param.split_once('=').unwrap_or((param, ""));
+            let value = value.trim();
+            match key.trim() {
+                "as" => out.as_kind = Some(value),
+                "g" => out.group = Some(value),
+                "v" => out.version = Some(value),
+                "q" if value.parse::<f32>().is_ok_and(|q| q <= 0.0) => return None,
+                _ => {}
+            }
+        }
+        Some(out)
+    })
+}
+
+impl AcceptItem<'_> {
+    /// A server-side Table of a version Berth serves.
+    fn is_table(&self) -> bool {
+        self.as_kind == Some("Table") && self.meta_version()
+    }
+
+    fn meta_version(&self) -> bool {
+        self.group == Some("meta.k8s.io") && matches!(self.version, Some("v1" | "v1beta1"))
+    }
+
+    /// Whether Berth answers a resource request in this form: JSON (which YAML and protobuf
+    /// clients read too), any type, or a `meta.k8s.io` Table or object metadata.
+    fn satisfiable(&self) -> bool {
+        let media = matches!(
+            self.media.as_str(),
+            "application/json"
+                | "application/yaml"
+                | "application/vnd.kubernetes.protobuf"
+                | "application/*"
+                | "*/*"
+                | ""
+        );
+        media
+            && match self.as_kind {
+                None => true,
+                Some("Table" | "PartialObjectMetadata" | "PartialObjectMetadataList") => {
+                    self.meta_version()
+                }
+                Some(_) => false,
+            }
+    }
+}
+
 /// Whether the client asked for a server-side Table.
 fn wants_table(accept: &str) -> bool {
-    accept.split(',').any(|item| {
-        let params: Vec<String> = item.split(';').map(|p| p.trim().replace(' ', "")).collect();
-        params.iter().any(|p| p == "as=Table") && params.iter().any(|p| p == "g=meta.k8s.io")
-    })
+    accept_items(accept).any(|item| item.is_table())
+}
+
+/// Refuses, as Kubernetes' content negotiation does, an Accept header none of whose forms
+/// the server can answer in (406), before the request does anything.
+fn check_accept(accept: &str) -> ApiResult<()> {
+    if accept.trim().is_empty() || accept_items(accept).any(|item| item.satisfiable()) {
+        return Ok(());
+    }
+    Err(ApiError::not_acceptable(
+        "only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf",
+    ))
 }
 
 impl ApiServer {
@@ -344,6 +419,8 @@ impl ApiServer {
         if let Some("log" | "exec" | "attach" | "portforward") = r.subresource.as_deref() {
             return crate::streaming::pods::serve(self, req, &r).await;
         }
+        // Every other answer is an API object: an Accept that takes none is refused first.
+        check_accept(accept)?;
         if r.subresource.as_deref() == Some("scale") {
             let manager = field_manager(&r, &query, req.headers())?;
             return self.scale(req, r, dry_run_of(&query)?, manager).await;
@@ -1150,6 +1227,12 @@ mod tests {
         assert!(wants_table("application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"));
         assert!(!wants_table("application/json"));
         assert!(!wants_table("application/json, */*"));
+        assert!(!wants_table("application/json;as=Table;g=meta.k8s.io;v=v9"));
+        assert!(check_accept("application/json;as=Table;g=meta.k8s.io;v=v9").is_err());
+        assert!(check_accept("application/xml, application/json;q=0").is_err());
+        assert!(check_accept("application/xml, application/json;q=0.5").is_ok());
+        assert!(check_accept("application/vnd.kubernetes.protobuf;stream=watch").is_ok());
+        assert!(check_accept("").is_ok());
     }
 
     #[test]

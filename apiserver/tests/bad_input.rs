@@ -432,3 +432,55 @@ async fn reads_at_a_future_resource_version_time_out_and_exact_reads_are_exact()
         assert_eq!(list["items"][0]["data"]["k"], "1", "{query}: {list}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_accept_no_form_satisfies_is_a_406() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]).await.unwrap();
+    let c = server.client().await.unwrap();
+    create(&c, CONFIGMAPS, json!({"metadata": {"name": "cm"}})).await;
+    for accept in [
+        "application/xml",
+        "text/html, application/xml;q=0.9",
+        "application/json;as=Table;g=meta.k8s.io;v=v9",
+        "application/json;as=Table;g=example.com;v=v1",
+        "application/json;as=Bogus;g=meta.k8s.io;v=v1",
+    ] {
+        for path in [CONFIGMAPS.to_owned(), format!("{CONFIGMAPS}/cm")] {
+            let answer = c
+                .send_with_accept(Method::GET, &path, accept)
+                .await
+                .unwrap();
+            let s = assert_status(answer, 406, "NotAcceptable");
+            assert_eq!(
+                s["message"],
+                "only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf",
+                "{accept}"
+            );
+        }
+    }
+    // Refused before anything is written.
+    let answer = c
+        .send_full_accept(
+            Method::POST,
+            CONFIGMAPS,
+            &json!({"metadata": {"name": "new"}}),
+            "application/xml",
+        )
+        .await
+        .unwrap();
+    assert_status(answer, 406, "NotAcceptable");
+    let (status, _) = get(&c, &format!("{CONFIGMAPS}/new")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // A form the server has among others, or any form, is served.
+    for (accept, kind) in [
+        ("application/json;as=Table;g=meta.k8s.io;v=v9, application/json", "ConfigMapList"),
+        ("*/*", "ConfigMapList"),
+        ("application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json", "Table"),
+        ("application/vnd.kubernetes.protobuf, application/json", "ConfigMapList"),
+    ] {
+        let (status, body) = c.send_with_accept(Method::GET, CONFIGMAPS, accept).await.unwrap();
+        assert_eq!(status, StatusCode::OK, "{accept}");
+        assert_eq!(status_of(&body)["kind"], kind, "{accept}");
+    }
+}

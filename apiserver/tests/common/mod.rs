@@ -94,6 +94,17 @@ impl Client {
         self.send_full(method, path, None, accept).await
     }
 
+    /// Sends a JSON body with the given Accept header.
+    pub async fn send_full_accept(
+        &self,
+        method: Method,
+        path: &str,
+        body: &Value,
+        accept: &str,
+    ) -> anyhow::Result<(StatusCode, Bytes)> {
+        self.send_full(method, path, Some(body), accept).await
+    }
+
     /// Sends a bodiless GET with the given headers and returns the status, the response
     /// headers and the body.
     pub async fn get_with_headers(
