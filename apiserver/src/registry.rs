@@ -286,6 +286,22 @@ pub fn splice_at(stored: &[u8], metadata: std::ops::Range<usize>, rv: Revision) 
     Some(out)
 }
 
+/// A body that does not fit the kind's schema, worded as Kubernetes words its decode failure.
+fn undecodable(res: &ResourceInfo, message: &str) -> ApiError {
+    ApiError::bad_request(format!(
+        "{kind} in version {version:?} cannot be handled as a {kind}: {message}",
+        kind = res.kind,
+        version = res.version,
+    ))
+}
+
+fn defaulting_error(res: &ResourceInfo, e: defaults::DefaultingError) -> ApiError {
+    match e {
+        defaults::DefaultingError::Decode { message, .. } => undecodable(res, &message),
+        other => ApiError::internal(other.to_string()),
+    }
+}
+
 /// Checks that an update's object names the object of the URL: a body without a name (or
 /// a patch that removes it) is refused as Kubernetes refuses it, not filled in.
 fn check_name(obj: &Value, name: &str) -> ApiResult<()> {
@@ -563,6 +579,9 @@ impl Registry {
     fn validate_create(r: &ResourceRequest, obj: &Value) -> ApiResult<()> {
         let res = r.resource;
         let errors = validation::validate(res.group, res.kind, obj);
+        if let Some(message) = validation::undecodable(&errors) {
+            return Err(undecodable(res, message));
+        }
         if !errors.is_empty() {
             let name = meta_str(obj, "name").unwrap_or_default().to_owned();
             return Err(ApiError::invalid(res.group, res.kind, &name, &errors));
@@ -574,7 +593,10 @@ impl Registry {
         let res = r.resource;
         // One typed decode both defaults and validates the new version.
         let mut errors = defaults::apply_defaults_and_validate(res.group, res.kind, obj)
-            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+            .map_err(|e| defaulting_error(res, e))?;
+        if let Some(message) = validation::undecodable(&errors) {
+            return Err(undecodable(res, message));
+        }
         let name = meta_str(obj, "name").unwrap_or_default().to_owned();
         if strategy::checks_update_rules(r.subresource.as_deref()) {
             errors.extend(validation::validate_update(res.group, res.kind, obj, old));
@@ -654,7 +676,7 @@ impl Registry {
         // The creator owns what it sent, defaults included; what admission and the strategy
         // add afterwards (tolerations, priority, status, allocated addresses) is the server's.
         defaults::apply_defaults(res.group, res.kind, &mut obj)
-            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+            .map_err(|e| defaulting_error(res, e))?;
         strategy::default_on_create(res, &mut obj);
         if manager.is_some() {
             track_create_fields(r, manager, &mut obj);

@@ -484,3 +484,59 @@ async fn an_accept_no_form_satisfies_is_a_406() {
         assert_eq!(status_of(&body)["kind"], kind, "{accept}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fields_of_the_wrong_type_are_a_decode_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]).await.unwrap();
+    let c = server.client().await.unwrap();
+    // Kinds with and without defaulting alike, on create, update and patch.
+    let cases = [
+        (
+            CONFIGMAPS,
+            json!({"metadata": {"name": "cm"}, "data": {"k": 1}}),
+            "ConfigMap",
+        ),
+        (
+            CONFIGMAPS,
+            json!({"metadata": {"name": "cm", "labels": []}}),
+            "ConfigMap",
+        ),
+        (
+            PODS,
+            json!({"metadata": {"name": "p"}, "spec": {"containers": 5}}),
+            "Pod",
+        ),
+    ];
+    for (path, obj, kind) in &cases {
+        let answer = c.send(Method::POST, path, Some(obj)).await.unwrap();
+        let s = assert_status(answer, 400, "BadRequest");
+        let prefix = format!("{kind} in version \"v1\" cannot be handled as a {kind}: ");
+        assert!(s["message"].as_str().unwrap().starts_with(&prefix), "{s}");
+    }
+    create(
+        &c,
+        CONFIGMAPS,
+        json!({"metadata": {"name": "cm"}, "data": {"k": "1"}}),
+    )
+    .await;
+    let bad = json!({"metadata": {"name": "cm"}, "data": {"k": 2}});
+    let answer = c
+        .send(Method::PUT, &format!("{CONFIGMAPS}/cm"), Some(&bad))
+        .await
+        .unwrap();
+    assert_status(answer, 400, "BadRequest");
+    let answer = c
+        .send_patch(
+            &format!("{CONFIGMAPS}/cm"),
+            "application/merge-patch+json",
+            Bytes::from_static(br#"{"data": {"k": 3}}"#),
+        )
+        .await
+        .unwrap();
+    assert_status(answer, 400, "BadRequest");
+    let (_, cm) = get(&c, &format!("{CONFIGMAPS}/cm")).await;
+    assert_eq!(cm["data"]["k"], "1", "{cm}");
+    let (status, _) = get(&c, &format!("{PODS}/p")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
