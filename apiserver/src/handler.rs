@@ -416,6 +416,9 @@ impl ApiServer {
                 status::qualified(res.plural, res.group)
             )));
         }
+        if let Some(name) = &r.name {
+            request::check_name_segment(name)?;
+        }
         if let Some("log" | "exec" | "attach" | "portforward") = r.subresource.as_deref() {
             return crate::streaming::pods::serve(self, req, &r).await;
         }

@@ -540,3 +540,39 @@ async fn fields_of_the_wrong_type_are_a_decode_error() {
     let (status, _) = get(&c, &format!("{PODS}/p")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_that_cannot_be_path_segments_are_a_400() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]).await.unwrap();
+    let c = server.client().await.unwrap();
+    let cases = [
+        ("..", "Name parameter invalid: \"..\": may not be '..'"),
+        (".", "Name parameter invalid: \".\": may not be '.'"),
+        (
+            "a%2Fb",
+            "Name parameter invalid: \"a/b\": may not contain '/'",
+        ),
+        (
+            "a%25b",
+            "Name parameter invalid: \"a%b\": may not contain '%'",
+        ),
+    ];
+    for (segment, message) in cases {
+        let path = format!("{CONFIGMAPS}/{segment}");
+        for method in [Method::GET, Method::DELETE] {
+            let answer = c.send(method, &path, None).await.unwrap();
+            let s = assert_status(answer, 400, "BadRequest");
+            assert_eq!(s["message"], message);
+        }
+        let body = json!({"metadata": {"name": segment}});
+        let answer = c.send(Method::PUT, &path, Some(&body)).await.unwrap();
+        assert_status(answer, 400, "BadRequest");
+    }
+    // A valid name that merely does not exist is still a 404.
+    let answer = c
+        .send(Method::GET, &format!("{CONFIGMAPS}/a.b"), None)
+        .await
+        .unwrap();
+    assert_status(answer, 404, "NotFound");
+}
