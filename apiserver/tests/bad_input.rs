@@ -576,3 +576,25 @@ async fn names_that_cannot_be_path_segments_are_a_400() {
         .unwrap();
     assert_status(answer, 404, "NotFound");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_binding_to_anything_but_a_node_binds_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]).await.unwrap();
+    let c = server.client().await.unwrap();
+    create(&c, PODS, pod("p")).await;
+    let binding = json!({"apiVersion": "v1", "kind": "Binding", "metadata": {"name": "p"},
+        "target": {"kind": "Pod", "name": "n1"}});
+    let answer = c
+        .send(Method::POST, &format!("{PODS}/p/binding"), Some(&binding))
+        .await
+        .unwrap();
+    let s = assert_status(answer, 422, "Invalid");
+    assert_eq!(s["details"]["causes"][0]["field"], "target.kind", "{s}");
+    assert_eq!(
+        s["message"],
+        "Binding \"p\" is invalid: target.kind: Unsupported value: \"Pod\": supported values: \"Node\", \"<empty>\""
+    );
+    let (_, p) = get(&c, &format!("{PODS}/p")).await;
+    assert!(p["spec"].get("nodeName").is_none(), "{p}");
+}
