@@ -229,7 +229,7 @@ impl ApiServer {
                 Ok(Target::Resource(r)) => (r.verb, r.resource.plural),
                 _ => (method_verb(&method), ""),
             };
-        let resp = match self.route(req, cert_user.as_ref()).await {
+        let mut resp = match self.route(req, cert_user.as_ref()).await {
             Ok(resp) => resp,
             Err(err) => {
                 if err.code >= 500 {
@@ -238,6 +238,12 @@ impl ApiServer {
                 error_response(&err)
             }
         };
+        if method == Method::HEAD {
+            // A HEAD answer has headers only: over HTTP/2 a body after them is a protocol
+            // error that costs the client the whole answer.
+            resp.headers_mut().remove(header::CONTENT_LENGTH);
+            *resp.body_mut() = full(Bytes::new());
+        }
         tracing::debug!(%method, %path, code = resp.status().as_u16(), elapsed_us = started.elapsed().as_micros() as u64, "request");
         self.metrics.request(
             verb,

@@ -598,3 +598,26 @@ async fn a_binding_to_anything_but_a_node_binds_nothing() {
     let (_, p) = get(&c, &format!("{PODS}/p")).await;
     assert!(p["spec"].get("nodeName").is_none(), "{p}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_head_request_gets_an_answer_without_a_body() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]).await.unwrap();
+    let c = server.client().await.unwrap();
+    create(&c, CONFIGMAPS, json!({"metadata": {"name": "cm"}})).await;
+    // Over HTTP/2 a HEAD answer whose headers do not end the stream is a protocol error for
+    // the client; every answer must end with its headers.
+    for path in [
+        format!("{CONFIGMAPS}/cm"),
+        "/readyz".to_owned(),
+        "/version".to_owned(),
+    ] {
+        let (status, body) = c
+            .send(Method::HEAD, &path, None)
+            .await
+            .unwrap_or_else(|e| panic!("HEAD {path}: {e:#}"));
+        assert!(body.is_empty(), "HEAD {path}: {status} {body:?}");
+    }
+    let (status, _) = c.send(Method::GET, "/readyz", None).await.unwrap();
+    assert_eq!(status, StatusCode::OK);
+}
