@@ -621,3 +621,20 @@ async fn a_head_request_gets_an_answer_without_a_body() {
     let (status, _) = c.send(Method::GET, "/readyz", None).await.unwrap();
     assert_eq!(status, StatusCode::OK);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_headers_are_answered_over_http2() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]).await.unwrap();
+    let c = server.client().await.unwrap();
+    // Kubernetes takes request headers up to 1 MiB (a large bearer token, many cookies);
+    // a 100 KB one must be answered, not cut off with the connection.
+    let big = "x".repeat(100_000);
+    let (status, _, body) = c
+        .get_with_headers("/version", &[("x-large", big.as_str())])
+        .await
+        .unwrap();
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    let (status, _) = c.send(Method::GET, "/readyz", None).await.unwrap();
+    assert_eq!(status, StatusCode::OK);
+}
