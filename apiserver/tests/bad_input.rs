@@ -638,3 +638,32 @@ async fn large_headers_are_answered_over_http2() {
     let (status, _) = c.send(Method::GET, "/readyz", None).await.unwrap();
     assert_eq!(status, StatusCode::OK);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_namespace_cannot_be_given_another_phase() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]).await.unwrap();
+    let c = server.client().await.unwrap();
+    let path = "/api/v1/namespaces/default/status";
+    // Terminating without a deletionTimestamp would refuse every create in the namespace
+    // from then on; Kubernetes' namespace status validation refuses it.
+    for phase in ["Terminating", "Bogus"] {
+        let body = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"},
+            "status": {"phase": phase}});
+        let answer = c.send(Method::PUT, path, Some(&body)).await.unwrap();
+        let s = assert_status(answer, 422, "Invalid");
+        assert_eq!(
+            s["message"],
+            format!("Namespace \"default\" is invalid: status.Phase: Invalid value: \"{phase}\": may only be 'Active' if `deletionTimestamp` is empty")
+        );
+        let patch = format!(r#"{{"status": {{"phase": "{phase}"}}}}"#);
+        let answer = c
+            .send_patch(path, "application/merge-patch+json", Bytes::from(patch))
+            .await
+            .unwrap();
+        assert_status(answer, 422, "Invalid");
+    }
+    let (_, ns) = get(&c, "/api/v1/namespaces/default").await;
+    assert_eq!(ns["status"]["phase"], "Active", "{ns}");
+    create(&c, CONFIGMAPS, json!({"metadata": {"name": "still-writable"}})).await;
+}
