@@ -665,5 +665,53 @@ async fn a_live_namespace_cannot_be_given_another_phase() {
     }
     let (_, ns) = get(&c, "/api/v1/namespaces/default").await;
     assert_eq!(ns["status"]["phase"], "Active", "{ns}");
-    create(&c, CONFIGMAPS, json!({"metadata": {"name": "still-writable"}})).await;
+    create(
+        &c,
+        CONFIGMAPS,
+        json!({"metadata": {"name": "still-writable"}}),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strategic_merge_failures_answer_as_kubernetes_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]).await.unwrap();
+    let c = server.client().await.unwrap();
+    create(
+        &c,
+        CONFIGMAPS,
+        json!({"metadata": {"name": "cm", "labels": {"a": "b"}}, "data": {"k": "1"}}),
+    )
+    .await;
+    let path = format!("{CONFIGMAPS}/cm");
+    // Kubernetes passes these merge errors through unconverted: a 500 Status with no reason
+    // and the bare message, which kubectl prints as "Error from server: <message>".
+    for (patch, message) in [
+        (
+            r#"{"data": {"$patch": "bogus"}}"#,
+            "unknown patch type: bogus in map: map[$patch:bogus]",
+        ),
+        (
+            r#"{"metadata": {"$setElementOrder/finalizers": 5}}"#,
+            "expected a []interface {}, but received a int64",
+        ),
+    ] {
+        let (status, body) = c
+            .send_patch(
+                &path,
+                "application/strategic-merge-patch+json",
+                Bytes::from(patch),
+            )
+            .await
+            .unwrap();
+        let s = status_of(&body);
+        assert_eq!(status.as_u16(), 500, "{s}");
+        assert_eq!(s["kind"], "Status", "{s}");
+        assert_eq!(s["status"], "Failure", "{s}");
+        assert!(s.get("reason").is_none(), "{s}");
+        assert_eq!(s["message"], message, "{s}");
+    }
+    let (_, cm) = get(&c, &path).await;
+    assert_eq!(cm["data"]["k"], "1", "{cm}");
 }
