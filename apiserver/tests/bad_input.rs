@@ -715,3 +715,24 @@ async fn strategic_merge_failures_answer_as_kubernetes_does() {
     let (_, cm) = get(&c, &path).await;
     assert_eq!(cm["data"]["k"], "1", "{cm}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watch_with_an_enormous_timeout_stays_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]).await.unwrap();
+    let c = server.client().await.unwrap();
+    // The deadline of now + i64::MAX seconds cannot be represented: the watch must still be
+    // served (as one without an end), not lose its task to an overflow.
+    for path in [
+        format!("{CONFIGMAPS}?watch=true&timeoutSeconds=9223372036854775807"),
+        format!("{CONFIGMAPS}?watch=true&timeoutSeconds=9223372036854775807&resourceVersion=1"),
+    ] {
+        let mut events = c.watch(&path).await.unwrap();
+        create(&c, CONFIGMAPS, json!({"metadata": {"generateName": "w-"}})).await;
+        let event = events
+            .next()
+            .await
+            .expect("the watch ended instead of sending the event");
+        assert_eq!(event["type"], "ADDED", "{event}");
+    }
+}
