@@ -135,6 +135,12 @@ pub fn now_rfc3339() -> String {
     rfc3339(secs)
 }
 
+/// The last second an API timestamp can name (late on 9999-12-30, the end of the object
+/// model's time range): a stored object with a later one could not be read back.
+fn last_timestamp() -> i64 {
+    jiff::Timestamp::MAX.as_second()
+}
+
 /// Formats seconds since the Unix epoch as `YYYY-MM-DDTHH:MM:SSZ`.
 pub fn rfc3339(secs: i64) -> String {
     let days = secs.div_euclid(86_400);
@@ -1319,8 +1325,20 @@ impl Registry {
                         .duration_since(std::time::UNIX_EPOCH)
                         .map(|d| d.as_secs() as i64)
                         .unwrap_or(0);
+                    let Some(at) = now.checked_add(grace).filter(|t| *t <= last_timestamp()) else {
+                        return Err(ApiError::invalid(
+                            "meta.k8s.io",
+                            "DeleteOptions",
+                            "",
+                            &[validation::FieldError::invalid(
+                                &validation::Path::new("gracePeriodSeconds"),
+                                json!(grace),
+                                "the deletion would be due after the last time an object can record",
+                            )],
+                        ));
+                    };
                     let m = meta_mut(&mut marked);
-                    m.insert("deletionTimestamp".into(), json!(rfc3339(now + grace)));
+                    m.insert("deletionTimestamp".into(), json!(rfc3339(at)));
                     m.insert("deletionGracePeriodSeconds".into(), json!(grace));
                     if !already {
                         strategy::prepare_for_delete(res, &mut marked);

@@ -736,3 +736,48 @@ async fn a_watch_with_an_enormous_timeout_stays_open() {
         assert_eq!(event["type"], "ADDED", "{event}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_grace_period_past_any_representable_time_deletes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]).await.unwrap();
+    let c = server.client().await.unwrap();
+    let mut p = pod("p");
+    p["spec"]["nodeName"] = json!("n1");
+    create(&c, PODS, p).await;
+    let path = format!("{PODS}/p");
+    for grace in ["9223372036854775807", "253402207200"] {
+        let answer = c
+            .send(
+                Method::DELETE,
+                &format!("{path}?gracePeriodSeconds={grace}"),
+                None,
+            )
+            .await
+            .unwrap();
+        let s = assert_status(answer, 422, "Invalid");
+        assert_eq!(
+            s["details"]["causes"][0]["field"], "gracePeriodSeconds",
+            "{s}"
+        );
+    }
+    let (status, now) = get(&c, &path).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(now["metadata"].get("deletionTimestamp").is_none(), "{now}");
+    // A long but representable grace period is recorded, and the pod can still be updated.
+    let (status, body) = c
+        .send(
+            Method::DELETE,
+            &format!("{path}?gracePeriodSeconds=99999999999"),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    let patch = Bytes::from_static(br#"{"metadata": {"labels": {"still": "writable"}}}"#);
+    let (status, body) = c
+        .send_patch(&path, "application/merge-patch+json", patch)
+        .await
+        .unwrap();
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+}
