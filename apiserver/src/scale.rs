@@ -86,9 +86,16 @@ pub fn apply_scale(obj: &Value, scale: &Value) -> ApiResult<Value> {
         None | Some(Value::Null) => 0,
         Some(v) => v
             .as_i64()
-            .ok_or_else(|| ApiError::bad_request("spec.replicas of a Scale must be an integer"))?,
+            .and_then(|n| i32::try_from(n).ok())
+            .map(i64::from)
+            .ok_or_else(|| {
+                // Not an int32 at all: Kubernetes fails the Scale at decoding.
+                ApiError::bad_request(format!(
+                    "Scale in version \"v1\" cannot be handled as a Scale: spec.replicas: expected an int32, got {v}"
+                ))
+            })?,
     };
-    if replicas < 0 || replicas > i64::from(i32::MAX) {
+    if replicas < 0 {
         let err = berth_api_types::validation::FieldError::invalid(
             &berth_api_types::validation::Path::new("spec").child("replicas"),
             json!(replicas),
@@ -166,6 +173,18 @@ mod tests {
             )
             .unwrap_err();
             assert_eq!((err.code, err.reason), (400, "BadRequest"));
+        }
+        for replicas in [
+            json!(2_147_483_648_i64),
+            json!(-2_147_483_649_i64),
+            json!(1.5),
+        ] {
+            let err = apply_scale(
+                &deploy,
+                &json!({"metadata": {"name": "web"}, "spec": {"replicas": replicas}}),
+            )
+            .unwrap_err();
+            assert_eq!((err.code, err.reason), (400, "BadRequest"), "{replicas}");
         }
         assert_eq!(
             apply_scale(&deploy, &json!({"kind": "Pod"}))
