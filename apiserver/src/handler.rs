@@ -169,6 +169,25 @@ fn wants_table(accept: &str) -> bool {
     accept_items(accept).any(|item| item.is_table())
 }
 
+/// Refuses Table options Kubernetes' TableOptions validation refuses (an unknown
+/// `includeObject`), as the 400 it answers when it cannot convert to a Table.
+fn check_table_options(query: &Query) -> ApiResult<()> {
+    let Some(policy) = query.get("includeObject") else {
+        return Ok(());
+    };
+    if berth_api_types::tables::IncludeObject::parse(policy).is_some() {
+        return Ok(());
+    }
+    let err = berth_api_types::validation::FieldError::not_supported(
+        &berth_api_types::validation::Path::new("includeObject"),
+        policy,
+        &["Metadata", "None", "Object"],
+    );
+    Err(ApiError::bad_request(format!(
+        "Unable to convert to Table as requested: {err}"
+    )))
+}
+
 /// Refuses, as Kubernetes' content negotiation does, an Accept header none of whose forms
 /// the server can answer in (406), before the request does anything.
 fn check_accept(accept: &str) -> ApiResult<()> {
@@ -465,6 +484,9 @@ impl ApiServer {
             return Err(ApiError::no_route());
         }
         let table = wants_table(accept);
+        if table {
+            check_table_options(&query)?;
+        }
         let dry_run = dry_run_of(&query)?;
         match r.verb {
             "get" => {

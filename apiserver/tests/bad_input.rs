@@ -781,3 +781,42 @@ async fn a_grace_period_past_any_representable_time_deletes_nothing() {
         .unwrap();
     assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_include_object_policy_is_a_400_for_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]).await.unwrap();
+    let c = server.client().await.unwrap();
+    create(&c, CONFIGMAPS, json!({"metadata": {"name": "cm"}})).await;
+    let table = "application/json;as=Table;v=v1;g=meta.k8s.io";
+    for path in [
+        format!("{CONFIGMAPS}?includeObject=bogus"),
+        format!("{CONFIGMAPS}/cm?includeObject=bogus"),
+    ] {
+        let answer = c.send_with_accept(Method::GET, &path, table).await.unwrap();
+        let s = assert_status(answer, 400, "BadRequest");
+        assert_eq!(
+            s["message"],
+            "Unable to convert to Table as requested: includeObject: Unsupported value: \"bogus\": supported values: \"Metadata\", \"None\", \"Object\""
+        );
+    }
+    // Without a Table the parameter means nothing, as in Kubernetes.
+    let (status, _) = c
+        .send(
+            Method::GET,
+            &format!("{CONFIGMAPS}?includeObject=bogus"),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = c
+        .send_with_accept(
+            Method::GET,
+            &format!("{CONFIGMAPS}?includeObject=Object"),
+            table,
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, StatusCode::OK);
+}
