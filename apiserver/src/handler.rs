@@ -571,6 +571,9 @@ impl ApiServer {
             }
             "watch" => {
                 validate_list_options(&query, true)?;
+                self.registry
+                    .check_get_version(query.get("resourceVersion"))
+                    .await?;
                 let opts = list_options(&r, &query)?;
                 let params = watch::WatchParams::from_query(&query)?;
                 let guard = self.metrics.watch_started();

@@ -820,3 +820,47 @@ async fn an_unknown_include_object_policy_is_a_400_for_tables() {
         .unwrap();
     assert_eq!(status, StatusCode::OK);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watch_from_a_future_resource_version_is_a_504() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]).await.unwrap();
+    let c = server.client().await.unwrap();
+    let cm = create(&c, CONFIGMAPS, json!({"metadata": {"name": "cm"}})).await;
+    let rv: i64 = cm["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    // A version the store has not reached would leave the watch silent with no hint that
+    // the client's version is wrong; Kubernetes answers it as it answers such a list.
+    // (Without the check the watch stays open and silent: the deadline turns that into a
+    // failure instead of a hung test.)
+    let answer = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        c.send(
+            Method::GET,
+            &format!("{CONFIGMAPS}?watch=true&resourceVersion={}", rv + 1_000_000),
+            None,
+        ),
+    )
+    .await
+    .expect("the watch from a future version was left open")
+    .unwrap();
+    let s = assert_status(answer, 504, "Timeout");
+    assert!(
+        s["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Too large resource version"),
+        "{s}"
+    );
+    // The current version still watches from there.
+    let mut events = c
+        .watch(&format!("{CONFIGMAPS}?watch=true&resourceVersion={rv}"))
+        .await
+        .unwrap();
+    create(&c, CONFIGMAPS, json!({"metadata": {"name": "next"}})).await;
+    let event = events.next().await.expect("an event");
+    assert_eq!(event["object"]["metadata"]["name"], "next", "{event}");
+}
