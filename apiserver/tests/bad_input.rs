@@ -864,3 +864,38 @@ async fn a_watch_from_a_future_resource_version_is_a_504() {
     let event = events.next().await.expect("an event");
     assert_eq!(event["object"]["metadata"]["name"], "next", "{event}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_log_options_are_invalid_before_anything_else_is_looked_at() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]).await.unwrap();
+    let c = server.client().await.unwrap();
+    create(&c, PODS, pod("p")).await;
+    // The pod has no node yet; the options are still judged first, naming the pod.
+    let answer = c
+        .send(Method::GET, &format!("{PODS}/p/log?tailLines=-5"), None)
+        .await
+        .unwrap();
+    let s = assert_status(answer, 422, "Invalid");
+    assert_eq!(
+        s["message"],
+        "PodLogOptions \"p\" is invalid: tailLines: Invalid value: -5: must be greater than or equal to 0"
+    );
+    assert_eq!(s["details"]["kind"], "PodLogOptions", "{s}");
+    assert_eq!(s["details"]["name"], "p", "{s}");
+    assert_eq!(s["details"]["causes"][0]["field"], "tailLines", "{s}");
+    let answer = c
+        .send(
+            Method::GET,
+            &format!("{PODS}/p/log?sinceSeconds=5&sinceTime=2026-01-01T00:00:00Z"),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_status(answer, 422, "Invalid");
+    let answer = c
+        .send(Method::GET, &format!("{PODS}/p/log?tailLines=abc"), None)
+        .await
+        .unwrap();
+    assert_status(answer, 400, "BadRequest");
+}
