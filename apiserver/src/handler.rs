@@ -243,6 +243,9 @@ impl ApiServer {
         let method = req.method().clone();
         let path = req.uri().path().to_owned();
         let started = std::time::Instant::now();
+        // An HTTP/1.x request that came with a body, which an early refusal leaves unread.
+        let http1_body =
+            req.version() < http::Version::HTTP_2 && !hyper::body::Body::is_end_stream(req.body());
         let (verb, resource) =
             match request::parse(&method, &path, &Query::parse(req.uri().query())) {
                 Ok(Target::Resource(r)) => (r.verb, r.resource.plural),
@@ -257,6 +260,12 @@ impl ApiServer {
                 error_response(&err)
             }
         };
+        if http1_body && resp.status().as_u16() >= 400 {
+            // The body may still be on its way: the connection cannot be relied on for the
+            // client's next request, so say that it ends here rather than drop it silently.
+            resp.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
         if method == Method::HEAD {
             // A HEAD answer has headers only: over HTTP/2 a body after them is a protocol
             // error that costs the client the whole answer.

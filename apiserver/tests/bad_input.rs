@@ -899,3 +899,91 @@ async fn bad_log_options_are_invalid_before_anything_else_is_looked_at() {
         .unwrap();
     assert_status(answer, 400, "BadRequest");
 }
+
+/// Sends one request over a fresh HTTP/1.1 connection and returns the status and headers.
+async fn http1_request(
+    server: &Server,
+    method: Method,
+    path: &str,
+    body: &'static [u8],
+) -> (StatusCode, http::HeaderMap) {
+    use http_body_util::{BodyExt, Full};
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+    let pki = server.data_dir.join("pki");
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(pki.join("ca.crt")).unwrap() {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(pki.join("admin.crt"))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let key = PrivateKeyDer::from_pem_file(pki.join("admin.key")).unwrap();
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_client_auth_cert(certs, key)
+        .unwrap();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let tcp = tokio::net::TcpStream::connect(&server.addr).await.unwrap();
+    let tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+        .connect(ServerName::try_from("localhost").unwrap().to_owned(), tcp)
+        .await
+        .unwrap();
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tls))
+            .await
+            .unwrap();
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    let req = http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", "localhost")
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from_static(body)))
+        .unwrap();
+    let resp = sender.send_request(req).await.unwrap();
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let _ = resp.into_body().collect().await;
+    (status, headers)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http1_error_answer_to_a_request_with_a_body_closes_the_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]).await.unwrap();
+    // Refused before its body is read, the request leaves bytes on the connection that the
+    // server may or may not drain: without `Connection: close` the client's next request on
+    // it can be lost. (HTTP/2 streams need no such care.)
+    let (status, headers) = http1_request(
+        &server,
+        Method::POST,
+        "/apis/nope/v1/foos",
+        b"{\"metadata\": {}}",
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        headers.get("connection").map(|v| v.as_bytes()),
+        Some(&b"close"[..])
+    );
+    // Bodiless requests and successes keep the connection.
+    let (status, headers) = http1_request(&server, Method::GET, "/apis/nope/v1/foos", b"").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(headers.get("connection").is_none(), "{headers:?}");
+    let (status, headers) = http1_request(
+        &server,
+        Method::POST,
+        CONFIGMAPS,
+        b"{\"metadata\": {\"name\": \"cm\"}}",
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert!(headers.get("connection").is_none(), "{headers:?}");
+}
