@@ -97,12 +97,106 @@ fn media_type(value: Option<&HeaderValue>) -> String {
         .unwrap_or_default()
 }
 
+/// One entry of an Accept header: the media type (lower-cased) and its `as`, `g` and `v`
+/// parameters, or `None` for an entry the client refuses (`q=0`).
+struct AcceptItem<'a> {
+    media: String,
+    as_kind: Option<&'a str>,
+    group: Option<&'a str>,
+    version: Option<&'a str>,
+}
+
+fn accept_items(accept: &str) -> impl Iterator<Item = AcceptItem<'_>> {
+    accept.split(',').filter_map(|item| {
+        let mut parts = item.split(';');
+        let media = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+        let mut out = AcceptItem {
+            media,
+            as_kind: None,
+            group: None,
+            version: None,
+        };
+        for param in parts {
+            let (key, value) = param.split_once('=').unwrap_or((param, ""));
+            let value = value.trim();
+            match key.trim() {
+                "as" => out.as_kind = Some(value),
+                "g" => out.group = Some(value),
+                "v" => out.version = Some(value),
+                "q" if value.parse::<f32>().is_ok_and(|q| q <= 0.0) => return None,
+                _ => {}
+            }
+        }
+        Some(out)
+    })
+}
+
+impl AcceptItem<'_> {
+    /// A server-side Table of a version Berth serves.
+    fn is_table(&self) -> bool {
+        self.as_kind == Some("Table") && self.meta_version()
+    }
+
+    fn meta_version(&self) -> bool {
+        self.group == Some("meta.k8s.io") && matches!(self.version, Some("v1" | "v1beta1"))
+    }
+
+    /// Whether Berth answers a resource request in this form: JSON (which YAML and protobuf
+    /// clients read too), any type, or a `meta.k8s.io` Table or object metadata.
+    fn satisfiable(&self) -> bool {
+        let media = matches!(
+            self.media.as_str(),
+            "application/json"
+                | "application/yaml"
+                | "application/vnd.kubernetes.protobuf"
+                | "application/*"
+                | "*/*"
+                | ""
+        );
+        media
+            && match self.as_kind {
+                None => true,
+                Some("Table" | "PartialObjectMetadata" | "PartialObjectMetadataList") => {
+                    self.meta_version()
+                }
+                Some(_) => false,
+            }
+    }
+}
+
 /// Whether the client asked for a server-side Table.
 fn wants_table(accept: &str) -> bool {
-    accept.split(',').any(|item| {
-        let params: Vec<String> = item.split(';').map(|p| p.trim().replace(' ', "")).collect();
-        params.iter().any(|p| p == "as=Table") && params.iter().any(|p| p == "g=meta.k8s.io")
-    })
+    accept_items(accept).any(|item| item.is_table())
+}
+
+/// Refuses Table options Kubernetes' TableOptions validation refuses (an unknown
+/// `includeObject`), as the 400 it answers when it cannot convert to a Table.
+fn check_table_options(query: &Query) -> ApiResult<()> {
+    let Some(policy) = query.get("includeObject") else {
+        return Ok(());
+    };
+    if berth_api_types::tables::IncludeObject::parse(policy).is_some() {
+        return Ok(());
+    }
+    let err = berth_api_types::validation::FieldError::not_supported(
+        &berth_api_types::validation::Path::new("includeObject"),
+        policy,
+        &["Metadata", "None", "Object"],
+    );
+    Err(ApiError::bad_request(format!(
+        "Unable to convert to Table as requested: {err}"
+    )))
+}
+
+/// Refuses, as Kubernetes' content negotiation does, an Accept header none of whose forms
+/// the server can answer in (406), before the request does anything.
+fn check_accept(accept: &str) -> ApiResult<()> {
+    if accept.trim().is_empty() || accept_items(accept).any(|item| item.satisfiable()) {
+        return Ok(());
+    }
+    Err(ApiError::not_acceptable(
+        "only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf",
+    ))
 }
 
 impl ApiServer {
@@ -149,12 +243,15 @@ impl ApiServer {
         let method = req.method().clone();
         let path = req.uri().path().to_owned();
         let started = std::time::Instant::now();
+        // An HTTP/1.x request that came with a body, which an early refusal leaves unread.
+        let http1_body =
+            req.version() < http::Version::HTTP_2 && !hyper::body::Body::is_end_stream(req.body());
         let (verb, resource) =
             match request::parse(&method, &path, &Query::parse(req.uri().query())) {
                 Ok(Target::Resource(r)) => (r.verb, r.resource.plural),
                 _ => (method_verb(&method), ""),
             };
-        let resp = match self.route(req, cert_user.as_ref()).await {
+        let mut resp = match self.route(req, cert_user.as_ref()).await {
             Ok(resp) => resp,
             Err(err) => {
                 if err.code >= 500 {
@@ -163,6 +260,18 @@ impl ApiServer {
                 error_response(&err)
             }
         };
+        if http1_body && resp.status().as_u16() >= 400 {
+            // The body may still be on its way: the connection cannot be relied on for the
+            // client's next request, so say that it ends here rather than drop it silently.
+            resp.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        if method == Method::HEAD {
+            // A HEAD answer has headers only: over HTTP/2 a body after them is a protocol
+            // error that costs the client the whole answer.
+            resp.headers_mut().remove(header::CONTENT_LENGTH);
+            *resp.body_mut() = full(Bytes::new());
+        }
         tracing::debug!(%method, %path, code = resp.status().as_u16(), elapsed_us = started.elapsed().as_micros() as u64, "request");
         self.metrics.request(
             verb,
@@ -341,9 +450,14 @@ impl ApiServer {
                 status::qualified(res.plural, res.group)
             )));
         }
+        if let Some(name) = &r.name {
+            request::check_name_segment(name)?;
+        }
         if let Some("log" | "exec" | "attach" | "portforward") = r.subresource.as_deref() {
             return crate::streaming::pods::serve(self, req, &r).await;
         }
+        // Every other answer is an API object: an Accept that takes none is refused first.
+        check_accept(accept)?;
         if r.subresource.as_deref() == Some("scale") {
             let manager = field_manager(&r, &query, req.headers())?;
             return self.scale(req, r, dry_run_of(&query)?, manager).await;
@@ -379,10 +493,16 @@ impl ApiServer {
             return Err(ApiError::no_route());
         }
         let table = wants_table(accept);
+        if table {
+            check_table_options(&query)?;
+        }
         let dry_run = dry_run_of(&query)?;
         match r.verb {
             "get" => {
                 let name = r.name.clone().unwrap_or_default();
+                self.registry
+                    .check_get_version(query.get("resourceVersion"))
+                    .await?;
                 let obj = self.registry.get(&r, &name).await?;
                 if table {
                     let rv = registry::meta(&obj)
@@ -459,6 +579,9 @@ impl ApiServer {
             }
             "watch" => {
                 let opts = list_options(&r, &query)?;
+                self.registry
+                    .check_get_version(query.get("resourceVersion"))
+                    .await?;
                 let params = watch::WatchParams::from_query(&query)?;
                 let guard = self.metrics.watch_started();
                 watch::serve(self.registry.clone(), r, opts, params, table, guard).await
@@ -1066,6 +1189,8 @@ async fn delete_options(req: Request<hyper::body::Incoming>, query: &Query) -> A
     if query.flag("orphanDependents") && options.get("propagationPolicy").is_none() {
         options["propagationPolicy"] = json!("Orphan");
     }
+    // Checked before a collection is listed, so bad options delete nothing.
+    registry::check_delete_options(&options)?;
     Ok(options)
 }
 
@@ -1150,6 +1275,12 @@ mod tests {
         assert!(wants_table("application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"));
         assert!(!wants_table("application/json"));
         assert!(!wants_table("application/json, */*"));
+        assert!(!wants_table("application/json;as=Table;g=meta.k8s.io;v=v9"));
+        assert!(check_accept("application/json;as=Table;g=meta.k8s.io;v=v9").is_err());
+        assert!(check_accept("application/xml, application/json;q=0").is_err());
+        assert!(check_accept("application/xml, application/json;q=0.5").is_ok());
+        assert!(check_accept("application/vnd.kubernetes.protobuf;stream=watch").is_ok());
+        assert!(check_accept("").is_ok());
     }
 
     #[test]

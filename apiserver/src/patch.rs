@@ -81,7 +81,7 @@ impl Patch {
                 .map_err(|e| match e.http_status() {
                     400 => ApiError::bad_request(e.to_string()),
                     422 => ApiError::invalid_message(e.to_string()),
-                    _ => ApiError::internal(e.to_string()),
+                    _ => ApiError::unknown(e.to_string()),
                 }),
         }
     }

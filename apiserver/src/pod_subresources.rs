@@ -35,12 +35,26 @@ pub async fn bind(
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_owned();
+    let target = berth_api_types::validation::Path::new("target");
+    let mut errors = Vec::new();
+    // A pod is bound to a node only (an empty kind means a node).
+    match binding.pointer("/target/kind") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(k)) if k.is_empty() || k == "Node" => {}
+        Some(other) => errors.push(berth_api_types::validation::FieldError::not_supported(
+            &target.child("kind"),
+            other.clone(),
+            &["Node", "<empty>"],
+        )),
+    }
     if node.is_empty() {
-        let err = berth_api_types::validation::FieldError::required(
-            &berth_api_types::validation::Path::new("target").child("name"),
+        errors.push(berth_api_types::validation::FieldError::required(
+            &target.child("name"),
             "",
-        );
-        return Err(ApiError::invalid("", "Binding", name, &[err]));
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::invalid("", "Binding", name, &errors));
     }
     // A Binding that names the pod's uid binds only that pod, not a new one of the same name.
     let uid = binding
@@ -127,6 +141,18 @@ pub async fn evict(
             )));
         }
     }
+    if let Some(n) = eviction.pointer("/metadata/name").and_then(Value::as_str) {
+        if n != name {
+            return Err(ApiError::bad_request(
+                "name in URL does not match name in Eviction object",
+            ));
+        }
+    }
+    let options = eviction
+        .get("deleteOptions")
+        .cloned()
+        .unwrap_or_else(|| json!({}));
+    crate::registry::check_delete_options(&options)?;
     let mut pod_request = r.clone();
     pod_request.subresource = None;
     let pod = registry.get(&pod_request, name).await?;
@@ -174,10 +200,6 @@ pub async fn evict(
             }
         }
     }
-    let options = eviction
-        .get("deleteOptions")
-        .cloned()
-        .unwrap_or_else(|| json!({}));
     registry
         .delete(&pod_request, name, &options, dry_run)
         .await?;

@@ -14,9 +14,11 @@ use crate::status::{ApiError, ApiResult};
 use crate::strategy;
 use berth_api_types::catalog::ResourceInfo;
 use berth_api_types::fields::FieldSelector;
+use berth_api_types::k8s::apimachinery::pkg::apis::meta::v1::DeleteOptions;
 use berth_api_types::labels::LabelSelector;
 use berth_api_types::{defaults, validation};
 use berth_store::{keys, DynStore, KeyValue, RangeRequest, Revision, StoreError};
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -131,6 +133,12 @@ pub fn now_rfc3339() -> String {
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
     rfc3339(secs)
+}
+
+/// The last second an API timestamp can name (late on 9999-12-30, the end of the object
+/// model's time range): a stored object with a later one could not be read back.
+fn last_timestamp() -> i64 {
+    jiff::Timestamp::MAX.as_second()
 }
 
 /// Formats seconds since the Unix epoch as `YYYY-MM-DDTHH:MM:SSZ`.
@@ -282,6 +290,69 @@ pub fn splice_at(stored: &[u8], metadata: std::ops::Range<usize>, rv: Revision) 
     }
     out.extend_from_slice(stored.get(at..)?);
     Some(out)
+}
+
+/// A body that does not fit the kind's schema, worded as Kubernetes words its decode failure.
+fn undecodable(res: &ResourceInfo, message: &str) -> ApiError {
+    ApiError::bad_request(format!(
+        "{kind} in version {version:?} cannot be handled as a {kind}: {message}",
+        kind = res.kind,
+        version = res.version,
+    ))
+}
+
+fn defaulting_error(res: &ResourceInfo, e: defaults::DefaultingError) -> ApiError {
+    match e {
+        defaults::DefaultingError::Decode { message, .. } => undecodable(res, &message),
+        other => ApiError::internal(other.to_string()),
+    }
+}
+
+/// Checks that an update's object names the object of the URL: a body without a name (or
+/// a patch that removes it) is refused as Kubernetes refuses it, not filled in.
+fn check_name(obj: &Value, name: &str) -> ApiResult<()> {
+    let obj_name = meta_str(obj, "name").unwrap_or_default();
+    if obj_name != name {
+        return Err(ApiError::bad_request(format!(
+            "the name of the object ({obj_name}) does not match the name on the URL ({name})"
+        )));
+    }
+    Ok(())
+}
+
+/// Decodes and validates `DeleteOptions` as Kubernetes does before anything is deleted: a
+/// field of the wrong type is a 400, conflicting or unknown propagation a 422 on the
+/// `meta.k8s.io` DeleteOptions.
+pub fn check_delete_options(options: &Value) -> ApiResult<DeleteOptions> {
+    let typed = DeleteOptions::deserialize(options)
+        .map_err(|e| ApiError::bad_request(format!("error decoding DeleteOptions: {e}")))?;
+    let path = validation::Path::new("propagationPolicy");
+    let mut errors = Vec::new();
+    if let (Some(p), Some(_)) = (&typed.propagation_policy, typed.orphan_dependents) {
+        errors.push(validation::FieldError::invalid(
+            &path,
+            json!(p),
+            "orphanDependents and deletionPropagation cannot be both set",
+        ));
+    }
+    if let Some(p) = &typed.propagation_policy {
+        if !matches!(p.as_str(), "Orphan" | "Background" | "Foreground") {
+            errors.push(validation::FieldError::not_supported(
+                &path,
+                json!(p),
+                &["Foreground", "Background", "Orphan", "nil"],
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::invalid(
+            "meta.k8s.io",
+            "DeleteOptions",
+            "",
+            &errors,
+        ));
+    }
+    Ok(typed)
 }
 
 /// Parses a resourceVersion given by a client.
@@ -556,6 +627,9 @@ impl Registry {
     fn validate_create(r: &ResourceRequest, obj: &Value) -> ApiResult<()> {
         let res = r.resource;
         let errors = validation::validate(res.group, res.kind, obj);
+        if let Some(message) = validation::undecodable(&errors) {
+            return Err(undecodable(res, message));
+        }
         if !errors.is_empty() {
             let name = meta_str(obj, "name").unwrap_or_default().to_owned();
             return Err(ApiError::invalid(res.group, res.kind, &name, &errors));
@@ -567,7 +641,10 @@ impl Registry {
         let res = r.resource;
         // One typed decode both defaults and validates the new version.
         let mut errors = defaults::apply_defaults_and_validate(res.group, res.kind, obj)
-            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+            .map_err(|e| defaulting_error(res, e))?;
+        if let Some(message) = validation::undecodable(&errors) {
+            return Err(undecodable(res, message));
+        }
         let name = meta_str(obj, "name").unwrap_or_default().to_owned();
         if strategy::checks_update_rules(r.subresource.as_deref()) {
             errors.extend(validation::validate_update(res.group, res.kind, obj, old));
@@ -647,7 +724,7 @@ impl Registry {
         // The creator owns what it sent, defaults included; what admission and the strategy
         // add afterwards (tolerations, priority, status, allocated addresses) is the server's.
         defaults::apply_defaults(res.group, res.kind, &mut obj)
-            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+            .map_err(|e| defaulting_error(res, e))?;
         strategy::default_on_create(res, &mut obj);
         if manager.is_some() {
             track_create_fields(r, manager, &mut obj);
@@ -791,6 +868,15 @@ impl Registry {
             .with_details(res.group, res.plural, ""));
         }
         Ok(())
+    }
+
+    /// Checks the `resourceVersion` of a GET: the stored object is newer than any version the
+    /// store has reached, so only a malformed one (400) or one from the future (504) fails.
+    pub async fn check_get_version(&self, rv: Option<&str>) -> ApiResult<()> {
+        let Some(rv) = rv.filter(|v| !v.is_empty()) else {
+            return Ok(());
+        };
+        self.reached(parse_rv(rv)?).await
     }
 
     /// Reads one object.
@@ -959,14 +1045,7 @@ impl Registry {
             }
         };
         Self::check_type(r, &obj, expected_kind)?;
-        match meta_str(&obj, "name") {
-            Some(n) if n != name => {
-                return Err(ApiError::bad_request(
-                    "the name of the object does not match the name on the URL",
-                ))
-            }
-            _ => {}
-        }
+        check_name(&obj, name)?;
         if res.namespaced {
             if let Some(ns) = meta_str(&obj, "namespace") {
                 if !ns.is_empty() && Some(ns) != r.namespace.as_deref() {
@@ -1050,6 +1129,19 @@ impl Registry {
         let res = r.resource;
         new["apiVersion"] = json!(res.api_version());
         new["kind"] = json!(res.kind);
+        // A uid the body names must be the stored object's: a body written for an earlier
+        // object of the same name must not overwrite this one. (No uid takes the stored one.)
+        if let Some(uid) = meta(&new).get("uid").filter(|u| !u.is_null() && *u != "") {
+            if Some(uid) != meta(old).get("uid") {
+                let name = meta_str(old, "name").unwrap_or_default().to_owned();
+                let err = validation::FieldError::invalid(
+                    &validation::Path::new("metadata").child("uid"),
+                    uid.clone(),
+                    "field is immutable",
+                );
+                return Err(ApiError::invalid(res.group, res.kind, &name, &[err]));
+            }
+        }
         {
             let old_meta = meta(old).clone();
             let m = meta_mut(&mut new);
@@ -1185,11 +1277,7 @@ impl Registry {
                     return Err(ApiError::stale(res.group, res.plural, name));
                 }
             }
-            if meta_str(&patched, "name").is_some_and(|n| n != name) {
-                return Err(ApiError::bad_request(
-                    "the name of the object does not match the name on the URL",
-                ));
-            }
+            check_name(&patched, name)?;
             let mut new = self.prepare_update(r, patched, &old, manager)?;
             if dry_run {
                 // Nothing is stored, so the object keeps the version it has.
@@ -1220,27 +1308,17 @@ impl Registry {
     ) -> ApiResult<(Value, bool)> {
         let res = r.resource;
         let key = self.key(r, name);
-        let precondition_uid = options
-            .pointer("/preconditions/uid")
-            .and_then(Value::as_str);
-        let precondition_rv = options
-            .pointer("/preconditions/resourceVersion")
-            .and_then(Value::as_str);
-        let propagation = options.get("propagationPolicy").and_then(Value::as_str);
-        if let Some(p) = propagation {
-            if !matches!(p, "Orphan" | "Background" | "Foreground") {
-                return Err(ApiError::invalid(
-                    res.group,
-                    "DeleteOptions",
-                    "",
-                    &[validation::FieldError::not_supported(
-                        &validation::Path::new("propagationPolicy"),
-                        json!(p),
-                        &["Foreground", "Background", "Orphan"],
-                    )],
-                ));
-            }
-        }
+        let options = check_delete_options(options)?;
+        let preconditions = options.preconditions.unwrap_or_default();
+        let precondition_uid = preconditions.uid.as_deref();
+        let precondition_rv = preconditions.resource_version.as_deref();
+        // The deprecated `orphanDependents` says what `propagationPolicy` says today.
+        let propagation = match (&options.propagation_policy, options.orphan_dependents) {
+            (Some(p), _) => Some(p.as_str()),
+            (None, Some(true)) => Some("Orphan"),
+            (None, Some(false)) => Some("Background"),
+            (None, None) => None,
+        };
         for _ in 0..MAX_RETRIES {
             let (current, _) = self.store.get(&key).await?;
             let Some(current) = current else {
@@ -1270,7 +1348,7 @@ impl Registry {
             }
             let mut marked = obj.clone();
             let finalizers = strategy::finalizers_on_delete(res, &mut marked, propagation);
-            let requested_grace = options.get("gracePeriodSeconds").and_then(Value::as_i64);
+            let requested_grace = options.grace_period_seconds;
             let grace = strategy::grace_period(res, &obj, requested_grace);
             let already = meta(&obj)
                 .get("deletionTimestamp")
@@ -1290,8 +1368,20 @@ impl Registry {
                         .duration_since(std::time::UNIX_EPOCH)
                         .map(|d| d.as_secs() as i64)
                         .unwrap_or(0);
+                    let Some(at) = now.checked_add(grace).filter(|t| *t <= last_timestamp()) else {
+                        return Err(ApiError::invalid(
+                            "meta.k8s.io",
+                            "DeleteOptions",
+                            "",
+                            &[validation::FieldError::invalid(
+                                &validation::Path::new("gracePeriodSeconds"),
+                                json!(grace),
+                                "the deletion would be due after the last time an object can record",
+                            )],
+                        ));
+                    };
                     let m = meta_mut(&mut marked);
-                    m.insert("deletionTimestamp".into(), json!(rfc3339(now + grace)));
+                    m.insert("deletionTimestamp".into(), json!(rfc3339(at)));
                     m.insert("deletionGracePeriodSeconds".into(), json!(grace));
                     if !already {
                         strategy::prepare_for_delete(res, &mut marked);

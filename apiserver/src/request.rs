@@ -80,6 +80,27 @@ impl Query {
     }
 }
 
+/// Refuses an object name that cannot be one segment of a storage key or a URL path, as
+/// Kubernetes refuses it before reading the store (400 `Name parameter invalid`).
+pub fn check_name_segment(name: &str) -> ApiResult<()> {
+    let problems: Vec<String> = if name == "." || name == ".." {
+        vec![format!("may not be '{name}'")]
+    } else {
+        ["/", "%"]
+            .iter()
+            .filter(|c| name.contains(*c))
+            .map(|c| format!("may not contain '{c}'"))
+            .collect()
+    };
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(ApiError::bad_request(format!(
+        "Name parameter invalid: {name:?}: {}",
+        problems.join(";")
+    )))
+}
+
 fn decode(segment: &str) -> ApiResult<String> {
     percent_encoding::percent_decode_str(segment)
         .decode_utf8()

@@ -72,13 +72,30 @@ pub fn apply_scale(obj: &Value, scale: &Value) -> ApiResult<Value> {
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_owned();
+    // As for any update, the body names the object of the URL (a missing name included).
+    let scale_name = scale
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if scale_name != name {
+        return Err(ApiError::bad_request(format!(
+            "the name of the object ({scale_name}) does not match the name on the URL ({name})"
+        )));
+    }
     let replicas = match scale.pointer("/spec/replicas") {
         None | Some(Value::Null) => 0,
         Some(v) => v
             .as_i64()
-            .ok_or_else(|| ApiError::bad_request("spec.replicas of a Scale must be an integer"))?,
+            .and_then(|n| i32::try_from(n).ok())
+            .map(i64::from)
+            .ok_or_else(|| {
+                // Not an int32 at all: Kubernetes fails the Scale at decoding.
+                ApiError::bad_request(format!(
+                    "Scale in version \"v1\" cannot be handled as a Scale: spec.replicas: expected an int32, got {v}"
+                ))
+            })?,
     };
-    if replicas < 0 || replicas > i64::from(i32::MAX) {
+    if replicas < 0 {
         let err = berth_api_types::validation::FieldError::invalid(
             &berth_api_types::validation::Path::new("spec").child("replicas"),
             json!(replicas),
@@ -125,20 +142,50 @@ mod tests {
     #[test]
     fn applying_a_scale() {
         let deploy = json!({"metadata": {"name": "web"}, "spec": {"replicas": 3}});
-        let out = apply_scale(&deploy, &json!({"spec": {"replicas": 5}})).unwrap();
+        let out = apply_scale(
+            &deploy,
+            &json!({"metadata": {"name": "web"}, "spec": {"replicas": 5}}),
+        )
+        .unwrap();
         assert_eq!(out["spec"]["replicas"], 5);
         assert_eq!(
-            apply_scale(&deploy, &json!({"spec": {"replicas": -1}}))
-                .unwrap_err()
-                .code,
+            apply_scale(
+                &deploy,
+                &json!({"metadata": {"name": "web"}, "spec": {"replicas": -1}})
+            )
+            .unwrap_err()
+            .code,
             422
         );
         assert_eq!(
-            apply_scale(&deploy, &json!({"spec": {"replicas": "x"}}))
-                .unwrap_err()
-                .code,
+            apply_scale(
+                &deploy,
+                &json!({"metadata": {"name": "web"}, "spec": {"replicas": "x"}})
+            )
+            .unwrap_err()
+            .code,
             400
         );
+        for other in [json!({"name": "db"}), json!({})] {
+            let err = apply_scale(
+                &deploy,
+                &json!({"metadata": other, "spec": {"replicas": 5}}),
+            )
+            .unwrap_err();
+            assert_eq!((err.code, err.reason), (400, "BadRequest"));
+        }
+        for replicas in [
+            json!(2_147_483_648_i64),
+            json!(-2_147_483_649_i64),
+            json!(1.5),
+        ] {
+            let err = apply_scale(
+                &deploy,
+                &json!({"metadata": {"name": "web"}, "spec": {"replicas": replicas}}),
+            )
+            .unwrap_err();
+            assert_eq!((err.code, err.reason), (400, "BadRequest"), "{replicas}");
+        }
         assert_eq!(
             apply_scale(&deploy, &json!({"kind": "Pod"}))
                 .unwrap_err()

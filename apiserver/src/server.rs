@@ -15,6 +15,9 @@ use std::future::Future;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 
+/// The largest request head accepted, as Kubernetes limits it (Go's default of 1 MiB).
+const MAX_HEADER_BYTES: usize = 1 << 20;
+
 /// Why the listener could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -114,7 +117,11 @@ pub async fn serve(
                 .adaptive_window(true)
                 .initial_connection_window_size(8 << 20)
                 .initial_stream_window_size(4 << 20)
-                .max_frame_size(1 << 20);
+                .max_frame_size(1 << 20)
+                // Request headers up to 1 MiB, as Kubernetes takes them (a large bearer
+                // token); the 16 KiB default cut larger ones off with the connection.
+                .max_header_list_size(MAX_HEADER_BYTES as u32);
+            builder.http1().max_buf_size(MAX_HEADER_BYTES + 64 * 1024);
             if let Err(e) = builder
                 .serve_connection_with_upgrades(TokioIo::new(tls), service)
                 .await

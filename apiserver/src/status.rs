@@ -214,6 +214,12 @@ impl ApiError {
         )
     }
 
+    /// 500 with no reason and the bare message: how Kubernetes answers an error it passes
+    /// through unconverted (some strategic merge failures).
+    pub fn unknown(message: impl Into<String>) -> Self {
+        Self::new(500, "", message)
+    }
+
     /// 504 when the store does not answer in time.
     pub fn timeout(message: impl Into<String>) -> Self {
         Self::new(504, "Timeout", message)
@@ -241,9 +247,11 @@ impl ApiError {
             "metadata": {},
             "status": "Failure",
             "message": self.message,
-            "reason": self.reason,
             "code": self.code,
         });
+        if !self.reason.is_empty() {
+            status["reason"] = json!(self.reason);
+        }
         if let Some(d) = &self.details {
             status["details"] = d.clone();
         }

@@ -95,6 +95,16 @@ impl WatchParams {
     }
 }
 
+impl WatchParams {
+    /// When the watch ends: `timeout` from now, or (for a timeout too large to add to the
+    /// clock, such as `timeoutSeconds=9223372036854775807`) a century from now.
+    pub fn deadline(&self) -> tokio::time::Instant {
+        let now = tokio::time::Instant::now();
+        now.checked_add(self.timeout)
+            .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 24 * 3600))
+    }
+}
+
 struct Stream {
     tx: mpsc::Sender<Bytes>,
     resource: &'static berth_api_types::catalog::ResourceInfo,
@@ -216,7 +226,7 @@ pub async fn serve(
     let name_filter = r.name.clone();
     tokio::spawn(async move {
         let _guard = guard;
-        let deadline = tokio::time::Instant::now() + params.timeout;
+        let deadline = params.deadline();
         for item in &initial_items {
             if !stream.send("ADDED", item).await {
                 return;
@@ -398,7 +408,7 @@ fn serve_cached(
     };
     tokio::spawn(async move {
         let _guard = guard;
-        let deadline = tokio::time::Instant::now() + params.timeout;
+        let deadline = params.deadline();
         for item in snapshot.iter().flat_map(|p| &p.items) {
             if stream.tx.send(render("ADDED", item)).await.is_err() {
                 return;

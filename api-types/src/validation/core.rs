@@ -229,9 +229,35 @@ pub fn validate_namespace(ns: &core::Namespace) -> ErrorList {
     errs
 }
 
-/// Errors for a Namespace update (metadata rules only, as in Kubernetes).
+/// Errors for a Namespace update: the metadata rules, and a phase that changes must match the
+/// deletionTimestamp (Active while there is none, Terminating once there is), as Kubernetes'
+/// status validation has it; a live namespace marked Terminating would refuse all new content.
 pub fn validate_namespace_update(new: &core::Namespace, old: &core::Namespace) -> ErrorList {
-    validate_object_meta_update(&new.metadata, &old.metadata)
+    let mut errs = validate_object_meta_update(&new.metadata, &old.metadata);
+    let phase = |ns: &core::Namespace| ns.status.as_ref().and_then(|st| st.phase.clone());
+    let new_phase = phase(new);
+    if new_phase != phase(old) {
+        let new_phase = new_phase.unwrap_or_default();
+        let (want, detail) = if new.metadata.deletion_timestamp.is_none() {
+            (
+                "Active",
+                "may only be 'Active' if `deletionTimestamp` is empty",
+            )
+        } else {
+            (
+                "Terminating",
+                "may only be 'Terminating' if `deletionTimestamp` is not empty",
+            )
+        };
+        if new_phase != want {
+            errs.push(FieldError::invalid(
+                &Path::new("status").child("Phase"),
+                new_phase.as_str(),
+                detail,
+            ));
+        }
+    }
+    errs
 }
 
 fn validate_taints(taints: &[core::Taint], path: &Path) -> ErrorList {
@@ -1053,6 +1079,36 @@ mod tests {
         for (name, kind, obj, want) in cases {
             assert_eq!(create("", kind, &obj), want, "{name}");
         }
+        let ns = json!({"metadata": {"name": "a"}, "status": {"phase": "Active"}});
+        assert_eq!(
+            update("", "Namespace", &with(&ns, json!({"status": {"phase": "Terminating"}})), &ns),
+            vec!["status.Phase: Invalid value: \"Terminating\": may only be 'Active' if `deletionTimestamp` is empty".to_owned()]
+        );
+        let deleted = with(
+            &ns,
+            json!({"metadata": {"deletionTimestamp": "2026-01-01T00:00:00Z"}}),
+        );
+        assert_eq!(
+            update(
+                "",
+                "Namespace",
+                &with(&deleted, json!({"status": {"phase": "Terminating"}})),
+                &deleted
+            ),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            update(
+                "",
+                "Namespace",
+                &with(
+                    &ns,
+                    json!({"status": {"phase": "Active"}, "spec": {"finalizers": ["kubernetes"]}})
+                ),
+                &ns
+            ),
+            Vec::<String>::new()
+        );
         let node = json!({"metadata": {"name": "n", "resourceVersion": "1"}, "spec": {"podCIDRs": ["10.0.0.0/24"], "providerID": "p1"}});
         assert_eq!(
             update("", "Node", &with(&node, json!({"spec": {"providerID": "p2", "podCIDRs": ["10.1.0.0/24"]}})), &node),

@@ -99,6 +99,24 @@ fn limit_range_update(new: &core_v1::LimitRange, old: &core_v1::LimitRange) -> E
     errs
 }
 
+/// How the detail of the one error [`validate`] gives for undecodable JSON starts.
+const UNDECODABLE: &str = "cannot decode ";
+
+/// The decoder's complaint when `errors` is the single error [`validate`] or
+/// [`validate_update`] gives for JSON that does not fit the kind's schema (a field of the wrong
+/// type, not a broken rule), which Kubernetes reports as a failure to decode the request
+/// rather than as an invalid object.
+pub fn undecodable(errors: &[FieldError]) -> Option<&str> {
+    match errors {
+        [e] if e.field.is_empty() && e.error_type == ErrorType::Invalid => e
+            .detail
+            .strip_prefix(UNDECODABLE)
+            .and_then(|rest| rest.split_once(": "))
+            .map(|(_, message)| message),
+        _ => None,
+    }
+}
+
 fn decode<T>(kind: &str, obj: &Value) -> Result<T, FieldError>
 where
     T: serde::de::DeserializeOwned + k8s_openapi::Resource,
@@ -108,7 +126,7 @@ where
             error_type: ErrorType::Invalid,
             field: String::new(),
             bad_value: None,
-            detail: format!("cannot decode {kind}: expected a JSON object"),
+            detail: format!("{UNDECODABLE}{kind}: expected a JSON object"),
             value_text: None,
         });
     };
@@ -128,7 +146,7 @@ where
         error_type: ErrorType::Invalid,
         field: String::new(),
         bad_value: None,
-        detail: format!("cannot decode {kind}: {e}"),
+        detail: format!("{UNDECODABLE}{kind}: {e}"),
         value_text: None,
     })
 }
@@ -564,7 +582,11 @@ mod tests {
             assert_eq!(errs.len(), 1);
             assert_eq!(errs[0].error_type, ErrorType::Invalid);
             assert_eq!(errs[0].detail, want);
+            assert_eq!(undecodable(&errs), want.split_once(": ").map(|(_, m)| m));
         }
+        let broken_rule = validate("", "Pod", &json!({"metadata": {"name": "p"}, "spec": {}}));
+        assert!(!broken_rule.is_empty());
+        assert_eq!(undecodable(&broken_rule), None);
     }
 
     #[test]

@@ -183,6 +183,9 @@ pub async fn serve(
     let name = r.name.clone().unwrap_or_default();
     let ns = r.namespace.clone().unwrap_or_default();
     let pairs = query_pairs(&req);
+    if sub == "log" {
+        check_log_options(&name, &pairs)?;
+    }
     let pods = request_for("", "pods", Some(&ns))?;
     let pod = api.registry.get(&pods, &name).await?;
     let node = pod
@@ -204,7 +207,6 @@ pub async fn serve(
                     "pod {name} does not have a host assigned"
                 )));
             }
-            check_log_options(&pairs)?;
             let status = container_status(&pod, &container);
             if let Some(reason) = status
                 .and_then(|s| s.pointer("/state/waiting/reason"))
@@ -341,26 +343,26 @@ pub async fn serve(
     }
 }
 
-/// Rejects log options the kubelet could not honour, with the API's validation wording.
-fn check_log_options(pairs: &[(String, String)]) -> ApiResult<()> {
+/// Rejects log options the kubelet could not honour for the log of pod `pod`, as Kubernetes
+/// does before it looks at the pod: 400 for a value that is not a number or time, 422 Invalid
+/// on `PodLogOptions` (named after the pod) for the validation rules.
+fn check_log_options(pod: &str, pairs: &[(String, String)]) -> ApiResult<()> {
+    use berth_api_types::validation::{FieldError, Path};
+    let mut errors = Vec::new();
     for name in ["tailLines", "sinceSeconds", "limitBytes"] {
         if let Some(v) = first(pairs, name) {
             let n: i64 = v.parse().map_err(|_| {
                 ApiError::bad_request(format!("invalid value {v:?} for {name}: not an integer"))
             })?;
-            let min = if name == "tailLines" { 0 } else { 1 };
+            let (min, detail) = if name == "tailLines" {
+                (0, "must be greater than or equal to 0")
+            } else {
+                (1, "must be greater than 0")
+            };
             if n < min {
-                return Err(ApiError::invalid_message(format!(
-                    "PodLogOptions \"\" is invalid: {name}: Invalid value: {n}: must be greater than {}",
-                    if min == 0 { "or equal to 0" } else { "0" }
-                )));
+                errors.push(FieldError::invalid(&Path::new(name), n, detail));
             }
         }
-    }
-    if first(pairs, "sinceSeconds").is_some() && first(pairs, "sinceTime").is_some() {
-        return Err(ApiError::invalid_message(
-            "PodLogOptions \"\" is invalid: sinceSeconds: Forbidden: at most one of `sinceTime` or `sinceSeconds` may be specified",
-        ));
     }
     if let Some(t) = first(pairs, "sinceTime") {
         if t.parse::<jiff::Timestamp>().is_err() {
@@ -369,7 +371,17 @@ fn check_log_options(pairs: &[(String, String)]) -> ApiResult<()> {
             )));
         }
     }
-    Ok(())
+    if first(pairs, "sinceSeconds").is_some() && first(pairs, "sinceTime").is_some() {
+        errors.push(FieldError::forbidden(
+            &Path::new("sinceSeconds"),
+            "at most one of `sinceTime` or `sinceSeconds` may be specified",
+        ));
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::invalid("", "PodLogOptions", pod, &errors))
+    }
 }
 
 async fn kubelet_client(api: &ApiServer) -> ApiResult<&super::kubelet::KubeletClient> {
@@ -1010,36 +1022,36 @@ mod tests {
                 .map(|(a, b)| (a.to_string(), b.to_string()))
                 .collect::<Vec<_>>()
         };
-        assert!(check_log_options(&p(&[("tailLines", "10"), ("limitBytes", "5")])).is_ok());
+        assert!(check_log_options("p", &p(&[("tailLines", "10"), ("limitBytes", "5")])).is_ok());
         assert_eq!(
-            check_log_options(&p(&[("tailLines", "-1")]))
+            check_log_options("p", &p(&[("tailLines", "-1")]))
                 .unwrap_err()
                 .code,
             422
         );
         assert_eq!(
-            check_log_options(&p(&[("limitBytes", "0")]))
+            check_log_options("p", &p(&[("limitBytes", "0")]))
                 .unwrap_err()
                 .code,
             422
         );
         assert_eq!(
-            check_log_options(&p(&[("sinceSeconds", "x")]))
+            check_log_options("p", &p(&[("sinceSeconds", "x")]))
                 .unwrap_err()
                 .code,
             400
         );
         assert_eq!(
-            check_log_options(&p(&[
-                ("sinceSeconds", "5"),
-                ("sinceTime", "2026-01-01T00:00:00Z")
-            ]))
+            check_log_options(
+                "p",
+                &p(&[("sinceSeconds", "5"), ("sinceTime", "2026-01-01T00:00:00Z")])
+            )
             .unwrap_err()
             .code,
             422
         );
         assert_eq!(
-            check_log_options(&p(&[("sinceTime", "yesterday")]))
+            check_log_options("p", &p(&[("sinceTime", "yesterday")]))
                 .unwrap_err()
                 .code,
             400

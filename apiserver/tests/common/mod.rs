@@ -120,6 +120,17 @@ impl Client {
         self.send_full(method, path, None, accept).await
     }
 
+    /// Sends a JSON body with the given Accept header.
+    pub async fn send_full_accept(
+        &self,
+        method: Method,
+        path: &str,
+        body: &Value,
+        accept: &str,
+    ) -> anyhow::Result<(StatusCode, Bytes)> {
+        self.send_full(method, path, Some(body), accept).await
+    }
+
     /// Sends a bodiless GET with the given headers and returns the status, the response
     /// headers and the body.
     pub async fn get_with_headers(
@@ -165,6 +176,39 @@ impl Client {
         body: Bytes,
     ) -> anyhow::Result<(StatusCode, Bytes)> {
         self.send_raw(method, path, body, "application/json").await
+    }
+
+    /// Sends a PATCH with the given patch media type.
+    pub async fn send_patch(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: Bytes,
+    ) -> anyhow::Result<(StatusCode, Bytes)> {
+        self.send_with_type(Method::PATCH, path, content_type, body)
+            .await
+    }
+
+    /// Sends a body of any media type and reads the whole answer.
+    pub async fn send_with_type(
+        &self,
+        method: Method,
+        path: &str,
+        content_type: &str,
+        body: Bytes,
+    ) -> anyhow::Result<(StatusCode, Bytes)> {
+        let mut sender = self.sender.clone();
+        sender.ready().await?;
+        let req = Request::builder()
+            .method(method)
+            .uri(format!("https://localhost{path}"))
+            .header("content-type", content_type)
+            .header("accept", "application/json")
+            .body(Full::new(body))?;
+        let resp = sender.send_request(req).await?;
+        let status = resp.status();
+        let body = resp.into_body().collect().await?.to_bytes();
+        Ok((status, body))
     }
 
     async fn send_raw(
