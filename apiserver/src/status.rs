@@ -269,9 +269,17 @@ impl From<berth_store::StoreError> for ApiError {
             } => ApiError::gone(format!(
                 "too old resource version: {requested} ({compacted})"
             )),
-            E::FutureRevision { requested, current } => ApiError::timeout(format!(
-                "Too large resource version: {requested}, current: {current}"
-            )),
+            // Kubernetes' wording and details: clients (client-go's reflector) recognise the
+            // cause and fall back to a fresh list instead of retrying the same version.
+            E::FutureRevision { requested, current } => ApiError {
+                details: Some(json!({
+                    "causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}],
+                    "retryAfterSeconds": 1,
+                })),
+                ..ApiError::timeout(format!(
+                    "Timeout: Too large resource version: {requested}, current: {current}"
+                ))
+            },
             other => ApiError::internal(other.to_string()),
         }
     }

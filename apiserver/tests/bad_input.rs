@@ -392,12 +392,17 @@ async fn reads_at_a_future_resource_version_time_out_and_exact_reads_are_exact()
             .unwrap();
         let s = assert_status(answer, 504, "Timeout");
         assert!(
-            s["message"]
-                .as_str()
-                .unwrap()
-                .contains(&format!("Too large resource version: {future}, current: ")),
+            s["message"].as_str().unwrap().starts_with(&format!(
+                "Timeout: Too large resource version: {future}, current: "
+            )),
             "{query}: {s}"
         );
+        // The cause is what clients key on to fall back to a fresh list.
+        assert_eq!(
+            s["details"]["causes"][0]["reason"], "ResourceVersionTooLarge",
+            "{query}: {s}"
+        );
+        assert_eq!(s["details"]["retryAfterSeconds"], 1, "{query}: {s}");
     }
     let answer = c
         .send(
@@ -852,7 +857,7 @@ async fn a_watch_from_a_future_resource_version_is_a_504() {
         s["message"]
             .as_str()
             .unwrap()
-            .starts_with("Too large resource version"),
+            .starts_with("Timeout: Too large resource version"),
         "{s}"
     );
     // The current version still watches from there.
