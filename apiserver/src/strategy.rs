@@ -268,6 +268,9 @@ pub fn prepare_for_update(
     if r.group.is_empty() && r.plural == "services" && subresource.is_none() {
         carry_service_allocations(new, old);
     }
+    if r.group.is_empty() && r.plural == "namespaces" && subresource.is_none() {
+        keep_namespace_finalizers(new, old);
+    }
     if !has_status(r) {
         return;
     }
@@ -312,6 +315,23 @@ pub fn prepare_for_update(
             *new = merged;
         }
         Some(_) => {}
+    }
+}
+
+/// Keeps a namespace's `spec.finalizers` on updates of the main resource: they guard the
+/// deletion of the namespace's content and only the `finalize` subresource changes them.
+fn keep_namespace_finalizers(new: &mut Value, old: &Value) {
+    let kept = old.pointer("/spec/finalizers").cloned();
+    if !new.get("spec").is_some_and(Value::is_object) {
+        new["spec"] = json!({});
+    }
+    match kept {
+        Some(f) => new["spec"]["finalizers"] = f,
+        None => {
+            if let Some(spec) = new["spec"].as_object_mut() {
+                spec.remove("finalizers");
+            }
+        }
     }
 }
 

@@ -392,12 +392,17 @@ async fn reads_at_a_future_resource_version_time_out_and_exact_reads_are_exact()
             .unwrap();
         let s = assert_status(answer, 504, "Timeout");
         assert!(
-            s["message"]
-                .as_str()
-                .unwrap()
-                .contains(&format!("Too large resource version: {future}, current: ")),
+            s["message"].as_str().unwrap().starts_with(&format!(
+                "Timeout: Too large resource version: {future}, current: "
+            )),
             "{query}: {s}"
         );
+        // The cause is what clients key on to fall back to a fresh list.
+        assert_eq!(
+            s["details"]["causes"][0]["reason"], "ResourceVersionTooLarge",
+            "{query}: {s}"
+        );
+        assert_eq!(s["details"]["retryAfterSeconds"], 1, "{query}: {s}");
     }
     let answer = c
         .send(
@@ -986,4 +991,40 @@ async fn an_http1_error_answer_to_a_request_with_a_body_closes_the_connection() 
     .await;
     assert_eq!(status, StatusCode::CREATED);
     assert!(headers.get("connection").is_none(), "{headers:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_namespace_update_cannot_drop_its_finalizers() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]).await.unwrap();
+    let c = server.client().await.unwrap();
+    create(
+        &c,
+        "/api/v1/namespaces",
+        json!({"metadata": {"name": "team"}}),
+    )
+    .await;
+    // spec.finalizers guards the deletion of the namespace's content: only the finalize
+    // subresource changes it; the main resource keeps what was stored, as in Kubernetes.
+    let (status, body) = c
+        .send_patch(
+            "/api/v1/namespaces/team",
+            "application/merge-patch+json",
+            Bytes::from_static(
+                br#"{"spec": {"finalizers": []}, "metadata": {"labels": {"a": "b"}}}"#,
+            ),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    let put = json!({"apiVersion": "v1", "kind": "Namespace",
+        "metadata": {"name": "team", "labels": {"a": "c"}}, "spec": {}});
+    let (status, body) = c
+        .send(Method::PUT, "/api/v1/namespaces/team", Some(&put))
+        .await
+        .unwrap();
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    let (_, ns) = get(&c, "/api/v1/namespaces/team").await;
+    assert_eq!(ns["spec"]["finalizers"], json!(["kubernetes"]), "{ns}");
+    assert_eq!(ns["metadata"]["labels"]["a"], "c", "{ns}");
 }
