@@ -82,8 +82,10 @@ impl WatchParams {
         let send_initial = query
             .get("sendInitialEvents")
             .map(|_| query.flag("sendInitialEvents"));
+        // Unset or 0 takes the server's default; a negative timeout has already run out.
         let timeout = match query.int("timeoutSeconds")? {
             Some(s) if s > 0 => Duration::from_secs(s as u64),
+            Some(s) if s < 0 => Duration::ZERO,
             _ => DEFAULT_WATCH_TIMEOUT,
         };
         Ok(WatchParams {
@@ -483,6 +485,19 @@ fn serve_cached(
 mod tests {
     use super::*;
     use tokio::time::Instant;
+
+    #[test]
+    fn watch_timeouts_default_when_unset_or_zero_and_end_at_once_when_negative() {
+        let timeout = |q: &str| {
+            WatchParams::from_query(&Query::parse(Some(q)))
+                .unwrap()
+                .timeout
+        };
+        assert_eq!(timeout(""), DEFAULT_WATCH_TIMEOUT);
+        assert_eq!(timeout("timeoutSeconds=0"), DEFAULT_WATCH_TIMEOUT);
+        assert_eq!(timeout("timeoutSeconds=7"), Duration::from_secs(7));
+        assert_eq!(timeout("timeoutSeconds=-5"), Duration::ZERO);
+    }
 
     #[test]
     fn bookmarks_come_every_minute_and_once_just_before_the_deadline() {
