@@ -243,9 +243,16 @@ impl ApiServer {
         let method = req.method().clone();
         let path = req.uri().path().to_owned();
         let started = std::time::Instant::now();
-        // An HTTP/1.x request that came with a body, which an early refusal leaves unread.
-        let http1_body =
-            req.version() < http::Version::HTTP_2 && !hyper::body::Body::is_end_stream(req.body());
+        // An HTTP/1.x request that came with a body, which an early refusal leaves unread:
+        // `read_body` marks it read.
+        let mut req = req;
+        let unread_body = (req.version() < http::Version::HTTP_2
+            && !hyper::body::Body::is_end_stream(req.body()))
+        .then(|| {
+            let read = BodyRead::default();
+            req.extensions_mut().insert(read.clone());
+            read
+        });
         let (verb, resource) =
             match request::parse(&method, &path, &Query::parse(req.uri().query())) {
                 Ok(Target::Resource(r)) => (r.verb, r.resource.plural),
@@ -260,7 +267,9 @@ impl ApiServer {
                 error_response(&err)
             }
         };
-        if http1_body && resp.status().as_u16() >= 400 {
+        if unread_body.is_some_and(|read| !read.0.load(std::sync::atomic::Ordering::Relaxed))
+            && resp.status().as_u16() >= 400
+        {
             // The body may still be on its way: the connection cannot be relied on for the
             // client's next request, so say that it ends here rather than drop it silently.
             resp.headers_mut()
@@ -1101,10 +1110,21 @@ fn list_options(r: &ResourceRequest, query: &Query) -> ApiResult<ListOptions> {
     })
 }
 
+/// Set once a request's body was read to its end, so an error answer need not close the
+/// HTTP/1.x connection the rest of the body would otherwise still be on.
+#[derive(Clone, Default)]
+struct BodyRead(Arc<std::sync::atomic::AtomicBool>);
+
 /// Reads a request body, refusing oversized ones.
 pub async fn read_body(req: Request<hyper::body::Incoming>) -> ApiResult<Bytes> {
+    let read = req.extensions().get::<BodyRead>().cloned();
     match Limited::new(req.into_body(), MAX_BODY).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
+        Ok(collected) => {
+            if let Some(read) = read {
+                read.0.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+            Ok(collected.to_bytes())
+        }
         Err(e)
             if e.downcast_ref::<http_body_util::LengthLimitError>()
                 .is_some() =>

@@ -991,6 +991,16 @@ async fn an_http1_error_answer_to_a_request_with_a_body_closes_the_connection() 
     .await;
     assert_eq!(status, StatusCode::CREATED);
     assert!(headers.get("connection").is_none(), "{headers:?}");
+    // So do refusals that come after the body was read (a conflict, a missing object).
+    let (status, headers) = http1_request(
+        &server,
+        Method::POST,
+        CONFIGMAPS,
+        b"{\"metadata\": {\"name\": \"cm\"}}",
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(headers.get("connection").is_none(), "{headers:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
