@@ -1131,9 +1131,23 @@ impl Registry {
         new["kind"] = json!(res.kind);
         // A uid the body names must be the stored object's: a body written for an earlier
         // object of the same name must not overwrite this one. (No uid takes the stored one.)
+        // A replaced object's uid is a precondition (409, so clients read again and retry);
+        // a patch that changes the uid changes an immutable field (422).
         if let Some(uid) = meta(&new).get("uid").filter(|u| !u.is_null() && *u != "") {
             if Some(uid) != meta(old).get("uid") {
                 let name = meta_str(old, "name").unwrap_or_default().to_owned();
+                if r.verb == "update" {
+                    return Err(ApiError::conflict(
+                        res.group,
+                        res.plural,
+                        &name,
+                        &format!(
+                            "Precondition failed: UID in precondition: {}, UID in object meta: {}",
+                            uid.as_str().unwrap_or_default(),
+                            meta_str(old, "uid").unwrap_or_default()
+                        ),
+                    ));
+                }
                 let err = validation::FieldError::invalid(
                     &validation::Path::new("metadata").child("uid"),
                     uid.clone(),

@@ -201,14 +201,13 @@ async fn an_update_naming_another_uid_is_refused() {
     let uid = cm["metadata"]["uid"].as_str().unwrap().to_owned();
     let path = format!("{CONFIGMAPS}/cm");
     // A body meant for an earlier object of the same name (its uid) must not overwrite this
-    // one: the uid is immutable.
+    // one: a replacement's uid is a precondition (409), a patch may not change it (422).
     let stale = json!({"metadata": {"name": "cm", "uid": "0000-gone"}, "data": {"k": "2"}});
     let answer = c.send(Method::PUT, &path, Some(&stale)).await.unwrap();
-    let s = assert_status(answer, 422, "Invalid");
-    assert_eq!(s["details"]["causes"][0]["field"], "metadata.uid", "{s}");
+    let s = assert_status(answer, 409, "Conflict");
     assert_eq!(
         s["message"],
-        "ConfigMap \"cm\" is invalid: metadata.uid: Invalid value: \"0000-gone\": field is immutable"
+        format!("Operation cannot be fulfilled on configmaps \"cm\": Precondition failed: UID in precondition: 0000-gone, UID in object meta: {uid}")
     );
     for (content_type, patch) in [
         (
@@ -228,7 +227,12 @@ async fn an_update_naming_another_uid_is_refused() {
             .send_patch(&path, content_type, Bytes::from(patch))
             .await
             .unwrap();
-        assert_status(answer, 422, "Invalid");
+        let s = assert_status(answer, 422, "Invalid");
+        assert_eq!(s["details"]["causes"][0]["field"], "metadata.uid", "{s}");
+        assert_eq!(
+            s["message"],
+            "ConfigMap \"cm\" is invalid: metadata.uid: Invalid value: \"0000-gone\": field is immutable"
+        );
     }
     let (_, now) = get(&c, &path).await;
     assert_eq!(now["data"]["k"], "1", "{now}");
