@@ -588,9 +588,6 @@ impl ApiServer {
             }
             "watch" => {
                 let opts = list_options(&r, &query)?;
-                self.registry
-                    .check_get_version(query.get("resourceVersion"))
-                    .await?;
                 let params = watch::WatchParams::from_query(&query)?;
                 let guard = self.metrics.watch_started();
                 watch::serve(self.registry.clone(), r, opts, params, table, guard).await
