@@ -310,7 +310,7 @@ fn defaulting_error(res: &ResourceInfo, e: defaults::DefaultingError) -> ApiErro
 
 /// Checks that an update's object names the object of the URL: a body without a name (or
 /// a patch that removes it) is refused as Kubernetes refuses it, not filled in.
-fn check_name(obj: &Value, name: &str) -> ApiResult<()> {
+pub(crate) fn check_name(obj: &Value, name: &str) -> ApiResult<()> {
     let obj_name = meta_str(obj, "name").unwrap_or_default();
     if obj_name != name {
         return Err(ApiError::bad_request(format!(

@@ -73,15 +73,7 @@ pub fn apply_scale(obj: &Value, scale: &Value) -> ApiResult<Value> {
         .unwrap_or_default()
         .to_owned();
     // As for any update, the body names the object of the URL (a missing name included).
-    let scale_name = scale
-        .pointer("/metadata/name")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    if scale_name != name {
-        return Err(ApiError::bad_request(format!(
-            "the name of the object ({scale_name}) does not match the name on the URL ({name})"
-        )));
-    }
+    crate::registry::check_name(scale, &name)?;
     let replicas = match scale.pointer("/spec/replicas") {
         None | Some(Value::Null) => 0,
         Some(v) => v

@@ -15,7 +15,7 @@ use std::future::Future;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 
-/// The largest request head accepted, as Kubernetes limits it (Go's default of 1 MiB).
+/// The largest request head accepted, as Kubernetes limits it: 1 MiB.
 const MAX_HEADER_BYTES: usize = 1 << 20;
 
 /// Why the listener could not start.

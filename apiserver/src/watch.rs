@@ -322,7 +322,11 @@ fn left_selection(mut before: Value, revision: Revision) -> Value {
 /// the store's compacted revision). Every watch path ends this way, in the stream after an
 /// HTTP 200.
 fn too_old(requested: Revision, oldest: Revision) -> Value {
-    ApiError::gone(format!("too old resource version: {requested} ({oldest})")).to_status()
+    ApiError::from(StoreError::Compacted {
+        requested,
+        compacted: oldest,
+    })
+    .to_status()
 }
 
 /// The streaming response that carries the lines sent to `rx`.
