@@ -1192,22 +1192,29 @@ pub fn decode_object(content_type: &str, body: &[u8]) -> ApiResult<Value> {
 async fn delete_options(req: Request<hyper::body::Incoming>, query: &Query) -> ApiResult<Value> {
     let content_type = media_type(req.headers().get(header::CONTENT_TYPE));
     let body = read_body(req).await?;
-    let mut options = if body.iter().all(u8::is_ascii_whitespace) {
-        json!({})
+    let options = if body.iter().all(u8::is_ascii_whitespace) {
+        query_delete_options(query)?
     } else {
         decode_object(&content_type, &body)?
     };
+    // Checked before a collection is listed, so bad options delete nothing.
+    registry::check_delete_options(&options)?;
+    Ok(options)
+}
+
+/// The DeleteOptions of a delete without a body, from its query; a body, when there is one,
+/// is the whole of the options and the query's are not looked at.
+fn query_delete_options(query: &Query) -> ApiResult<Value> {
+    let mut options = json!({});
     if let Some(p) = query.get("propagationPolicy") {
         options["propagationPolicy"] = json!(p);
     }
     if let Some(g) = query.int("gracePeriodSeconds")? {
         options["gracePeriodSeconds"] = json!(g);
     }
-    if query.flag("orphanDependents") && options.get("propagationPolicy").is_none() {
-        options["propagationPolicy"] = json!("Orphan");
+    if query.get("orphanDependents").is_some() {
+        options["orphanDependents"] = json!(query.flag("orphanDependents"));
     }
-    // Checked before a collection is listed, so bad options delete nothing.
-    registry::check_delete_options(&options)?;
     Ok(options)
 }
 
@@ -1375,5 +1382,26 @@ mod tests {
             }
             assert!(got.contains(message), "{query}: {got}");
         }
+    }
+
+    #[test]
+    fn a_delete_without_a_body_takes_its_options_from_the_query() {
+        let options = |q: &str| query_delete_options(&Query::parse(Some(q))).unwrap();
+        assert_eq!(options(""), json!({}));
+        assert_eq!(
+            options("propagationPolicy=Foreground&gracePeriodSeconds=0"),
+            json!({"propagationPolicy": "Foreground", "gracePeriodSeconds": 0})
+        );
+        // The deprecated flag is carried as it came; the registry reads it as a policy and
+        // refuses it beside a propagationPolicy.
+        assert_eq!(
+            options("orphanDependents=true"),
+            json!({"orphanDependents": true})
+        );
+        for q in ["orphanDependents=true", "orphanDependents=false"] {
+            assert!(registry::check_delete_options(&options(q)).is_ok(), "{q}");
+        }
+        let both = options("orphanDependents=true&propagationPolicy=Background");
+        assert_eq!(registry::check_delete_options(&both).unwrap_err().code, 422);
     }
 }
