@@ -48,11 +48,17 @@ fn pod(name: &str) -> Value {
 const CONFIGMAPS: &str = "/api/v1/namespaces/default/configmaps";
 const PODS: &str = "/api/v1/namespaces/default/pods";
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn malformed_delete_options_delete_nothing() {
+/// A fresh server on its own data directory, and a client of it.
+async fn start() -> (tempfile::TempDir, Server, Client) {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path(), &[]).await.unwrap();
-    let c = server.client().await.unwrap();
+    let client = server.client().await.unwrap();
+    (dir, server, client)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_delete_options_delete_nothing() {
+    let (_dir, _server, c) = start().await;
     create(&c, CONFIGMAPS, json!({"metadata": {"name": "keep"}})).await;
     create(&c, PODS, pod("keep")).await;
     // Fields of the wrong type: Kubernetes cannot decode such options and deletes nothing.
@@ -110,9 +116,7 @@ async fn malformed_delete_options_delete_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_eviction_naming_another_pod_evicts_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), &[]).await.unwrap();
-    let c = server.client().await.unwrap();
+    let (_dir, _server, c) = start().await;
     create(&c, PODS, pod("keep")).await;
     let eviction =
         json!({"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": "other"}});
@@ -145,9 +149,7 @@ const DEPLOYMENTS: &str = "/apis/apps/v1/namespaces/default/deployments";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_scale_naming_another_object_scales_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), &[]).await.unwrap();
-    let c = server.client().await.unwrap();
+    let (_dir, _server, c) = start().await;
     create(&c, DEPLOYMENTS, deployment("web")).await;
     let scale_path = format!("{DEPLOYMENTS}/web/scale");
     let renamed = json!({"apiVersion": "autoscaling/v1", "kind": "Scale",
@@ -189,9 +191,7 @@ async fn a_scale_naming_another_object_scales_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_update_naming_another_uid_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), &[]).await.unwrap();
-    let c = server.client().await.unwrap();
+    let (_dir, _server, c) = start().await;
     let cm = create(
         &c,
         CONFIGMAPS,
@@ -248,9 +248,7 @@ async fn an_update_naming_another_uid_is_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_update_or_patch_that_drops_the_name_changes_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), &[]).await.unwrap();
-    let c = server.client().await.unwrap();
+    let (_dir, _server, c) = start().await;
     create(
         &c,
         CONFIGMAPS,
@@ -308,9 +306,7 @@ async fn an_update_or_patch_that_drops_the_name_changes_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn contradictory_list_options_are_invalid() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), &[]).await.unwrap();
-    let c = server.client().await.unwrap();
+    let (_dir, _server, c) = start().await;
     create(&c, CONFIGMAPS, json!({"metadata": {"name": "cm"}})).await;
     let cases = [
         ("resourceVersionMatch=Exact", "resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided"),
@@ -357,9 +353,7 @@ async fn contradictory_list_options_are_invalid() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reads_at_a_future_resource_version_time_out_and_exact_reads_are_exact() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), &[]).await.unwrap();
-    let c = server.client().await.unwrap();
+    let (_dir, _server, c) = start().await;
     let first = create(
         &c,
         CONFIGMAPS,
@@ -444,9 +438,7 @@ async fn reads_at_a_future_resource_version_time_out_and_exact_reads_are_exact()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_accept_no_form_satisfies_is_a_406() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), &[]).await.unwrap();
-    let c = server.client().await.unwrap();
+    let (_dir, _server, c) = start().await;
     create(&c, CONFIGMAPS, json!({"metadata": {"name": "cm"}})).await;
     for accept in [
         "application/xml",
@@ -496,9 +488,7 @@ async fn an_accept_no_form_satisfies_is_a_406() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fields_of_the_wrong_type_are_a_decode_error() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), &[]).await.unwrap();
-    let c = server.client().await.unwrap();
+    let (_dir, _server, c) = start().await;
     // Kinds with and without defaulting alike, on create, update and patch.
     let cases = [
         (
@@ -552,9 +542,7 @@ async fn fields_of_the_wrong_type_are_a_decode_error() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn names_that_cannot_be_path_segments_are_a_400() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), &[]).await.unwrap();
-    let c = server.client().await.unwrap();
+    let (_dir, _server, c) = start().await;
     let cases = [
         ("..", "Name parameter invalid: \"..\": may not be '..'"),
         (".", "Name parameter invalid: \".\": may not be '.'"),
@@ -588,9 +576,7 @@ async fn names_that_cannot_be_path_segments_are_a_400() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_binding_to_anything_but_a_node_binds_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), &[]).await.unwrap();
-    let c = server.client().await.unwrap();
+    let (_dir, _server, c) = start().await;
     create(&c, PODS, pod("p")).await;
     let binding = json!({"apiVersion": "v1", "kind": "Binding", "metadata": {"name": "p"},
         "target": {"kind": "Pod", "name": "n1"}});
@@ -610,9 +596,7 @@ async fn a_binding_to_anything_but_a_node_binds_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_head_request_gets_an_answer_without_a_body() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), &[]).await.unwrap();
-    let c = server.client().await.unwrap();
+    let (_dir, _server, c) = start().await;
     create(&c, CONFIGMAPS, json!({"metadata": {"name": "cm"}})).await;
     // Over HTTP/2 a HEAD answer whose headers do not end the stream is a protocol error for
     // the client; every answer must end with its headers.
@@ -633,9 +617,7 @@ async fn a_head_request_gets_an_answer_without_a_body() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn large_headers_are_answered_over_http2() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), &[]).await.unwrap();
-    let c = server.client().await.unwrap();
+    let (_dir, _server, c) = start().await;
     // Kubernetes takes request headers up to 1 MiB (a large bearer token, many cookies);
     // a 100 KB one must be answered, not cut off with the connection.
     let big = "x".repeat(100_000);
@@ -650,9 +632,7 @@ async fn large_headers_are_answered_over_http2() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_live_namespace_cannot_be_given_another_phase() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), &[]).await.unwrap();
-    let c = server.client().await.unwrap();
+    let (_dir, _server, c) = start().await;
     let path = "/api/v1/namespaces/default/status";
     // Terminating without a deletionTimestamp would refuse every create in the namespace
     // from then on; Kubernetes' namespace status validation refuses it.
@@ -684,9 +664,7 @@ async fn a_live_namespace_cannot_be_given_another_phase() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn strategic_merge_failures_answer_as_kubernetes_does() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), &[]).await.unwrap();
-    let c = server.client().await.unwrap();
+    let (_dir, _server, c) = start().await;
     create(
         &c,
         CONFIGMAPS,
@@ -727,9 +705,7 @@ async fn strategic_merge_failures_answer_as_kubernetes_does() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_watch_with_an_enormous_timeout_stays_open() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), &[]).await.unwrap();
-    let c = server.client().await.unwrap();
+    let (_dir, _server, c) = start().await;
     // The deadline of now + i64::MAX seconds cannot be represented: the watch must still be
     // served (as one without an end), not lose its task to an overflow.
     for path in [
@@ -748,9 +724,7 @@ async fn a_watch_with_an_enormous_timeout_stays_open() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_grace_period_past_any_representable_time_deletes_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), &[]).await.unwrap();
-    let c = server.client().await.unwrap();
+    let (_dir, _server, c) = start().await;
     let mut p = pod("p");
     p["spec"]["nodeName"] = json!("n1");
     create(&c, PODS, p).await;
@@ -793,9 +767,7 @@ async fn a_grace_period_past_any_representable_time_deletes_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unknown_include_object_policy_is_a_400_for_tables() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), &[]).await.unwrap();
-    let c = server.client().await.unwrap();
+    let (_dir, _server, c) = start().await;
     create(&c, CONFIGMAPS, json!({"metadata": {"name": "cm"}})).await;
     let table = "application/json;as=Table;v=v1;g=meta.k8s.io";
     for path in [
@@ -832,9 +804,7 @@ async fn an_unknown_include_object_policy_is_a_400_for_tables() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_watch_from_a_future_resource_version_waits_for_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), &[]).await.unwrap();
-    let c = server.client().await.unwrap();
+    let (_dir, _server, c) = start().await;
     let cm = create(&c, CONFIGMAPS, json!({"metadata": {"name": "cm"}})).await;
     let rv: i64 = cm["metadata"]["resourceVersion"]
         .as_str()
@@ -854,19 +824,14 @@ async fn a_watch_from_a_future_resource_version_waits_for_it() {
     for name in ["one", "two", "three"] {
         create(&c, CONFIGMAPS, json!({"metadata": {"name": name}})).await;
     }
-    let event = tokio::time::timeout(std::time::Duration::from_secs(30), events.next())
-        .await
-        .expect("an event within 30 s")
-        .expect("an event");
+    let event = events.next_within(std::time::Duration::from_secs(30)).await;
     assert_eq!(event["type"], "ADDED", "{event}");
     assert_eq!(event["object"]["metadata"]["name"], "three", "{event}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_log_options_are_invalid_before_anything_else_is_looked_at() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), &[]).await.unwrap();
-    let c = server.client().await.unwrap();
+    let (_dir, _server, c) = start().await;
     create(&c, PODS, pod("p")).await;
     // The pod has no node yet; the options are still judged first, naming the pod.
     let answer = c
@@ -997,9 +962,7 @@ async fn an_http1_error_answer_to_a_request_with_a_body_closes_the_connection() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_namespace_update_cannot_drop_its_finalizers() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), &[]).await.unwrap();
-    let c = server.client().await.unwrap();
+    let (_dir, _server, c) = start().await;
     create(
         &c,
         "/api/v1/namespaces",

@@ -28,10 +28,7 @@ async fn create(client: &Client, name: &str) -> String {
 /// The next event that is not a bookmark, within ten seconds.
 async fn next_event(events: &mut Events) -> Value {
     loop {
-        let event = tokio::time::timeout(Duration::from_secs(10), events.next())
-            .await
-            .expect("an event within 10 s")
-            .expect("the watch stays open");
+        let event = events.next_within(Duration::from_secs(10)).await;
         if event["type"] != "BOOKMARK" {
             return event;
         }

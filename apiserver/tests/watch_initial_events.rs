@@ -21,10 +21,7 @@ async fn create(client: &Client, name: &str) {
 /// The next event that is not a periodic bookmark, within ten seconds.
 async fn next_event(events: &mut Events) -> Value {
     loop {
-        let event = tokio::time::timeout(Duration::from_secs(10), events.next())
-            .await
-            .expect("an event within 10 s")
-            .expect("the watch stays open");
+        let event = events.next_within(Duration::from_secs(10)).await;
         let end = event.pointer("/object/metadata/annotations/k8s.io~1initial-events-end");
         if event["type"] != "BOOKMARK" || end.is_some() {
             return event;

@@ -4,19 +4,12 @@
 
 mod common;
 
-use common::{Client, Events, Server};
+use common::{Client, Server};
 use http::{Method, StatusCode};
 use serde_json::{json, Value};
 use std::time::Duration;
 
 const CMS: &str = "/api/v1/namespaces/default/configmaps";
-
-async fn next_event(events: &mut Events) -> Value {
-    tokio::time::timeout(Duration::from_secs(10), events.next())
-        .await
-        .expect("an event within 10 s")
-        .expect("the watch stays open")
-}
 
 /// Sets (or with `Value::Null` removes) the `app` label by an update; the stored object.
 async fn label(client: &Client, name: &str, app: Value) -> Value {
@@ -49,12 +42,12 @@ async fn objects_entering_and_leaving_a_selection() {
         .unwrap();
 
     let joined = label(&client, "cm1", json!("web")).await;
-    let added = next_event(&mut events).await;
+    let added = events.next_within(Duration::from_secs(10)).await;
     assert_eq!(added["type"], "ADDED", "{added}");
     assert_eq!(added["object"], joined, "{added}");
 
     let left = label(&client, "cm1", Value::Null).await;
-    let deleted = next_event(&mut events).await;
+    let deleted = events.next_within(Duration::from_secs(10)).await;
     assert_eq!(deleted["type"], "DELETED", "{deleted}");
     let object = &deleted["object"];
     assert_eq!(object["metadata"]["labels"]["app"], "web", "{deleted}");

@@ -279,6 +279,15 @@ impl Events {
             }
         }
     }
+
+    /// The next event within `limit`; a test fails instead of hanging when none comes or the
+    /// stream ends.
+    pub async fn next_within(&mut self, limit: std::time::Duration) -> Value {
+        tokio::time::timeout(limit, self.next())
+            .await
+            .unwrap_or_else(|_| panic!("no watch event within {limit:?}"))
+            .expect("the watch stays open")
+    }
 }
 
 /// A running `berth-apiserver`, killed when dropped.
