@@ -371,10 +371,7 @@ impl Entry {
     /// change at `revision` took the object out of its selection.
     pub fn at_revision(&self, revision: Revision) -> Option<Entry> {
         let mut obj: Value = serde_json::from_slice(&self.bytes).ok()?;
-        obj.get_mut("metadata")?.as_object_mut()?.insert(
-            "resourceVersion".into(),
-            Value::String(revision.to_string()),
-        );
+        crate::registry::stamp_revision(&mut obj, revision);
         Some(Entry {
             key: self.key.clone(),
             bytes: serde_json::to_vec(&obj).ok()?,

@@ -14,6 +14,9 @@
 use berth_store::{DynStore, Revision, StoreError};
 use std::time::{Duration, Instant};
 
+/// The default `--etcd-compaction-interval`.
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(5 * 60);
+
 /// The compaction state of one server: the revision seen at the previous tick and the
 /// revision this server last compacted to.
 pub struct Compactor {
@@ -90,6 +93,18 @@ mod tests {
                 .unwrap();
         }
         store.current_revision().await.unwrap()
+    }
+
+    #[test]
+    fn the_flag_default_is_the_default_interval() {
+        use clap::Parser;
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            options: crate::Options,
+        }
+        let cli = Cli::try_parse_from(["berth-apiserver", "--data-dir", "/tmp/x"]).unwrap();
+        assert_eq!(cli.options.etcd_compaction_interval, DEFAULT_INTERVAL);
     }
 
     #[tokio::test]

@@ -201,12 +201,17 @@ fn random_suffix() -> String {
         .collect()
 }
 
+/// Sets an object's `metadata.resourceVersion` to `revision`.
+pub fn stamp_revision(obj: &mut Value, revision: Revision) {
+    meta_mut(obj).insert("resourceVersion".into(), json!(revision.to_string()));
+}
+
 /// Decodes a stored object and stamps its resourceVersion.
 pub fn decode(kv: &KeyValue) -> ApiResult<Value> {
     let mut obj: Value = serde_json::from_slice(&kv.value).map_err(|e| {
         ApiError::internal(format!("stored object {} is not valid JSON: {e}", kv.key))
     })?;
-    meta_mut(&mut obj).insert("resourceVersion".into(), json!(kv.mod_revision.to_string()));
+    stamp_revision(&mut obj, kv.mod_revision);
     Ok(obj)
 }
 
@@ -792,8 +797,7 @@ impl Registry {
             match stored {
                 Ok(kv) => {
                     // The stored bytes are `obj` encoded: answer with it, versioned.
-                    meta_mut(&mut obj)
-                        .insert("resourceVersion".into(), json!(kv.mod_revision.to_string()));
+                    stamp_revision(&mut obj, kv.mod_revision);
                     metrics::phase(Phase::Respond, started);
                     return Ok(obj);
                 }
@@ -1082,10 +1086,7 @@ impl Registry {
         let mut new = self.prepare_update(r, obj, &old, manager)?;
         if dry_run {
             // Nothing is stored, so the object keeps the version it has.
-            meta_mut(&mut new).insert(
-                "resourceVersion".into(),
-                json!(current.mod_revision.to_string()),
-            );
+            stamp_revision(&mut new, current.mod_revision);
             return Ok(new);
         }
         self.allocate_and_write(r, name, &key, new, &old, current.mod_revision)
@@ -1223,8 +1224,7 @@ impl Registry {
                 Ok(kv) => {
                     self.removed(r, old).await;
                     let mut obj = new;
-                    meta_mut(&mut obj)
-                        .insert("resourceVersion".into(), json!(kv.mod_revision.to_string()));
+                    stamp_revision(&mut obj, kv.mod_revision);
                     Ok(obj)
                 }
                 Err(StoreError::Conflict { .. }) => {
@@ -1295,10 +1295,7 @@ impl Registry {
             let mut new = self.prepare_update(r, patched, &old, manager)?;
             if dry_run {
                 // Nothing is stored, so the object keeps the version it has.
-                meta_mut(&mut new).insert(
-                    "resourceVersion".into(),
-                    json!(current.mod_revision.to_string()),
-                );
+                stamp_revision(&mut new, current.mod_revision);
                 return Ok(new);
             }
             match self
@@ -1425,8 +1422,7 @@ impl Registry {
                     self.removed(r, &obj).await;
                     // The answer carries the version of the deletion, as the DELETED event does.
                     let mut obj = obj;
-                    meta_mut(&mut obj)
-                        .insert("resourceVersion".into(), json!(kv.mod_revision.to_string()));
+                    stamp_revision(&mut obj, kv.mod_revision);
                     return Ok((obj, true));
                 }
                 Err(StoreError::Conflict { .. }) => continue,

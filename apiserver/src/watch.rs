@@ -308,12 +308,7 @@ pub async fn serve(
 /// The DELETED object for one that stopped matching a watch's selectors at `revision`: its
 /// previous state, stamped with the revision of the change that took it out.
 fn left_selection(mut before: Value, revision: Revision) -> Value {
-    if let Some(meta) = before.get_mut("metadata").and_then(Value::as_object_mut) {
-        meta.insert(
-            "resourceVersion".into(),
-            Value::String(revision.to_string()),
-        );
-    }
+    registry::stamp_revision(&mut before, revision);
     before
 }
 

@@ -653,7 +653,7 @@ async fn serve(data_dir: PathBuf, settings: Settings) -> Result<()> {
         token_auth_file: None,
         node_name: None,
         event_ttl: std::time::Duration::from_secs(3600),
-        etcd_compaction_interval: std::time::Duration::from_secs(300),
+        etcd_compaction_interval: berth_apiserver::compactor::DEFAULT_INTERVAL,
     };
     let prepared = berth_apiserver::prepare(&options).await?;
     println!("Berth is up: API server on https://{}", prepared.address);
